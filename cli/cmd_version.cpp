@@ -1,0 +1,32 @@
+// drctl version: the version and the formats this build reads and writes.
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "playbook/format.hpp"
+#include "report/json_report.hpp"
+#include "version.hpp"
+
+namespace drctl::cli {
+namespace {
+
+class VersionCommand : public Command {
+ public:
+  const char* name() const override { return "version"; }
+  const char* help() const override { return "Print the version"; }
+  void setup(CLI::App&) override {}
+  int run(const GlobalOptions& global) override {
+    if (global.output == OutputFormat::json) {
+      fmt::print("{{\"version\": \"{}\", \"playbook_format\": {}, \"report_schema\": \"{}\"}}\n", version(),
+                 k_playbook_version, k_report_schema);
+    } else {
+      fmt::print("drctl {} (playbook format v{}, report {})\n", version(), k_playbook_version, k_report_schema);
+    }
+    return 0;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_version_command() { return std::make_unique<VersionCommand>(); }
+
+}  // namespace drctl::cli

@@ -1,0 +1,41 @@
+#pragma once
+// A subcommand: it declares its options on its CLI11 App, then runs with the global options.
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace drctl::cli {
+
+enum class OutputFormat { text, json };
+
+// Options every subcommand accepts, before or after its name.
+struct GlobalOptions {
+  OutputFormat output = OutputFormat::text;
+  std::string junit_path;
+  std::vector<std::string> vars;  // raw NAME=VALUE
+  int parallel = 8;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  virtual const char* name() const = 0;
+  virtual const char* help() const = 0;
+  virtual void setup(CLI::App& app) = 0;
+  // Returns the process exit code.
+  virtual int run(const GlobalOptions& global) = 0;
+};
+
+std::unique_ptr<Command> make_validate_command();
+std::unique_ptr<Command> make_plan_command();
+std::unique_ptr<Command> make_check_command();
+std::unique_ptr<Command> make_run_command();
+std::unique_ptr<Command> make_version_command();
+std::unique_ptr<Command> make_schema_command();
+
+}  // namespace drctl::cli

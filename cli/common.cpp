@@ -1,0 +1,93 @@
+#include "common.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "engine/exit_codes.hpp"
+#include "report/json_report.hpp"
+#include "report/junit_report.hpp"
+#include "report/text_report.hpp"
+#include "signals.hpp"
+
+namespace drctl::cli {
+
+void print_error(const std::string& message) { fmt::print(stderr, "drctl: error: {}\n", message); }
+
+std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars) {
+  static const std::regex k_var(R"(^([A-Za-z0-9_-]+)=(.*)$)");
+  std::map<std::string, std::string> out;
+  for (const auto& v : vars) {
+    std::smatch match;
+    if (!std::regex_match(v, match, k_var)) {
+      print_error(fmt::format("--var {}: expected NAME=VALUE (NAME of letters, digits, '-', '_')", v));
+      return std::nullopt;
+    }
+    out[match[1]] = match[2];
+  }
+  return out;
+}
+
+std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code) {
+  auto overrides = parse_vars(global.vars);
+  if (!overrides) {
+    exit_code = k_exit_usage;
+    return std::nullopt;
+  }
+  LoadOptions options;
+  options.var_overrides = *overrides;
+  auto result = load_playbook(path, options);
+  if (result.unreadable) {
+    print_error(fmt::format("{}: cannot read the playbook file", path));
+    exit_code = k_exit_usage;
+    return std::nullopt;
+  }
+  for (const auto& d : result.diagnostics) {
+    if (d.severity == Diagnostic::Severity::error || !global.quiet) fmt::print(stderr, "{}\n", d.to_string());
+  }
+  if (!result.playbook) {
+    std::size_t errors = std::count_if(result.diagnostics.begin(), result.diagnostics.end(),
+                                       [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
+    print_error(fmt::format("{}: invalid playbook ({} error{})", path, errors, errors == 1 ? "" : "s"));
+    exit_code = k_exit_invalid_playbook;
+    return std::nullopt;
+  }
+  return std::move(result.playbook);
+}
+
+int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
+  ReporterList reporters;
+  // Text goes to stdout, unless stdout carries the JSON document: then progress goes to stderr.
+  std::FILE* text_out = global.output == OutputFormat::json ? stderr : stdout;
+  bool tty = ::isatty(::fileno(text_out)) != 0;
+  TextStyle style;
+  style.live = tty;
+  style.color = tty && std::getenv("NO_COLOR") == nullptr;
+  style.verbose = global.verbose;
+  style.quiet = global.quiet;
+  style.table = global.output == OutputFormat::text;
+  reporters.add(std::make_unique<TextReporter>(text_out, style));
+  if (global.output == OutputFormat::json) reporters.add(std::make_unique<JsonReporter>(stdout));
+  JunitReporter* junit = nullptr;
+  if (!global.junit_path.empty()) {
+    auto reporter = std::make_unique<JunitReporter>(global.junit_path);
+    junit = reporter.get();
+    reporters.add(std::move(reporter));
+  }
+
+  RunOptions options;
+  options.mode = mode;
+  options.parallel = global.parallel;
+  CancelToken cancel;
+  RunReport report;
+  {
+    SignalWatch signals(cancel);
+    report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
+  }
+  if (junit != nullptr && !junit->error().empty()) print_error(junit->error());
+  return exit_code_for(report.result);
+}
+
+}  // namespace drctl::cli

@@ -1,0 +1,27 @@
+#pragma once
+// What several subcommands share: loading a playbook with its diagnostics, building the
+// reporters from the global options, and printing one-line errors.
+#include <optional>
+#include <string>
+
+#include "command.hpp"
+#include "engine/cancel.hpp"
+#include "engine/runner.hpp"
+#include "playbook/loader.hpp"
+
+namespace drctl::cli {
+
+// "drctl: error: <message>" on stderr.
+void print_error(const std::string& message);
+
+// Parses --var NAME=VALUE into overrides; nullopt (after printing why) when one is malformed.
+std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars);
+
+// Loads and validates; prints every diagnostic to stderr. Returns nullopt with `exit_code`
+// set (65 invalid, 64 unreadable or bad --var) when the playbook cannot be used.
+std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code);
+
+// Runs the playbook in `mode` with the reporters the global options ask for; returns the exit code.
+int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global);
+
+}  // namespace drctl::cli

@@ -1,0 +1,53 @@
+#pragma once
+// One HTTP request over libcurl, bounded by an attempt's deadline and cancellable. Failures
+// are classified the way a check reports them: refused, timeout, TLS, garbage.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "engine/context.hpp"
+#include "util/duration.hpp"
+
+namespace drctl {
+
+struct TlsOptions {
+  std::string ca;
+  std::string cert;
+  std::string key;
+  bool insecure = false;
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  TlsOptions tls;
+  Millis connect_timeout{5'000};
+  std::size_t max_body = 1 << 20;  // larger bodies are cut, and marked truncated
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+  bool truncated = false;
+  double connect_ms = 0;
+  double first_byte_ms = 0;
+  double total_ms = 0;
+
+  // The first header with this (lower-case) name, or "".
+  std::string header(std::string_view name) const;
+};
+
+struct HttpError {
+  enum class Class { refused, resolve, timeout, tls, garbage, cancelled, other };
+  Class kind = Class::other;
+  std::string message;  // "connection refused", "timed out after 2000 ms", ...
+};
+
+tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, const AttemptContext& ctx);
+
+}  // namespace drctl

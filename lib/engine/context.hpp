@@ -1,0 +1,23 @@
+#pragma once
+// What an action may know about the attempt it runs in: its deadline and whether the run
+// is being cancelled. Every kind must give up by the deadline: the engine's timeout is a
+// hard stop, enforced by the action itself (curl timeouts, killing a process group, ...).
+#include <chrono>
+#include <string>
+
+#include "engine/cancel.hpp"
+
+namespace drctl {
+
+struct AttemptContext {
+  std::string entry_name;
+  std::chrono::steady_clock::time_point deadline;
+  const CancelToken* cancel = nullptr;
+  std::string run_id;
+
+  std::chrono::milliseconds remaining() const;
+  bool expired() const { return std::chrono::steady_clock::now() >= deadline; }
+  bool cancelled() const { return cancel != nullptr && cancel->cancelled(); }
+};
+
+}  // namespace drctl

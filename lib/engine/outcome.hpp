@@ -1,0 +1,37 @@
+#pragma once
+// What one attempt of a check, step or rollback came to.
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drctl {
+
+// The class of an outcome: what a pipeline or an SRE branches on.
+enum class Status { ok, failed, timeout, unreachable, invalid_answer, skipped };
+
+std::string_view status_name(Status status);
+
+// Whether an action changed anything before it ended. A failed step whose change is `no`
+// needs no undo; `unknown` is treated like `yes`.
+enum class Changed { no, yes, unknown };
+
+struct Outcome {
+  Status status = Status::ok;
+  std::string message;                          // one line, no secrets
+  nlohmann::json evidence = nlohmann::json::object();  // measured values for the report
+  std::map<std::string, std::string> outputs;   // ${steps.<name>.<output>} for later steps
+  std::vector<std::string> warnings;
+  Changed changed = Changed::unknown;
+
+  static Outcome ok(std::string message) { return {Status::ok, std::move(message)}; }
+  static Outcome fail(Status status, std::string message, Changed changed = Changed::unknown) {
+    Outcome outcome{status, std::move(message)};
+    outcome.changed = changed;
+    return outcome;
+  }
+};
+
+}  // namespace drctl

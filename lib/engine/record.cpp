@@ -1,0 +1,63 @@
+#include "engine/record.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+#include <random>
+
+#include "engine/exit_codes.hpp"
+
+namespace drctl {
+
+std::string_view phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::check: return "check";
+    case Phase::step: return "step";
+    case Phase::rollback: return "rollback";
+  }
+  return "?";
+}
+
+std::string_view mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::run: return "run";
+    case Mode::dry_run: return "dry_run";
+    case Mode::check: return "check";
+  }
+  return "?";
+}
+
+std::string_view run_result_name(RunResult result) {
+  switch (result) {
+    case RunResult::success: return "success";
+    case RunResult::checks_failed: return "checks_failed";
+    case RunResult::rolled_back: return "rolled_back";
+    case RunResult::partial: return "partial";
+    case RunResult::sla_breached: return "sla_breached";
+    case RunResult::interrupted: return "interrupted";
+  }
+  return "?";
+}
+
+int exit_code_for(RunResult result) {
+  switch (result) {
+    case RunResult::success: return k_exit_success;
+    case RunResult::checks_failed: return k_exit_checks_failed;
+    case RunResult::rolled_back: return k_exit_rolled_back;
+    case RunResult::partial: return k_exit_partial;
+    case RunResult::sla_breached: return k_exit_sla_breached;
+    case RunResult::interrupted: return k_exit_interrupted;
+  }
+  return k_exit_partial;
+}
+
+std::string new_run_id() {
+  std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::random_device random;
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z-{:06x}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                     utc.tm_hour, utc.tm_min, utc.tm_sec, random() & 0xffffff);
+}
+
+}  // namespace drctl

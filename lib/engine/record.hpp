@@ -1,0 +1,79 @@
+#pragma once
+// What the engine records of a run: one EntryRecord per check, step and rollback, and the
+// RunReport that every reporter renders.
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/outcome.hpp"
+#include "playbook/model.hpp"
+#include "util/clock.hpp"
+#include "util/duration.hpp"
+
+namespace drctl {
+
+enum class Phase { check, step, rollback };
+std::string_view phase_name(Phase phase);
+
+enum class Mode { run, dry_run, check };
+std::string_view mode_name(Mode mode);
+
+enum class RunResult { success, checks_failed, rolled_back, partial, sla_breached, interrupted };
+std::string_view run_result_name(RunResult result);
+int exit_code_for(RunResult result);
+
+struct EntryRecord {
+  Phase phase = Phase::step;
+  std::string name;      // for a rollback: the step it undoes
+  std::string kind;
+  std::string target;
+  std::string action;    // what it does, in one line (plan, dry-run)
+  Status status = Status::skipped;
+  std::string message;
+  Instant started;
+  Instant finished;
+  std::chrono::nanoseconds duration{0};
+  int attempts = 0;
+  Millis timeout{0};
+  std::optional<Millis> budget;
+  bool budget_exceeded = false;
+  nlohmann::json evidence = nlohmann::json::object();
+  std::map<std::string, std::string> outputs;
+  std::vector<std::string> warnings;
+};
+
+struct SlaVerdict {
+  std::optional<Millis> total_budget;
+  std::chrono::nanoseconds steps_elapsed{0};  // first step start to last step end
+  bool evaluated = false;                     // false when no step ran to the end (or dry-run)
+  bool total_exceeded = false;
+  std::vector<std::string> over_budget_steps;
+  OnBreach on_breach = OnBreach::fail;
+  bool breached() const { return total_exceeded || !over_budget_steps.empty(); }
+};
+
+struct RunReport {
+  std::string run_id;
+  std::string playbook_name;
+  std::string playbook_path;
+  std::string playbook_hash;
+  Mode mode = Mode::run;
+  Instant started;
+  Instant finished;
+  std::vector<EntryRecord> checks;
+  std::vector<EntryRecord> steps;
+  std::vector<EntryRecord> rollbacks;
+  SlaVerdict sla;
+  RunResult result = RunResult::success;
+  std::string summary;  // one line: why the run ended as it did
+  std::size_t planned_checks = 0;
+  std::size_t planned_steps = 0;
+};
+
+// A run id that sorts by time and is unique enough across hosts: 20261123T221500Z-3f9a1c.
+std::string new_run_id();
+
+}  // namespace drctl

@@ -1,0 +1,18 @@
+#include "engine/reporter.hpp"
+
+namespace drctl {
+
+void ReporterList::run_started(const RunReport& header) {
+  for (auto& r : m_reporters) r->run_started(header);
+}
+void ReporterList::entry_started(const EntryRecord& record) {
+  for (auto& r : m_reporters) r->entry_started(record);
+}
+void ReporterList::entry_finished(const EntryRecord& record) {
+  for (auto& r : m_reporters) r->entry_finished(record);
+}
+void ReporterList::run_finished(const RunReport& report) {
+  for (auto& r : m_reporters) r->run_finished(report);
+}
+
+}  // namespace drctl

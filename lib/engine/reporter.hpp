@@ -1,0 +1,33 @@
+#pragma once
+// Reporters observe one run through the same four events (terminal, JSON and JUnit are all
+// reporters). Calls are serialised by the engine: a reporter needs no locking of its own.
+#include <memory>
+#include <vector>
+
+#include "engine/record.hpp"
+
+namespace drctl {
+
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void run_started(const RunReport& /*header*/) {}
+  virtual void entry_started(const EntryRecord& /*record*/) {}
+  virtual void entry_finished(const EntryRecord& /*record*/) {}
+  virtual void run_finished(const RunReport& /*report*/) {}
+};
+
+// Sends every event to each of several reporters, in order.
+class ReporterList : public Reporter {
+ public:
+  void add(std::unique_ptr<Reporter> reporter) { m_reporters.push_back(std::move(reporter)); }
+  void run_started(const RunReport& header) override;
+  void entry_started(const EntryRecord& record) override;
+  void entry_finished(const EntryRecord& record) override;
+  void run_finished(const RunReport& report) override;
+
+ private:
+  std::vector<std::unique_ptr<Reporter>> m_reporters;
+};
+
+}  // namespace drctl

@@ -1,0 +1,327 @@
+#include "engine/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "engine/performer.hpp"
+#include "playbook/interpolate.hpp"
+#include "util/secrets.hpp"
+
+namespace drctl {
+namespace {
+
+using Outputs = std::map<std::string, std::map<std::string, std::string>>;
+
+// Fills in ${steps.*} and ${run.*} just before an entry runs. In a dry run, outputs of steps
+// that did not really run show as <steps.NAME.OUTPUT>.
+nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs, const RunReport& run) {
+  if (value.is_string()) {
+    return substitute(
+        value.get<std::string>(),
+        [&](const Reference& ref) -> std::optional<std::string> {
+          if (ref.scope == "run") return ref.names[0] == "id" ? run.run_id : run.playbook_name;
+          if (ref.scope != "steps") return std::nullopt;
+          auto entry = outputs.find(ref.names[0]);
+          if (entry != outputs.end()) {
+            auto out = entry->second.find(ref.names[1]);
+            if (out != entry->second.end()) return out->second;
+          }
+          return fmt::format("<steps.{}.{}>", ref.names[0], ref.names[1]);
+        },
+        true);
+  }
+  if (value.is_array() || value.is_object()) {
+    nlohmann::json out = value;
+    for (auto& item : out) item = resolve_late(item, outputs, run);
+    return out;
+  }
+  return value;
+}
+
+class Run {
+ public:
+  Run(const Playbook& playbook, const KindRegistry& kinds, Reporter& reporter, const RunOptions& options,
+      const CancelToken& cancel)
+      : m_playbook(playbook), m_kinds(kinds), m_reporter(reporter), m_options(options), m_cancel(cancel) {
+    if (options.mode == Mode::dry_run) {
+      m_step_performer = std::make_unique<DryRunPerformer>();
+    } else {
+      m_step_performer = std::make_unique<LivePerformer>();
+    }
+  }
+
+  RunReport execute();
+
+ private:
+  bool run_checks();
+  void run_steps();
+  void roll_back(std::size_t failed_index, Changed failed_changed);
+  // Runs one action with its timeout and retries, filling `record`; returns the last outcome.
+  Outcome attempt(const Kind& kind, Operation& operation, const Timing& timing, EntryRecord& record,
+                  bool use_undo = false);
+  EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec, const Timing& timing);
+  void emit_started(const EntryRecord& record);
+  void emit_finished(const EntryRecord& record);
+  void conclude();
+
+  const Playbook& m_playbook;
+  const KindRegistry& m_kinds;
+  Reporter& m_reporter;
+  RunOptions m_options;
+  const CancelToken& m_cancel;
+  std::unique_ptr<Performer> m_step_performer;
+  LivePerformer m_check_performer;  // checks change nothing, so they run for real even in a dry run
+  std::mutex m_event_mutex;
+  RunReport m_report;
+  Outputs m_outputs;
+  std::vector<std::unique_ptr<Operation>> m_step_operations;  // kept for built-in undo
+  bool m_step_failed = false;
+  bool m_rollback_failed = false;
+};
+
+EntryRecord Run::new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec,
+                            const Timing& timing) {
+  EntryRecord record;
+  record.phase = phase;
+  record.name = name;
+  record.kind = std::string(kind.name());
+  record.target = redact(kind.target(spec));
+  record.action = redact(kind.describe(spec));
+  record.timeout = timing.timeout;
+  return record;
+}
+
+void Run::emit_started(const EntryRecord& record) {
+  std::lock_guard lock(m_event_mutex);
+  m_reporter.entry_started(record);
+}
+
+void Run::emit_finished(const EntryRecord& record) {
+  std::lock_guard lock(m_event_mutex);
+  m_reporter.entry_finished(record);
+}
+
+Outcome Run::attempt(const Kind& kind, Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo) {
+  (void)kind;
+  record.started = Instant::now();
+  emit_started(record);
+  Outcome outcome;
+  for (int number = 1; number <= timing.retries + 1; ++number) {
+    record.attempts = number;
+    AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id};
+    outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
+    if (outcome.status == Status::ok || outcome.status == Status::skipped || m_cancel.cancelled()) break;
+    if (number <= timing.retries) {
+      auto resume_at = std::chrono::steady_clock::now() + timing.retry_delay;
+      if (!m_cancel.sleep_until(resume_at)) break;
+    }
+  }
+  record.finished = Instant::now();
+  record.duration = record.finished.steady - record.started.steady;
+  record.status = outcome.status;
+  record.message = redact(outcome.message);
+  record.evidence = nlohmann::json::parse(redact(outcome.evidence.dump()));
+  for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(v);
+  for (auto& w : outcome.warnings) record.warnings.push_back(redact(w));
+  if (m_cancel.cancelled() && outcome.status != Status::ok && outcome.status != Status::skipped) {
+    record.message = "interrupted: " + record.message;
+  }
+  return outcome;
+}
+
+bool Run::run_checks() {
+  const auto& checks = m_playbook.checks;
+  m_report.checks.resize(checks.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < checks.size(); i = next++) {
+      const Entry& entry = checks[i];
+      const Kind& kind = *m_kinds.find(entry.action.kind);
+      Spec spec(resolve_late(entry.action.spec.json(), m_outputs, m_report));
+      EntryRecord record = new_record(Phase::check, entry.name, kind, spec, entry.timing);
+      if (m_cancel.cancelled()) {
+        record.status = Status::skipped;
+        record.message = "not started: the run was interrupted";
+        record.started = record.finished = Instant::now();
+      } else {
+        auto operation = m_check_performer.prepare(kind, spec);
+        attempt(kind, *operation, entry.timing, record);
+        emit_finished(record);
+      }
+      m_report.checks[i] = std::move(record);
+    }
+  };
+  std::size_t workers = std::min<std::size_t>(std::max(1, m_options.parallel), checks.size());
+  std::vector<std::thread> pool;
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
+  if (workers > 0) worker();
+  for (auto& t : pool) t.join();
+  for (const auto& entry_record : m_report.checks) m_outputs[entry_record.name] = entry_record.outputs;
+  return std::all_of(m_report.checks.begin(), m_report.checks.end(), [](const EntryRecord& r) {
+    return r.status == Status::ok;
+  });
+}
+
+void Run::run_steps() {
+  for (std::size_t i = 0; i < m_playbook.steps.size(); ++i) {
+    if (m_cancel.cancelled()) return;
+    const Entry& entry = m_playbook.steps[i];
+    const Kind& kind = *m_kinds.find(entry.action.kind);
+    Spec spec(resolve_late(entry.action.spec.json(), m_outputs, m_report));
+    EntryRecord record = new_record(Phase::step, entry.name, kind, spec, entry.timing);
+    record.budget = entry.budget;
+    auto operation = m_step_performer->prepare(kind, spec);
+    Outcome outcome = attempt(kind, *operation, entry.timing, record);
+    if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
+      record.budget_exceeded = true;
+    }
+    m_outputs[entry.name] = record.outputs;
+    m_step_operations.push_back(std::move(operation));
+    m_report.steps.push_back(record);
+    emit_finished(record);
+    if (record.status != Status::ok && record.status != Status::skipped) {
+      m_step_failed = true;
+      if (!m_cancel.cancelled()) roll_back(i, outcome.changed);
+      return;
+    }
+  }
+}
+
+void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
+  // The failed step first (if it may have changed something), then completed steps, newest first.
+  std::vector<std::size_t> order;
+  if (failed_changed != Changed::no) order.push_back(failed_index);
+  for (std::size_t i = failed_index; i-- > 0;) order.push_back(i);
+
+  for (std::size_t i : order) {
+    const Entry& entry = m_playbook.steps[i];
+    const Kind& step_kind = *m_kinds.find(entry.action.kind);
+    Operation& step_operation = *m_step_operations[i];
+    if (m_rollback_failed || m_cancel.cancelled()) {
+      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      record.status = Status::skipped;
+      record.message = m_cancel.cancelled() ? "not attempted: the run was interrupted"
+                                            : "not attempted: an earlier rollback failed, a human must look";
+      record.started = record.finished = Instant::now();
+      m_report.rollbacks.push_back(record);
+      emit_finished(record);
+      continue;
+    }
+    if (entry.rollback) {
+      const Kind& kind = *m_kinds.find(entry.rollback->action.kind);
+      Spec spec(resolve_late(entry.rollback->action.spec.json(), m_outputs, m_report));
+      EntryRecord record = new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
+      auto operation = m_step_performer->prepare(kind, spec);
+      attempt(kind, *operation, entry.rollback->timing, record);
+      if (record.status != Status::ok) m_rollback_failed = true;
+      m_report.rollbacks.push_back(record);
+      emit_finished(record);
+    } else if (step_operation.can_undo()) {
+      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      record.action = "built-in undo of " + record.action;
+      attempt(step_kind, step_operation, entry.timing, record, true);
+      if (record.status != Status::ok) m_rollback_failed = true;
+      m_report.rollbacks.push_back(record);
+      emit_finished(record);
+    } else if (step_kind.mutates(entry.action.spec)) {
+      // Nothing can undo this step: say so, and the run cannot claim to be rolled back.
+      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      record.status = Status::skipped;
+      record.message = "no rollback declared: this step's changes stay";
+      record.started = record.finished = Instant::now();
+      m_rollback_failed = true;
+      m_report.rollbacks.push_back(record);
+      emit_finished(record);
+    }
+  }
+}
+
+void Run::conclude() {
+  auto& sla = m_report.sla;
+  sla.total_budget = m_playbook.sla.total;
+  sla.on_breach = m_playbook.sla.on_breach;
+  bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
+  if (m_options.mode == Mode::run && !m_report.steps.empty()) {
+    sla.steps_elapsed = m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
+    sla.evaluated = all_steps_ran;
+    if (sla.total_budget && sla.steps_elapsed > *sla.total_budget) sla.total_exceeded = true;
+    for (const auto& step : m_report.steps) {
+      if (step.budget_exceeded) sla.over_budget_steps.push_back(step.name);
+    }
+  }
+
+  auto failed_check = std::find_if(m_report.checks.begin(), m_report.checks.end(),
+                                   [](const EntryRecord& r) { return r.status != Status::ok; });
+  if (m_cancel.cancelled()) {
+    m_report.result = RunResult::interrupted;
+    m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
+                                              : fmt::format("interrupted during or after step '{}'; nothing was rolled back "
+                                                            "(use drctl rollback)", m_report.steps.back().name);
+  } else if (failed_check != m_report.checks.end()) {
+    m_report.result = RunResult::checks_failed;
+    m_report.summary = fmt::format("check '{}' {}: no step was started, nothing was changed", failed_check->name,
+                                   status_name(failed_check->status));
+  } else if (m_step_failed) {
+    const auto& failed = m_report.steps.back();
+    m_report.result = m_rollback_failed ? RunResult::partial : RunResult::rolled_back;
+    m_report.summary = m_rollback_failed
+                           ? fmt::format("step '{}' {}; the rollback is incomplete: the state is partial, a human must look",
+                                         failed.name, status_name(failed.status))
+                           : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name, status_name(failed.status),
+                                         m_report.rollbacks.size());
+  } else if (sla.breached()) {
+    m_report.result = sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
+    std::vector<std::string> why;
+    if (sla.total_exceeded) {
+      why.push_back(fmt::format("steps took {} of a {} SLA",
+                                format_duration(std::chrono::duration_cast<Millis>(sla.steps_elapsed)),
+                                format_duration(*sla.total_budget)));
+    }
+    for (const auto& name : sla.over_budget_steps) why.push_back(fmt::format("step '{}' over its budget", name));
+    m_report.summary = fmt::format("completed, SLA breached{}: {}",
+                                   sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
+                                   fmt::format("{}", fmt::join(why, "; ")));
+  } else {
+    m_report.result = RunResult::success;
+    if (m_options.mode == Mode::check) {
+      m_report.summary = fmt::format("all {} checks passed", m_report.checks.size());
+    } else if (m_options.mode == Mode::dry_run) {
+      m_report.summary = fmt::format("dry run: checks passed, {} steps described, nothing changed", m_report.steps.size());
+    } else {
+      m_report.summary = fmt::format("all {} steps completed", m_report.steps.size());
+    }
+  }
+}
+
+RunReport Run::execute() {
+  m_report.run_id = m_options.run_id.empty() ? new_run_id() : m_options.run_id;
+  m_report.playbook_name = m_playbook.name;
+  m_report.playbook_path = m_playbook.source_path;
+  m_report.playbook_hash = m_playbook.hash;
+  m_report.mode = m_options.mode;
+  m_report.planned_checks = m_playbook.checks.size();
+  m_report.planned_steps = m_options.mode == Mode::check ? 0 : m_playbook.steps.size();
+  m_report.started = Instant::now();
+  m_reporter.run_started(m_report);
+
+  bool gate_open = run_checks();
+  if (gate_open && m_options.mode != Mode::check && !m_cancel.cancelled()) run_steps();
+  conclude();
+  m_report.finished = Instant::now();
+  m_reporter.run_finished(m_report);
+  return m_report;
+}
+
+}  // namespace
+
+RunReport run_playbook(const Playbook& playbook, const KindRegistry& kinds, Reporter& reporter,
+                       const RunOptions& options, const CancelToken& cancel) {
+  Run run(playbook, kinds, reporter, options, cancel);
+  return run.execute();
+}
+
+}  // namespace drctl

@@ -1,0 +1,25 @@
+#pragma once
+// Runs a validated playbook: checks concurrently behind an atomic gate, then steps in order,
+// each timed against its timeout and budget; on failure, rollbacks in reverse order.
+#include <string>
+
+#include "engine/cancel.hpp"
+#include "engine/record.hpp"
+#include "engine/reporter.hpp"
+#include "kinds/registry.hpp"
+#include "playbook/model.hpp"
+
+namespace drctl {
+
+struct RunOptions {
+  Mode mode = Mode::run;
+  int parallel = 8;       // checks in flight at once
+  std::string run_id;     // generated when empty
+};
+
+// Runs the playbook and returns what happened; reporter sees every event as it happens.
+// `cancel` is set by the signal handler: no entry starts after it, running ones are stopped.
+RunReport run_playbook(const Playbook& playbook, const KindRegistry& kinds, Reporter& reporter,
+                       const RunOptions& options, const CancelToken& cancel);
+
+}  // namespace drctl

@@ -1,0 +1,55 @@
+#pragma once
+// The one interface every check and step kind implements. A kind is a description (its spec
+// fields, outputs and roles) plus a factory for Operations. Adding a kind is one new file
+// and one line in registry.cpp.
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/context.hpp"
+#include "engine/outcome.hpp"
+#include "playbook/field.hpp"
+#include "playbook/model.hpp"
+#include "playbook/spec.hpp"
+
+namespace drctl {
+
+// Problems a single Field cannot express (e.g. "exactly one of port and socket"), reported
+// by a kind against paths inside its spec.
+struct SpecProblem {
+  std::string key;  // the offending key inside the spec, or "" for the spec itself
+  std::string message;
+};
+
+// One prepared action: run it, and undo it if the kind knows how.
+class Operation {
+ public:
+  virtual ~Operation() = default;
+  // One attempt. Must return by ctx.deadline and stop early when ctx.cancelled().
+  virtual Outcome run(const AttemptContext& ctx) = 0;
+  // A built-in undo (e.g. restore a previous value), used when the playbook gives no rollback.
+  virtual bool can_undo() const { return false; }
+  virtual Outcome undo(const AttemptContext& ctx);
+};
+
+class Kind {
+ public:
+  virtual ~Kind() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view summary() const = 0;
+  virtual bool allowed_as(Role role) const = 0;
+  virtual const Fields& fields() const = 0;
+  // Names usable as ${steps.<entry>.<output>}.
+  virtual std::vector<std::string> outputs() const { return {}; }
+  virtual std::vector<SpecProblem> check_spec(const Spec& /*spec*/) const { return {}; }
+  // The endpoint or object acted on, for plans and reports ("GET http://...", "argv[0]").
+  virtual std::string target(const Spec& spec) const = 0;
+  // One line saying what running it would do (dry-run and plan).
+  virtual std::string describe(const Spec& spec) const = 0;
+  // Whether running it can change anything (a read-only step needs no rollback).
+  virtual bool mutates(const Spec& /*spec*/) const { return true; }
+  virtual std::unique_ptr<Operation> prepare(const Spec& spec) const = 0;
+};
+
+}  // namespace drctl

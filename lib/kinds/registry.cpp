@@ -1,0 +1,33 @@
+#include "kinds/registry.hpp"
+
+#include "kinds/exec.hpp"
+#include "kinds/http.hpp"
+
+namespace drctl {
+
+void KindRegistry::add(std::unique_ptr<Kind> kind) { m_kinds.push_back(std::move(kind)); }
+
+const Kind* KindRegistry::find(std::string_view name) const {
+  for (const auto& kind : m_kinds) {
+    if (kind->name() == name) return kind.get();
+  }
+  return nullptr;
+}
+
+std::vector<std::string> KindRegistry::names() const {
+  std::vector<std::string> out;
+  for (const auto& kind : m_kinds) out.emplace_back(kind->name());
+  return out;
+}
+
+const KindRegistry& builtin_kinds() {
+  static const KindRegistry registry = [] {
+    KindRegistry r;
+    r.add(make_exec_kind());
+    r.add(make_http_kind());
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace drctl

@@ -1,0 +1,238 @@
+#include "playbook/field_validator.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "util/duration.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+
+bool looks_integer(const YAML::Node& node) {
+  static const std::regex k_integer(R"(^[-+]?[0-9]+$)");
+  return node.IsScalar() && is_plain(node) && std::regex_match(node.Scalar(), k_integer);
+}
+
+bool looks_boolean(const YAML::Node& node) {
+  if (!node.IsScalar() || !is_plain(node)) return false;
+  const auto& s = node.Scalar();
+  return s == "true" || s == "false" || s == "True" || s == "False" || s == "TRUE" || s == "FALSE";
+}
+
+std::vector<std::string> field_names(const Fields& fields) {
+  std::vector<std::string> names;
+  for (const auto& f : fields) names.push_back(f.name);
+  return names;
+}
+
+}  // namespace
+
+SourcePos pos_of(const YAML::Node& node) {
+  if (!node.IsDefined() || node.Mark().is_null()) return {};
+  return {node.Mark().line + 1, node.Mark().column + 1};
+}
+
+std::string describe_node(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  if (looks_integer(node)) return fmt::format("an integer ({})", node.Scalar());
+  if (looks_boolean(node)) return fmt::format("a boolean ({})", node.Scalar());
+  return fmt::format("a string ('{}')", node.Scalar().size() > 40 ? node.Scalar().substr(0, 40) + "..." : node.Scalar());
+}
+
+std::string join_path(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+void FieldValidator::report_duplicate_keys(const YAML::Node& node, const std::string& path) {
+  std::map<std::string, SourcePos> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const auto& key = it->first.Scalar();
+    auto [where, fresh] = seen.emplace(key, pos_of(it->first));
+    if (!fresh) {
+      m_diagnostics.error(pos_of(it->first), join_path(path, key),
+                          fmt::format("duplicate key '{}' (first at line {})", key, where->second.line));
+    }
+  }
+}
+
+nlohmann::json FieldValidator::validate_map(const YAML::Node& node, const Fields& fields,
+                                            const std::string& path, SourcePos owner_pos,
+                                            const std::set<std::string>& handled_elsewhere) {
+  nlohmann::json out = nlohmann::json::object();
+  if (!node.IsMap()) {
+    SourcePos where = node.IsNull() ? owner_pos : pos_of(node);
+    m_diagnostics.error(where, path, fmt::format("expected a map, got {}", describe_node(node)));
+    return out;
+  }
+  report_duplicate_keys(node, path);
+  std::set<std::string> present;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    SourcePos key_pos = pos_of(it->first);
+    if (!it->first.IsScalar()) {
+      m_diagnostics.error(key_pos, path, fmt::format("expected a string key, got {}", describe_node(it->first)));
+      continue;
+    }
+    const std::string key = it->first.Scalar();
+    if (handled_elsewhere.count(key) != 0) continue;
+    if (!present.insert(key).second) continue;  // duplicate, already reported
+    const Field* field = nullptr;
+    for (const auto& f : fields) {
+      if (f.name == key) field = &f;
+    }
+    if (field == nullptr) {
+      auto names = field_names(fields);
+      if (is_inline_secret_key(key)) {
+        m_diagnostics.error(key_pos, join_path(path, key),
+                            fmt::format("secrets are never written inline: use {0}_env (an environment "
+                                        "variable) or {0}_file (a file) instead",
+                                        key));
+        continue;
+      }
+      std::string hint = closest_match(key, names);
+      m_diagnostics.error(key_pos, join_path(path, key),
+                          hint.empty() ? fmt::format("unknown key '{}' (expected one of: {})", key, join(names, ", "))
+                                       : fmt::format("unknown key '{}' (did you mean '{}'?)", key, hint));
+      continue;
+    }
+    auto value = validate_value(it->second, *field, join_path(path, key), key_pos);
+    if (!value.is_null()) out[key] = std::move(value);
+  }
+  for (const auto& field : fields) {
+    if (present.count(field.name) != 0) continue;
+    if (field.required) {
+      SourcePos where = pos_of(node).line > 0 ? pos_of(node) : owner_pos;
+      m_diagnostics.error(where, path, fmt::format("missing required key '{}'", field.name));
+    } else if (!field.default_value.is_null()) {
+      out[field.name] = field.default_value;
+    }
+  }
+  return out;
+}
+
+nlohmann::json FieldValidator::scalar_string(const YAML::Node& node, const std::string& path, SourcePos pos) {
+  return m_hook ? m_hook(node.Scalar(), pos, path) : node.Scalar();
+}
+
+nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Field& field,
+                                              const std::string& path, SourcePos key_pos) {
+  SourcePos pos = node.IsNull() || pos_of(node).line == 0 ? key_pos : pos_of(node);
+  auto mismatch = [&]() {
+    m_diagnostics.error(pos, path,
+                        fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
+    return nlohmann::json();
+  };
+
+  switch (field.type) {
+    case FieldType::string: {
+      if (!node.IsScalar()) return mismatch();
+      if (!field.choices.empty() && std::find(field.choices.begin(), field.choices.end(), node.Scalar()) == field.choices.end()) {
+        m_diagnostics.error(pos, path, fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), node.Scalar()));
+        return nlohmann::json();
+      }
+      if (node.Scalar().empty() && field.required) {
+        m_diagnostics.error(pos, path, "must not be empty");
+        return nlohmann::json();
+      }
+      return scalar_string(node, path, pos);
+    }
+    case FieldType::integer: {
+      if (!looks_integer(node)) return mismatch();
+      long long value = 0;
+      try {
+        value = std::stoll(node.Scalar());
+      } catch (const std::exception&) {
+        m_diagnostics.error(pos, path, fmt::format("integer out of range: {}", node.Scalar()));
+        return nlohmann::json();
+      }
+      if ((field.min && value < *field.min) || (field.max && value > *field.max)) {
+        std::string bounds = field.max ? fmt::format("from {} to {}", field.min.value_or(0), *field.max)
+                                       : fmt::format("at least {}", field.min.value_or(0));
+        m_diagnostics.error(pos, path, fmt::format("expected an integer {}, got {}", bounds, value));
+        return nlohmann::json();
+      }
+      return value;
+    }
+    case FieldType::boolean: {
+      if (!looks_boolean(node)) return mismatch();
+      auto s = node.Scalar();
+      return s[0] == 't' || s[0] == 'T';
+    }
+    case FieldType::duration: {
+      if (!node.IsScalar()) return mismatch();
+      auto parsed = parse_duration(node.Scalar());
+      if (!parsed) {
+        bool bare_number = looks_integer(node);
+        m_diagnostics.error(pos, path,
+                            bare_number ? fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)", node.Scalar())
+                                        : fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", node.Scalar()));
+        return nlohmann::json();
+      }
+      return parsed->count();
+    }
+    case FieldType::string_list: {
+      if (!node.IsSequence()) return mismatch();
+      nlohmann::json out = nlohmann::json::array();
+      std::size_t index = 0;
+      for (const auto& item : node) {
+        std::string item_path = fmt::format("{}[{}]", path, index++);
+        if (!item.IsScalar()) {
+          m_diagnostics.error(pos_of(item), item_path, fmt::format("expected a string, got {}", describe_node(item)));
+          continue;
+        }
+        out.push_back(scalar_string(item, item_path, pos_of(item)));
+      }
+      return out;
+    }
+    case FieldType::string_map: {
+      if (!node.IsMap()) return mismatch();
+      report_duplicate_keys(node, path);
+      nlohmann::json out = nlohmann::json::object();
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!it->first.IsScalar()) {
+          m_diagnostics.error(pos_of(it->first), path, "expected a string key");
+          continue;
+        }
+        std::string item_path = join_path(path, it->first.Scalar());
+        if (!it->second.IsScalar()) {
+          SourcePos where = it->second.IsNull() ? pos_of(it->first) : pos_of(it->second);
+          m_diagnostics.error(where, item_path, fmt::format("expected a string, got {}", describe_node(it->second)));
+          continue;
+        }
+        out[it->first.Scalar()] = scalar_string(it->second, item_path, pos_of(it->second));
+      }
+      return out;
+    }
+    case FieldType::integer_list: {
+      nlohmann::json out = nlohmann::json::array();
+      if (looks_integer(node)) {
+        out.push_back(std::stoll(node.Scalar()));
+        return out;
+      }
+      if (!node.IsSequence()) return mismatch();
+      std::size_t index = 0;
+      for (const auto& item : node) {
+        std::string item_path = fmt::format("{}[{}]", path, index++);
+        if (!looks_integer(item)) {
+          m_diagnostics.error(pos_of(item), item_path, fmt::format("expected an integer, got {}", describe_node(item)));
+          continue;
+        }
+        out.push_back(std::stoll(item.Scalar()));
+      }
+      return out;
+    }
+    case FieldType::object:
+      return validate_map(node, field.fields, path, key_pos);
+  }
+  return nlohmann::json();
+}
+
+}  // namespace drctl

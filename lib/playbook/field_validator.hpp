@@ -1,0 +1,52 @@
+#pragma once
+// Checks a YAML mapping against a list of Fields and converts it to typed JSON, reporting
+// every problem with its line:column (unknown keys with a suggestion, duplicates, wrong
+// types, missing keys, bad durations, inline secrets).
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "playbook/diagnostic.hpp"
+#include "playbook/field.hpp"
+
+namespace drctl {
+
+SourcePos pos_of(const YAML::Node& node);
+// "a map", "a list", "nothing", "an integer", "a string", "a boolean".
+std::string describe_node(const YAML::Node& node);
+std::string join_path(const std::string& path, const std::string& key);
+
+class FieldValidator {
+ public:
+  // Called for every string value: checks its ${...} references and returns the string
+  // with load-time references (vars, env) resolved.
+  using StringHook = std::function<std::string(const std::string& value, SourcePos pos, const std::string& path)>;
+
+  FieldValidator(Diagnostics& diagnostics, StringHook hook)
+      : m_diagnostics(diagnostics), m_hook(std::move(hook)) {}
+
+  // Validates `node` (a map) against `fields`; keys in `handled_elsewhere` are skipped.
+  // `owner_pos` locates "missing key" errors when the node itself has no position.
+  nlohmann::json validate_map(const YAML::Node& node, const Fields& fields, const std::string& path,
+                              SourcePos owner_pos, const std::set<std::string>& handled_elsewhere = {});
+
+  // Validates one value; returns null (and reports) when it does not fit.
+  nlohmann::json validate_value(const YAML::Node& node, const Field& field, const std::string& path,
+                                SourcePos key_pos);
+
+  // Reports keys that appear twice in one mapping.
+  void report_duplicate_keys(const YAML::Node& node, const std::string& path);
+
+  Diagnostics& diagnostics() { return m_diagnostics; }
+
+ private:
+  nlohmann::json scalar_string(const YAML::Node& node, const std::string& path, SourcePos pos);
+
+  Diagnostics& m_diagnostics;
+  StringHook m_hook;
+};
+
+}  // namespace drctl

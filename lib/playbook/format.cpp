@@ -1,0 +1,52 @@
+#include "playbook/format.hpp"
+
+namespace drctl {
+namespace {
+
+Fields timing_fields() {
+  return {
+      Field::duration("timeout", "Hard limit of one attempt; the action is stopped when it passes."),
+      Field::integer("retries", "Further attempts after a failed one.").range(0, 100),
+      Field::duration("retry_delay", "Pause between attempts."),
+  };
+}
+
+}  // namespace
+
+const Fields& top_level_fields() {
+  static const Fields fields = {
+      Field::integer("version", "Format version; this drctl reads 1.").mandatory().range(1, 1),
+      Field::string("name", "Name of the playbook, shown in reports.").mandatory(),
+      Field::string("description", "What the playbook switches, for humans."),
+      Field::string_map("vars", "Values for ${vars.NAME}; --var NAME=VALUE overrides them."),
+      Field::object("defaults", "Timing every check and step inherits.", timing_fields()),
+      Field::object("sla", "The service-level budget of the whole switch.",
+                    {
+                        Field::duration("total", "Budget from the first step's start to the last step's end."),
+                        Field::string("on_breach", "fail: a breach makes the run fail (exit 4); warn: it is reported only.")
+                            .one_of({"fail", "warn"}),
+                    }),
+  };
+  return fields;
+}
+
+const Fields& entry_fields(Role role) {
+  static const Fields check_fields = [] {
+    Fields f = {Field::string("name", "Unique name across checks and steps ([A-Za-z0-9_-]).").mandatory()};
+    for (auto& t : timing_fields()) f.push_back(t);
+    return f;
+  }();
+  static const Fields step_fields = [] {
+    Fields f = check_fields;
+    f.push_back(Field::duration("budget", "This step's share of the SLA; exceeding it is a recorded breach."));
+    return f;
+  }();
+  return role == Role::check ? check_fields : step_fields;
+}
+
+const Fields& rollback_fields() {
+  static const Fields fields = timing_fields();
+  return fields;
+}
+
+}  // namespace drctl

@@ -1,0 +1,424 @@
+#include "playbook/loader.hpp"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "playbook/field_validator.hpp"
+#include "playbook/format.hpp"
+#include "playbook/interpolate.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+std::string hash_of(std::string_view text) {
+  XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+  return fmt::format("xxh3-128:{:016x}{:016x}", h.high64, h.low64);
+}
+
+bool valid_entry_name(const std::string& name) {
+  static const std::regex k_name(R"(^[A-Za-z0-9][A-Za-z0-9_-]*$)");
+  return std::regex_match(name, k_name);
+}
+
+// Where a ${...} reference is written: it decides which outputs are known by then.
+struct RefSite {
+  Role role = Role::step;
+  std::size_t index = 0;  // position among the steps
+  bool in_rollback = false;
+};
+
+// What the first pass learns of each entry: enough to check references to it.
+struct EntryHeader {
+  Role role;
+  std::size_t index;
+  const Kind* kind;
+};
+
+class PlaybookReader {
+ public:
+  PlaybookReader(std::string_view text, std::string file, const LoadOptions& options)
+      : m_text(text),
+        m_kinds(options.kinds != nullptr ? *options.kinds : builtin_kinds()),
+        m_overrides(options.var_overrides),
+        m_diag(std::move(file)) {}
+
+  LoadResult read();
+
+ private:
+  void read_vars(const YAML::Node& root);
+  void scan_headers(const YAML::Node& list, Role role);
+  std::vector<Entry> read_entries(const YAML::Node& root, const char* key, Role role);
+  std::optional<Entry> read_entry(const YAML::Node& node, Role role, std::size_t index);
+  // Finds the kind key of an entry or rollback mapping, reporting none / two / unknown.
+  std::string find_kind_key(const YAML::Node& node, const std::string& path, SourcePos pos,
+                            const std::set<std::string>& ordinary_keys, std::set<std::string>& handled);
+  std::optional<Action> read_action(const YAML::Node& node, const std::string& kind_key,
+                                    const std::string& path, Role role, const RefSite& site);
+  std::optional<Rollback> read_rollback(const YAML::Node& node, const std::string& path, std::size_t index);
+  Timing read_timing(const nlohmann::json& values, Timing base);
+  std::string check_string(const std::string& value, SourcePos pos, const std::string& path, const RefSite* site);
+  void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path, const RefSite& site);
+
+  std::string_view m_text;
+  const KindRegistry& m_kinds;
+  std::map<std::string, std::string> m_overrides;
+  Diagnostics m_diag;
+  Playbook m_playbook;
+  std::map<std::string, EntryHeader> m_headers;
+};
+
+LoadResult PlaybookReader::read() {
+  LoadResult result;
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(m_text));
+  } catch (const YAML::ParserException& e) {
+    m_diag.error({e.mark.line + 1, e.mark.column + 1}, "", fmt::format("syntax error: {}", e.msg));
+    result.diagnostics = m_diag.sorted();
+    return result;
+  }
+  if (documents.empty() || documents.front().IsNull()) {
+    m_diag.error({1, 1}, "", "the playbook is empty");
+  } else if (documents.size() > 1) {
+    m_diag.error(pos_of(documents[1]), "", fmt::format("expected one YAML document, found {}", documents.size()));
+  } else if (!documents.front().IsMap()) {
+    m_diag.error(pos_of(documents.front()), "",
+                 fmt::format("expected a map at the top level, got {}", describe_node(documents.front())));
+  } else {
+    const YAML::Node& root = documents.front();
+    m_playbook.hash = hash_of(m_text);
+    read_vars(root);
+    FieldValidator top(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
+      return check_string(value, pos, path, nullptr);
+    });
+    auto values = top.validate_map(root, top_level_fields(), "", {1, 1}, {"checks", "steps", "vars"});
+    m_playbook.version = values.value("version", k_playbook_version);
+    m_playbook.name = values.value("name", "");
+    m_playbook.description = values.value("description", "");
+    if (values.contains("defaults")) m_playbook.defaults = read_timing(values["defaults"], m_playbook.defaults);
+    if (values.contains("sla")) {
+      const auto& sla = values["sla"];
+      if (sla.contains("total")) m_playbook.sla.total = Millis(sla["total"].get<long long>());
+      if (sla.value("on_breach", "fail") == "warn") m_playbook.sla.on_breach = OnBreach::warn;
+    }
+    if (root["checks"]) scan_headers(root["checks"], Role::check);
+    if (root["steps"]) scan_headers(root["steps"], Role::step);
+    m_playbook.checks = read_entries(root, "checks", Role::check);
+    m_playbook.steps = read_entries(root, "steps", Role::step);
+    if (!root["checks"] && !root["steps"]) {
+      m_diag.error({1, 1}, "", "nothing to do: the playbook has neither checks nor steps");
+    }
+  }
+  result.diagnostics = m_diag.sorted();
+  if (!m_diag.has_errors()) result.playbook = std::move(m_playbook);
+  return result;
+}
+
+void PlaybookReader::read_vars(const YAML::Node& root) {
+  const YAML::Node vars = root["vars"];
+  if (vars) {
+    // Vars may use ${env.X}, never other vars: one level keeps the order of evaluation obvious.
+    FieldValidator validator(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
+      auto refs = find_references(value);
+      if (refs) {
+        for (const auto& ref : *refs) {
+          if (ref.scope != "env") {
+            m_diag.error(pos, path, fmt::format("vars may only refer to ${{env.NAME}}, not {}", ref.text));
+            return value;
+          }
+        }
+      }
+      return check_string(value, pos, path, nullptr);
+    });
+    auto values = validator.validate_value(vars, top_level_fields()[3], "vars", pos_of(vars));
+    if (values.is_object()) m_playbook.vars = values.get<std::map<std::string, std::string>>();
+  }
+  for (const auto& [name, value] : m_overrides) m_playbook.vars[name] = value;
+}
+
+void PlaybookReader::scan_headers(const YAML::Node& list, Role role) {
+  if (!list.IsSequence()) return;  // reported by read_entries
+  std::size_t index = 0;
+  for (const auto& node : list) {
+    std::size_t this_index = index++;
+    if (!node.IsMap() || !node["name"] || !node["name"].IsScalar()) continue;
+    const std::string name = node["name"].Scalar();
+    const Kind* kind = nullptr;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (it->first.IsScalar() && kind == nullptr) kind = m_kinds.find(it->first.Scalar());
+    }
+    auto [existing, fresh] = m_headers.emplace(name, EntryHeader{role, this_index, kind});
+    if (!fresh) {
+      m_diag.error(pos_of(node["name"]), fmt::format("{}[{}].name", role == Role::check ? "checks" : "steps", this_index),
+                   fmt::format("duplicate name '{}': names are unique across checks and steps", name));
+    }
+  }
+}
+
+std::vector<Entry> PlaybookReader::read_entries(const YAML::Node& root, const char* key, Role role) {
+  std::vector<Entry> entries;
+  const YAML::Node list = root[key];
+  if (!list) return entries;
+  if (!list.IsSequence()) {
+    SourcePos where = list.IsNull() ? SourcePos{} : pos_of(list);
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      if (it->first.Scalar() == key && where.line == 0) where = pos_of(it->first);
+    }
+    m_diag.error(where, key, fmt::format("expected a list of entries, got {}", describe_node(list)));
+    return entries;
+  }
+  std::size_t index = 0;
+  for (const auto& node : list) {
+    if (auto entry = read_entry(node, role, index)) entries.push_back(std::move(*entry));
+    ++index;
+  }
+  return entries;
+}
+
+std::string PlaybookReader::find_kind_key(const YAML::Node& node, const std::string& path, SourcePos pos,
+                                          const std::set<std::string>& ordinary_keys,
+                                          std::set<std::string>& handled) {
+  std::string kind_key;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    const std::string key = it->first.Scalar();
+    if (ordinary_keys.count(key) != 0) continue;
+    if (m_kinds.find(key) != nullptr) {
+      handled.insert(key);
+      if (kind_key.empty()) {
+        kind_key = key;
+      } else if (key != kind_key) {
+        m_diag.error(pos_of(it->first), join_path(path, key),
+                     fmt::format("two kinds in one entry ('{}' and '{}'): an entry has exactly one", kind_key, key));
+      }
+    } else if (it->second.IsMap()) {
+      // A mapping under an unknown key is almost always a misspelt or missing kind.
+      handled.insert(key);
+      std::string hint = closest_match(key, m_kinds.names());
+      m_diag.error(pos_of(it->first), join_path(path, key),
+                   hint.empty() ? fmt::format("unknown kind '{}' (known kinds: {})", key, join(m_kinds.names(), ", "))
+                                : fmt::format("unknown kind '{}' (did you mean '{}'?)", key, hint));
+      if (kind_key.empty()) kind_key = "?";
+    }
+  }
+  if (kind_key.empty()) {
+    m_diag.error(pos, path, fmt::format("no kind: an entry needs exactly one of {}", join(m_kinds.names(), ", ")));
+  }
+  return kind_key == "?" ? "" : kind_key;
+}
+
+std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role role, std::size_t index) {
+  const std::string path = fmt::format("{}[{}]", role == Role::check ? "checks" : "steps", index);
+  if (!node.IsMap()) {
+    m_diag.error(pos_of(node), path, fmt::format("expected a map with a name and a kind, got {}", describe_node(node)));
+    return std::nullopt;
+  }
+  Entry entry;
+  entry.role = role;
+  entry.path = path;
+  entry.pos = pos_of(node);
+  const Fields& fields = entry_fields(role);
+  std::set<std::string> ordinary;
+  for (const auto& f : fields) ordinary.insert(f.name);
+  ordinary.insert("rollback");
+  ordinary.insert("budget");
+  std::set<std::string> handled;
+  std::string kind_key = find_kind_key(node, path, entry.pos, ordinary, handled);
+  handled.insert("rollback");
+  if (role == Role::check) {
+    // Say why, rather than "unknown key": these belong to steps only.
+    for (const char* key : {"rollback", "budget"}) {
+      if (!node[key]) continue;
+      handled.insert(key);
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (it->first.IsScalar() && it->first.Scalar() == key) {
+          m_diag.error(pos_of(it->first), join_path(path, key),
+                       std::string(key) == "rollback" ? "a check has no rollback: checks observe and change nothing"
+                                                      : "a check has no budget: budgets are shares of the steps' SLA");
+        }
+      }
+    }
+  }
+
+  RefSite site{role, index, false};
+  FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
+    return check_string(value, pos, p, &site);
+  });
+  auto values = validator.validate_map(node, fields, path, entry.pos, handled);
+  entry.name = values.value("name", "");
+  if (!entry.name.empty() && !valid_entry_name(entry.name)) {
+    m_diag.error(pos_of(node["name"]), path + ".name",
+                 fmt::format("invalid name '{}': use letters, digits, '-' and '_', starting with a letter or digit", entry.name));
+  }
+  entry.timing = read_timing(values, m_playbook.defaults);
+  if (values.contains("budget")) entry.budget = Millis(values["budget"].get<long long>());
+
+  std::optional<Action> action;
+  if (!kind_key.empty()) action = read_action(node[kind_key], kind_key, path, role, site);
+  if (role == Role::step && node["rollback"]) {
+    entry.rollback = read_rollback(node["rollback"], path + ".rollback", index);
+  }
+  if (!action) return std::nullopt;
+  entry.action = std::move(*action);
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == kind_key) entry.action.pos = pos_of(it->first);
+  }
+  return entry;
+}
+
+std::optional<Action> PlaybookReader::read_action(const YAML::Node& node, const std::string& kind_key,
+                                                  const std::string& path, Role role, const RefSite& site) {
+  const Kind* kind = m_kinds.find(kind_key);
+  const std::string kind_path = join_path(path, kind_key);
+  SourcePos kind_pos = pos_of(node);
+  if (!kind->allowed_as(role)) {
+    m_diag.error(kind_pos, kind_path,
+                 fmt::format("kind '{}' cannot be used as a {}", kind_key, role == Role::check ? "check" : "step"));
+    return std::nullopt;
+  }
+  FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
+    return check_string(value, pos, p, &site);
+  });
+  bool had_errors = m_diag.has_errors();
+  auto values = validator.validate_map(node, kind->fields(), kind_path, kind_pos);
+  Action action{kind_key, Spec(values), kind_pos};
+  if (!m_diag.has_errors() || had_errors) {
+    for (const auto& problem : kind->check_spec(action.spec)) {
+      SourcePos where = kind_pos;
+      if (!problem.key.empty() && node.IsMap() && node[problem.key]) where = pos_of(node[problem.key]);
+      m_diag.error(where, problem.key.empty() ? kind_path : join_path(kind_path, problem.key), problem.message);
+    }
+  }
+  return action;
+}
+
+std::optional<Rollback> PlaybookReader::read_rollback(const YAML::Node& node, const std::string& path, std::size_t index) {
+  if (!node.IsMap()) {
+    m_diag.error(pos_of(node), path, fmt::format("expected a map with one kind (e.g. exec: {{...}}), got {}", describe_node(node)));
+    return std::nullopt;
+  }
+  std::set<std::string> ordinary;
+  for (const auto& f : rollback_fields()) ordinary.insert(f.name);
+  std::set<std::string> handled;
+  std::string kind_key = find_kind_key(node, path, pos_of(node), ordinary, handled);
+  RefSite site{Role::step, index, true};
+  FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
+    return check_string(value, pos, p, &site);
+  });
+  auto values = validator.validate_map(node, rollback_fields(), path, pos_of(node), handled);
+  if (kind_key.empty()) return std::nullopt;
+  auto action = read_action(node[kind_key], kind_key, path, Role::step, site);
+  if (!action) return std::nullopt;
+  return Rollback{std::move(*action), read_timing(values, m_playbook.defaults)};
+}
+
+Timing PlaybookReader::read_timing(const nlohmann::json& values, Timing base) {
+  if (values.contains("timeout")) base.timeout = Millis(values["timeout"].get<long long>());
+  if (values.contains("retries")) base.retries = values["retries"].get<int>();
+  if (values.contains("retry_delay")) base.retry_delay = Millis(values["retry_delay"].get<long long>());
+  return base;
+}
+
+std::string PlaybookReader::check_string(const std::string& value, SourcePos pos, const std::string& path,
+                                         const RefSite* site) {
+  auto refs = find_references(value);
+  if (!refs) {
+    m_diag.error(pos, path, refs.error());
+    return value;
+  }
+  for (const auto& ref : *refs) {
+    if (ref.scope == "vars" && m_playbook.vars.count(ref.names[0]) == 0) {
+      m_diag.error(pos, path, fmt::format("unknown variable '{}' (define it under vars: or pass --var {}=...)",
+                                          ref.names[0], ref.names[0]));
+    } else if (ref.scope == "env" && std::getenv(ref.names[0].c_str()) == nullptr) {
+      m_diag.error(pos, path, fmt::format("environment variable {} is not set", ref.names[0]));
+    } else if (ref.scope == "run" && ref.names[0] != "id" && ref.names[0] != "playbook") {
+      m_diag.error(pos, path, fmt::format("unknown run field '{}' in {} (known: id, playbook)", ref.names[0], ref.text));
+    } else if (ref.scope == "steps") {
+      if (site == nullptr) {
+        m_diag.error(pos, path, fmt::format("{} can only be used inside a check or step", ref.text));
+      } else {
+        check_step_reference(ref, pos, path, *site);
+      }
+    }
+  }
+  // vars and env are known now; steps and run are filled in just before the entry runs.
+  return substitute(
+      value,
+      [this](const Reference& ref) -> std::optional<std::string> {
+        if (ref.scope == "vars") {
+          auto it = m_playbook.vars.find(ref.names[0]);
+          if (it != m_playbook.vars.end()) return it->second;
+        }
+        if (ref.scope == "env") {
+          if (const char* env = std::getenv(ref.names[0].c_str())) return std::string(env);
+        }
+        return std::nullopt;
+      },
+      false);
+}
+
+void PlaybookReader::check_step_reference(const Reference& ref, SourcePos pos, const std::string& path,
+                                          const RefSite& site) {
+  const std::string& target = ref.names[0];
+  const std::string& output = ref.names[1];
+  auto it = m_headers.find(target);
+  if (it == m_headers.end()) {
+    m_diag.error(pos, path, fmt::format("{} refers to no check or step named '{}'", ref.text, target));
+    return;
+  }
+  const EntryHeader& header = it->second;
+  if (site.role == Role::check) {
+    m_diag.error(pos, path,
+                 header.role == Role::check
+                     ? fmt::format("{}: a check cannot use another check's outputs (checks run concurrently)", ref.text)
+                     : fmt::format("{}: checks run before steps, so step '{}' has no outputs yet", ref.text, target));
+    return;
+  }
+  if (header.role == Role::step) {
+    bool earlier = header.index < site.index || (site.in_rollback && header.index == site.index);
+    if (!earlier) {
+      m_diag.error(pos, path, fmt::format("{}: step '{}' has not run yet at this point", ref.text, target));
+      return;
+    }
+  }
+  if (header.kind == nullptr) return;  // its own kind error is reported where it stands
+  auto outputs = header.kind->outputs();
+  if (std::find(outputs.begin(), outputs.end(), output) == outputs.end()) {
+    m_diag.error(pos, path,
+                 fmt::format("{}: '{}' ({}) has no output '{}' (it has: {})", ref.text, target, header.kind->name(),
+                             output, outputs.empty() ? "none" : join(outputs, ", ")));
+  }
+}
+
+}  // namespace
+
+LoadResult parse_playbook(std::string_view text, const std::string& display_name, const LoadOptions& options) {
+  PlaybookReader reader(text, display_name, options);
+  return reader.read();
+}
+
+LoadResult load_playbook(const std::string& path, const LoadOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.unreadable = true;
+    result.diagnostics.push_back({Diagnostic::Severity::error, path, {}, "", "cannot read the playbook file"});
+    return result;
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  auto result = parse_playbook(text, path, options);
+  if (result.playbook) result.playbook->source_path = path;
+  return result;
+}
+
+}  // namespace drctl

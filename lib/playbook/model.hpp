@@ -1,0 +1,67 @@
+#pragma once
+// A validated playbook: everything the engine needs, nothing it has to check again.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "playbook/diagnostic.hpp"
+#include "playbook/spec.hpp"
+#include "util/duration.hpp"
+
+namespace drctl {
+
+enum class Role { check, step };
+
+// One kind and its validated spec, e.g. `exec: {argv: [...]}`.
+struct Action {
+  std::string kind;
+  Spec spec;
+  SourcePos pos;
+};
+
+// Attempts and deadlines of one check, step or rollback.
+struct Timing {
+  Millis timeout{30'000};
+  int retries = 0;
+  Millis retry_delay{1'000};
+};
+
+struct Rollback {
+  Action action;
+  Timing timing;
+};
+
+// A check or a step.
+struct Entry {
+  std::string name;
+  Role role = Role::step;
+  std::string path;  // "steps[2]", for messages
+  SourcePos pos;
+  Action action;
+  Timing timing;
+  std::optional<Millis> budget;       // steps only: this step's share of the SLA
+  std::optional<Rollback> rollback;   // steps only
+};
+
+enum class OnBreach { fail, warn };
+
+struct Sla {
+  std::optional<Millis> total;  // first step start to last step end
+  OnBreach on_breach = OnBreach::fail;
+};
+
+struct Playbook {
+  int version = 1;
+  std::string name;
+  std::string description;
+  std::string source_path;
+  std::string hash;  // "xxh3-128:<hex>" of the file's bytes
+  std::map<std::string, std::string> vars;
+  Timing defaults;
+  Sla sla;
+  std::vector<Entry> checks;
+  std::vector<Entry> steps;
+};
+
+}  // namespace drctl

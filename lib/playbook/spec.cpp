@@ -1,0 +1,46 @@
+#include "playbook/spec.hpp"
+
+namespace drctl {
+
+bool Spec::has(const std::string& key) const {
+  return m_values.is_object() && m_values.contains(key) && !m_values.at(key).is_null();
+}
+
+std::string Spec::str(const std::string& key) const { return opt_str(key).value_or(""); }
+
+std::optional<std::string> Spec::opt_str(const std::string& key) const {
+  if (!has(key) || !m_values.at(key).is_string()) return std::nullopt;
+  return m_values.at(key).get<std::string>();
+}
+
+long long Spec::integer(const std::string& key, long long fallback) const {
+  return has(key) && m_values.at(key).is_number_integer() ? m_values.at(key).get<long long>() : fallback;
+}
+
+bool Spec::boolean(const std::string& key, bool fallback) const {
+  return has(key) && m_values.at(key).is_boolean() ? m_values.at(key).get<bool>() : fallback;
+}
+
+std::optional<Millis> Spec::duration(const std::string& key) const {
+  if (!has(key) || !m_values.at(key).is_number_integer()) return std::nullopt;
+  return Millis(m_values.at(key).get<long long>());
+}
+
+std::vector<std::string> Spec::strings(const std::string& key) const {
+  return has(key) ? m_values.at(key).get<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::map<std::string, std::string> Spec::string_map(const std::string& key) const {
+  return has(key) ? m_values.at(key).get<std::map<std::string, std::string>>()
+                  : std::map<std::string, std::string>{};
+}
+
+std::vector<long long> Spec::integers(const std::string& key) const {
+  return has(key) ? m_values.at(key).get<std::vector<long long>>() : std::vector<long long>{};
+}
+
+Spec Spec::object(const std::string& key) const {
+  return has(key) ? Spec(m_values.at(key)) : Spec();
+}
+
+}  // namespace drctl

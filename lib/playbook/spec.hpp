@@ -1,0 +1,38 @@
+#pragma once
+// A validated kind spec: the values of a kind's Fields, typed and with defaults filled in.
+// Kinds read their configuration through these accessors and never see YAML.
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/duration.hpp"
+
+namespace drctl {
+
+class Spec {
+ public:
+  Spec() = default;
+  explicit Spec(nlohmann::json values) : m_values(std::move(values)) {}
+
+  bool has(const std::string& key) const;
+  std::string str(const std::string& key) const;  // "" when absent
+  std::optional<std::string> opt_str(const std::string& key) const;
+  long long integer(const std::string& key, long long fallback = 0) const;
+  bool boolean(const std::string& key, bool fallback = false) const;
+  std::optional<Millis> duration(const std::string& key) const;
+  std::vector<std::string> strings(const std::string& key) const;
+  std::map<std::string, std::string> string_map(const std::string& key) const;
+  std::vector<long long> integers(const std::string& key) const;
+  Spec object(const std::string& key) const;  // an empty Spec when absent
+
+  const nlohmann::json& json() const { return m_values; }
+  nlohmann::json& json() { return m_values; }
+
+ private:
+  nlohmann::json m_values = nlohmann::json::object();
+};
+
+}  // namespace drctl

@@ -1,0 +1,25 @@
+#pragma once
+// The machine-readable report, schema "drctl.report/v1" (docs/report.md).
+#include <nlohmann/json.hpp>
+#include <cstdio>
+
+#include "engine/reporter.hpp"
+
+namespace drctl {
+
+inline constexpr const char* k_report_schema = "drctl.report/v1";
+
+nlohmann::json report_to_json(const RunReport& report);
+nlohmann::json record_to_json(const EntryRecord& record);
+
+// Writes one JSON document to `out` when the run finishes.
+class JsonReporter : public Reporter {
+ public:
+  explicit JsonReporter(std::FILE* out) : m_out(out) {}
+  void run_finished(const RunReport& report) override;
+
+ private:
+  std::FILE* m_out;
+};
+
+}  // namespace drctl

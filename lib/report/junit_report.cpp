@@ -1,0 +1,88 @@
+#include "report/junit_report.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace drctl {
+namespace {
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        // XML 1.0 forbids most control characters even when escaped.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+          out += '?';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+
+void write_suite(std::string& xml, const RunReport& report, std::string_view suite, const std::vector<EntryRecord>& records) {
+  std::size_t failures = 0, skipped = 0;
+  std::chrono::nanoseconds total{0};
+  for (const auto& r : records) {
+    if (r.status == Status::skipped) ++skipped;
+    else if (r.status != Status::ok || r.budget_exceeded) ++failures;
+    total += r.duration;
+  }
+  xml += fmt::format("  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.6f}\" timestamp=\"{}\">\n",
+                     xml_escape(report.playbook_name), suite, records.size(), failures, skipped, seconds(total),
+                     rfc3339_utc(report.started.wall));
+  for (const auto& r : records) {
+    xml += fmt::format("    <testcase name=\"{}\" classname=\"{}.{}.{}\" time=\"{:.6f}\">\n", xml_escape(r.name),
+                       xml_escape(report.playbook_name), suite, xml_escape(r.kind), seconds(r.duration));
+    if (r.status == Status::skipped) {
+      xml += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(r.message));
+    } else if (r.status != Status::ok) {
+      xml += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", status_name(r.status),
+                         xml_escape(r.message), xml_escape(r.evidence.dump(2)));
+    } else if (r.budget_exceeded) {
+      xml += fmt::format("      <failure type=\"budget_exceeded\" message=\"took {:.1f} ms, budget {} ms\"/>\n",
+                         to_ms(r.duration), r.budget->count());
+    }
+    xml += "    </testcase>\n";
+  }
+  xml += "  </testsuite>\n";
+}
+
+}  // namespace
+
+std::string report_to_junit(const RunReport& report) {
+  std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  xml += fmt::format("<testsuites name=\"{}\" time=\"{:.6f}\">\n", xml_escape(report.playbook_name),
+                     seconds(report.finished.steady - report.started.steady));
+  write_suite(xml, report, "checks", report.checks);
+  write_suite(xml, report, "steps", report.steps);
+  if (!report.rollbacks.empty()) write_suite(xml, report, "rollbacks", report.rollbacks);
+  xml += "</testsuites>\n";
+  return xml;
+}
+
+void JunitReporter::run_finished(const RunReport& report) {
+  std::string temp = m_path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << report_to_junit(report);
+    if (!out) {
+      m_error = fmt::format("cannot write JUnit report {}", m_path);
+      return;
+    }
+  }
+  if (std::rename(temp.c_str(), m_path.c_str()) != 0) m_error = fmt::format("cannot write JUnit report {}", m_path);
+}
+
+}  // namespace drctl

@@ -1,0 +1,167 @@
+#include "report/text_report.hpp"
+
+#include <fmt/format.h>
+
+#include "engine/exit_codes.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+constexpr const char* k_green = "32";
+constexpr const char* k_red = "31";
+constexpr const char* k_yellow = "33";
+constexpr const char* k_dim = "2";
+constexpr const char* k_bold = "1";
+
+std::string key_of(const EntryRecord& r) { return fmt::format("{} {}", phase_name(r.phase), r.name); }
+
+std::string fmt_ms(double ms) {
+  if (ms < 1000) return fmt::format("{:.1f}ms", ms);
+  return fmt::format("{:.2f}s", ms / 1000);
+}
+
+std::string fit(std::string text, std::size_t width) {
+  if (text.size() > width) text = text.substr(0, width - 1) + "~";
+  return text;
+}
+
+}  // namespace
+
+TextReporter::TextReporter(std::FILE* out, TextStyle style) : m_out(out), m_style(style) {
+  if (m_style.live && !m_style.quiet) m_ticker = std::thread([this] { ticker(); });
+}
+
+TextReporter::~TextReporter() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_wake.notify_all();
+  if (m_ticker.joinable()) m_ticker.join();
+}
+
+std::string TextReporter::paint(std::string_view text, const char* code) const {
+  if (!m_style.color) return std::string(text);
+  return fmt::format("\033[{}m{}\033[0m", code, text);
+}
+
+std::string TextReporter::status_text(Status status, bool budget_exceeded) const {
+  std::string name(status_name(status));
+  if (status == Status::ok) return budget_exceeded ? paint("ok/late", k_yellow) : paint(name, k_green);
+  if (status == Status::skipped) return paint(name, k_yellow);
+  return paint(name, k_red);
+}
+
+void TextReporter::clear_live_line() {
+  if (m_live_line_shown) {
+    std::fputs("\r\033[K", m_out);
+    m_live_line_shown = false;
+  }
+}
+
+void TextReporter::draw_live_line() {
+  if (m_running.empty()) return;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> parts;
+  for (const auto& [key, start] : m_running) {
+    parts.push_back(fmt::format("{} {:.1f}s", key, std::chrono::duration<double>(now - start).count()));
+  }
+  std::string line = fmt::format("  … {}", join(parts, ", "));
+  std::fputs(("\r\033[K" + paint(fit(line, 110), k_dim)).c_str(), m_out);
+  std::fflush(m_out);
+  m_live_line_shown = true;
+}
+
+void TextReporter::ticker() {
+  std::unique_lock lock(m_mutex);
+  while (!m_stopping) {
+    m_wake.wait_for(lock, std::chrono::milliseconds(100));
+    if (!m_stopping) draw_live_line();
+  }
+}
+
+void TextReporter::run_started(const RunReport& header) {
+  if (m_style.quiet) return;
+  std::lock_guard lock(m_mutex);
+  fmt::print(m_out, "{} {} '{}': {} checks, {} steps (run {})\n", paint("drctl", k_bold),
+             header.mode == Mode::dry_run ? "dry run of" : (header.mode == Mode::check ? "checks of" : "running"),
+             header.playbook_name, header.planned_checks, header.planned_steps, header.run_id);
+  std::fflush(m_out);
+}
+
+void TextReporter::entry_started(const EntryRecord& record) {
+  std::lock_guard lock(m_mutex);
+  m_running[key_of(record)] = record.started.steady;
+  if (m_style.quiet) return;
+  if (m_style.live) {
+    draw_live_line();
+  } else {
+    fmt::print(m_out, "{} {:<8} {} ({}: {})\n", rfc3339_utc(record.started.wall), phase_name(record.phase),
+               record.name, record.kind, record.target);
+    std::fflush(m_out);
+  }
+}
+
+void TextReporter::entry_finished(const EntryRecord& record) {
+  std::lock_guard lock(m_mutex);
+  m_running.erase(key_of(record));
+  bool bad = record.status != Status::ok && record.status != Status::skipped;
+  if (m_style.quiet && !bad) return;
+  clear_live_line();
+  std::string budget;
+  if (record.budget) {
+    budget = fmt::format(" [budget {}{}]", format_duration(*record.budget), record.budget_exceeded ? ", EXCEEDED" : "");
+  }
+  std::string attempts = record.attempts > 1 ? fmt::format(" after {} attempts", record.attempts) : "";
+  fmt::print(m_out, "{} {:<8} {} {} in {}{}{}: {}\n", m_style.live ? "" : rfc3339_utc(record.finished.wall),
+             phase_name(record.phase), record.name, status_text(record.status, record.budget_exceeded),
+             fmt_ms(to_ms(record.duration)), attempts, budget, record.message);
+  for (const auto& warning : record.warnings) fmt::print(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
+  if (m_style.verbose && !record.evidence.empty()) fmt::print(m_out, "    evidence: {}\n", record.evidence.dump());
+  if (m_style.live) draw_live_line();
+  std::fflush(m_out);
+}
+
+void TextReporter::run_finished(const RunReport& report) {
+  std::lock_guard lock(m_mutex);
+  clear_live_line();
+  if (m_style.table && !m_style.quiet) {
+    fmt::print(m_out, "\n{:<10} {:<28} {:<14} {:<14} {:>10} {:>8} {:>7}\n", "PHASE", "NAME", "KIND", "STATUS", "DURATION",
+               "BUDGET", "%BUDGET");
+    auto rows = [&](const std::vector<EntryRecord>& records) {
+      for (const auto& r : records) {
+        std::string status = std::string(status_name(r.status)) + (r.budget_exceeded ? "/late" : "");
+        std::string padded = fmt::format("{:<14}", status);
+        std::string coloured = m_style.color ? status_text(r.status, r.budget_exceeded) + padded.substr(status.size()) : padded;
+        std::string pct = r.budget && r.budget->count() > 0
+                              ? fmt::format("{:.0f}%", 100.0 * to_ms(r.duration) / static_cast<double>(r.budget->count()))
+                              : "-";
+        fmt::print(m_out, "{:<10} {:<28} {:<14} {} {:>10} {:>8} {:>7}\n", phase_name(r.phase), fit(r.name, 28), fit(r.kind, 14),
+                   coloured, fmt_ms(to_ms(r.duration)), r.budget ? format_duration(*r.budget) : "-", pct);
+      }
+    };
+    rows(report.checks);
+    rows(report.steps);
+    rows(report.rollbacks);
+    const auto& sla = report.sla;
+    if (report.mode == Mode::run) {
+      std::string elapsed = fmt_ms(to_ms(sla.steps_elapsed));
+      std::string verdict = !sla.evaluated ? paint("not evaluated (the steps did not all complete)", k_yellow)
+                            : sla.breached() ? paint("BREACHED", k_red)
+                                             : paint("met", k_green);
+      if (sla.total_budget) {
+        fmt::print(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed, format_duration(*sla.total_budget),
+                   100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()), verdict);
+      } else {
+        fmt::print(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
+      }
+    }
+  }
+  const char* colour = report.result == RunResult::success ? k_green : k_red;
+  fmt::print(m_out, "{} {}\n", paint(fmt::format("result: {} (exit {}):", run_result_name(report.result), exit_code_for(report.result)), colour),
+             report.summary);
+  std::fflush(m_out);
+}
+
+}  // namespace drctl

@@ -1,0 +1,25 @@
+#pragma once
+// Small string helpers shared by the parser and the reporters.
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace drctl {
+
+std::string trim(std::string_view text);
+
+// The last `max_lines` lines of text, at most `max_bytes` bytes (for evidence tails).
+std::string tail(std::string_view text, std::size_t max_lines, std::size_t max_bytes);
+
+// Edit distance, for "did you mean" suggestions on unknown keys.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The closest candidate within a small edit distance, or "" when none is close.
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+// Collapses a multi-line message onto one line (reports promise one-line messages).
+std::string one_line(std::string_view text);
+
+}  // namespace drctl

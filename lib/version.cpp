@@ -1,0 +1,7 @@
+#include "version.hpp"
+
+namespace drctl {
+
+std::string_view version() { return DRCTL_VERSION; }
+
+}  // namespace drctl
