@@ -26,6 +26,12 @@ bool Diagnostics::has_errors() const {
                      [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
 }
 
+std::size_t Diagnostics::error_count() const {
+  return static_cast<std::size_t>(std::count_if(m_items.begin(), m_items.end(), [](const Diagnostic& d) {
+    return d.severity == Diagnostic::Severity::error;
+  }));
+}
+
 std::vector<Diagnostic> Diagnostics::sorted() const {
   auto items = m_items;
   std::stable_sort(items.begin(), items.end(), [](const Diagnostic& a, const Diagnostic& b) {

@@ -30,6 +30,7 @@ class Diagnostics {
   void warning(SourcePos pos, std::string path, std::string message);
 
   bool has_errors() const;
+  std::size_t error_count() const;
   // Errors and warnings ordered by position, the order a reader fixes them in.
   std::vector<Diagnostic> sorted() const;
   const std::string& file() const { return m_file; }

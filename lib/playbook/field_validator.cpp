@@ -90,6 +90,7 @@ nlohmann::json FieldValidator::validate_map(const YAML::Node& node, const Fields
     }
     if (field == nullptr) {
       auto names = field_names(fields);
+      names.insert(names.end(), handled_elsewhere.begin(), handled_elsewhere.end());
       if (is_inline_secret_key(key)) {
         m_diagnostics.error(key_pos, join_path(path, key),
                             fmt::format("secrets are never written inline: use {0}_env (an environment "
@@ -154,9 +155,11 @@ nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Fiel
         return nlohmann::json();
       }
       if ((field.min && value < *field.min) || (field.max && value > *field.max)) {
-        std::string bounds = field.max ? fmt::format("from {} to {}", field.min.value_or(0), *field.max)
-                                       : fmt::format("at least {}", field.min.value_or(0));
-        m_diagnostics.error(pos, path, fmt::format("expected an integer {}, got {}", bounds, value));
+        std::string wanted = field.min && field.max && *field.min == *field.max
+                                 ? std::to_string(*field.min)
+                             : field.max ? fmt::format("an integer from {} to {}", field.min.value_or(0), *field.max)
+                                         : fmt::format("an integer of at least {}", field.min.value_or(0));
+        m_diagnostics.error(pos, path, fmt::format("expected {}, got {}", wanted, value));
         return nlohmann::json();
       }
       return value;

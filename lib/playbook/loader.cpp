@@ -59,7 +59,7 @@ class PlaybookReader {
   // Finds the kind key of an entry or rollback mapping, reporting none / two / unknown.
   std::string find_kind_key(const YAML::Node& node, const std::string& path, SourcePos pos,
                             const std::set<std::string>& ordinary_keys, std::set<std::string>& handled);
-  std::optional<Action> read_action(const YAML::Node& node, const std::string& kind_key,
+  std::optional<Action> read_action(const YAML::Node& owner, const std::string& kind_key,
                                     const std::string& path, Role role, const RefSite& site);
   std::optional<Rollback> read_rollback(const YAML::Node& node, const std::string& path, std::size_t index);
   Timing read_timing(const nlohmann::json& values, Timing base);
@@ -261,23 +261,24 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
   if (values.contains("budget")) entry.budget = Millis(values["budget"].get<long long>());
 
   std::optional<Action> action;
-  if (!kind_key.empty()) action = read_action(node[kind_key], kind_key, path, role, site);
+  if (!kind_key.empty()) action = read_action(node, kind_key, path, role, site);
   if (role == Role::step && node["rollback"]) {
     entry.rollback = read_rollback(node["rollback"], path + ".rollback", index);
   }
   if (!action) return std::nullopt;
   entry.action = std::move(*action);
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == kind_key) entry.action.pos = pos_of(it->first);
-  }
   return entry;
 }
 
-std::optional<Action> PlaybookReader::read_action(const YAML::Node& node, const std::string& kind_key,
+std::optional<Action> PlaybookReader::read_action(const YAML::Node& owner, const std::string& kind_key,
                                                   const std::string& path, Role role, const RefSite& site) {
   const Kind* kind = m_kinds.find(kind_key);
   const std::string kind_path = join_path(path, kind_key);
-  SourcePos kind_pos = pos_of(node);
+  const YAML::Node node = owner[kind_key];
+  SourcePos kind_pos;
+  for (auto it = owner.begin(); it != owner.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == kind_key) kind_pos = pos_of(it->first);
+  }
   if (!kind->allowed_as(role)) {
     m_diag.error(kind_pos, kind_path,
                  fmt::format("kind '{}' cannot be used as a {}", kind_key, role == Role::check ? "check" : "step"));
@@ -286,10 +287,11 @@ std::optional<Action> PlaybookReader::read_action(const YAML::Node& node, const 
   FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
     return check_string(value, pos, p, &site);
   });
-  bool had_errors = m_diag.has_errors();
+  std::size_t errors_before = m_diag.error_count();
   auto values = validator.validate_map(node, kind->fields(), kind_path, kind_pos);
   Action action{kind_key, Spec(values), kind_pos};
-  if (!m_diag.has_errors() || had_errors) {
+  // Cross-field rules only make sense once every field on its own is valid.
+  if (m_diag.error_count() == errors_before) {
     for (const auto& problem : kind->check_spec(action.spec)) {
       SourcePos where = kind_pos;
       if (!problem.key.empty() && node.IsMap() && node[problem.key]) where = pos_of(node[problem.key]);
@@ -314,7 +316,7 @@ std::optional<Rollback> PlaybookReader::read_rollback(const YAML::Node& node, co
   });
   auto values = validator.validate_map(node, rollback_fields(), path, pos_of(node), handled);
   if (kind_key.empty()) return std::nullopt;
-  auto action = read_action(node[kind_key], kind_key, path, Role::step, site);
+  auto action = read_action(node, kind_key, path, Role::step, site);
   if (!action) return std::nullopt;
   return Rollback{std::move(*action), read_timing(values, m_playbook.defaults)};
 }

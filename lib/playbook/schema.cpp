@@ -7,7 +7,7 @@ namespace {
 
 // Strings also accept numbers and booleans, as the validator does for plain YAML scalars.
 const nlohmann::json k_scalar = {{"type", nlohmann::json::array({"string", "number", "boolean"})}};
-const char* k_duration_pattern = "^([0-9]+(h|m|s|ms|us))+$";
+const char* k_duration_pattern = "^([0-9]+(\\.[0-9]+)?(h|m|s|ms|us))+$";
 
 nlohmann::json field_schema(const Field& field);
 

@@ -19,6 +19,20 @@ std::optional<Millis> parse_duration(std::string_view text) {
       if (number > 1'000'000'000) return std::nullopt;  // keeps the sum far from overflow
       ++i;
     }
+    // An optional fraction, as Go's time.ParseDuration reads "1.5s".
+    std::int64_t fraction = 0;
+    std::int64_t scale = 1;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+        if (scale < 1'000'000) {
+          fraction = fraction * 10 + (text[i] - '0');
+          scale *= 10;
+        }
+        ++i;
+      }
+    }
     std::size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
@@ -29,7 +43,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
     else if (unit == "ms") unit_us = 1'000;
     else if (unit == "us") unit_us = 1;
     else return std::nullopt;
-    total_us += number * unit_us;
+    total_us += number * unit_us + fraction * unit_us / scale;
   }
   return std::chrono::duration_cast<Millis>(std::chrono::microseconds(total_us));
 }

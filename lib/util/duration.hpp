@@ -9,7 +9,8 @@ namespace drctl {
 
 using Millis = std::chrono::milliseconds;
 
-// Parses a Go-style duration made of one or more <integer><unit> parts, units h, m, s, ms, us.
+// Parses a Go-style duration made of one or more <number><unit> parts ("1m30s", "1.5s"),
+// units h, m, s, ms, us.
 // Returns nullopt for anything else (no bare numbers: a unit is always required).
 std::optional<Millis> parse_duration(std::string_view text);
 
