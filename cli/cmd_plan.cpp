@@ -37,7 +37,7 @@ class PlanCommand : public Command {
         j["budget_ms"] = e.budget ? nlohmann::json(e.budget->count()) : nlohmann::json(nullptr);
         j["rollback"] = e.rollback ? nlohmann::json(redact(kinds.find(e.rollback->action.kind)->describe(e.rollback->action.spec)))
                                    : nlohmann::json(nullptr);
-        j["mutates"] = kind.mutates(e.action.spec);
+        j["mutates"] = kind.mutates(e.action.spec) && !e.read_only;
         if (e.budget) budget_sum += *e.budget;
         else every_step_budgeted = false;
       }

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "Report format on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--junit", global.junit_path, "Also write a JUnit XML report to FILE");
-  app.add_option("--var", global.vars, "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)");
+  app.add_option("--var", global.vars, "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)")
+      ->allow_extra_args(false);  // one value per --var, so a following positional is not swallowed
   app.add_option("--parallel", global.parallel, "Checks run at once (default 8)")->check(CLI::Range(1, 256));
   app.add_flag("-q,--quiet", global.quiet, "Print only failures and the verdict");
   app.add_flag("-v,--verbose", global.verbose, "Print each entry's evidence");

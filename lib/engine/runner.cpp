@@ -80,7 +80,8 @@ class Run {
   Outputs m_outputs;
   std::vector<std::unique_ptr<Operation>> m_step_operations;  // kept for built-in undo
   bool m_step_failed = false;
-  bool m_rollback_failed = false;
+  bool m_rollback_failed = false;  // a rollback failed: stop undoing, a human must look
+  bool m_changes_remain = false;   // a step that changed things had no way back
 };
 
 EntryRecord Run::new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec,
@@ -194,13 +195,14 @@ void Run::run_steps() {
 void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
   // The failed step first (if it may have changed something), then completed steps, newest first.
   std::vector<std::size_t> order;
-  if (failed_changed != Changed::no) order.push_back(failed_index);
+  if (failed_changed != Changed::no && !m_playbook.steps[failed_index].read_only) order.push_back(failed_index);
   for (std::size_t i = failed_index; i-- > 0;) order.push_back(i);
 
   for (std::size_t i : order) {
     const Entry& entry = m_playbook.steps[i];
     const Kind& step_kind = *m_kinds.find(entry.action.kind);
     Operation& step_operation = *m_step_operations[i];
+    if (entry.read_only) continue;
     if (m_rollback_failed || m_cancel.cancelled()) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::skipped;
@@ -233,7 +235,7 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
       record.status = Status::skipped;
       record.message = "no rollback declared: this step's changes stay";
       record.started = record.finished = Instant::now();
-      m_rollback_failed = true;
+      m_changes_remain = true;  // the other rollbacks still run: undoing more is still better
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     }
@@ -267,10 +269,12 @@ void Run::conclude() {
                                    status_name(failed_check->status));
   } else if (m_step_failed) {
     const auto& failed = m_report.steps.back();
-    m_report.result = m_rollback_failed ? RunResult::partial : RunResult::rolled_back;
-    m_report.summary = m_rollback_failed
-                           ? fmt::format("step '{}' {}; the rollback is incomplete: the state is partial, a human must look",
-                                         failed.name, status_name(failed.status))
+    bool partial = m_rollback_failed || m_changes_remain;
+    m_report.result = partial ? RunResult::partial : RunResult::rolled_back;
+    m_report.summary = partial
+                           ? fmt::format("step '{}' {}; the rollback is incomplete ({}): the state is partial, a human must look",
+                                         failed.name, status_name(failed.status),
+                                         m_rollback_failed ? "a rollback failed" : "a step without rollback changed things")
                            : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name, status_name(failed.status),
                                          m_report.rollbacks.size());
   } else if (sla.breached()) {

@@ -38,6 +38,14 @@ SourcePos pos_of(const YAML::Node& node) {
   return {node.Mark().line + 1, node.Mark().column + 1};
 }
 
+SourcePos key_pos(const YAML::Node& map, const std::string& key) {
+  if (!map.IsMap()) return {};
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (it->first.IsScalar() && it->first.Scalar() == key) return pos_of(it->first);
+  }
+  return {};
+}
+
 std::string describe_node(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a map";

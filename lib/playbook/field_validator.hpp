@@ -15,6 +15,8 @@
 namespace drctl {
 
 SourcePos pos_of(const YAML::Node& node);
+// Where `key` is written in a mapping (the key, not its value); {} when absent.
+SourcePos key_pos(const YAML::Node& map, const std::string& key);
 // "a map", "a list", "nothing", "an integer", "a string", "a boolean".
 std::string describe_node(const YAML::Node& node);
 std::string join_path(const std::string& path, const std::string& key);

@@ -39,6 +39,7 @@ const Fields& entry_fields(Role role) {
   static const Fields step_fields = [] {
     Fields f = check_fields;
     f.push_back(Field::duration("budget", "This step's share of the SLA; exceeding it is a recorded breach."));
+    f.push_back(Field::boolean("read_only", "The step changes nothing (e.g. an exec that only reads), so it needs no rollback."));
     return f;
   }();
   return role == Role::check ? check_fields : step_fields;

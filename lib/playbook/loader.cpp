@@ -167,10 +167,7 @@ std::vector<Entry> PlaybookReader::read_entries(const YAML::Node& root, const ch
   const YAML::Node list = root[key];
   if (!list) return entries;
   if (!list.IsSequence()) {
-    SourcePos where = list.IsNull() ? SourcePos{} : pos_of(list);
-    for (auto it = root.begin(); it != root.end(); ++it) {
-      if (it->first.Scalar() == key && where.line == 0) where = pos_of(it->first);
-    }
+    SourcePos where = list.IsNull() ? key_pos(root, key) : pos_of(list);
     m_diag.error(where, key, fmt::format("expected a list of entries, got {}", describe_node(list)));
     return entries;
   }
@@ -229,21 +226,19 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
   for (const auto& f : fields) ordinary.insert(f.name);
   ordinary.insert("rollback");
   ordinary.insert("budget");
+  ordinary.insert("read_only");
   std::set<std::string> handled;
   std::string kind_key = find_kind_key(node, path, entry.pos, ordinary, handled);
   handled.insert("rollback");
   if (role == Role::check) {
     // Say why, rather than "unknown key": these belong to steps only.
-    for (const char* key : {"rollback", "budget"}) {
+    for (const char* key : {"rollback", "budget", "read_only"}) {
       if (!node[key]) continue;
       handled.insert(key);
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (it->first.IsScalar() && it->first.Scalar() == key) {
-          m_diag.error(pos_of(it->first), join_path(path, key),
-                       std::string(key) == "rollback" ? "a check has no rollback: checks observe and change nothing"
-                                                      : "a check has no budget: budgets are shares of the steps' SLA");
-        }
-      }
+      m_diag.error(key_pos(node, key), join_path(path, key),
+                   std::string(key) == "rollback" ? "a check has no rollback: checks observe and change nothing"
+                   : std::string(key) == "budget" ? "a check has no budget: budgets are shares of the steps' SLA"
+                                                  : "checks are always read-only");
     }
   }
 
@@ -259,11 +254,15 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
   }
   entry.timing = read_timing(values, m_playbook.defaults);
   if (values.contains("budget")) entry.budget = Millis(values["budget"].get<long long>());
+  entry.read_only = values.value("read_only", false);
 
   std::optional<Action> action;
   if (!kind_key.empty()) action = read_action(node, kind_key, path, role, site);
   if (role == Role::step && node["rollback"]) {
     entry.rollback = read_rollback(node["rollback"], path + ".rollback", index);
+    if (entry.read_only) {
+      m_diag.error(key_pos(node, "rollback"), path + ".rollback", "a read_only step has nothing to roll back");
+    }
   }
   if (!action) return std::nullopt;
   entry.action = std::move(*action);
@@ -275,10 +274,7 @@ std::optional<Action> PlaybookReader::read_action(const YAML::Node& owner, const
   const Kind* kind = m_kinds.find(kind_key);
   const std::string kind_path = join_path(path, kind_key);
   const YAML::Node node = owner[kind_key];
-  SourcePos kind_pos;
-  for (auto it = owner.begin(); it != owner.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == kind_key) kind_pos = pos_of(it->first);
-  }
+  SourcePos kind_pos = key_pos(owner, kind_key);
   if (!kind->allowed_as(role)) {
     m_diag.error(kind_pos, kind_path,
                  fmt::format("kind '{}' cannot be used as a {}", kind_key, role == Role::check ? "check" : "step"));

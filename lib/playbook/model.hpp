@@ -42,6 +42,7 @@ struct Entry {
   Timing timing;
   std::optional<Millis> budget;       // steps only: this step's share of the SLA
   std::optional<Rollback> rollback;   // steps only
+  bool read_only = false;             // steps only: changes nothing, needs no rollback
 };
 
 enum class OnBreach { fail, warn };

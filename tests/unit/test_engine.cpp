@@ -129,12 +129,23 @@ steps:
 TEST_CASE("a completed step with no way back makes the run partial, a read-only one does not") {
   auto partial = run_yaml(std::string(k_header) + R"(
 steps:
-  - {name: a, fake: {id: a}}
-  - {name: b, fake: {id: b, result: failed, changed: "no"}}
+  - {name: a, fake: {id: a}, rollback: {fake: {id: undo-a}}}
+  - {name: b, fake: {id: b}}
+  - {name: c, fake: {id: c, result: failed, changed: "no"}}
 )");
   CHECK(partial.result == RunResult::partial);
-  REQUIRE(partial.rollbacks.size() == 1);
+  REQUIRE(partial.rollbacks.size() == 2);
   CHECK(partial.rollbacks[0].message == "no rollback declared: this step's changes stay");
+  // A missing rollback is not a failed one: the others still run.
+  CHECK(event_log().names_of("start") == std::vector<std::string>{"a", "b", "c", "undo-a"});
+
+  auto declared = run_yaml(std::string(k_header) + R"(
+steps:
+  - {name: a, read_only: true, fake: {id: a}}
+  - {name: b, read_only: true, fake: {id: b, result: failed}}
+)");
+  CHECK(declared.result == RunResult::rolled_back);
+  CHECK(declared.rollbacks.empty());
 
   auto fine = run_yaml(std::string(k_header) + R"(
 steps:

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The exit-code contract on the real binary: one playbook per run result.
+. "$(dirname "$0")/lib.sh"
+
+header='version: 1
+name: codes
+defaults: {timeout: 10s}'
+write() { printf '%s\n%s\n' "$header" "$2" > "$WORK/$1.yaml"; }
+log="$WORK/order.log"
+
+write success "checks:
+  - {name: c, exec: {argv: [\"true\"]}}
+steps:
+  - {name: a, exec: {argv: [\"true\"]}, rollback: {exec: {argv: [\"true\"]}}}"
+check success 0 run --yes "$WORK/success.yaml"
+contains "success summary" "$WORK/success.out" "result: success (exit 0)"
+
+write checks-failed "checks:
+  - {name: ok, exec: {argv: [\"true\"]}}
+  - {name: broken, exec: {argv: [sh, -c, 'echo disk full >&2; exit 7']}}
+steps:
+  - {name: a, exec: {argv: [touch, \"$WORK/must-not-exist\"]}}"
+check checks-failed 1 run --yes "$WORK/checks-failed.yaml"
+[ -e "$WORK/must-not-exist" ] && fail "a step ran although a check failed" || pass "no step ran after a failed check"
+contains "failed check message names the exit and stderr" "$WORK/checks-failed.out" "'sh' exited with 7 (expected 0): disk full"
+check check-subcommand 1 check "$WORK/checks-failed.yaml"
+
+write rolled-back "steps:
+  - {name: a, exec: {argv: [sh, -c, 'echo a >> $log']}, rollback: {exec: {argv: [sh, -c, 'echo undo-a >> $log']}}}
+  - {name: b, exec: {argv: [sh, -c, 'echo b >> $log']}, rollback: {exec: {argv: [sh, -c, 'echo undo-b >> $log']}}}
+  - {name: c, exec: {argv: [sh, -c, 'echo c >> $log; exit 1']}, rollback: {exec: {argv: [sh, -c, 'echo undo-c >> $log']}}}"
+: > "$log"
+check rolled-back 2 run --yes "$WORK/rolled-back.yaml"
+order=$(tr '\n' ' ' < "$log")
+[ "$order" = "a b c undo-c undo-b undo-a " ] && pass "rollbacks ran in reverse order: $order" || fail "rollback order: $order"
+
+write partial "steps:
+  - {name: a, exec: {argv: [\"true\"]}, rollback: {exec: {argv: [\"false\"]}}}
+  - {name: b, exec: {argv: [\"false\"]}, rollback: {exec: {argv: [\"true\"]}}}"
+check partial 3 run --yes "$WORK/partial.yaml"
+contains "partial says a human must look" "$WORK/partial.out" "a human must look"
+
+write breached "sla: {total: 50ms}
+steps:
+  - {name: slow, budget: 10ms, exec: {argv: [sleep, \"0.2\"]}}"
+check sla-breached 4 run --yes "$WORK/breached.yaml"
+contains "breach is explained" "$WORK/sla-breached.out" "step 'slow' over its budget"
+contains "SLA line shows the verdict" "$WORK/sla-breached.out" "BREACHED"
+
+write breached-warn "sla: {total: 50ms, on_breach: warn}
+steps:
+  - {name: slow, exec: {argv: [sleep, \"0.2\"]}}"
+check sla-warn 0 run --yes "$WORK/breached-warn.yaml"
+
+check not-a-tty 64 run "$WORK/success.yaml"
+contains "refusal is explained" "$WORK/not-a-tty.err" "refusing to run without --yes: stdin is not a terminal"
+check invalid 65 run --yes "$SOURCE_DIR/tests/data/playbooks/invalid/two_kinds.yaml"
+
+write dry "checks:
+  - {name: c, exec: {argv: [\"true\"]}}
+steps:
+  - {name: a, exec: {argv: [touch, \"$WORK/dry-run-touched\"]}}"
+check dry-run 0 run --dry-run "$WORK/dry.yaml"
+[ -e "$WORK/dry-run-touched" ] && fail "dry run changed something" || pass "dry run changed nothing"
+contains "dry run describes the step" "$WORK/dry-run.out" "dry run: would run touch $WORK/dry-run-touched"
+
+write timeout "steps:
+  - {name: hang, timeout: 300ms, exec: {argv: [sleep, \"30\"]}}"
+start=$(date +%s%N)
+check timeout 3 run --yes "$WORK/timeout.yaml"
+contains "timeout class reported" "$WORK/timeout.out" "hang timeout"
+finish

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# JSON on stdout (logs on stderr), typed fields, and JUnit read back by a real XML parser.
+. "$(dirname "$0")/lib.sh"
+require_tool xmllint
+require_tool python3
+
+cat > "$WORK/p.yaml" <<YAML
+version: 1
+name: reports & <co>
+sla: {total: 10s}
+checks:
+  - {name: c1, exec: {argv: ["true"]}}
+  - {name: c2, exec: {argv: [echo, hello]}}
+steps:
+  - {name: s1, budget: 5s, exec: {argv: [echo, "rev=42"]}, rollback: {exec: {argv: ["true"]}}}
+  - {name: s2, exec: {argv: [sh, -c, 'echo "got \$0"', "\${steps.s1.stdout}"]}, rollback: {exec: {argv: ["true"]}}}
+  - {name: s3, exec: {argv: [sh, -c, 'exit 4']}, rollback: {exec: {argv: ["true"]}}}
+YAML
+check json 2 run --yes --output json --junit "$WORK/junit.xml" "$WORK/p.yaml"
+if /usr/bin/python3 - "$WORK/json.out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))            # stdout is exactly one JSON document
+assert doc["schema"] == "drctl.report/v1"
+assert doc["result"] == "rolled_back" and doc["exit_code"] == 2
+assert isinstance(doc["run_id"], str) and doc["playbook"]["name"] == "reports & <co>"
+assert doc["playbook"]["hash"].startswith("xxh3-128:")
+for section in ("checks", "steps", "rollbacks"):
+    for e in doc[section]:
+        assert isinstance(e["duration_ms"], (int, float)), e
+        assert isinstance(e["attempts"], int) and e["attempts"] >= 1, e
+        for key in ("name", "kind", "status", "message", "started_at", "finished_at"):
+            assert isinstance(e[key], str), (key, e)
+        assert e["started_at"].endswith("Z") and isinstance(e["evidence"], dict)
+assert [s["status"] for s in doc["steps"]] == ["ok", "ok", "failed"]
+assert doc["steps"][1]["outputs"]["stdout"] == "got rev=42"
+assert doc["steps"][2]["evidence"]["exit_code"] == 4
+assert [r["name"] for r in doc["rollbacks"]] == ["s3", "s2", "s1"]
+assert doc["totals"]["checks"]["ok"] == 2
+assert doc["sla"]["verdict"] == "not_evaluated" and doc["sla"]["total_budget_ms"] == 10000
+PY
+then pass "JSON report: one document, typed fields, outputs and evidence"; else fail "JSON report content" "$(head -c 400 "$WORK/json.out")"; fi
+contains "progress went to stderr" "$WORK/json.err" "step     s1 ok"
+
+if xmllint --noout "$WORK/junit.xml" 2>"$WORK/xmllint.err"; then pass "JUnit is well-formed XML"; else fail "JUnit XML" "$(cat "$WORK/xmllint.err")"; fi
+cases=$(xmllint --xpath 'count(//testcase)' "$WORK/junit.xml")
+[ "$cases" = "8" ] && pass "JUnit has one testcase per check, step and rollback (8)" || fail "JUnit testcases: $cases"
+failures=$(xmllint --xpath 'string(//testsuite[@name="reports & <co>.steps"]/@failures)' "$WORK/junit.xml")
+[ "$failures" = "1" ] && pass "JUnit steps suite counts 1 failure" || fail "JUnit failures: '$failures'"
+msg=$(xmllint --xpath 'string(//testcase[@name="s3"]/failure/@message)' "$WORK/junit.xml")
+[ "$msg" = "'sh' exited with 4 (expected 0)" ] && pass "JUnit failure message" || fail "JUnit failure message: $msg"
+time_attr=$(xmllint --xpath 'string(//testcase[@name="s1"]/@time)' "$WORK/junit.xml")
+[[ $time_attr =~ ^[0-9]+\.[0-9]{6}$ ]] && pass "JUnit time in seconds ($time_attr)" || fail "JUnit time: $time_attr"
+
+check text 2 run --yes "$WORK/p.yaml"
+if grep -q $'\033' "$WORK/text.out"; then fail "colour codes on a non-TTY"; else pass "no colour codes off a TTY"; fi
+contains "table has a header" "$WORK/text.out" "PHASE      NAME"
+contains "table row for a rollback" "$WORK/text.out" "rollback   s3"
+contains "final line" "$WORK/text.out" "result: rolled_back (exit 2): step 's3' failed; 3 rollback(s) succeeded"
+check quiet 2 run --yes --quiet "$WORK/p.yaml"
+lacks "quiet hides successes" "$WORK/quiet.out" "step     s1 ok"
+contains "quiet keeps failures" "$WORK/quiet.out" "s3 failed"
+check verbose 2 run --yes -v "$WORK/p.yaml"
+contains "verbose shows evidence" "$WORK/verbose.out" '"exit_code":4'
+finish

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# drctl validate on the whole corpus, the schema against every example, and usage errors.
+. "$(dirname "$0")/lib.sh"
+require_tool python3
+/usr/bin/python3 -c 'import jsonschema, yaml' 2>/dev/null || { [ -n "${CI:-}" ] && exit 1; echo "skipped: python3-jsonschema/python3-yaml missing"; exit 125; }
+
+invalid_dir="$SOURCE_DIR/tests/data/playbooks/invalid"
+n=0; bad=0
+for f in "$invalid_dir"/*.yaml "$invalid_dir"/*.json; do
+  n=$((n + 1))
+  "$DRCTL" validate "$f" >/dev/null 2>"$WORK/v.err"; rc=$?
+  first=$(head -1 "$WORK/v.err")
+  if [ $rc -ne 65 ] || ! [[ $first =~ ^$f:[0-9]+:[0-9]+:\  ]]; then
+    bad=$((bad + 1)); fail "invalid $(basename "$f"): exit $rc" "$first"
+  fi
+done
+[ $bad -eq 0 ] && pass "all $n invalid playbooks exit 65 with file:line:col"
+[ $n -ge 30 ] && pass "the corpus has $n invalid playbooks (>= 30)" || fail "only $n invalid playbooks"
+
+for f in "$SOURCE_DIR"/playbooks/examples/* "$SOURCE_DIR"/tests/data/playbooks/valid/*; do
+  check "validate $(basename "$f")" 0 validate "$f"
+done
+
+# The committed schema is what this binary generates, and every example passes it.
+"$DRCTL" schema > "$WORK/schema.json"
+if cmp -s "$WORK/schema.json" "$SOURCE_DIR/playbooks/schema/playbook-v1.schema.json"; then pass "committed schema is current"; else fail "committed schema differs from 'drctl schema'"; fi
+cat > "$WORK/schema_check.py" <<'PY'
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft7Validator.check_schema(schema)
+status = 0
+for path in sys.argv[2:]:
+    doc = json.load(open(path)) if path.endswith(".json") else yaml.safe_load(open(path))
+    errors = list(jsonschema.Draft7Validator(schema).iter_errors(doc))
+    print(("FAIL " if errors else "ok ") + path + "".join("\n   " + e.message for e in errors[:3]))
+    status |= bool(errors)
+sys.exit(status)
+PY
+if /usr/bin/python3 "$WORK/schema_check.py" "$WORK/schema.json" "$SOURCE_DIR"/playbooks/examples/* "$SOURCE_DIR"/tests/data/playbooks/valid/* > "$WORK/schema.out"; then
+  pass "every example and valid playbook passes the JSON Schema"
+else
+  fail "schema rejects an example" "$(grep -A3 FAIL "$WORK/schema.out")"
+fi
+# Structural mistakes are caught by the schema as well as by drctl.
+for f in unknown_top_key.yaml two_kinds.yaml no_kind.yaml argv_is_map.yaml bad_duration.yaml bad_on_breach.yaml unknown_key.json wrong_type.json; do
+  if /usr/bin/python3 "$WORK/schema_check.py" "$WORK/schema.json" "$invalid_dir/$f" >/dev/null; then
+    fail "schema accepts invalid $f"
+  else
+    pass "schema rejects invalid $f too"
+  fi
+done
+
+check json-output 65 validate --output json "$invalid_dir/many_errors_at_once.yaml"
+if /usr/bin/python3 - "$WORK/json-output.out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["valid"] is False
+assert len(doc["diagnostics"]) == 5, doc["diagnostics"]
+d = doc["diagnostics"][0]
+assert isinstance(d["line"], int) and isinstance(d["column"], int) and d["line"] == 4 and d["column"] == 12, d
+PY
+then pass "validate --output json lists every error with line and column"; else fail "validate --output json"; fi
+
+check unknown-flag 64 validate --frobnicate "$SOURCE_DIR/playbooks/examples/demo.yaml"
+contains "unknown flag is a one-line error" "$WORK/unknown-flag.err" "drctl: error:"
+check missing-file 64 validate "$WORK/nope.yaml"
+contains "missing file is named" "$WORK/missing-file.err" "nope.yaml: cannot read the playbook file"
+check bad-var 64 validate --var novalue "$SOURCE_DIR/playbooks/examples/demo.yaml"
+check no-command 64
+check bad-output 64 --output xml version
+check var-override 0 validate --var backup=http://127.0.0.1:1 "$SOURCE_DIR/playbooks/examples/demo.yaml"
+check plan 0 plan "$SOURCE_DIR/playbooks/examples/demo.yaml"
+contains "plan lists a rollback" "$WORK/plan.out" "rollback: run rm -f /tmp/drctl-demo/frozen"
+contains "plan sums the budgets against the SLA" "$WORK/plan.out" "budgets: 5s in all; sla.total: 23s"
+check plan-json 0 plan --output json "$SOURCE_DIR/playbooks/examples/demo.yaml"
+if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["budget_sum_ms"]==5000 and d["sla_total_ms"]==23000 and len(d["entries"])==8' "$WORK/plan-json.out"; then pass "plan --output json"; else fail "plan --output json"; fi
+check version 0 version
+contains "version names the report schema" "$WORK/version.out" "drctl.report/v1"
+finish
