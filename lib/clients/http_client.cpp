@@ -1,6 +1,7 @@
 #include "clients/http_client.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,9 +13,50 @@
 namespace drctl {
 namespace {
 
-void ensure_curl_initialised() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+// libcurl and the ~30 libraries it pulls in (TLS, Kerberos, LDAP, ...) cost ~7 ms at every
+// process start on the reference machine (docs/performance.md): a price `drctl version` and
+// `drctl validate` should not pay. So libcurl is loaded on the first request instead of linked.
+struct CurlApi {
+  decltype(&curl_global_init) global_init = nullptr;
+  decltype(&curl_easy_init) easy_init = nullptr;
+  decltype(&curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&curl_easy_perform) easy_perform = nullptr;
+  decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&curl_slist_append) slist_append = nullptr;
+  decltype(&curl_slist_free_all) slist_free_all = nullptr;
+  std::string error;  // why loading failed, if it did
+};
+
+template <typename Fn>
+bool resolve(void* library, const char* name, Fn& slot, std::string& error) {
+  slot = reinterpret_cast<Fn>(::dlsym(library, name));
+  if (slot == nullptr && error.empty()) error = fmt::format("libcurl has no symbol {}", name);
+  return slot != nullptr;
+}
+
+const CurlApi& curl_api() {
+  static const CurlApi api = [] {
+    CurlApi a;
+    void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (library == nullptr) {
+      a.error = fmt::format("cannot load libcurl.so.4 (install libcurl4): {}", ::dlerror());
+      return a;
+    }
+    bool ok = resolve(library, "curl_global_init", a.global_init, a.error) &&
+              resolve(library, "curl_easy_init", a.easy_init, a.error) &&
+              resolve(library, "curl_easy_setopt", a.easy_setopt, a.error) &&
+              resolve(library, "curl_easy_perform", a.easy_perform, a.error) &&
+              resolve(library, "curl_easy_getinfo", a.easy_getinfo, a.error) &&
+              resolve(library, "curl_easy_cleanup", a.easy_cleanup, a.error) &&
+              resolve(library, "curl_easy_strerror", a.easy_strerror, a.error) &&
+              resolve(library, "curl_slist_append", a.slist_append, a.error) &&
+              resolve(library, "curl_slist_free_all", a.slist_free_all, a.error);
+    if (ok) a.global_init(CURL_GLOBAL_DEFAULT);
+    return a;
+  }();
+  return api;
 }
 
 struct Transfer {
@@ -51,7 +93,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }
 
 HttpError classify(CURLcode code, const char* detail, long timeout_ms) {
-  std::string text = detail[0] != '\0' ? one_line(detail) : curl_easy_strerror(code);
+  std::string text = detail[0] != '\0' ? one_line(detail) : curl_api().easy_strerror(code);
   switch (code) {
     case CURLE_COULDNT_CONNECT:
       return {HttpError::Class::refused, fmt::format("connection failed: {}", text)};
@@ -88,60 +130,61 @@ std::string HttpResponse::header(std::string_view name) const {
 }
 
 tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, const AttemptContext& ctx) {
-  ensure_curl_initialised();
+  const CurlApi& api = curl_api();
+  if (!api.error.empty()) return tl::unexpected(HttpError{HttpError::Class::other, api.error});
   long timeout_ms = std::max<long>(1, static_cast<long>(ctx.remaining().count()));
   if (ctx.expired()) return tl::unexpected(HttpError{HttpError::Class::timeout, "no time left before the request"});
 
-  CURL* curl = curl_easy_init();
+  CURL* curl = api.easy_init();
   if (curl == nullptr) return tl::unexpected(HttpError{HttpError::Class::other, "curl_easy_init failed"});
   HttpResponse response;
   Transfer transfer{&response, request.max_body, &ctx};
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers) {
-    headers = curl_slist_append(headers, fmt::format("{}: {}", name, value).c_str());
+    headers = api.slist_append(headers, fmt::format("{}: {}", name, value).c_str());
   }
 
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  if (request.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  api.easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  if (request.method == "HEAD") api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
   if (!request.body.empty()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
+    api.easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
+    api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+  api.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
+  api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+  api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    std::min<long>(timeout_ms, static_cast<long>(request.connect_timeout.count())));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "drctl/0.1");
-  if (!request.tls.ca.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, request.tls.ca.c_str());
-  if (!request.tls.cert.empty()) curl_easy_setopt(curl, CURLOPT_SSLCERT, request.tls.cert.c_str());
-  if (!request.tls.key.empty()) curl_easy_setopt(curl, CURLOPT_SSLKEY, request.tls.key.c_str());
+  api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  api.easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  api.easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  api.easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+  api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  api.easy_setopt(curl, CURLOPT_USERAGENT, "drctl/0.1");
+  if (!request.tls.ca.empty()) api.easy_setopt(curl, CURLOPT_CAINFO, request.tls.ca.c_str());
+  if (!request.tls.cert.empty()) api.easy_setopt(curl, CURLOPT_SSLCERT, request.tls.cert.c_str());
+  if (!request.tls.key.empty()) api.easy_setopt(curl, CURLOPT_SSLKEY, request.tls.key.c_str());
   if (request.tls.insecure) {
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
-  CURLcode code = curl_easy_perform(curl);
+  CURLcode code = api.easy_perform(curl);
   double connect_s = 0, first_byte_s = 0, total_s = 0;
-  curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME, &connect_s);
-  curl_easy_getinfo(curl, CURLINFO_STARTTRANSFER_TIME, &first_byte_s);
-  curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &total_s);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  api.easy_getinfo(curl, CURLINFO_CONNECT_TIME, &connect_s);
+  api.easy_getinfo(curl, CURLINFO_STARTTRANSFER_TIME, &first_byte_s);
+  api.easy_getinfo(curl, CURLINFO_TOTAL_TIME, &total_s);
+  api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   response.connect_ms = connect_s * 1000;
   response.first_byte_ms = first_byte_s * 1000;
   response.total_ms = total_s * 1000;
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  api.slist_free_all(headers);
+  api.easy_cleanup(curl);
   if (code != CURLE_OK) return tl::unexpected(classify(code, error_buffer, timeout_ms));
   return response;
 }

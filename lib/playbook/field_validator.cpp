@@ -12,16 +12,16 @@
 namespace drctl {
 namespace {
 
-bool is_plain(const YAML::Node& node) { return node.Tag() == "?"; }
+bool is_plain(const YamlNode& node) { return node.plain; }
 
-bool looks_integer(const YAML::Node& node) {
+bool looks_integer(const YamlNode& node) {
   static const std::regex k_integer(R"(^[-+]?[0-9]+$)");
-  return node.IsScalar() && is_plain(node) && std::regex_match(node.Scalar(), k_integer);
+  return node.is_scalar() && is_plain(node) && std::regex_match(node.scalar, k_integer);
 }
 
-bool looks_boolean(const YAML::Node& node) {
-  if (!node.IsScalar() || !is_plain(node)) return false;
-  const auto& s = node.Scalar();
+bool looks_boolean(const YamlNode& node) {
+  if (!node.is_scalar() || !is_plain(node)) return false;
+  const auto& s = node.scalar;
   return s == "true" || s == "false" || s == "True" || s == "False" || s == "TRUE" || s == "FALSE";
 }
 
@@ -33,63 +33,50 @@ std::vector<std::string> field_names(const Fields& fields) {
 
 }  // namespace
 
-SourcePos pos_of(const YAML::Node& node) {
-  if (!node.IsDefined() || node.Mark().is_null()) return {};
-  return {node.Mark().line + 1, node.Mark().column + 1};
-}
-
-SourcePos key_pos(const YAML::Node& map, const std::string& key) {
-  if (!map.IsMap()) return {};
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == key) return pos_of(it->first);
-  }
-  return {};
-}
-
-std::string describe_node(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return "nothing";
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a list";
-  if (looks_integer(node)) return fmt::format("an integer ({})", node.Scalar());
-  if (looks_boolean(node)) return fmt::format("a boolean ({})", node.Scalar());
-  return fmt::format("a string ('{}')", node.Scalar().size() > 40 ? node.Scalar().substr(0, 40) + "..." : node.Scalar());
+std::string describe_node(const YamlNode& node) {
+  if (node.is_null()) return "nothing";
+  if (node.is_map()) return "a map";
+  if (node.is_sequence()) return "a list";
+  if (looks_integer(node)) return fmt::format("an integer ({})", node.scalar);
+  if (looks_boolean(node)) return fmt::format("a boolean ({})", node.scalar);
+  return fmt::format("a string ('{}')", node.scalar.size() > 40 ? node.scalar.substr(0, 40) + "..." : node.scalar);
 }
 
 std::string join_path(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
 
-void FieldValidator::report_duplicate_keys(const YAML::Node& node, const std::string& path) {
+void FieldValidator::report_duplicate_keys(const YamlNode& node, const std::string& path) {
   std::map<std::string, SourcePos> seen;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    const auto& key = it->first.Scalar();
-    auto [where, fresh] = seen.emplace(key, pos_of(it->first));
+  for (const auto& [key_ptr, value_ptr] : node.pairs) {
+    if (!key_ptr->is_scalar()) continue;
+    const auto& key = key_ptr->scalar;
+    auto [where, fresh] = seen.emplace(key, key_ptr->pos);
     if (!fresh) {
-      m_diagnostics.error(pos_of(it->first), join_path(path, key),
+      m_diagnostics.error(key_ptr->pos, join_path(path, key),
                           fmt::format("duplicate key '{}' (first at line {})", key, where->second.line));
     }
   }
 }
 
-nlohmann::json FieldValidator::validate_map(const YAML::Node& node, const Fields& fields,
+nlohmann::json FieldValidator::validate_map(const YamlNode& node, const Fields& fields,
                                             const std::string& path, SourcePos owner_pos,
                                             const std::set<std::string>& handled_elsewhere) {
   nlohmann::json out = nlohmann::json::object();
-  if (!node.IsMap()) {
-    SourcePos where = node.IsNull() ? owner_pos : pos_of(node);
+  if (!node.is_map()) {
+    SourcePos where = node.is_null() ? owner_pos : pos_of(node);
     m_diagnostics.error(where, path, fmt::format("expected a map, got {}", describe_node(node)));
     return out;
   }
   report_duplicate_keys(node, path);
   std::set<std::string> present;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    SourcePos key_pos = pos_of(it->first);
-    if (!it->first.IsScalar()) {
-      m_diagnostics.error(key_pos, path, fmt::format("expected a string key, got {}", describe_node(it->first)));
+  for (const auto& [key_ptr, value_ptr] : node.pairs) {
+    SourcePos key_pos = key_ptr->pos;
+    if (!key_ptr->is_scalar()) {
+      m_diagnostics.error(key_pos, path, fmt::format("expected a string key, got {}", describe_node(*key_ptr)));
       continue;
     }
-    const std::string key = it->first.Scalar();
+    const std::string key = key_ptr->scalar;
     if (handled_elsewhere.count(key) != 0) continue;
     if (!present.insert(key).second) continue;  // duplicate, already reported
     const Field* field = nullptr;
@@ -98,7 +85,9 @@ nlohmann::json FieldValidator::validate_map(const YAML::Node& node, const Fields
     }
     if (field == nullptr) {
       auto names = field_names(fields);
-      names.insert(names.end(), handled_elsewhere.begin(), handled_elsewhere.end());
+      for (const auto& other : handled_elsewhere) {
+        if (std::find(names.begin(), names.end(), other) == names.end()) names.push_back(other);
+      }
       if (is_inline_secret_key(key)) {
         m_diagnostics.error(key_pos, join_path(path, key),
                             fmt::format("secrets are never written inline: use {0}_env (an environment "
@@ -112,7 +101,7 @@ nlohmann::json FieldValidator::validate_map(const YAML::Node& node, const Fields
                                        : fmt::format("unknown key '{}' (did you mean '{}'?)", key, hint));
       continue;
     }
-    auto value = validate_value(it->second, *field, join_path(path, key), key_pos);
+    auto value = validate_value(*value_ptr, *field, join_path(path, key), key_pos);
     if (!value.is_null()) out[key] = std::move(value);
   }
   for (const auto& field : fields) {
@@ -127,13 +116,13 @@ nlohmann::json FieldValidator::validate_map(const YAML::Node& node, const Fields
   return out;
 }
 
-nlohmann::json FieldValidator::scalar_string(const YAML::Node& node, const std::string& path, SourcePos pos) {
-  return m_hook ? m_hook(node.Scalar(), pos, path) : node.Scalar();
+nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::string& path, SourcePos pos) {
+  return m_hook ? m_hook(node.scalar, pos, path) : node.scalar;
 }
 
-nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Field& field,
+nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field& field,
                                               const std::string& path, SourcePos key_pos) {
-  SourcePos pos = node.IsNull() || pos_of(node).line == 0 ? key_pos : pos_of(node);
+  SourcePos pos = node.is_null() || pos_of(node).line == 0 ? key_pos : pos_of(node);
   auto mismatch = [&]() {
     m_diagnostics.error(pos, path,
                         fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
@@ -142,12 +131,12 @@ nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Fiel
 
   switch (field.type) {
     case FieldType::string: {
-      if (!node.IsScalar()) return mismatch();
-      if (!field.choices.empty() && std::find(field.choices.begin(), field.choices.end(), node.Scalar()) == field.choices.end()) {
-        m_diagnostics.error(pos, path, fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), node.Scalar()));
+      if (!node.is_scalar()) return mismatch();
+      if (!field.choices.empty() && std::find(field.choices.begin(), field.choices.end(), node.scalar) == field.choices.end()) {
+        m_diagnostics.error(pos, path, fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), node.scalar));
         return nlohmann::json();
       }
-      if (node.Scalar().empty() && field.required) {
+      if (node.scalar.empty() && field.required) {
         m_diagnostics.error(pos, path, "must not be empty");
         return nlohmann::json();
       }
@@ -157,9 +146,9 @@ nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Fiel
       if (!looks_integer(node)) return mismatch();
       long long value = 0;
       try {
-        value = std::stoll(node.Scalar());
+        value = std::stoll(node.scalar);
       } catch (const std::exception&) {
-        m_diagnostics.error(pos, path, fmt::format("integer out of range: {}", node.Scalar()));
+        m_diagnostics.error(pos, path, fmt::format("integer out of range: {}", node.scalar));
         return nlohmann::json();
       }
       if ((field.min && value < *field.min) || (field.max && value > *field.max)) {
@@ -174,28 +163,29 @@ nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Fiel
     }
     case FieldType::boolean: {
       if (!looks_boolean(node)) return mismatch();
-      auto s = node.Scalar();
+      auto s = node.scalar;
       return s[0] == 't' || s[0] == 'T';
     }
     case FieldType::duration: {
-      if (!node.IsScalar()) return mismatch();
-      auto parsed = parse_duration(node.Scalar());
+      if (!node.is_scalar()) return mismatch();
+      auto parsed = parse_duration(node.scalar);
       if (!parsed) {
         bool bare_number = looks_integer(node);
         m_diagnostics.error(pos, path,
-                            bare_number ? fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)", node.Scalar())
-                                        : fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", node.Scalar()));
+                            bare_number ? fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)", node.scalar)
+                                        : fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", node.scalar));
         return nlohmann::json();
       }
       return parsed->count();
     }
     case FieldType::string_list: {
-      if (!node.IsSequence()) return mismatch();
+      if (!node.is_sequence()) return mismatch();
       nlohmann::json out = nlohmann::json::array();
       std::size_t index = 0;
-      for (const auto& item : node) {
+      for (const auto& item_ptr : node.items) {
+        const YamlNode& item = *item_ptr;
         std::string item_path = fmt::format("{}[{}]", path, index++);
-        if (!item.IsScalar()) {
+        if (!item.is_scalar()) {
           m_diagnostics.error(pos_of(item), item_path, fmt::format("expected a string, got {}", describe_node(item)));
           continue;
         }
@@ -204,39 +194,40 @@ nlohmann::json FieldValidator::validate_value(const YAML::Node& node, const Fiel
       return out;
     }
     case FieldType::string_map: {
-      if (!node.IsMap()) return mismatch();
+      if (!node.is_map()) return mismatch();
       report_duplicate_keys(node, path);
       nlohmann::json out = nlohmann::json::object();
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (!it->first.IsScalar()) {
-          m_diagnostics.error(pos_of(it->first), path, "expected a string key");
+      for (const auto& [key_ptr, value_ptr] : node.pairs) {
+        if (!key_ptr->is_scalar()) {
+          m_diagnostics.error(key_ptr->pos, path, "expected a string key");
           continue;
         }
-        std::string item_path = join_path(path, it->first.Scalar());
-        if (!it->second.IsScalar()) {
-          SourcePos where = it->second.IsNull() ? pos_of(it->first) : pos_of(it->second);
-          m_diagnostics.error(where, item_path, fmt::format("expected a string, got {}", describe_node(it->second)));
+        std::string item_path = join_path(path, key_ptr->scalar);
+        if (!value_ptr->is_scalar()) {
+          SourcePos where = value_ptr->is_null() ? key_ptr->pos : value_ptr->pos;
+          m_diagnostics.error(where, item_path, fmt::format("expected a string, got {}", describe_node(*value_ptr)));
           continue;
         }
-        out[it->first.Scalar()] = scalar_string(it->second, item_path, pos_of(it->second));
+        out[key_ptr->scalar] = scalar_string(*value_ptr, item_path, value_ptr->pos);
       }
       return out;
     }
     case FieldType::integer_list: {
       nlohmann::json out = nlohmann::json::array();
       if (looks_integer(node)) {
-        out.push_back(std::stoll(node.Scalar()));
+        out.push_back(std::stoll(node.scalar));
         return out;
       }
-      if (!node.IsSequence()) return mismatch();
+      if (!node.is_sequence()) return mismatch();
       std::size_t index = 0;
-      for (const auto& item : node) {
+      for (const auto& item_ptr : node.items) {
+        const YamlNode& item = *item_ptr;
         std::string item_path = fmt::format("{}[{}]", path, index++);
         if (!looks_integer(item)) {
           m_diagnostics.error(pos_of(item), item_path, fmt::format("expected an integer, got {}", describe_node(item)));
           continue;
         }
-        out.push_back(std::stoll(item.Scalar()));
+        out.push_back(std::stoll(item.scalar));
       }
       return out;
     }

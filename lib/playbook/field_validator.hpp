@@ -2,7 +2,6 @@
 // Checks a YAML mapping against a list of Fields and converts it to typed JSON, reporting
 // every problem with its line:column (unknown keys with a suggestion, duplicates, wrong
 // types, missing keys, bad durations, inline secrets).
-#include <yaml-cpp/yaml.h>
 
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -11,14 +10,15 @@
 
 #include "playbook/diagnostic.hpp"
 #include "playbook/field.hpp"
+#include "playbook/yaml_tree.hpp"
 
 namespace drctl {
 
-SourcePos pos_of(const YAML::Node& node);
+inline SourcePos pos_of(const YamlNode& node) { return node.pos; }
 // Where `key` is written in a mapping (the key, not its value); {} when absent.
-SourcePos key_pos(const YAML::Node& map, const std::string& key);
+inline SourcePos key_pos(const YamlNode& map, const std::string& key) { return map.key_pos(key); }
 // "a map", "a list", "nothing", "an integer", "a string", "a boolean".
-std::string describe_node(const YAML::Node& node);
+std::string describe_node(const YamlNode& node);
 std::string join_path(const std::string& path, const std::string& key);
 
 class FieldValidator {
@@ -32,20 +32,20 @@ class FieldValidator {
 
   // Validates `node` (a map) against `fields`; keys in `handled_elsewhere` are skipped.
   // `owner_pos` locates "missing key" errors when the node itself has no position.
-  nlohmann::json validate_map(const YAML::Node& node, const Fields& fields, const std::string& path,
+  nlohmann::json validate_map(const YamlNode& node, const Fields& fields, const std::string& path,
                               SourcePos owner_pos, const std::set<std::string>& handled_elsewhere = {});
 
   // Validates one value; returns null (and reports) when it does not fit.
-  nlohmann::json validate_value(const YAML::Node& node, const Field& field, const std::string& path,
+  nlohmann::json validate_value(const YamlNode& node, const Field& field, const std::string& path,
                                 SourcePos key_pos);
 
   // Reports keys that appear twice in one mapping.
-  void report_duplicate_keys(const YAML::Node& node, const std::string& path);
+  void report_duplicate_keys(const YamlNode& node, const std::string& path);
 
   Diagnostics& diagnostics() { return m_diagnostics; }
 
  private:
-  nlohmann::json scalar_string(const YAML::Node& node, const std::string& path, SourcePos pos);
+  nlohmann::json scalar_string(const YamlNode& node, const std::string& path, SourcePos pos);
 
   Diagnostics& m_diagnostics;
   StringHook m_hook;

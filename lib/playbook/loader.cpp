@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <xxhash.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include "playbook/field_validator.hpp"
 #include "playbook/format.hpp"
 #include "playbook/interpolate.hpp"
+#include "playbook/yaml_tree.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
@@ -52,16 +52,16 @@ class PlaybookReader {
   LoadResult read();
 
  private:
-  void read_vars(const YAML::Node& root);
-  void scan_headers(const YAML::Node& list, Role role);
-  std::vector<Entry> read_entries(const YAML::Node& root, const char* key, Role role);
-  std::optional<Entry> read_entry(const YAML::Node& node, Role role, std::size_t index);
+  void read_vars(const YamlNode& root);
+  void scan_headers(const YamlNode& list, Role role);
+  std::vector<Entry> read_entries(const YamlNode& root, const char* key, Role role);
+  std::optional<Entry> read_entry(const YamlNode& node, Role role, std::size_t index);
   // Finds the kind key of an entry or rollback mapping, reporting none / two / unknown.
-  std::string find_kind_key(const YAML::Node& node, const std::string& path, SourcePos pos,
+  std::string find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos,
                             const std::set<std::string>& ordinary_keys, std::set<std::string>& handled);
-  std::optional<Action> read_action(const YAML::Node& owner, const std::string& kind_key,
+  std::optional<Action> read_action(const YamlNode& owner, const std::string& kind_key,
                                     const std::string& path, Role role, const RefSite& site);
-  std::optional<Rollback> read_rollback(const YAML::Node& node, const std::string& path, std::size_t index);
+  std::optional<Rollback> read_rollback(const YamlNode& node, const std::string& path, std::size_t index);
   Timing read_timing(const nlohmann::json& values, Timing base);
   std::string check_string(const std::string& value, SourcePos pos, const std::string& path, const RefSite* site);
   void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path, const RefSite& site);
@@ -76,23 +76,22 @@ class PlaybookReader {
 
 LoadResult PlaybookReader::read() {
   LoadResult result;
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(m_text));
-  } catch (const YAML::ParserException& e) {
-    m_diag.error({e.mark.line + 1, e.mark.column + 1}, "", fmt::format("syntax error: {}", e.msg));
+  auto parsed = parse_yaml(m_text);
+  if (!parsed) {
+    m_diag.error(parsed.error().pos, "", parsed.error().message);
     result.diagnostics = m_diag.sorted();
     return result;
   }
-  if (documents.empty() || documents.front().IsNull()) {
+  const auto& documents = *parsed;
+  if (documents.empty() || documents.front()->is_null()) {
     m_diag.error({1, 1}, "", "the playbook is empty");
   } else if (documents.size() > 1) {
-    m_diag.error(pos_of(documents[1]), "", fmt::format("expected one YAML document, found {}", documents.size()));
-  } else if (!documents.front().IsMap()) {
-    m_diag.error(pos_of(documents.front()), "",
-                 fmt::format("expected a map at the top level, got {}", describe_node(documents.front())));
+    m_diag.error(pos_of(*documents[1]), "", fmt::format("expected one YAML document, found {}", documents.size()));
+  } else if (!documents.front()->is_map()) {
+    m_diag.error(pos_of(*documents.front()), "",
+                 fmt::format("expected a map at the top level, got {}", describe_node(*documents.front())));
   } else {
-    const YAML::Node& root = documents.front();
+    const YamlNode& root = *documents.front();
     m_playbook.hash = hash_of(m_text);
     read_vars(root);
     FieldValidator top(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
@@ -108,11 +107,11 @@ LoadResult PlaybookReader::read() {
       if (sla.contains("total")) m_playbook.sla.total = Millis(sla["total"].get<long long>());
       if (sla.value("on_breach", "fail") == "warn") m_playbook.sla.on_breach = OnBreach::warn;
     }
-    if (root["checks"]) scan_headers(root["checks"], Role::check);
-    if (root["steps"]) scan_headers(root["steps"], Role::step);
+    if (const YamlNode* checks = root.get("checks")) scan_headers(*checks, Role::check);
+    if (const YamlNode* steps = root.get("steps")) scan_headers(*steps, Role::step);
     m_playbook.checks = read_entries(root, "checks", Role::check);
     m_playbook.steps = read_entries(root, "steps", Role::step);
-    if (!root["checks"] && !root["steps"]) {
+    if (root.get("checks") == nullptr && root.get("steps") == nullptr) {
       m_diag.error({1, 1}, "", "nothing to do: the playbook has neither checks nor steps");
     }
   }
@@ -121,9 +120,8 @@ LoadResult PlaybookReader::read() {
   return result;
 }
 
-void PlaybookReader::read_vars(const YAML::Node& root) {
-  const YAML::Node vars = root["vars"];
-  if (vars) {
+void PlaybookReader::read_vars(const YamlNode& root) {
+  if (const YamlNode* vars = root.get("vars")) {
     // Vars may use ${env.X}, never other vars: one level keeps the order of evaluation obvious.
     FieldValidator validator(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
       auto refs = find_references(value);
@@ -137,69 +135,73 @@ void PlaybookReader::read_vars(const YAML::Node& root) {
       }
       return check_string(value, pos, path, nullptr);
     });
-    auto values = validator.validate_value(vars, top_level_fields()[3], "vars", pos_of(vars));
+    auto values = validator.validate_value(*vars, top_level_fields()[3], "vars", root.key_pos("vars"));
     if (values.is_object()) m_playbook.vars = values.get<std::map<std::string, std::string>>();
   }
   for (const auto& [name, value] : m_overrides) m_playbook.vars[name] = value;
 }
 
-void PlaybookReader::scan_headers(const YAML::Node& list, Role role) {
-  if (!list.IsSequence()) return;  // reported by read_entries
+void PlaybookReader::scan_headers(const YamlNode& list, Role role) {
+  if (!list.is_sequence()) return;  // reported by read_entries
   std::size_t index = 0;
-  for (const auto& node : list) {
+  for (const auto& node_ptr : list.items) {
+    const YamlNode& node = *node_ptr;
     std::size_t this_index = index++;
-    if (!node.IsMap() || !node["name"] || !node["name"].IsScalar()) continue;
-    const std::string name = node["name"].Scalar();
+    const YamlNode* name_node = node.get("name");
+    if (!node.is_map() || name_node == nullptr || !name_node->is_scalar()) continue;
+    const std::string name = name_node->scalar;
     const Kind* kind = nullptr;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (it->first.IsScalar() && kind == nullptr) kind = m_kinds.find(it->first.Scalar());
+    for (const auto& [key_ptr, value_ptr] : node.pairs) {
+      if (key_ptr->is_scalar() && kind == nullptr) kind = m_kinds.find(key_ptr->scalar);
     }
     auto [existing, fresh] = m_headers.emplace(name, EntryHeader{role, this_index, kind});
     if (!fresh) {
-      m_diag.error(pos_of(node["name"]), fmt::format("{}[{}].name", role == Role::check ? "checks" : "steps", this_index),
+      m_diag.error(pos_of(*name_node), fmt::format("{}[{}].name", role == Role::check ? "checks" : "steps", this_index),
                    fmt::format("duplicate name '{}': names are unique across checks and steps", name));
     }
   }
 }
 
-std::vector<Entry> PlaybookReader::read_entries(const YAML::Node& root, const char* key, Role role) {
+std::vector<Entry> PlaybookReader::read_entries(const YamlNode& root, const char* key, Role role) {
   std::vector<Entry> entries;
-  const YAML::Node list = root[key];
-  if (!list) return entries;
-  if (!list.IsSequence()) {
-    SourcePos where = list.IsNull() ? key_pos(root, key) : pos_of(list);
+  const YamlNode* list_node = root.get(key);
+  if (list_node == nullptr) return entries;
+  const YamlNode& list = *list_node;
+  if (!list.is_sequence()) {
+    SourcePos where = list.is_null() ? key_pos(root, key) : pos_of(list);
     m_diag.error(where, key, fmt::format("expected a list of entries, got {}", describe_node(list)));
     return entries;
   }
   std::size_t index = 0;
-  for (const auto& node : list) {
+  for (const auto& node_ptr : list.items) {
+    const YamlNode& node = *node_ptr;
     if (auto entry = read_entry(node, role, index)) entries.push_back(std::move(*entry));
     ++index;
   }
   return entries;
 }
 
-std::string PlaybookReader::find_kind_key(const YAML::Node& node, const std::string& path, SourcePos pos,
+std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos,
                                           const std::set<std::string>& ordinary_keys,
                                           std::set<std::string>& handled) {
   std::string kind_key;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) continue;
-    const std::string key = it->first.Scalar();
+  for (const auto& [key_ptr, value_ptr] : node.pairs) {
+    if (!key_ptr->is_scalar()) continue;
+    const std::string key = key_ptr->scalar;
     if (ordinary_keys.count(key) != 0) continue;
     if (m_kinds.find(key) != nullptr) {
       handled.insert(key);
       if (kind_key.empty()) {
         kind_key = key;
       } else if (key != kind_key) {
-        m_diag.error(pos_of(it->first), join_path(path, key),
+        m_diag.error(key_ptr->pos, join_path(path, key),
                      fmt::format("two kinds in one entry ('{}' and '{}'): an entry has exactly one", kind_key, key));
       }
-    } else if (it->second.IsMap()) {
+    } else if (value_ptr->is_map()) {
       // A mapping under an unknown key is almost always a misspelt or missing kind.
       handled.insert(key);
       std::string hint = closest_match(key, m_kinds.names());
-      m_diag.error(pos_of(it->first), join_path(path, key),
+      m_diag.error(key_ptr->pos, join_path(path, key),
                    hint.empty() ? fmt::format("unknown kind '{}' (known kinds: {})", key, join(m_kinds.names(), ", "))
                                 : fmt::format("unknown kind '{}' (did you mean '{}'?)", key, hint));
       if (kind_key.empty()) kind_key = "?";
@@ -211,9 +213,9 @@ std::string PlaybookReader::find_kind_key(const YAML::Node& node, const std::str
   return kind_key == "?" ? "" : kind_key;
 }
 
-std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role role, std::size_t index) {
+std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role, std::size_t index) {
   const std::string path = fmt::format("{}[{}]", role == Role::check ? "checks" : "steps", index);
-  if (!node.IsMap()) {
+  if (!node.is_map()) {
     m_diag.error(pos_of(node), path, fmt::format("expected a map with a name and a kind, got {}", describe_node(node)));
     return std::nullopt;
   }
@@ -233,7 +235,7 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
   if (role == Role::check) {
     // Say why, rather than "unknown key": these belong to steps only.
     for (const char* key : {"rollback", "budget", "read_only"}) {
-      if (!node[key]) continue;
+      if (node.get(key) == nullptr) continue;
       handled.insert(key);
       m_diag.error(key_pos(node, key), join_path(path, key),
                    std::string(key) == "rollback" ? "a check has no rollback: checks observe and change nothing"
@@ -249,7 +251,7 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
   auto values = validator.validate_map(node, fields, path, entry.pos, handled);
   entry.name = values.value("name", "");
   if (!entry.name.empty() && !valid_entry_name(entry.name)) {
-    m_diag.error(pos_of(node["name"]), path + ".name",
+    m_diag.error(pos_of(*node.get("name")), path + ".name",
                  fmt::format("invalid name '{}': use letters, digits, '-' and '_', starting with a letter or digit", entry.name));
   }
   entry.timing = read_timing(values, m_playbook.defaults);
@@ -258,8 +260,8 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
 
   std::optional<Action> action;
   if (!kind_key.empty()) action = read_action(node, kind_key, path, role, site);
-  if (role == Role::step && node["rollback"]) {
-    entry.rollback = read_rollback(node["rollback"], path + ".rollback", index);
+  if (const YamlNode* rollback = node.get("rollback"); role == Role::step && rollback != nullptr) {
+    entry.rollback = read_rollback(*rollback, path + ".rollback", index);
     if (entry.read_only) {
       m_diag.error(key_pos(node, "rollback"), path + ".rollback", "a read_only step has nothing to roll back");
     }
@@ -269,11 +271,11 @@ std::optional<Entry> PlaybookReader::read_entry(const YAML::Node& node, Role rol
   return entry;
 }
 
-std::optional<Action> PlaybookReader::read_action(const YAML::Node& owner, const std::string& kind_key,
+std::optional<Action> PlaybookReader::read_action(const YamlNode& owner, const std::string& kind_key,
                                                   const std::string& path, Role role, const RefSite& site) {
   const Kind* kind = m_kinds.find(kind_key);
   const std::string kind_path = join_path(path, kind_key);
-  const YAML::Node node = owner[kind_key];
+  const YamlNode& node = *owner.get(kind_key);
   SourcePos kind_pos = key_pos(owner, kind_key);
   if (!kind->allowed_as(role)) {
     m_diag.error(kind_pos, kind_path,
@@ -290,15 +292,15 @@ std::optional<Action> PlaybookReader::read_action(const YAML::Node& owner, const
   if (m_diag.error_count() == errors_before) {
     for (const auto& problem : kind->check_spec(action.spec)) {
       SourcePos where = kind_pos;
-      if (!problem.key.empty() && node.IsMap() && node[problem.key]) where = pos_of(node[problem.key]);
+      if (const YamlNode* bad = node.get(problem.key); !problem.key.empty() && bad != nullptr) where = pos_of(*bad);
       m_diag.error(where, problem.key.empty() ? kind_path : join_path(kind_path, problem.key), problem.message);
     }
   }
   return action;
 }
 
-std::optional<Rollback> PlaybookReader::read_rollback(const YAML::Node& node, const std::string& path, std::size_t index) {
-  if (!node.IsMap()) {
+std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, const std::string& path, std::size_t index) {
+  if (!node.is_map()) {
     m_diag.error(pos_of(node), path, fmt::format("expected a map with one kind (e.g. exec: {{...}}), got {}", describe_node(node)));
     return std::nullopt;
   }

@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
   std::string site = "a";
   int lifetime_s = 600;
   int fail_first = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
+    if (i + 1 >= argc) flag = "?";  // a flag without its value
     if (flag == "--port-file") port_file = argv[i + 1];
     else if (flag == "--site") site = argv[i + 1];
     else if (flag == "--lifetime") lifetime_s = std::atoi(argv[i + 1]);
