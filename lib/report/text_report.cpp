@@ -114,8 +114,9 @@ void TextReporter::entry_finished(const EntryRecord& record) {
     budget = fmt::format(" [budget {}{}]", format_duration(*record.budget), record.budget_exceeded ? ", EXCEEDED" : "");
   }
   std::string attempts = record.attempts > 1 ? fmt::format(" after {} attempts", record.attempts) : "";
-  fmt::print(m_out, "{} {:<8} {} {} in {}{}{}: {}\n", m_style.live ? "" : rfc3339_utc(record.finished.wall),
-             phase_name(record.phase), record.name, status_text(record.status, record.budget_exceeded),
+  // A TTY shows events as they happen; logs need the timestamp.
+  std::string stamp = m_style.live ? "" : rfc3339_utc(record.finished.wall) + " ";
+  fmt::print(m_out, "{}{:<8} {} {} in {}{}{}: {}\n", stamp, phase_name(record.phase), record.name, status_text(record.status, record.budget_exceeded),
              fmt_ms(to_ms(record.duration)), attempts, budget, record.message);
   for (const auto& warning : record.warnings) fmt::print(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
   if (m_style.verbose && !record.evidence.empty()) fmt::print(m_out, "    evidence: {}\n", record.evidence.dump());
