@@ -1,0 +1,64 @@
+#include "playbook/writer.hpp"
+
+namespace drctl {
+namespace {
+
+// Spec values are stored typed (durations as milliseconds); the document wants them as written.
+nlohmann::json spec_to_document(const nlohmann::json& values, const Fields& fields) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& field : fields) {
+    if (!values.contains(field.name)) continue;
+    const auto& value = values.at(field.name);
+    if (field.type == FieldType::duration) {
+      out[field.name] = format_duration(Millis(value.get<long long>()));
+    } else if (field.type == FieldType::object) {
+      out[field.name] = spec_to_document(value, field.fields);
+    } else {
+      out[field.name] = value;
+    }
+  }
+  return out;
+}
+
+nlohmann::json timing_to_document(const Timing& timing) {
+  return {{"timeout", format_duration(timing.timeout)},
+          {"retries", timing.retries},
+          {"retry_delay", format_duration(timing.retry_delay)}};
+}
+
+nlohmann::json action_into(nlohmann::json out, const Action& action, const KindRegistry& kinds) {
+  out[action.kind] = spec_to_document(action.spec.json(), kinds.find(action.kind)->fields());
+  return out;
+}
+
+nlohmann::json entry_to_document(const Entry& entry, const KindRegistry& kinds) {
+  nlohmann::json out = timing_to_document(entry.timing);
+  out["name"] = entry.name;
+  out = action_into(out, entry.action, kinds);
+  if (entry.budget) out["budget"] = format_duration(*entry.budget);
+  if (entry.read_only) out["read_only"] = true;
+  if (entry.rollback) out["rollback"] = action_into(timing_to_document(entry.rollback->timing), entry.rollback->action, kinds);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry& kinds) {
+  nlohmann::json doc = {{"version", playbook.version}, {"name", playbook.name}};
+  if (!playbook.description.empty()) doc["description"] = playbook.description;
+  if (!playbook.vars.empty()) doc["vars"] = playbook.vars;
+  doc["defaults"] = timing_to_document(playbook.defaults);
+  doc["sla"] = {{"on_breach", playbook.sla.on_breach == OnBreach::fail ? "fail" : "warn"}};
+  if (playbook.sla.total) doc["sla"]["total"] = format_duration(*playbook.sla.total);
+  if (!playbook.checks.empty()) {
+    doc["checks"] = nlohmann::json::array();
+    for (const auto& e : playbook.checks) doc["checks"].push_back(entry_to_document(e, kinds));
+  }
+  if (!playbook.steps.empty()) {
+    doc["steps"] = nlohmann::json::array();
+    for (const auto& e : playbook.steps) doc["steps"].push_back(entry_to_document(e, kinds));
+  }
+  return doc;
+}
+
+}  // namespace drctl
