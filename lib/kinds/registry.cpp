@@ -1,5 +1,6 @@
 #include "kinds/registry.hpp"
 
+#include "checks/consul.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
 
@@ -25,6 +26,7 @@ const KindRegistry& builtin_kinds() {
     KindRegistry r;
     r.add(make_exec_kind());
     r.add(make_http_kind());
+    r.add(make_consul_kind());
     return r;
   }();
   return registry;

@@ -57,7 +57,7 @@ class PlaybookReader {
   std::vector<Entry> read_entries(const YamlNode& root, const char* key, Role role);
   std::optional<Entry> read_entry(const YamlNode& node, Role role, std::size_t index);
   // Finds the kind key of an entry or rollback mapping, reporting none / two / unknown.
-  std::string find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos,
+  std::string find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos, Role role,
                             const std::set<std::string>& ordinary_keys, std::set<std::string>& handled);
   std::optional<Action> read_action(const YamlNode& owner, const std::string& kind_key,
                                     const std::string& path, Role role, const RefSite& site);
@@ -181,7 +181,7 @@ std::vector<Entry> PlaybookReader::read_entries(const YamlNode& root, const char
   return entries;
 }
 
-std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos,
+std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos, Role role,
                                           const std::set<std::string>& ordinary_keys,
                                           std::set<std::string>& handled) {
   std::string kind_key;
@@ -208,7 +208,12 @@ std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::strin
     }
   }
   if (kind_key.empty()) {
-    m_diag.error(pos, path, fmt::format("no kind: an entry needs exactly one of {}", join(m_kinds.names(), ", ")));
+    std::vector<std::string> usable;
+    for (const auto& kind : m_kinds.all()) {
+      if (kind->allowed_as(role)) usable.emplace_back(kind->name());
+    }
+    m_diag.error(pos, path, fmt::format("no kind: {} needs exactly one of {}", role == Role::check ? "a check" : "a step",
+                                        join(usable, ", ")));
   }
   return kind_key == "?" ? "" : kind_key;
 }
@@ -230,7 +235,7 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
   ordinary.insert("budget");
   ordinary.insert("read_only");
   std::set<std::string> handled;
-  std::string kind_key = find_kind_key(node, path, entry.pos, ordinary, handled);
+  std::string kind_key = find_kind_key(node, path, entry.pos, role, ordinary, handled);
   handled.insert("rollback");
   if (role == Role::check) {
     // Say why, rather than "unknown key": these belong to steps only.
@@ -307,7 +312,7 @@ std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, cons
   std::set<std::string> ordinary;
   for (const auto& f : rollback_fields()) ordinary.insert(f.name);
   std::set<std::string> handled;
-  std::string kind_key = find_kind_key(node, path, pos_of(node), ordinary, handled);
+  std::string kind_key = find_kind_key(node, path, pos_of(node), Role::step, ordinary, handled);
   RefSite site{Role::step, index, true};
   FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
     return check_string(value, pos, p, &site);

@@ -17,6 +17,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // The closest candidate within a small edit distance, or "" when none is close.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
+// Percent-encodes everything but RFC 3986 unreserved characters (for URL paths and queries).
+std::string url_encode(std::string_view text);
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 // Collapses a multi-line message onto one line (reports promise one-line messages).
