@@ -1,6 +1,7 @@
 #include "kinds/registry.hpp"
 
 #include "checks/consul.hpp"
+#include "checks/grpc_health.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
 
@@ -27,6 +28,7 @@ const KindRegistry& builtin_kinds() {
     r.add(make_exec_kind());
     r.add(make_http_kind());
     r.add(make_consul_kind());
+    r.add(make_grpc_health_kind());
     return r;
   }();
   return registry;
