@@ -19,6 +19,7 @@ struct GlobalOptions {
   int parallel = 8;
   bool quiet = false;
   bool verbose = false;
+  bool probe = false;  // a single check: one result line, no table or banner
 };
 
 class Command {
@@ -37,5 +38,6 @@ std::unique_ptr<Command> make_check_command();
 std::unique_ptr<Command> make_run_command();
 std::unique_ptr<Command> make_version_command();
 std::unique_ptr<Command> make_schema_command();
+std::unique_ptr<Command> make_probe_command();
 
 }  // namespace drctl::cli

@@ -58,6 +58,10 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
 }
 
 int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
+  return exit_code_for(execute_report(playbook, mode, global).result);
+}
+
+RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
   ReporterList reporters;
   // Text goes to stdout, unless stdout carries the JSON document: then progress goes to stderr.
   std::FILE* text_out = global.output == OutputFormat::json ? stderr : stdout;
@@ -67,7 +71,8 @@ int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
   style.color = tty && std::getenv("NO_COLOR") == nullptr;
   style.verbose = global.verbose;
   style.quiet = global.quiet;
-  style.table = global.output == OutputFormat::text;
+  style.table = global.output == OutputFormat::text && !global.probe;
+  style.banner = !global.probe;
   reporters.add(std::make_unique<TextReporter>(text_out, style));
   if (global.output == OutputFormat::json) reporters.add(std::make_unique<JsonReporter>(stdout));
   JunitReporter* junit = nullptr;
@@ -87,7 +92,7 @@ int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
     report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
   }
   if (junit != nullptr && !junit->error().empty()) print_error(junit->error());
-  return exit_code_for(report.result);
+  return report;
 }
 
 }  // namespace drctl::cli

@@ -23,5 +23,7 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
 
 // Runs the playbook in `mode` with the reporters the global options ask for; returns the exit code.
 int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global);
+// The same, returning the whole report (for callers that derive their own exit code).
+RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOptions& global);
 
 }  // namespace drctl::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_run_command());
   commands.push_back(make_version_command());
   commands.push_back(make_schema_command());
+  commands.push_back(make_probe_command());
 
   CLI::App app{"drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
   app.fallthrough();  // global options may also follow the subcommand
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     print_error(fmt::format("{} (see drctl --help)", e.what()));
+    // `drctl probe grpc` keeps grpc_health_probe's contract: invalid arguments exit 1.
+    for (int i = 1; i + 1 < argc; ++i) {
+      if (std::string(argv[i]) == "probe" && std::string(argv[i + 1]) == "grpc") return 1;
+    }
     return k_exit_usage;
   }
   global.output = output == "json" ? OutputFormat::json : OutputFormat::text;

@@ -82,7 +82,7 @@ void TextReporter::ticker() {
 }
 
 void TextReporter::run_started(const RunReport& header) {
-  if (m_style.quiet) return;
+  if (m_style.quiet || !m_style.banner) return;
   std::lock_guard lock(m_mutex);
   fmt::print(m_out, "{} {} '{}': {} checks, {} steps (run {})\n", paint("drctl", k_bold),
              header.mode == Mode::dry_run ? "dry run of" : (header.mode == Mode::check ? "checks of" : "running"),
@@ -96,6 +96,8 @@ void TextReporter::entry_started(const EntryRecord& record) {
   if (m_style.quiet) return;
   if (m_style.live) {
     draw_live_line();
+  } else if (!m_style.banner) {
+    return;
   } else {
     fmt::print(m_out, "{} {:<8} {} ({}: {})\n", rfc3339_utc(record.started.wall), phase_name(record.phase),
                record.name, record.kind, record.target);
@@ -159,6 +161,7 @@ void TextReporter::run_finished(const RunReport& report) {
       }
     }
   }
+  if (!m_style.banner) return;
   const char* colour = report.result == RunResult::success ? k_green : k_red;
   fmt::print(m_out, "{} {}\n", paint(fmt::format("result: {} (exit {}):", run_result_name(report.result), exit_code_for(report.result)), colour),
              report.summary);

@@ -19,6 +19,7 @@ struct TextStyle {
   bool verbose = false;  // evidence under each entry
   bool quiet = false;    // only the final verdict (and failures)
   bool table = true;     // the summary table at the end
+  bool banner = true;    // the run's framing: the opening line, "started" lines, the result line
 };
 
 class TextReporter : public Reporter {

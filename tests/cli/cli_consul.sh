@@ -92,6 +92,19 @@ consul acl-filtered 0 ""
 is acl-filtered 'c["evidence"]["filtered_by_acls"]' True
 is acl-filtered '"filtered by ACLs" in c["warnings"][0]' True
 
+# drctl probe consul: the same check from flags (0 pass, 1 fail, 64 usage).
+set_state normal 0 "$token"
+check probe-pass 0 probe consul --address "$C" --service order-svc --min-passing 2 --token-env DRCTL_TEST_CONSUL_TOKEN
+contains "probe prints the measured count" "$WORK/probe-pass.out" "2 of 2 instance(s) passing, need 2"
+lacks "probe never prints the token" "$WORK/probe-pass.out" "$token"
+check probe-fail 1 probe consul --address "$C" --service order-svc --min-passing 3 --token-env DRCTL_TEST_CONSUL_TOKEN
+check probe-denied 1 probe consul --address "$C" --service order-svc
+contains "probe says ACL denied" "$WORK/probe-denied.out" "ACL denied (403)"
+check probe-usage 64 probe consul --address "$C"
+check probe-bad-address 64 probe consul --address ftp://x --service order-svc
+contains "a bad value names its flag" "$WORK/probe-bad-address.err" "drctl: error: --address: expected an http:// or https:// URL"
+set_state normal 0 ""
+
 refused="http://127.0.0.1:$(closed_port)"
 printf 'version: 1\nname: consul\nchecks:\n  - name: refused\n    consul: {address: "%s", service: order-svc}\n' "$refused" > "$WORK/refused.yaml"
 check refused 1 check --output json "$WORK/refused.yaml"

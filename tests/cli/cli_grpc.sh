@@ -60,6 +60,26 @@ is two-of-three 'c["evidence"]["serving"]' 2
 probe three-of-three 1 "{addresses: [\"$G\", \"$G\", \"$refused\"]}"
 is three-of-three 'c["evidence"]["min_serving"]' 3
 
+# drctl probe grpc keeps grpc_health_probe's exit codes.
+probe_rc() {  # probe_rc NAME WANTED ARGS...
+  local name=$1 wanted=$2; shift 2
+  LAST=$name; run_drctl "$name" probe grpc "$@"; expect_rc "probe grpc $name" "$wanted"
+}
+printf -- '- SERVING\norder.Order SERVING\npay.Pay NOT_SERVING\n' > "$WORK/status"; sleep 0.3
+probe_rc serving 0 --addr "$G"
+probe_rc service-serving 0 --addr "$G" --service order.Order
+probe_rc not-serving 4 --addr "$G" --service pay.Pay
+probe_rc unknown-service 3 --addr "$G" --service nope.Nope
+probe_rc unimplemented 3 --addr "127.0.0.1:$PORT_nohealth"
+probe_rc refused 2 --addr "$refused"
+probe_rc silent 2 --addr "127.0.0.1:$silent_port" --connect-timeout 200ms
+probe_rc missing-addr 1
+probe_rc bad-duration 1 --addr "$G" --rpc-timeout 5
+contains "a bad value names its flag" "$WORK/bad-duration.err" "drctl: error: --rpc-timeout: invalid duration '5'"
+run_drctl probe-json probe grpc --addr "$G" --output json
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["checks"][0]["outputs"]["status"]=="SERVING"' "$WORK/probe-json.out" \
+  && pass "probe grpc --output json" || fail "probe grpc --output json"
+
 # TLS with a CA made here; the server's certificate names 127.0.0.1 and dr.example.
 cd "$WORK"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj "/CN=drctl grpc CA" 2>/dev/null
@@ -75,6 +95,8 @@ probe tls-wrong-ca 1 "{address: \"$T\", ca: $WORK/other.pem}"
 is tls-wrong-ca 'c["status"]' unreachable
 probe tls-insecure 0 "{address: \"$T\", tls: true, insecure: true}"
 probe plaintext-to-tls 1 "{address: \"$T\"}"
+probe_rc tls-probe 0 --addr "$T" --tls --ca "$WORK/ca.pem"
+probe_rc tls-probe-name 0 --addr "localhost:$PORT_tls" --tls --ca "$WORK/ca.pem" --server-name dr.example
 probe metadata 0 "{address: \"$G\", metadata: {x-drctl-run: test}, user_agent: drctl-test}"
 
 # etcd's own gRPC health service (which says SERVING even without quorum: see etcd_health).

@@ -1,0 +1,148 @@
+// drctl probe consul|grpc: one check from flags, no playbook. The check is built as a
+// one-entry playbook and validated like any other, so a probe and a playbook check behave
+// the same; a bad value is reported under its flag's name.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "engine/exit_codes.hpp"
+#include "playbook/loader.hpp"
+
+namespace drctl::cli {
+namespace {
+
+// Exit codes of grpc_health_probe, which `drctl probe grpc` can replace.
+constexpr int k_probe_invalid_arguments = 1;
+constexpr int k_probe_connection_failure = 2;
+constexpr int k_probe_rpc_failure = 3;
+constexpr int k_probe_unhealthy = 4;
+
+std::string flag_of(const std::string& path, const std::string& kind) {
+  std::string prefix = "checks[0]." + kind + ".";
+  std::string key = path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : path;
+  if (key == "checks[0].timeout") key = "timeout";
+  std::replace(key.begin(), key.end(), '_', '-');
+  return "--" + key;
+}
+
+// Validates {kind: spec} as a one-check playbook; prints flag-named errors on failure.
+std::optional<Playbook> build(const std::string& kind, const nlohmann::json& spec, const std::string& timeout) {
+  nlohmann::json check = {{"name", kind}, {kind, spec}};
+  if (!timeout.empty()) check["timeout"] = timeout;
+  nlohmann::json doc = {{"version", 1}, {"name", "probe-" + kind}, {"checks", {check}}};
+  auto result = parse_playbook(doc.dump(), "probe", {});
+  if (result.playbook) return result.playbook;
+  for (const auto& d : result.diagnostics) {
+    if (d.severity == Diagnostic::Severity::error) {
+      print_error(d.path.empty() ? d.message : fmt::format("{}: {}", flag_of(d.path, kind), d.message));
+    }
+  }
+  return std::nullopt;
+}
+
+class ProbeCommand : public Command {
+ public:
+  const char* name() const override { return "probe"; }
+  const char* help() const override { return "Run one pre-switch check from flags, without a playbook"; }
+
+  void setup(CLI::App& app) override {
+    app.require_subcommand(1);
+    m_consul = app.add_subcommand("consul", "At least N passing instances of a service in Consul (exit 0 pass, 1 fail, 64 usage)");
+    m_consul->add_option("--address", m_address, "Consul HTTP API, e.g. http://10.2.0.5:8500")->required();
+    m_consul->add_option("--service", m_service, "Service name")->required();
+    m_consul->add_option("--min-passing", m_min_passing, "Instances that must pass (default 1)")->check(CLI::Range(0LL, 1000000LL));
+    m_consul->add_option("--dc", m_dc, "Datacenter");
+    m_consul->add_option("--filter", m_filter, "Consul filter expression");
+    m_consul->add_option("--token-env", m_token_env, "Environment variable holding the ACL token");
+    m_consul->add_option("--token-file", m_token_file, "File holding the ACL token");
+    add_tls_flags(*m_consul);
+    m_consul->add_option("--timeout", m_timeout, "Limit for the whole probe (default 5s)");
+
+    m_grpc = app.add_subcommand("grpc", "grpc.health.v1 Check; exit codes as grpc_health_probe (0 SERVING, 1 bad arguments, "
+                                        "2 connection failed, 3 RPC failed, 4 not SERVING)");
+    m_grpc->add_option("--addr", m_address, "host:port")->required();
+    m_grpc->add_option("--service", m_service, "Service name (default \"\": the whole server)");
+    m_grpc->add_option("--connect-timeout", m_connect_timeout, "Connection limit (default 1s)");
+    m_grpc->add_option("--rpc-timeout", m_rpc_timeout, "RPC limit (default 1s)");
+    m_grpc->add_flag("--tls", m_tls, "Use TLS");
+    m_grpc->add_option("--server-name", m_server_name, "Name to verify in the server certificate");
+    m_grpc->add_option("--user-agent", m_user_agent, "User-agent prefix");
+    add_tls_flags(*m_grpc);
+  }
+
+  int run(const GlobalOptions& global) override {
+    if (m_consul->parsed()) return run_consul(global);
+    return run_grpc(global);
+  }
+
+ private:
+  void add_tls_flags(CLI::App& app) {
+    app.add_option("--ca", m_ca, "CA bundle (PEM)");
+    app.add_option("--cert", m_cert, "Client certificate (PEM)");
+    app.add_option("--key", m_key, "Client key (PEM)");
+    app.add_flag("--insecure", m_insecure, "Skip TLS verification");
+  }
+
+  void add_tls(nlohmann::json& spec) const {
+    if (!m_ca.empty()) spec["ca"] = m_ca;
+    if (!m_cert.empty()) spec["cert"] = m_cert;
+    if (!m_key.empty()) spec["key"] = m_key;
+    if (m_insecure) spec["insecure"] = true;
+  }
+
+  int run_consul(const GlobalOptions& global) {
+    nlohmann::json spec = {{"address", m_address}, {"service", m_service}};
+    if (m_min_passing >= 0) spec["min_passing"] = m_min_passing;
+    if (!m_dc.empty()) spec["dc"] = m_dc;
+    if (!m_filter.empty()) spec["filter"] = m_filter;
+    if (!m_token_env.empty()) spec["token_env"] = m_token_env;
+    if (!m_token_file.empty()) spec["token_file"] = m_token_file;
+    add_tls(spec);
+    auto playbook = build("consul", spec, m_timeout.empty() ? "5s" : m_timeout);
+    if (!playbook) return k_exit_usage;
+    return execute(*playbook, Mode::check, quiet_table(global));
+  }
+
+  int run_grpc(const GlobalOptions& global) {
+    nlohmann::json spec = {{"address", m_address}, {"service", m_service}};
+    if (!m_connect_timeout.empty()) spec["connect_timeout"] = m_connect_timeout;
+    if (!m_rpc_timeout.empty()) spec["rpc_timeout"] = m_rpc_timeout;
+    if (m_tls) spec["tls"] = true;
+    if (!m_server_name.empty()) spec["server_name"] = m_server_name;
+    if (!m_user_agent.empty()) spec["user_agent"] = m_user_agent;
+    add_tls(spec);
+    // The check's own timeouts bound it; the entry's limit only guards against a hang.
+    auto playbook = build("grpc_health", spec, "1m");
+    if (!playbook) return k_probe_invalid_arguments;
+    auto report = execute_report(*playbook, Mode::check, quiet_table(global));
+    if (report.checks.empty()) return k_exit_interrupted;
+    const auto& record = report.checks.front();
+    auto status = record.outputs.count("status") ? record.outputs.at("status") : "";
+    if (status == "SERVING") return 0;
+    if (status == "CONNECT_FAILED" || status == "CONNECT_TIMEOUT") return k_probe_connection_failure;
+    if (status == "NOT_SERVING" || status == "UNKNOWN" || status == "SERVICE_UNKNOWN") return k_probe_unhealthy;
+    if (status == "CONFIG" || status.empty()) return k_probe_invalid_arguments;
+    return k_probe_rpc_failure;  // NOT_FOUND, UNIMPLEMENTED, DEADLINE_EXCEEDED, other RPC errors
+  }
+
+  // A probe is one line of output, not a table.
+  static GlobalOptions quiet_table(GlobalOptions global) {
+    global.probe = true;
+    return global;
+  }
+
+  CLI::App* m_consul = nullptr;
+  CLI::App* m_grpc = nullptr;
+  std::string m_address, m_service, m_dc, m_filter, m_token_env, m_token_file, m_timeout;
+  std::string m_ca, m_cert, m_key, m_server_name, m_user_agent, m_connect_timeout, m_rpc_timeout;
+  long long m_min_passing = -1;
+  bool m_insecure = false;
+  bool m_tls = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_probe_command() { return std::make_unique<ProbeCommand>(); }
+
+}  // namespace drctl::cli
