@@ -59,6 +59,22 @@ class ProbeCommand : public Command {
     add_tls_flags(*m_consul);
     m_consul->add_option("--timeout", m_timeout, "Limit for the whole probe (default 5s)");
 
+    m_mysql = app.add_subcommand("mysql", "Replica running with lag under --max-lag (exit 0 pass, 1 fail, 64 usage)");
+    m_mysql->add_option("--host", m_host, "Replica host (default 127.0.0.1)");
+    m_mysql->add_option("--port", m_port, "Replica port (default 3306)")->check(CLI::Range(1, 65535));
+    m_mysql->add_option("--socket", m_socket, "Replica Unix socket");
+    m_mysql->add_option("--user", m_user, "User")->required();
+    m_mysql->add_option("--password-env", m_password_env, "Environment variable holding the password");
+    m_mysql->add_option("--password-file", m_password_file, "File holding the password");
+    m_mysql->add_option("--max-lag", m_max_lag, "Largest acceptable lag, e.g. 200ms");
+    m_mysql->add_option("--method", m_method, "replica_status (default), gtid or heartbeat");
+    m_mysql->add_option("--primary-host", m_primary_host, "Primary host (gtid, heartbeat)");
+    m_mysql->add_option("--primary-port", m_primary_port, "Primary port")->check(CLI::Range(1, 65535));
+    m_mysql->add_option("--wait", m_wait, "gtid: wait this long for the replica to catch up");
+    m_mysql->add_flag("--write", m_write, "heartbeat: write a heartbeat on the primary and time its arrival");
+    m_mysql->add_option("--timeout", m_timeout, "Limit for the whole probe (default 30s)");
+    add_tls_flags(*m_mysql);
+
     m_grpc = app.add_subcommand("grpc", "grpc.health.v1 Check; exit codes as grpc_health_probe (0 SERVING, 1 bad arguments, "
                                         "2 connection failed, 3 RPC failed, 4 not SERVING)");
     m_grpc->add_option("--addr", m_address, "host:port")->required();
@@ -73,6 +89,7 @@ class ProbeCommand : public Command {
 
   int run(const GlobalOptions& global) override {
     if (m_consul->parsed()) return run_consul(global);
+    if (m_mysql->parsed()) return run_mysql(global);
     return run_grpc(global);
   }
 
@@ -100,6 +117,32 @@ class ProbeCommand : public Command {
     if (!m_token_file.empty()) spec["token_file"] = m_token_file;
     add_tls(spec);
     auto playbook = build("consul", spec, m_timeout.empty() ? "5s" : m_timeout);
+    if (!playbook) return k_exit_usage;
+    return execute(*playbook, Mode::check, quiet_table(global));
+  }
+
+  int run_mysql(const GlobalOptions& global) {
+    nlohmann::json spec = {{"user", m_user}};
+    if (!m_host.empty()) spec["host"] = m_host;
+    if (m_port > 0) spec["port"] = m_port;
+    if (!m_socket.empty()) spec["socket"] = m_socket;
+    if (!m_password_env.empty()) spec["password_env"] = m_password_env;
+    if (!m_password_file.empty()) spec["password_file"] = m_password_file;
+    if (!m_max_lag.empty()) spec["max_lag"] = m_max_lag;
+    if (!m_method.empty()) spec["method"] = m_method;
+    if (!m_wait.empty()) spec["wait"] = m_wait;
+    if (m_write) spec["write"] = true;
+    add_tls(spec);
+    if (!m_primary_host.empty() || m_primary_port > 0) {
+      // The primary is reached with the same user and password as the replica.
+      nlohmann::json primary = {{"user", m_user}};
+      if (!m_primary_host.empty()) primary["host"] = m_primary_host;
+      if (m_primary_port > 0) primary["port"] = m_primary_port;
+      if (!m_password_env.empty()) primary["password_env"] = m_password_env;
+      if (!m_password_file.empty()) primary["password_file"] = m_password_file;
+      spec["primary"] = primary;
+    }
+    auto playbook = build("mysql", spec, m_timeout.empty() ? "30s" : m_timeout);
     if (!playbook) return k_exit_usage;
     return execute(*playbook, Mode::check, quiet_table(global));
   }
@@ -134,6 +177,11 @@ class ProbeCommand : public Command {
 
   CLI::App* m_consul = nullptr;
   CLI::App* m_grpc = nullptr;
+  CLI::App* m_mysql = nullptr;
+  std::string m_host, m_socket, m_user, m_password_env, m_password_file, m_max_lag, m_method, m_primary_host, m_wait;
+  int m_port = 0;
+  int m_primary_port = 0;
+  bool m_write = false;
   std::string m_address, m_service, m_dc, m_filter, m_token_env, m_token_file, m_timeout;
   std::string m_ca, m_cert, m_key, m_server_name, m_user_agent, m_connect_timeout, m_rpc_timeout;
   long long m_min_passing = -1;

@@ -2,6 +2,7 @@
 
 #include "checks/consul.hpp"
 #include "checks/grpc_health.hpp"
+#include "checks/mysql_replication.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
 
@@ -29,6 +30,7 @@ const KindRegistry& builtin_kinds() {
     r.add(make_http_kind());
     r.add(make_consul_kind());
     r.add(make_grpc_health_kind());
+    r.add(make_mysql_kind());
     return r;
   }();
   return registry;

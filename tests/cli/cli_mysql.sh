@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The mysql check against a real MariaDB primary and replica with GTID replication.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/mariadb.sh"
+require_tool mariadbd
+require_tool mariadb-install-db
+
+password="pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export DRCTL_TEST_DB_PASSWORD="$password"
+start_mariadb primary 1
+start_mariadb replica 2
+start_replication primary replica "$password"
+P=$PORT_primary; R=$PORT_replica
+primary="primary: {port: $P, user: monitor, password_env: DRCTL_TEST_DB_PASSWORD}"
+
+mysql_check() {  # mysql_check NAME EXIT SPEC-EXTRA [TIMEOUT]
+  printf 'version: 1\nname: mysql\nchecks:\n  - name: %s\n    timeout: %s\n    mysql: {user: monitor, password_env: DRCTL_TEST_DB_PASSWORD, %s}\n' \
+    "$1" "${4:-10s}" "$3" > "$WORK/$1.yaml"
+  check "$1" "$2" check --output json "$WORK/$1.yaml"
+}
+is() {
+  local got; got=$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; print(eval(sys.argv[2]))' "$WORK/$1.out" "$2")
+  [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'" "$(head -c 300 "$WORK/$1.out")"
+}
+
+mysql_check healthy 0 "port: $R, max_lag: 1s"
+is healthy 'c["evidence"]["io_running"] + "/" + c["evidence"]["sql_running"]' "Yes/Yes"
+is healthy 'c["outputs"]["lag_ms"]' 0
+mysql_check via-socket 0 "socket: $SOCK_replica, max_lag: 1s"
+mysql_check heartbeat-write 0 "port: $R, method: heartbeat, write: true, max_lag: 200ms, $primary"
+is heartbeat-write '0 < c["evidence"]["lag_ms"] < 200' True
+sql primary "REPLACE INTO heartbeat.heartbeat (ts, server_id) VALUES (DATE_FORMAT(NOW(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)"
+sleep 0.2
+mysql_check heartbeat-read 0 "port: $R, method: heartbeat, max_lag: 2s, $primary"
+is heartbeat-read 'abs(c["evidence"]["clock_skew_ms"]) < 50' True
+is heartbeat-read '150 < c["evidence"]["lag_ms"] < 2000' True
+for i in $(seq 20); do sql primary "INSERT INTO app.t (v) VALUES ('row$i')"; done
+mysql_check gtid 0 "port: $R, method: gtid, wait: 5s, $primary"
+is gtid 'c["evidence"]["caught_up"]' True
+
+# Lag made deterministic with MASTER_DELAY: every measure must see it.
+sql replica "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=2; START SLAVE;"
+sql primary "INSERT INTO app.t (v) VALUES ('delayed')"
+# Wait until the replica itself reports the delay (Seconds_Behind_Master >= 1).
+for _ in $(seq 100); do
+  behind=$(mariadb --defaults-file="$WORK/replica/my.cnf" -uroot -e 'SHOW SLAVE STATUS\G' | awk '/Seconds_Behind_Master/ {print $2}')
+  [ "${behind:-0}" != NULL ] && [ "${behind:-0}" -ge 1 ] 2>/dev/null && break
+  sleep 0.05
+done
+mysql_check delayed-status 1 "port: $R, max_lag: 200ms"
+is delayed-status 'c["evidence"]["error"]' lagging
+is delayed-status 'c["evidence"]["lag_ms"] >= 1000' True
+mysql_check delayed-gtid 1 "port: $R, method: gtid, $primary"
+is delayed-gtid 'c["evidence"]["error"]' behind
+mysql_check delayed-heartbeat 1 "port: $R, method: heartbeat, write: true, max_lag: 200ms, $primary" 700ms
+is delayed-heartbeat 'c["status"]' timeout
+mysql_check gtid-catch-up 0 "port: $R, method: gtid, wait: 8s, $primary"
+is gtid-catch-up 'c["evidence"]["waited_ms"] > 100' True
+sql replica "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0; START SLAVE;"
+
+# Stopped threads: Seconds_Behind_Master is NULL, and that must never read as 0.
+sql replica "STOP SLAVE SQL_THREAD"
+mysql_check sql-stopped 1 "port: $R, max_lag: 1s"
+is sql-stopped 'c["message"]' "mysql replica 127.0.0.1:$R: replication stopped: IO=Yes SQL=No"
+is sql-stopped 'c["evidence"]["seconds_behind"]' None
+sql replica "STOP SLAVE"
+mysql_check all-stopped 1 "port: $R, max_lag: 1s"
+is all-stopped 'c["message"]' "mysql replica 127.0.0.1:$R: replication stopped: IO=No SQL=No"
+sql replica "START SLAVE"
+
+mysql_check on-primary 1 "port: $P, max_lag: 1s"
+is on-primary 'c["evidence"]["error"]' not_a_replica
+export DRCTL_TEST_DB_WRONG="wrong-$password"
+printf 'version: 1\nname: mysql\nchecks:\n  - name: c\n    mysql: {port: %s, user: monitor, password_env: DRCTL_TEST_DB_WRONG, max_lag: 1s}\n' "$R" > "$WORK/wrong.yaml"
+check wrong-password 1 check --output json "$WORK/wrong.yaml"
+is wrong-password 'c["evidence"]["error"]' auth
+is wrong-password '"authentication failed (1045)" in c["message"]' True
+mysql_check refused 1 "port: $(closed_port), max_lag: 1s"
+is refused 'c["status"]' unreachable
+silent_port=$(closed_port)
+setsid /usr/bin/python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(120)' "$silent_port" </dev/null >/dev/null 2>&1 &
+STARTED_PIDS+=($!)
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$silent_port") 2>/dev/null && break; sleep 0.05; done
+mysql_check silent 1 "port: $silent_port, max_lag: 1s, connect_timeout: 1s, read_timeout: 1s"
+is silent 'c["status"]' timeout
+
+# drctl probe mysql: the same check from flags.
+check probe-status 0 probe mysql --port "$R" --user monitor --password-env DRCTL_TEST_DB_PASSWORD --max-lag 1s
+contains "probe prints the lag" "$WORK/probe-status.out" "lag 0 ms (1 s resolution), max 1000 ms"
+check probe-heartbeat 0 probe mysql --port "$R" --user monitor --password-env DRCTL_TEST_DB_PASSWORD --max-lag 200ms \
+  --method heartbeat --write --primary-port "$P"
+check probe-gtid 0 probe mysql --port "$R" --user monitor --password-env DRCTL_TEST_DB_PASSWORD --method gtid --wait 2s --primary-port "$P"
+check probe-on-primary 1 probe mysql --port "$P" --user monitor --password-env DRCTL_TEST_DB_PASSWORD --max-lag 1s
+check probe-no-max-lag 64 probe mysql --port "$R" --user monitor
+contains "a missing flag is explained" "$WORK/probe-no-max-lag.err" "method replica_status needs max_lag"
+check probe-bad-method 64 probe mysql --port "$R" --user monitor --max-lag 1s --method guess
+contains "a bad value names its flag" "$WORK/probe-bad-method.err" "drctl: error: --method: expected one of replica_status, gtid, heartbeat"
+
+for f in "$WORK"/*.out "$WORK"/*.err; do
+  grep -qF -- "$password" "$f" && fail "the password appears in $(basename "$f")"
+done
+pass "the password appears in no output"
+finish
