@@ -123,6 +123,22 @@ nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::st
 nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field& field,
                                               const std::string& path, SourcePos key_pos) {
   SourcePos pos = node.is_null() || pos_of(node).line == 0 ? key_pos : pos_of(node);
+  // ${vars.x} / ${env.X} in a typed field (a port, a timeout): resolve, then check the type.
+  bool typed = field.type == FieldType::integer || field.type == FieldType::boolean ||
+               field.type == FieldType::duration || field.type == FieldType::integer_list;
+  if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook) {
+    std::size_t errors_before = m_diagnostics.error_count();
+    std::string resolved = m_hook(node.scalar, pos, path);
+    if (m_diagnostics.error_count() != errors_before) return nlohmann::json();  // the reference itself is wrong
+    if (resolved.find("${") != std::string::npos) {
+      m_diagnostics.error(pos, path, fmt::format("only ${{vars.*}} and ${{env.*}} can be used in {} field", field_type_name(field.type)));
+      return nlohmann::json();
+    }
+    YamlNode substituted = node;
+    substituted.scalar = resolved;
+    substituted.plain = true;
+    return validate_value(substituted, field, path, key_pos);
+  }
   auto mismatch = [&]() {
     m_diagnostics.error(pos, path,
                         fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
