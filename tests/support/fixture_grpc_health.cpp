@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   std::string port_file, status_file, cert, key;
   bool health = true;
   int lifetime_s = 600;
+  int listeners = 1;  // --listeners N: N ports, one per line in the port file (fan-out benchmarks)
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     else if (flag == "--key") key = value();
     else if (flag == "--lifetime") lifetime_s = std::atoi(value().c_str());
     else if (flag == "--no-health") health = false;
+    else if (flag == "--listeners") listeners = std::max(1, std::atoi(value().c_str()));
     else {
       std::cerr << "usage: drctl-fixture-grpc --port-file F [--status-file S] [--no-health] [--cert C --key K]\n";
       return 64;
@@ -51,11 +53,14 @@ int main(int argc, char** argv) {
     options.pem_key_cert_pairs.push_back({read_all(key), read_all(cert)});
     credentials = grpc::SslServerCredentials(options);
   }
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", credentials, &port);
+  std::vector<int> ports(listeners, 0);
+  for (auto& port : ports) builder.AddListeningPort("127.0.0.1:0", credentials, &port);
   auto server = builder.BuildAndStart();
-  if (!server || port == 0) return 1;
-  std::ofstream(port_file + ".tmp") << port << "\n";
+  if (!server || ports.front() == 0) return 1;
+  {
+    std::ofstream out(port_file + ".tmp");
+    for (int port : ports) out << port << "\n";
+  }
   std::rename((port_file + ".tmp").c_str(), port_file.c_str());
 
   std::atomic<bool> stop{false};

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) for the pre-switch checks, on a local backup site (Consul API,
+# MariaDB primary -> replica, gRPC server; tests/cli/sites.sh):
+#  1. `drctl check` with the three checks against the same three run sequentially by a shell
+#     script (bench/peers/prechecks-sequential.sh), and against each check run alone;
+#  2. 200 gRPC health targets at --parallel 32 against one target.
+# Usage: bench/checks.sh [build dir]   (writes bench/results/checks-*.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(cd "${1:-build}" && pwd)
+export DRCTL="$build/cli/drctl" SOURCE_DIR=$PWD
+export FIXTURE_CONSUL="$build/tests/drctl-fixture-consul" FIXTURE_GRPC="$build/tests/drctl-fixture-grpc"
+set +eu
+. tests/cli/lib.sh
+. tests/cli/mariadb.sh
+. tests/cli/sites.sh
+set -e
+start_sites
+mkdir -p bench/results
+runs=${RUNS:-30}
+
+# Each check alone: the same playbook cut down to one check.
+for name in consul-backup-passing replica-lag backup-grpc-serving; do
+  /usr/bin/python3 - "$SOURCE_DIR/playbooks/examples/prechecks.yaml" "$name" "$WORK/only-$name.yaml" <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+doc["checks"] = [c for c in doc["checks"] if c["name"] == sys.argv[2]]
+yaml.safe_dump(doc, open(sys.argv[3], "w"), sort_keys=False)
+PY
+done
+vars="${SITE_VARS[*]}"
+hyperfine -N --warmup 3 --runs "$runs" --export-json bench/results/checks-three.json \
+  -n "drctl check (3 checks)" "$DRCTL check -q $vars playbooks/examples/prechecks.yaml" \
+  -n "sequential shell script" "bash bench/peers/prechecks-sequential.sh $SITE_CONSUL $PORT_replica $SITE_GRPC" \
+  -n "consul alone" "$DRCTL check -q $vars $WORK/only-consul-backup-passing.yaml" \
+  -n "mysql heartbeat alone" "$DRCTL check -q $vars $WORK/only-replica-lag.yaml" \
+  -n "grpc alone" "$DRCTL check -q $vars $WORK/only-backup-grpc-serving.yaml" 2>&1 | grep -E '^Benchmark|Time \(mean'
+
+# 200 distinct targets: one gRPC server listening on 200 ports, so every check dials its own.
+setsid "$FIXTURE_GRPC" --port-file "$WORK/fanout.ports" --listeners 200 --lifetime 600 </dev/null >/dev/null 2>&1 &
+STARTED_PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/fanout.ports" ] && break; sleep 0.05; done
+{
+  printf 'version: 1\nname: fanout-200\nchecks:\n'
+  i=0
+  while read -r port; do i=$((i + 1)); printf '  - {name: g%d, grpc_health: {address: "127.0.0.1:%s", rpc_timeout: 5s}}\n' "$i" "$port"; done < "$WORK/fanout.ports"
+} > "$WORK/fanout-200.yaml"
+[ "$(grep -c grpc_health "$WORK/fanout-200.yaml")" = 200 ] || { echo "fan-out fixture did not start"; exit 1; }
+printf 'version: 1\nname: fanout-1\nchecks:\n  - {name: g1, grpc_health: {address: "%s", rpc_timeout: 5s}}\n' "$SITE_GRPC" > "$WORK/fanout-1.yaml"
+hyperfine -N --warmup 2 --runs "$runs" --export-json bench/results/checks-fanout.json \
+  -n "200 gRPC targets, --parallel 32" "$DRCTL check -q --parallel 32 $WORK/fanout-200.yaml" \
+  -n "1 gRPC target" "$DRCTL check -q $WORK/fanout-1.yaml" 2>&1 | grep -E '^Benchmark|Time \(mean'
+
+/usr/bin/python3 - bench/results/checks-three.json bench/results/checks-fanout.json <<'PY'
+import json, sys
+three = {r["command"]: r["median"] * 1000 for r in json.load(open(sys.argv[1]))["results"]}
+fan = {r["command"]: r["median"] * 1000 for r in json.load(open(sys.argv[2]))["results"]}
+for name, ms in list(three.items()) + list(fan.items()):
+    print(f"{name:<34} median {ms:8.2f} ms")
+d = three["drctl check (3 checks)"]
+slowest = max(three["consul alone"], three["mysql heartbeat alone"], three["grpc alone"])
+print(f"script / drctl: {three['sequential shell script'] / d:.2f}x (target >= 3x)")
+print(f"drctl / slowest single check: {d / slowest:.2f}x (target <= 1.2x)")
+print(f"200 targets / 1 target: {fan['200 gRPC targets, --parallel 32'] / fan['1 gRPC target']:.2f}x (target <= 2x)")
+PY
