@@ -1,6 +1,5 @@
 #pragma once
-// grpc.health.v1.Health/Check against one address. The implementation lives in the gRPC
-// module (lib/modules/grpc_module.cpp); this header is all the core sees.
+// grpc.health.v1.Health/Check against one address, over libcurl's HTTP/2 (grpc_health.cpp).
 #include <chrono>
 #include <map>
 #include <string>
@@ -49,7 +48,7 @@ class GrpcHealthClient {
   virtual GrpcHealthAnswer check(const GrpcTarget& target, std::chrono::steady_clock::time_point deadline) = 0;
 };
 
-// The module's client; an error when the module cannot be loaded.
+// The client; an error when libcurl cannot be loaded.
 tl::expected<GrpcHealthClient*, std::string> grpc_health_client();
 
 std::string_view grpc_result_name(GrpcHealthAnswer::Result result);

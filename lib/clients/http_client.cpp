@@ -1,63 +1,17 @@
 #include "clients/http_client.hpp"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <mutex>
 
+#include "clients/curl_api.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
 namespace {
-
-// libcurl and the ~30 libraries it pulls in (TLS, Kerberos, LDAP, ...) cost ~7 ms at every
-// process start on the reference machine (docs/performance.md): a price `drctl version` and
-// `drctl validate` should not pay. So libcurl is loaded on the first request instead of linked.
-struct CurlApi {
-  decltype(&curl_global_init) global_init = nullptr;
-  decltype(&curl_easy_init) easy_init = nullptr;
-  decltype(&curl_easy_setopt) easy_setopt = nullptr;
-  decltype(&curl_easy_perform) easy_perform = nullptr;
-  decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
-  decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
-  decltype(&curl_easy_strerror) easy_strerror = nullptr;
-  decltype(&curl_slist_append) slist_append = nullptr;
-  decltype(&curl_slist_free_all) slist_free_all = nullptr;
-  std::string error;  // why loading failed, if it did
-};
-
-template <typename Fn>
-bool resolve(void* library, const char* name, Fn& slot, std::string& error) {
-  slot = reinterpret_cast<Fn>(::dlsym(library, name));
-  if (slot == nullptr && error.empty()) error = fmt::format("libcurl has no symbol {}", name);
-  return slot != nullptr;
-}
-
-const CurlApi& curl_api() {
-  static const CurlApi api = [] {
-    CurlApi a;
-    void* library = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == nullptr) {
-      a.error = fmt::format("cannot load libcurl.so.4 (install libcurl4): {}", ::dlerror());
-      return a;
-    }
-    bool ok = resolve(library, "curl_global_init", a.global_init, a.error) &&
-              resolve(library, "curl_easy_init", a.easy_init, a.error) &&
-              resolve(library, "curl_easy_setopt", a.easy_setopt, a.error) &&
-              resolve(library, "curl_easy_perform", a.easy_perform, a.error) &&
-              resolve(library, "curl_easy_getinfo", a.easy_getinfo, a.error) &&
-              resolve(library, "curl_easy_cleanup", a.easy_cleanup, a.error) &&
-              resolve(library, "curl_easy_strerror", a.easy_strerror, a.error) &&
-              resolve(library, "curl_slist_append", a.slist_append, a.error) &&
-              resolve(library, "curl_slist_free_all", a.slist_free_all, a.error);
-    if (ok) a.global_init(CURL_GLOBAL_DEFAULT);
-    return a;
-  }();
-  return api;
-}
 
 struct Transfer {
   HttpResponse* response;

@@ -1,0 +1,27 @@
+#pragma once
+// libcurl, loaded on first use. libcurl and the ~30 libraries it pulls in (TLS, Kerberos, LDAP,
+// ...) cost ~7 ms at every process start on the reference machine (docs/performance.md): a
+// price `drctl version` and `drctl validate` should not pay. So it is dlopen()ed, not linked.
+#include <curl/curl.h>
+
+#include <string>
+
+namespace drctl {
+
+struct CurlApi {
+  decltype(&curl_global_init) global_init = nullptr;
+  decltype(&curl_easy_init) easy_init = nullptr;
+  decltype(&curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&curl_easy_perform) easy_perform = nullptr;
+  decltype(&curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&curl_slist_append) slist_append = nullptr;
+  decltype(&curl_slist_free_all) slist_free_all = nullptr;
+  std::string error;  // why loading failed, if it did
+};
+
+// The loaded API (loaded once, thread-safely); check `error` before use.
+const CurlApi& curl_api();
+
+}  // namespace drctl
