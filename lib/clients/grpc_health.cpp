@@ -232,6 +232,7 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
 
 tl::expected<GrpcHealthClient*, std::string> grpc_health_client() {
   static Http2GrpcHealthClient client;
+  if (const auto& error = curl_api().error; !error.empty()) return tl::unexpected(error);
   return &client;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "clients/curl_api.hpp"
 #include "clients/http_client.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
@@ -23,7 +24,9 @@ Status status_of(HttpError::Class kind) {
 
 class HttpOperation : public Operation {
  public:
-  explicit HttpOperation(Spec spec) : m_spec(std::move(spec)) {}
+  // libcurl is loaded here, before the attempt's clock starts: a check's duration is the
+  // target's time, not drctl's one-time library load (the run's total still includes it).
+  explicit HttpOperation(Spec spec) : m_spec(std::move(spec)) { curl_api(); }
 
   Outcome run(const AttemptContext& ctx) override {
     HttpRequest request;
