@@ -19,7 +19,8 @@ Status status_of(R result) {
     case R::connect_failed: return Status::unreachable;
     case R::connect_timeout:
     case R::deadline: return Status::timeout;
-    case R::unimplemented: return Status::invalid_answer;
+    case R::unimplemented:
+    case R::stream_reset: return Status::invalid_answer;
     default: return Status::failed;
   }
 }
@@ -32,6 +33,7 @@ std::string explain(R result, const std::string& detail) {
     case R::service_unknown: return "SERVICE_UNKNOWN";
     case R::not_found: return "NOT_FOUND: the server does not know this service name";
     case R::unimplemented: return "UNIMPLEMENTED: the server has no grpc.health.v1 service";
+    case R::stream_reset: return "STREAM_RESET: " + detail;
     case R::connect_failed: return detail;
     case R::connect_timeout: return "connect timeout: " + detail;
     case R::deadline: return "RPC deadline exceeded";

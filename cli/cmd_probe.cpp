@@ -166,7 +166,7 @@ class ProbeCommand : public Command {
     if (status == "CONNECT_FAILED" || status == "CONNECT_TIMEOUT") return k_probe_connection_failure;
     if (status == "NOT_SERVING" || status == "UNKNOWN" || status == "SERVICE_UNKNOWN") return k_probe_unhealthy;
     if (status == "CONFIG" || status.empty()) return k_probe_invalid_arguments;
-    return k_probe_rpc_failure;  // NOT_FOUND, UNIMPLEMENTED, DEADLINE_EXCEEDED, other RPC errors
+    return k_probe_rpc_failure;  // NOT_FOUND, UNIMPLEMENTED, STREAM_RESET, DEADLINE_EXCEEDED, other RPC errors
   }
 
   // A probe is one line of output, not a table.

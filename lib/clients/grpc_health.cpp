@@ -185,7 +185,17 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
     answer.connect_ms = handshake_s * 1000;
     answer.rpc_ms = std::max(0.0, total_s - handshake_s) * 1000;
     std::string detail = error_buffer[0] != '\0' ? one_line(error_buffer) : api.easy_strerror(code);
-    if (code != CURLE_OK) {
+    bool answered = exchange.headers.count("grpc-status") != 0;
+    if (code == CURLE_HTTP2_STREAM && !answered && handshake_s > 0) {
+      // Connected, then the stream was reset before an answer reached us. A server without the
+      // health service answers UNIMPLEMENTED at once and resets the stream while the request is
+      // still arriving; curl 7.88 then drops that answer (RFC 9113 8.1 says keep it). So the
+      // status is unknown: reported as what was seen, not guessed.
+      answer.result = R::stream_reset;
+      answer.detail = "the server reset the stream before an answer arrived (a server without grpc.health.v1 does this)";
+      return answer;
+    }
+    if (code != CURLE_OK && !answered) {
       answer.detail = detail;
       if (code == CURLE_OPERATION_TIMEDOUT) {
         // gRPC counts a connection as made once HTTP/2 answers; a peer that accepted TCP but
@@ -204,8 +214,8 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
       }
       return answer;
     }
-    if (http_version != CURL_HTTP_VERSION_2_0) return {R::connect_failed, "the server did not speak HTTP/2", answer.connect_ms, answer.rpc_ms};
-    if (http_status != 200) return {R::rpc_failed, fmt::format("HTTP status {}", http_status), answer.connect_ms, answer.rpc_ms};
+    if (!answered && http_version != CURL_HTTP_VERSION_2_0) return {R::connect_failed, "the server did not speak HTTP/2", answer.connect_ms, answer.rpc_ms};
+    if (!answered && http_status != 200) return {R::rpc_failed, fmt::format("HTTP status {}", http_status), answer.connect_ms, answer.rpc_ms};
     auto grpc_status = exchange.headers.find("grpc-status");
     if (grpc_status == exchange.headers.end()) return {R::rpc_failed, "no grpc-status in the answer", answer.connect_ms, answer.rpc_ms};
     int status = std::atoi(grpc_status->second.c_str());
@@ -244,6 +254,7 @@ std::string_view grpc_result_name(GrpcHealthAnswer::Result result) {
     case R::service_unknown: return "SERVICE_UNKNOWN";
     case R::not_found: return "NOT_FOUND";
     case R::unimplemented: return "UNIMPLEMENTED";
+    case R::stream_reset: return "STREAM_RESET";
     case R::connect_failed: return "CONNECT_FAILED";
     case R::connect_timeout: return "CONNECT_TIMEOUT";
     case R::deadline: return "DEADLINE_EXCEEDED";

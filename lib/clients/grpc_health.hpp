@@ -29,6 +29,7 @@ struct GrpcHealthAnswer {
     serving, not_serving, unknown, service_unknown,  // an answer
     not_found,       // NOT_FOUND: the server does not know that service name
     unimplemented,   // UNIMPLEMENTED: the server has no health service
+    stream_reset,    // connected, but the stream was reset before any answer
     connect_failed,  // refused, reset, TLS handshake failed
     connect_timeout, // still connecting at connect_timeout
     deadline,        // the RPC did not answer within rpc_timeout
