@@ -96,6 +96,21 @@ contains "a missing flag is explained" "$WORK/probe-no-max-lag.err" "method repl
 check probe-bad-method 64 probe mysql --port "$R" --user monitor --max-lag 1s --method guess
 contains "a bad value names its flag" "$WORK/probe-bad-method.err" "drctl: error: --method: expected one of replica_status, gtid, heartbeat"
 
+# TLS: a server with a certificate from a CA made here, and a user that must use TLS.
+require_tool openssl
+( cd "$WORK" && openssl req -x509 -newkey rsa:2048 -nodes -keyout db-ca.key -out db-ca.pem -days 1 -subj "/CN=drctl db CA" 2>/dev/null \
+  && openssl req -newkey rsa:2048 -nodes -keyout db.key -out db.csr -subj "/CN=127.0.0.1" 2>/dev/null \
+  && printf 'subjectAltName=IP:127.0.0.1\n' > db.ext \
+  && openssl x509 -req -in db.csr -CA db-ca.pem -CAkey db-ca.key -CAcreateserial -out db.pem -days 1 -extfile db.ext 2>/dev/null )
+start_mariadb tlsdb 3 "ssl-ca=$WORK/db-ca.pem
+ssl-cert=$WORK/db.pem
+ssl-key=$WORK/db.key"
+sql tlsdb "CREATE USER 'monitor'@'127.0.0.1' IDENTIFIED BY '$password' REQUIRE SSL; GRANT SLAVE MONITOR ON *.* TO 'monitor'@'127.0.0.1';"
+mysql_check tls-login 1 "port: $PORT_tlsdb, max_lag: 1s, ca: $WORK/db-ca.pem"
+is tls-login 'c["evidence"]["error"]' not_a_replica
+mysql_check plaintext-refused 1 "port: $PORT_tlsdb, max_lag: 1s"
+is plaintext-refused 'c["evidence"]["error"]' auth
+
 for f in "$WORK"/*.out "$WORK"/*.err; do
   grep -qF -- "$password" "$f" && fail "the password appears in $(basename "$f")"
 done

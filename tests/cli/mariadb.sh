@@ -1,7 +1,7 @@
 # Starts real MariaDB servers for the suites (source after lib.sh): each with its own my.cnf,
 # data dir, tmpdir, socket and port under $WORK, stopped by PID with the other servers.
 
-# start_mariadb NAME SERVER_ID: sets PORT_<NAME> and SOCK_<NAME>.
+# start_mariadb NAME SERVER_ID [EXTRA my.cnf LINES]: sets PORT_<NAME> and SOCK_<NAME>.
 start_mariadb() {
   local name=$1 id=$2 dir="$WORK/$1" port
   port=$(closed_port)
@@ -24,6 +24,7 @@ skip-name-resolve
 innodb-buffer-pool-size=16M
 innodb-log-file-size=8M
 performance-schema=0
+${3:-}
 [client]
 socket=$dir/mysqld.sock
 CNF
