@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <thread>
 
 #include "clients/sql.hpp"
@@ -82,10 +83,18 @@ class MysqlOperation : public Operation {
     auto replica_endpoint = endpoint_of(m_spec);
     if (!replica_endpoint) return fail(Status::failed, "config", replica_endpoint.error());
     m_replica_name = "replica " + replica_endpoint->describe();
+    std::string method = m_spec.str("method");
+    // The primary's connection (gtid, heartbeat) opens while the replica's does: each costs
+    // several round trips to the backup site, and they do not depend on each other.
+    if (method != "replica_status") {
+      auto primary_endpoint = endpoint_of(m_spec.object("primary"));
+      if (!primary_endpoint) return fail(Status::failed, "config", primary_endpoint.error());
+      m_primary_name = "primary " + primary_endpoint->describe();
+      m_primary_pending = std::async(std::launch::async, [this, endpoint = *primary_endpoint] { return connect(endpoint, m_primary_name); });
+    }
     auto replica = connect(*replica_endpoint, m_replica_name);
     if (!replica) return replica.error();
     m_replica = std::move(*replica);
-    std::string method = m_spec.str("method");
     if (method == "gtid") return run_gtid(ctx);
     if (method == "heartbeat") return run_heartbeat(ctx);
     return run_replica_status();
@@ -167,12 +176,8 @@ class MysqlOperation : public Operation {
     return outcome;
   }
 
-  tl::expected<std::unique_ptr<SqlSession>, Outcome> connect_primary() {
-    auto endpoint = endpoint_of(m_spec.object("primary"));
-    if (!endpoint) return tl::unexpected(fail(Status::failed, "config", endpoint.error()));
-    m_primary_name = "primary " + endpoint->describe();
-    return connect(*endpoint, m_primary_name);
-  }
+  // The primary's session, opened concurrently by run().
+  tl::expected<std::unique_ptr<SqlSession>, Outcome> connect_primary() { return m_primary_pending.get(); }
 
   tl::expected<std::string, Outcome> scalar(SqlSession& session, const std::string& who, const std::string& sql) {
     auto rows = session.query(sql);
@@ -331,6 +336,7 @@ class MysqlOperation : public Operation {
   std::unique_ptr<SqlSession> m_replica;
   std::string m_replica_name;
   std::string m_primary_name;
+  std::future<tl::expected<std::unique_ptr<SqlSession>, Outcome>> m_primary_pending;
 };
 
 Fields connection_fields() {
