@@ -25,11 +25,6 @@ consul() {  # consul NAME EXIT SPEC-EXTRA [TIMEOUT]
     "$1" "${4:-2s}" "$C" "$3" > "$WORK/$1.yaml"
   check "$1" "$2" check --output json "$WORK/$1.yaml"
 }
-field() { /usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; v=eval(sys.argv[2]); print(v)' "$WORK/$1.out" "$2"; }
-is() {  # is NAME PYTHON-EXPR EXPECTED
-  local got; got=$(field "$1" "$2")
-  [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'" "$(field "$1" 'c["message"]')"
-}
 
 consul two-of-two 0 ", min_passing: 2"
 is two-of-two 'c["evidence"]["instances_passing"]' 2

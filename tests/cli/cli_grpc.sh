@@ -21,10 +21,6 @@ probe() {  # probe NAME EXIT SPEC
   printf 'version: 1\nname: grpc\nchecks:\n  - name: %s\n    timeout: 5s\n    grpc_health: %s\n' "$1" "$3" > "$WORK/$1.yaml"
   check "$1" "$2" check --output json "$WORK/$1.yaml"
 }
-is() {  # is NAME PYTHON-EXPR EXPECTED (c is the first check of NAME's JSON report)
-  local got; got=$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; print(eval(sys.argv[2]))' "$WORK/$1.out" "$2")
-  [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'"
-}
 
 probe serving 0 "{address: \"$G\"}"
 is serving 'c["outputs"]["status"]' SERVING
@@ -48,10 +44,8 @@ probe refused 1 "{address: \"$refused\"}"
 is refused 'c["status"]' unreachable
 is refused 'c["duration_ms"] < 900' True
 # A port that accepts TCP but never speaks HTTP/2: the connection never becomes ready.
-silent_port=$(closed_port)
-setsid /usr/bin/python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(120)' "$silent_port" </dev/null >/dev/null 2>&1 &
-STARTED_PIDS+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$silent_port") 2>/dev/null && break; sleep 0.05; done
+start_silent_listener
+silent_port=$SILENT_PORT
 probe silent 1 "{address: \"127.0.0.1:$silent_port\", connect_timeout: 300ms}"
 is silent 'c["status"]' timeout
 is silent 'c["outputs"]["status"]' CONNECT_TIMEOUT

@@ -18,10 +18,6 @@ mysql_check() {  # mysql_check NAME EXIT SPEC-EXTRA [TIMEOUT]
     "$1" "${4:-10s}" "$3" > "$WORK/$1.yaml"
   check "$1" "$2" check --output json "$WORK/$1.yaml"
 }
-is() {
-  local got; got=$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; print(eval(sys.argv[2]))' "$WORK/$1.out" "$2")
-  [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'" "$(head -c 300 "$WORK/$1.out")"
-}
 
 mysql_check healthy 0 "port: $R, max_lag: 1s"
 is healthy 'c["evidence"]["io_running"] + "/" + c["evidence"]["sql_running"]' "Yes/Yes"
@@ -77,10 +73,8 @@ is wrong-password 'c["evidence"]["error"]' auth
 is wrong-password '"authentication failed (1045)" in c["message"]' True
 mysql_check refused 1 "port: $(closed_port), max_lag: 1s"
 is refused 'c["status"]' unreachable
-silent_port=$(closed_port)
-setsid /usr/bin/python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(120)' "$silent_port" </dev/null >/dev/null 2>&1 &
-STARTED_PIDS+=($!)
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$silent_port") 2>/dev/null && break; sleep 0.05; done
+start_silent_listener
+silent_port=$SILENT_PORT
 mysql_check silent 1 "port: $silent_port, max_lag: 1s, connect_timeout: 1s, read_timeout: 1s"
 is silent 'c["status"]' timeout
 

@@ -72,6 +72,23 @@ start_fixture() {
 # A free TCP port nobody listens on (for "connection refused").
 closed_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
+# A port that accepts TCP and never says a word (a hung peer); sets SILENT_PORT.
+start_silent_listener() {
+  SILENT_PORT=$(closed_port)
+  setsid /usr/bin/python3 -c 'import socket,time,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16); time.sleep(300)' \
+    "$SILENT_PORT" </dev/null >/dev/null 2>&1 &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$SILENT_PORT") 2>/dev/null && return 0; sleep 0.05; done
+  echo "the silent listener did not start"; exit 1
+}
+
+# is NAME PYTHON-EXPR EXPECTED: EXPR is evaluated with c = the first check of NAME's JSON report.
+is() {
+  local got
+  got=$(/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["checks"][0]; print(eval(sys.argv[2]))' "$WORK/$1.out" "$2" 2>&1)
+  [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'" "$(head -c 400 "$WORK/$1.out")"
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
