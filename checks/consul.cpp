@@ -4,6 +4,7 @@
 
 #include "clients/curl_api.hpp"
 #include "clients/http_client.hpp"
+#include "kinds/tls_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -75,17 +76,7 @@ class ConsulOperation : public Operation {
     auto response = http_request(request, ctx);
     if (!response) {
       const auto& error = response.error();
-      switch (error.kind) {
-        case HttpError::Class::refused:
-        case HttpError::Class::resolve:
-          return failure(Status::unreachable, "unreachable", fmt::format("{}: {}", endpoint, error.message));
-        case HttpError::Class::timeout:
-          return failure(Status::timeout, "timeout", fmt::format("{}: {}", endpoint, error.message));
-        case HttpError::Class::garbage:
-          return failure(Status::invalid_answer, "bad_answer", fmt::format("{}: {}", endpoint, error.message));
-        default:
-          return failure(Status::failed, "transport", fmt::format("{}: {}", endpoint, error.message));
-      }
+      return failure(status_for(error.kind), error_name(error.kind), fmt::format("{}: {}", endpoint, error.message));
     }
     Outcome outcome;
     outcome.changed = Changed::no;
@@ -160,7 +151,7 @@ class ConsulKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields = {
+    static const Fields fields = with_fields({
         Field::string("address", "Consul HTTP API, http:// or https:// (e.g. http://10.2.0.5:8500).").mandatory(),
         Field::string("service", "Service name.").mandatory(),
         Field::integer("min_passing", "Instances that must pass.").range(0, std::nullopt).defaults_to(1),
@@ -168,12 +159,8 @@ class ConsulKind : public Kind {
         Field::string("filter", "Consul filter expression, e.g. Service.Tags contains \"v2\"."),
         Field::string("token_env", "Environment variable holding the ACL token (sent as X-Consul-Token)."),
         Field::string("token_file", "File holding the ACL token."),
-        Field::string("ca", "CA bundle for https."),
-        Field::string("cert", "Client certificate (PEM)."),
-        Field::string("key", "Client key (PEM)."),
-        Field::boolean("insecure", "Skip TLS verification.").defaults_to(false),
         Field::duration("connect_timeout", "Connection limit.").defaults_to(5000),
-    };
+    }, tls_client_fields());
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"passing", "instances", "index"}; }

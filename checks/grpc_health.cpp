@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "clients/grpc_health.hpp"
+#include "kinds/tls_fields.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
@@ -132,7 +133,7 @@ class GrpcHealthKind : public Kind {
   std::string_view summary() const override { return "grpc.health.v1.Health/Check answers SERVING."; }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields = {
+    static const Fields fields = with_fields({
         Field::string("address", "host:port of one server."),
         Field::string_list("addresses", "host:port of several servers, asked concurrently."),
         Field::integer("min_serving", "How many addresses must answer SERVING (default: all).").range(0, std::nullopt),
@@ -140,14 +141,10 @@ class GrpcHealthKind : public Kind {
         Field::duration("connect_timeout", "Limit for the connection (default 1s).").defaults_to(1000),
         Field::duration("rpc_timeout", "Limit for the Check RPC (default 1s).").defaults_to(1000),
         Field::boolean("tls", "Use TLS (implied by ca or cert).").defaults_to(false),
-        Field::string("ca", "CA bundle (PEM) to verify the server."),
-        Field::string("cert", "Client certificate (PEM), for mutual TLS."),
-        Field::string("key", "Client key (PEM)."),
         Field::string("server_name", "Name to verify in the server's certificate instead of the host."),
-        Field::boolean("insecure", "TLS without verifying the server (never in production).").defaults_to(false),
         Field::string_map("metadata", "Request metadata (not for secrets)."),
         Field::string("user_agent", "User-agent prefix."),
-    };
+    }, tls_client_fields());
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"status", "serving"}; }

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "clients/sql.hpp"
+#include "kinds/tls_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -340,17 +341,14 @@ class MysqlOperation : public Operation {
 };
 
 Fields connection_fields() {
-  return {
+  return with_fields({
       Field::string("host", "Server host (default 127.0.0.1)."),
       Field::integer("port", "Server port (default 3306).").range(1, 65535),
       Field::string("socket", "Unix socket, instead of host and port."),
       Field::string("user", "User name.").mandatory(),
       Field::string("password_env", "Environment variable holding the password."),
       Field::string("password_file", "File holding the password."),
-      Field::string("ca", "CA bundle (PEM) for TLS."),
-      Field::string("cert", "Client certificate (PEM)."),
-      Field::string("key", "Client key (PEM)."),
-  };
+  }, tls_client_fields(false));
 }
 
 class MysqlKind : public Kind {

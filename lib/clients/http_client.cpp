@@ -76,6 +76,27 @@ HttpError classify(CURLcode code, const char* detail, long timeout_ms) {
 
 }  // namespace
 
+Status status_for(HttpError::Class kind) {
+  switch (kind) {
+    case HttpError::Class::refused:
+    case HttpError::Class::resolve: return Status::unreachable;
+    case HttpError::Class::timeout: return Status::timeout;
+    case HttpError::Class::garbage: return Status::invalid_answer;
+    default: return Status::failed;
+  }
+}
+
+const char* error_name(HttpError::Class kind) {
+  switch (kind) {
+    case HttpError::Class::refused:
+    case HttpError::Class::resolve: return "unreachable";
+    case HttpError::Class::timeout: return "timeout";
+    case HttpError::Class::garbage: return "bad_answer";
+    case HttpError::Class::tls: return "tls";
+    default: return "transport";
+  }
+}
+
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (k == name) return v;

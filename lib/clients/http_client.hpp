@@ -8,6 +8,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/context.hpp"
+#include "engine/outcome.hpp"
 #include "util/duration.hpp"
 
 namespace drctl {
@@ -49,5 +50,11 @@ struct HttpError {
 };
 
 tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, const AttemptContext& ctx);
+
+// The outcome class of a transport failure: refused or unresolvable -> unreachable, timeout ->
+// timeout, an empty or malformed answer -> invalid_answer, anything else -> failed.
+Status status_for(HttpError::Class kind);
+// A short name for evidence.error: "unreachable", "timeout", "bad_answer", "tls", "transport".
+const char* error_name(HttpError::Class kind);
 
 }  // namespace drctl

@@ -4,6 +4,7 @@
 
 #include "clients/curl_api.hpp"
 #include "clients/http_client.hpp"
+#include "kinds/tls_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -11,16 +12,6 @@ namespace drctl {
 namespace {
 
 constexpr std::size_t k_body_output_limit = 64 * 1024;
-
-Status status_of(HttpError::Class kind) {
-  switch (kind) {
-    case HttpError::Class::refused:
-    case HttpError::Class::resolve: return Status::unreachable;
-    case HttpError::Class::timeout: return Status::timeout;
-    case HttpError::Class::garbage: return Status::invalid_answer;
-    default: return Status::failed;
-  }
-}
 
 class HttpOperation : public Operation {
  public:
@@ -51,7 +42,7 @@ class HttpOperation : public Operation {
     auto response = http_request(request, ctx);
     if (!response) {
       bool sent = response.error().kind != HttpError::Class::refused && response.error().kind != HttpError::Class::resolve;
-      return Outcome::fail(status_of(response.error().kind), redact(fmt::format("{}: {}", endpoint, response.error().message)),
+      return Outcome::fail(status_for(response.error().kind), redact(fmt::format("{}: {}", endpoint, response.error().message)),
                            sent ? Changed::unknown : Changed::no);
     }
     Outcome outcome;
@@ -98,7 +89,7 @@ class HttpKind : public Kind {
   bool allowed_as(Role) const override { return true; }
 
   const Fields& fields() const override {
-    static const Fields fields = {
+    static const Fields fields = with_fields({
         Field::string("url", "http:// or https:// URL.").mandatory(),
         Field::string("method", "HTTP method.").one_of({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}).defaults_to("GET"),
         Field::string_map("headers", "Request headers (not for secrets)."),
@@ -107,12 +98,8 @@ class HttpKind : public Kind {
         Field::string("body", "Request body."),
         Field::integer_list("expect_status", "Status code(s) that pass; default any 2xx."),
         Field::string("expect_body_contains", "Text the body must contain."),
-        Field::string("ca", "CA bundle to verify the server with."),
-        Field::string("cert", "Client certificate (PEM)."),
-        Field::string("key", "Client private key file (PEM)."),
-        Field::boolean("insecure", "Skip TLS verification (never in production).").defaults_to(false),
         Field::duration("connect_timeout", "Limit for establishing the connection.").defaults_to(5000),
-    };
+    }, tls_client_fields());
     return fields;
   }
 
