@@ -88,6 +88,7 @@ class ProbeCommand : public Command {
   }
 
   int run(const GlobalOptions& global) override {
+    if (!report_files_writable(global)) return m_grpc->parsed() ? k_probe_invalid_arguments : k_exit_usage;
     if (m_consul->parsed()) return run_consul(global);
     if (m_mysql->parsed()) return run_mysql(global);
     return run_grpc(global);

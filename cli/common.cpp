@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <regex>
 
 #include "engine/exit_codes.hpp"
@@ -30,7 +33,24 @@ std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<s
   return out;
 }
 
+bool report_files_writable(const GlobalOptions& global) {
+  if (global.junit_path.empty()) return true;
+  std::string probe = global.junit_path + ".tmp";
+  std::FILE* file = std::fopen(probe.c_str(), "w");
+  if (file == nullptr) {
+    print_error(fmt::format("--junit {}: cannot write there: {}", global.junit_path, std::strerror(errno)));
+    return false;
+  }
+  std::fclose(file);
+  std::remove(probe.c_str());
+  return true;
+}
+
 std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code) {
+  if (!report_files_writable(global)) {
+    exit_code = k_exit_usage;
+    return std::nullopt;
+  }
   auto overrides = parse_vars(global.vars);
   if (!overrides) {
     exit_code = k_exit_usage;

@@ -17,6 +17,10 @@ void print_error(const std::string& message);
 // Parses --var NAME=VALUE into overrides; nullopt (after printing why) when one is malformed.
 std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars);
 
+// Fails (printing why) when a report file asked for cannot be written: checked before anything
+// runs, so a pipeline never gets a switch without the report it asked for.
+bool report_files_writable(const GlobalOptions& global);
+
 // Loads and validates; prints every diagnostic to stderr. Returns nullopt with `exit_code`
 // set (65 invalid, 64 unreadable or bad --var) when the playbook cannot be used.
 std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code);

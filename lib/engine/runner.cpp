@@ -61,8 +61,7 @@ class Run {
   void run_steps();
   void roll_back(std::size_t failed_index, Changed failed_changed);
   // Runs one action with its timeout and retries, filling `record`; returns the last outcome.
-  Outcome attempt(const Kind& kind, Operation& operation, const Timing& timing, EntryRecord& record,
-                  bool use_undo = false);
+  Outcome attempt(Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo = false);
   EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec, const Timing& timing);
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
@@ -106,8 +105,7 @@ void Run::emit_finished(const EntryRecord& record) {
   m_reporter.entry_finished(record);
 }
 
-Outcome Run::attempt(const Kind& kind, Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo) {
-  (void)kind;
+Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo) {
   record.started = Instant::now();
   emit_started(record);
   Outcome outcome;
@@ -150,7 +148,7 @@ bool Run::run_checks() {
         record.started = record.finished = Instant::now();
       } else {
         auto operation = m_check_performer.prepare(kind, spec);
-        attempt(kind, *operation, entry.timing, record);
+        attempt(*operation, entry.timing, record);
         emit_finished(record);
       }
       m_report.checks[i] = std::move(record);
@@ -176,7 +174,7 @@ void Run::run_steps() {
     EntryRecord record = new_record(Phase::step, entry.name, kind, spec, entry.timing);
     record.budget = entry.budget;
     auto operation = m_step_performer->prepare(kind, spec);
-    Outcome outcome = attempt(kind, *operation, entry.timing, record);
+    Outcome outcome = attempt(*operation, entry.timing, record);
     if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
       record.budget_exceeded = true;
     }
@@ -218,14 +216,14 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
       Spec spec(resolve_late(entry.rollback->action.spec.json(), m_outputs, m_report));
       EntryRecord record = new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
       auto operation = m_step_performer->prepare(kind, spec);
-      attempt(kind, *operation, entry.rollback->timing, record);
+      attempt(*operation, entry.rollback->timing, record);
       if (record.status != Status::ok) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_operation.can_undo()) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.action = "built-in undo of " + record.action;
-      attempt(step_kind, step_operation, entry.timing, record, true);
+      attempt(step_operation, entry.timing, record, true);
       if (record.status != Status::ok) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);

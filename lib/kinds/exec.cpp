@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <sys/signal.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -60,6 +63,9 @@ class ExecOperation : public Operation {
     process.env["DRCTL_RUN_ID"] = ctx.run_id;
     process.env["DRCTL_ENTRY"] = ctx.entry_name;
 
+    if (!process.cwd.empty() && ::access(process.cwd.c_str(), X_OK) != 0) {
+      return Outcome::fail(Status::failed, fmt::format("cwd {}: {}", process.cwd, std::strerror(errno)), Changed::no);
+    }
     auto result = run_process(process, ctx.deadline, ctx.cancel);
     const std::string shown = process.argv.empty() ? "" : process.argv[0];
     Outcome outcome;

@@ -78,6 +78,16 @@ check dry-run 0 run --dry-run "$WORK/dry.yaml"
 [ -e "$WORK/dry-run-touched" ] && fail "dry run changed something" || pass "dry run changed nothing"
 contains "dry run describes the step" "$WORK/dry-run.out" "dry run: would run touch $WORK/dry-run-touched"
 
+write bad-cwd "steps:
+  - {name: s, exec: {argv: [\"true\"], cwd: /nonexistent/drctl-dir}}"
+check bad-cwd 2 run --yes "$WORK/bad-cwd.yaml"
+contains "a bad cwd is named as the cwd" "$WORK/bad-cwd.out" "cwd /nonexistent/drctl-dir: No such file or directory"
+check parallel-zero 64 check --parallel 0 "$WORK/success.yaml"
+contains "--parallel out of range is explained" "$WORK/parallel-zero.err" "--parallel: Value 0 not in range 1 to 256"
+check junit-unwritable 64 run --yes --junit /nonexistent/drctl-dir/r.xml "$WORK/dry.yaml"
+contains "an unwritable --junit is named" "$WORK/junit-unwritable.err" "--junit /nonexistent/drctl-dir/r.xml: cannot write there"
+[ -e "$WORK/dry-run-touched" ] && fail "a step ran although --junit could not be written" || pass "nothing ran without its JUnit file"
+
 write timeout "steps:
   - {name: hang, timeout: 300ms, exec: {argv: [sleep, \"30\"]}}"
 start=$(date +%s%N)
