@@ -40,14 +40,19 @@ for c in doc["checks"]:
         c["mysql"].update({"method": "replica_status", "max_lag": "1s"})
 yaml.safe_dump(doc, open(sys.argv[2], "w"), sort_keys=False)
 PY
-vars="${SITE_VARS[*]}"
-hyperfine -N --warmup 3 --runs "$runs" --export-json bench/results/checks-three.json \
-  -n "drctl check (3 checks)" "$DRCTL check -q $vars playbooks/examples/prechecks.yaml" \
-  -n "drctl check (3 checks, mysql by replica_status)" "$DRCTL check -q $vars $WORK/prechecks-status.yaml" \
-  -n "sequential shell script" "bash bench/peers/prechecks-sequential.sh $SITE_CONSUL $PORT_replica $SITE_GRPC" \
-  -n "consul alone" "$DRCTL check -q $vars $WORK/only-consul-backup-passing.yaml" \
-  -n "mysql heartbeat alone" "$DRCTL check -q $vars $WORK/only-replica-lag.yaml" \
-  -n "grpc alone" "$DRCTL check -q $vars $WORK/only-backup-grpc-serving.yaml" 2>&1 | grep -E '^Benchmark|Time \(mean'
+# bench_three OUT VARS CONSUL_URL DB_PORT GRPC_ADDR: the three checks, the script and each
+# check alone, against the site reached through those endpoints.
+bench_three() {
+  local out=$1 vars=$2
+  hyperfine -N --warmup 3 --runs "$runs" --export-json "$out" \
+    -n "drctl check (3 checks)" "$DRCTL check -q $vars playbooks/examples/prechecks.yaml" \
+    -n "drctl check (3 checks, mysql by replica_status)" "$DRCTL check -q $vars $WORK/prechecks-status.yaml" \
+    -n "sequential shell script" "bash bench/peers/prechecks-sequential.sh $3 $4 $5" \
+    -n "consul alone" "$DRCTL check -q $vars $WORK/only-consul-backup-passing.yaml" \
+    -n "mysql heartbeat alone" "$DRCTL check -q $vars $WORK/only-replica-lag.yaml" \
+    -n "grpc alone" "$DRCTL check -q $vars $WORK/only-backup-grpc-serving.yaml" 2>&1 | grep -E '^Benchmark|Time \(mean'
+}
+bench_three bench/results/checks-three.json "${SITE_VARS[*]}" "$SITE_CONSUL" "$PORT_replica" "$SITE_GRPC"
 
 # 200 distinct targets: one gRPC server listening on 200 ports, so every check dials its own.
 setsid "$FIXTURE_GRPC" --port-file "$WORK/fanout.ports" --listeners 200 --lifetime 600 </dev/null >/dev/null 2>&1 &
@@ -78,13 +83,7 @@ proxy replica "$PORT_replica"
 proxy primary "$PORT_primary"
 proxy grpc "${SITE_GRPC##*:}"
 rvars="--var consul=http://127.0.0.1:$PROXY_consul --var db_port=$PROXY_replica --var primary_db_port=$PROXY_primary --var grpc_backup=127.0.0.1:$PROXY_grpc"
-hyperfine -N --warmup 3 --runs "$runs" --export-json bench/results/checks-rtt.json \
-  -n "drctl check (3 checks)" "$DRCTL check -q $rvars playbooks/examples/prechecks.yaml" \
-  -n "drctl check (3 checks, mysql by replica_status)" "$DRCTL check -q $rvars $WORK/prechecks-status.yaml" \
-  -n "sequential shell script" "bash bench/peers/prechecks-sequential.sh http://127.0.0.1:$PROXY_consul $PROXY_replica 127.0.0.1:$PROXY_grpc" \
-  -n "consul alone" "$DRCTL check -q $rvars $WORK/only-consul-backup-passing.yaml" \
-  -n "mysql heartbeat alone" "$DRCTL check -q $rvars $WORK/only-replica-lag.yaml" \
-  -n "grpc alone" "$DRCTL check -q $rvars $WORK/only-backup-grpc-serving.yaml" 2>&1 | grep -E '^Benchmark|Time \(mean'
+bench_three bench/results/checks-rtt.json "$rvars" "http://127.0.0.1:$PROXY_consul" "$PROXY_replica" "127.0.0.1:$PROXY_grpc"
 
 /usr/bin/python3 - bench/results/checks-rtt.json "$delay" <<'PY'
 import json, sys
