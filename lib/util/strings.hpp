@@ -20,6 +20,8 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 // Percent-encodes everything but RFC 3986 unreserved characters (for URL paths and queries).
 std::string url_encode(std::string_view text);
 
+std::string to_lower(std::string_view text);
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 // Collapses a multi-line message onto one line (reports promise one-line messages).
