@@ -1,4 +1,4 @@
-// drctl probe consul|grpc: one check from flags, no playbook. The check is built as a
+// drctl probe consul|mysql|grpc|etcd|etcd-watch: one check from flags, no playbook. The check is built as a
 // one-entry playbook and validated like any other, so a probe and a playbook check behave
 // the same; a bad value is reported under its flag's name.
 #include <fmt/format.h>
@@ -23,6 +23,7 @@ std::string flag_of(const std::string& path, const std::string& kind) {
   std::string key = path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : path;
   if (key == "checks[0].timeout") key = "timeout";
   std::replace(key.begin(), key.end(), '_', '-');
+  std::replace(key.begin(), key.end(), '.', '-');  // put.endpoints -> --put-endpoints
   return "--" + key;
 }
 
@@ -85,12 +86,31 @@ class ProbeCommand : public Command {
     m_grpc->add_option("--server-name", m_server_name, "Name to verify in the server certificate");
     m_grpc->add_option("--user-agent", m_user_agent, "User-agent prefix");
     add_tls_flags(*m_grpc);
+
+    m_etcd = app.add_subcommand("etcd", "Every endpoint healthy: leader known, raft caught up, quorum read, no alarm (exit 0 pass, 1 fail, 64 usage)");
+    m_etcd->add_option("--endpoints", m_endpoints, "host:port,... (each judged on its own)")->required()->delimiter(',');
+    m_etcd->add_option("--cluster-id", m_cluster_id, "Expected cluster id (hex)");
+    m_etcd->add_option("--max-raft-lag", m_max_raft_lag, "Raft entries an endpoint may be behind the leader (default 50)")->check(CLI::Range(0LL, 1LL << 40));
+    m_etcd->add_option("--min-healthy", m_min_healthy, "Endpoints that must be healthy (default: all)")->check(CLI::Range(1LL, 1000LL));
+    add_etcd_flags(*m_etcd);
+
+    m_etcd_watch = app.add_subcommand("etcd-watch", "Watch propagation latency: N canary puts through one side, watched through the other; "
+                                                    "fails when P99 > --max-p99 (exit 0 pass, 1 fail, 64 usage)");
+    m_etcd_watch->add_option("--put-endpoints", m_put_endpoints, "Where the puts go: host:port,...")->required()->delimiter(',');
+    m_etcd_watch->add_option("--watch-endpoints", m_watch_endpoints, "Where they are watched: host:port,...")->required()->delimiter(',');
+    m_etcd_watch->add_option("--prefix", m_prefix, "Prefix of the canary key")->required();
+    m_etcd_watch->add_option("--count", m_count, "Canary puts (default 100)")->check(CLI::Range(1LL, 100000LL));
+    m_etcd_watch->add_option("--rate", m_rate, "Puts per second, 0 for back to back (default 50)")->check(CLI::Range(0LL, 100000LL));
+    m_etcd_watch->add_option("--max-p99", m_max_p99, "Largest acceptable P99 (default 832ms)");
+    add_etcd_flags(*m_etcd_watch);
   }
 
   int run(const GlobalOptions& global) override {
     if (!report_files_writable(global)) return m_grpc->parsed() ? k_probe_invalid_arguments : k_exit_usage;
     if (m_consul->parsed()) return run_consul(global);
     if (m_mysql->parsed()) return run_mysql(global);
+    if (m_etcd->parsed()) return run_etcd(global);
+    if (m_etcd_watch->parsed()) return run_etcd_watch(global);
     return run_grpc(global);
   }
 
@@ -100,6 +120,49 @@ class ProbeCommand : public Command {
     app.add_option("--cert", m_cert, "Client certificate (PEM)");
     app.add_option("--key", m_key, "Client key (PEM)");
     app.add_flag("--insecure", m_insecure, "Skip TLS verification");
+  }
+
+  void add_etcd_flags(CLI::App& app) {
+    app.add_option("--user", m_user, "etcd user");
+    app.add_option("--password-env", m_password_env, "Environment variable holding the password");
+    app.add_option("--password-file", m_password_file, "File holding the password");
+    app.add_option("--ca", m_ca, "CA bundle (PEM); enables TLS");
+    app.add_option("--cert", m_cert, "Client certificate (PEM)");
+    app.add_option("--key", m_key, "Client key (PEM)");
+    app.add_option("--dial-timeout", m_connect_timeout, "Time to connect to one endpoint (default 2s)");
+    app.add_option("--timeout", m_timeout, "Limit for the whole probe (default 30s)");
+  }
+
+  nlohmann::json etcd_connection(const std::vector<std::string>& endpoints) const {
+    nlohmann::json spec = {{"endpoints", endpoints}};
+    if (!m_user.empty()) spec["user"] = m_user;
+    if (!m_password_env.empty()) spec["password_env"] = m_password_env;
+    if (!m_password_file.empty()) spec["password_file"] = m_password_file;
+    if (!m_ca.empty()) spec["ca"] = m_ca;
+    if (!m_cert.empty()) spec["cert"] = m_cert;
+    if (!m_key.empty()) spec["key"] = m_key;
+    if (!m_connect_timeout.empty()) spec["dial_timeout"] = m_connect_timeout;
+    return spec;
+  }
+
+  int run_etcd(const GlobalOptions& global) {
+    nlohmann::json spec = {{"etcd", etcd_connection(m_endpoints)}};
+    if (!m_cluster_id.empty()) spec["cluster_id"] = m_cluster_id;
+    if (m_max_raft_lag >= 0) spec["max_raft_lag"] = m_max_raft_lag;
+    if (m_min_healthy > 0) spec["min_healthy"] = m_min_healthy;
+    auto playbook = build("etcd_health", spec, m_timeout.empty() ? "30s" : m_timeout);
+    if (!playbook) return k_exit_usage;
+    return execute(*playbook, Mode::check, quiet_table(global));
+  }
+
+  int run_etcd_watch(const GlobalOptions& global) {
+    nlohmann::json spec = {{"put", etcd_connection(m_put_endpoints)}, {"watch", etcd_connection(m_watch_endpoints)}, {"prefix", m_prefix}};
+    if (m_count > 0) spec["count"] = m_count;
+    if (m_rate >= 0) spec["rate"] = m_rate;
+    if (!m_max_p99.empty()) spec["max_p99"] = m_max_p99;
+    auto playbook = build("etcd_watch_latency", spec, m_timeout.empty() ? "5m" : m_timeout);
+    if (!playbook) return k_exit_usage;
+    return execute(*playbook, Mode::check, quiet_table(global));
   }
 
   void add_tls(nlohmann::json& spec) const {
@@ -179,6 +242,11 @@ class ProbeCommand : public Command {
   CLI::App* m_consul = nullptr;
   CLI::App* m_grpc = nullptr;
   CLI::App* m_mysql = nullptr;
+  CLI::App* m_etcd = nullptr;
+  CLI::App* m_etcd_watch = nullptr;
+  std::vector<std::string> m_endpoints, m_put_endpoints, m_watch_endpoints;
+  std::string m_cluster_id, m_prefix, m_max_p99;
+  long long m_max_raft_lag = -1, m_min_healthy = 0, m_count = 0, m_rate = -1;
   std::string m_host, m_socket, m_user, m_password_env, m_password_file, m_max_lag, m_method, m_primary_host, m_wait;
   int m_port = 0;
   int m_primary_port = 0;

@@ -1,8 +1,12 @@
 #include "kinds/registry.hpp"
 
 #include "checks/consul.hpp"
+#include "checks/etcd_health.hpp"
+#include "checks/etcd_watch_latency.hpp"
 #include "checks/grpc_health.hpp"
 #include "checks/mysql_replication.hpp"
+#include "kinds/etcd_put.hpp"
+#include "kinds/etcd_watch_handoff.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
 
@@ -31,6 +35,10 @@ const KindRegistry& builtin_kinds() {
     r.add(make_consul_kind());
     r.add(make_grpc_health_kind());
     r.add(make_mysql_kind());
+    r.add(make_etcd_health_kind());
+    r.add(make_etcd_watch_latency_kind());
+    r.add(make_etcd_put_kind());
+    r.add(make_etcd_watch_handoff_kind());
     return r;
   }();
   return registry;

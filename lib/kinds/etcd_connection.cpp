@@ -1,0 +1,84 @@
+#include "kinds/etcd_connection.hpp"
+
+#include <fmt/format.h>
+
+#include "util/secrets.hpp"
+
+namespace drctl {
+
+Fields etcd_connection_fields() {
+  return {
+      Field::string_list("endpoints", "Client endpoints, host:port or http(s)://host:port, tried in order.").mandatory(),
+      Field::string("ca", "CA bundle (PEM) to verify the members with; enables TLS."),
+      Field::string("cert", "Client certificate (PEM), for mutual TLS."),
+      Field::string("key", "Client private key (PEM)."),
+      Field::string("user", "User to authenticate as (etcd auth)."),
+      Field::string("password_env", "Environment variable holding the user's password."),
+      Field::string("password_file", "File holding the user's password."),
+      Field::duration("dial_timeout", "Time to connect to one endpoint before trying the next.").defaults_to("2s"),
+  };
+}
+
+Field etcd_connection_field(std::string name, std::string doc) {
+  return Field::object(std::move(name), std::move(doc), etcd_connection_fields()).mandatory();
+}
+
+std::vector<SpecProblem> check_etcd_connection(const Spec& spec, const std::string& at) {
+  std::vector<SpecProblem> problems;
+  std::string prefix = at.empty() ? "" : at + ".";
+  if (spec.has("password_env") && spec.has("password_file")) {
+    problems.push_back({prefix + "password_file", "give either password_env or password_file, not both"});
+  }
+  if ((spec.has("password_env") || spec.has("password_file")) && !spec.has("user")) {
+    problems.push_back({prefix + (spec.has("password_env") ? "password_env" : "password_file"), "a password needs a user"});
+  }
+  if (spec.has("cert") != spec.has("key")) problems.push_back({prefix + (spec.has("cert") ? "key" : "cert"), "cert and key go together"});
+  if (spec.has("endpoints") && spec.strings("endpoints").empty()) problems.push_back({prefix + "endpoints", "at least one endpoint"});
+  return problems;
+}
+
+tl::expected<EtcdConnection, std::string> etcd_connection_from(const Spec& spec) {
+  EtcdConnection connection;
+  connection.endpoints = spec.strings("endpoints");
+  connection.ca = spec.str("ca");
+  connection.cert = spec.str("cert");
+  connection.key = spec.str("key");
+  connection.user = spec.str("user");
+  connection.dial_timeout = spec.duration("dial_timeout").value_or(Millis(2000));
+  if (spec.has("password_env") || spec.has("password_file")) {
+    auto password = spec.has("password_env") ? secret_from_env(spec.str("password_env")) : secret_from_file(spec.str("password_file"));
+    if (!password) return tl::unexpected(fmt::format("etcd {}: password: {}", connection.describe(), password.error()));
+    connection.password = *password;
+  }
+  return connection;
+}
+
+tl::expected<std::unique_ptr<EtcdSession>, Outcome> etcd_connect(const Spec& spec, Deadline deadline, const std::string& who) {
+  auto client = etcd_client();
+  if (!client) {
+    Outcome outcome = Outcome::fail(Status::failed, "etcd: " + client.error(), Changed::no);
+    outcome.evidence["error"] = "module";
+    return tl::unexpected(outcome);
+  }
+  auto connection = etcd_connection_from(spec);
+  if (!connection) {
+    Outcome outcome = Outcome::fail(Status::failed, connection.error(), Changed::no);
+    outcome.evidence["error"] = "config";
+    return tl::unexpected(outcome);
+  }
+  auto session = (*client)->connect(*connection, deadline);
+  if (!session) return tl::unexpected(etcd_failure(session.error(), fmt::format("etcd {} ({})", who, connection->describe())));
+  return std::move(*session);
+}
+
+Outcome etcd_failure(const EtcdError& error, const std::string& what, Changed changed) {
+  Status status = Status::failed;
+  if (error.kind == EtcdError::Class::unreachable) status = Status::unreachable;
+  if (error.kind == EtcdError::Class::timeout) status = Status::timeout;
+  if (error.kind == EtcdError::Class::invalid_answer) status = Status::invalid_answer;
+  Outcome outcome = Outcome::fail(status, redact(fmt::format("{}: {}", what, error.to_string())), changed);
+  outcome.evidence["error"] = std::string(etcd_error_class_name(error.kind));
+  return outcome;
+}
+
+}  // namespace drctl
