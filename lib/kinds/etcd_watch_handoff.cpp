@@ -207,13 +207,33 @@ class HandoffOperation : public Operation {
   }
 
   std::optional<Outcome> open_watch(const AttemptContext& ctx, std::int64_t start) {
-    std::string end = etcd_prefix_end(m_to_prefix);
-    auto watch = m_to->watch(m_to_prefix, end, start, ctx.deadline);
+    m_watch_start = start;
+    m_tracker = std::make_unique<ContinuityTracker>(start);
+    // A read at the start revision fails exactly when a watch from it would be canceled as
+    // compacted; knowing it now means the re-list happens before the canary is written.
+    EtcdRangeRequest probe{m_to_prefix, etcd_prefix_end(m_to_prefix)};
+    probe.count_only = true;
+    auto current = m_to->range(probe, ctx.deadline);
+    if (!current) return fail(current.error(), "etcd to: reading the revision");
+    if (start <= current->header.revision) {
+      probe.revision = start;
+      auto at_start = m_to->range(probe, ctx.deadline);
+      if (!at_start && at_start.error().kind == EtcdError::Class::compacted) return compacted(ctx, 0);
+      if (!at_start) return fail(at_start.error(), fmt::format("etcd to: reading revision {}", start));
+    }
+    auto watch = m_to->watch(m_to_prefix, etcd_prefix_end(m_to_prefix), start, ctx.deadline);
     if (!watch) return fail(watch.error(), fmt::format("etcd to: watching {} from revision {}", m_to_prefix, start));
     m_watch = std::move(*watch);
-    m_tracker = std::make_unique<ContinuityTracker>(start);
-    m_watch_start = start;
     return std::nullopt;
+  }
+
+  std::optional<Outcome> compacted(const AttemptContext& ctx, std::int64_t compact_revision) {
+    if (compact_revision > 0) m_outcome.evidence["compact_revision"] = compact_revision;
+    if (!m_spec.boolean("allow_relist", true)) {
+      return fail(Status::failed, "compacted",
+                  fmt::format("etcd to: revision {} is compacted and allow_relist is false", m_watch_start));
+    }
+    return relist(ctx);
   }
 
   // The start revision is compacted: read the whole prefix at a fresh revision and watch
@@ -235,6 +255,10 @@ class HandoffOperation : public Operation {
       if (!*kv) break;
       tracker->seed(**kv);
       ++keys;
+      if (m_canary_sent && !m_canary_seen && (*kv)->key == m_watched_marker && (*kv)->value == m_marker_value) {
+        m_canary_seen = true;  // arrived before the re-list: its time is an upper bound
+        m_canary_ms = ms_since(m_canary_sent_at);
+      }
     }
     m_relisted = keys;
     m_watch_start = cursor.revision() + 1;
@@ -248,13 +272,7 @@ class HandoffOperation : public Operation {
   std::optional<Outcome> consume(const EtcdWatchResponse& response) {
     // etcd confirms a watch, then cancels it with compact_revision when its start is gone.
     if (response.canceled && response.compact_revision > 0 && !m_compacted && m_tracker->events() == 0) {
-      m_outcome.evidence["compact_revision"] = response.compact_revision;
-      if (!m_spec.boolean("allow_relist", true)) {
-        return fail(Status::failed, "compacted",
-                    fmt::format("etcd to: revision {} is compacted (compact revision {}) and allow_relist is false", m_watch_start,
-                                response.compact_revision));
-      }
-      return relist(*m_ctx);
+      return compacted(*m_ctx, response.compact_revision);
     }
     if (response.canceled) {
       return fail(Status::failed, "watch_canceled",

@@ -89,6 +89,15 @@ is() {
   [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'" "$(head -c 400 "$WORK/$1.out")"
 }
 
+# report_is NAME PYTHON-EXPR EXPECTED: like is, with r = NAME's whole JSON report and
+# s = its steps by name (s["handoff"]["evidence"]["lost"]).
+report_is() {
+  local got
+  got=$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); s={x["name"]: x for x in r["steps"] + r["checks"]}; print(eval(sys.argv[2]))' \
+    "$WORK/$1.out" "$2" 2>&1)
+  [ "$got" = "$3" ] && pass "$1: $2 == $3" || fail "$1: $2 is '$got', expected '$3'" "$(head -c 600 "$WORK/$1.out")"
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
