@@ -18,6 +18,6 @@ struct PrefixDiff {
 
 // Keys are compared by what follows their prefix (a mirror may use another destination prefix).
 EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& from_prefix, EtcdSession& to, const std::string& to_prefix,
-                                        Deadline deadline, std::size_t page_size = 1000);
+                                        Deadline deadline, std::size_t page_size);
 
 }  // namespace drctl

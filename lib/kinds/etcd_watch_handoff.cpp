@@ -165,7 +165,7 @@ class HandoffOperation : public Operation {
   // mirrored: wait for the backup to match, then record where each side stands.
   std::optional<Outcome> compare_sites(const AttemptContext& ctx, std::int64_t& start) {
     auto converge_by = std::min(ctx.deadline, Clock::now() + m_spec.duration("converge_timeout").value_or(Millis(10'000)));
-    auto page = static_cast<std::size_t>(m_spec.integer("page_size", 1000));
+    auto page = static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size));
     auto started = Clock::now();
     PrefixDiff diff;
     int rounds = 0;
@@ -240,7 +240,7 @@ class HandoffOperation : public Operation {
   // from just after it. Consumers must do the same; the report says so.
   std::optional<Outcome> relist(const AttemptContext& ctx) {
     m_compacted = true;
-    PrefixCursor cursor(*m_to, m_to_prefix, 0, static_cast<std::size_t>(m_spec.integer("page_size", 1000)));
+    PrefixCursor cursor(*m_to, m_to_prefix, 0, static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
     m_tracker.reset();
     std::int64_t keys = 0;
     ContinuityTracker* tracker = nullptr;
@@ -373,7 +373,7 @@ class HandoffOperation : public Operation {
                     fmt::format("etcd to: the watch did not reach revision {} by the deadline (at {})", at, m_tracker->last_revision()));
       }
     }
-    PrefixCursor cursor(*m_to, m_to_prefix, at, static_cast<std::size_t>(m_spec.integer("page_size", 1000)));
+    PrefixCursor cursor(*m_to, m_to_prefix, at, static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
     std::int64_t keys = 0;
     while (true) {
       auto kv = cursor.next(ctx.deadline);
@@ -469,7 +469,7 @@ class HandoffKind : public Kind {
         Field::duration("converge_timeout", "How long the backup may take to match the primary (mirrored).").defaults_to("10s"),
         Field::integer("max_diff_keys", "Keys allowed to differ after converge_timeout (mirrored).").range(0, std::nullopt).defaults_to(0),
         Field::string("record_key", "Key on the backup to record {from_revision, to_revision} as JSON (mirrored)."),
-        Field::integer("page_size", "Keys per read when listing the prefix.").range(1, 100'000).defaults_to(1000),
+        Field::integer("page_size", "Keys per read when listing the prefix.").range(1, 100'000).defaults_to(static_cast<long long>(k_etcd_page_size)),
         Field::string("events_file", "Write every event the new watch delivered (revision, key, type) as JSON lines."),
     };
     return fields;

@@ -107,6 +107,10 @@ contains compacted-warns "$WORK/compacted.out" "watchers must re-list the prefix
 run_step compacted-strict 2 "    etcd_watch_handoff: {prefix: /cfg/, from: $conn, to: $conn, from_revision: $rc, allow_relist: false}"
 report_is compacted-strict 's["compacted-strict"]["evidence"]["error"]' compacted
 
+# Failover: the first endpoint refuses, the second answers.
+run_step put-failover 0 "    etcd_put: {etcd: {endpoints: [127.0.0.1:$closed, $ETCD_A_2], dial_timeout: 500ms}, key: /failover, value: ok}"
+[ "$(ectl A get /failover --print-value-only)" = ok ] && pass "put-failover: written through the second endpoint" || fail "put-failover: not written"
+
 # etcd_put: compare, then undo restores the previous value when a later step fails.
 ectl A put /route/site futian >/dev/null
 run_step put-compare-fails 2 "    etcd_put: {etcd: $conn, key: /route/site, value: bantian, expect_value: longgang}"
@@ -207,5 +211,34 @@ for f in auth-ok auth-put auth-wrong; do
   lacks "$f: the password is in no output" "$WORK/$f.out" "$password"
   lacks "$f: the password is in no error output" "$WORK/$f.err" "$password"
 done
+
+# ---------------------------------------------------------------- TLS with client certificates
+if command -v openssl >/dev/null; then
+  tls="$WORK/tls"; mkdir -p "$tls"
+  make_cert() {  # make_cert NAME CN [EXT]
+    openssl req -newkey rsa:2048 -nodes -keyout "$tls/$1.key" -out "$tls/$1.csr" -subj "/CN=$2" 2>/dev/null
+    printf '%s\n' "${3:-basicConstraints=CA:FALSE}" > "$tls/$1.ext"
+    openssl x509 -req -in "$tls/$1.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -out "$tls/$1.pem" -days 1 -extfile "$tls/$1.ext" 2>/dev/null
+  }
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 1 -subj "/CN=drctl test CA" 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/other.key" -out "$tls/other.pem" -days 1 -subj "/CN=someone else" 2>/dev/null
+  make_cert server 127.0.0.1 "subjectAltName=IP:127.0.0.1"
+  make_cert client drctl-client
+  cp_tls=$(closed_port); pp_tls=$(closed_port)
+  setsid etcd --name t1 --data-dir "$WORK/etcd-tls" --listen-client-urls "https://127.0.0.1:$cp_tls" --advertise-client-urls "https://127.0.0.1:$cp_tls" \
+    --listen-peer-urls "http://127.0.0.1:$pp_tls" --initial-advertise-peer-urls "http://127.0.0.1:$pp_tls" --initial-cluster "t1=http://127.0.0.1:$pp_tls" \
+    --cert-file "$tls/server.pem" --key-file "$tls/server.key" --client-cert-auth --trusted-ca-file "$tls/ca.pem" </dev/null >"$WORK/etcd-tls.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 200); do
+    curl -sf --cacert "$tls/ca.pem" --cert "$tls/client.pem" --key "$tls/client.key" "https://127.0.0.1:$cp_tls/health" | grep -q true && break
+    sleep 0.05
+  done
+  run_check tls-mutual 0 "    etcd_health: {etcd: {endpoints: [https://127.0.0.1:$cp_tls], ca: $tls/ca.pem, cert: $tls/client.pem, key: $tls/client.key}}"
+  run_check tls-no-client-cert 1 "    etcd_health: {etcd: {endpoints: [https://127.0.0.1:$cp_tls], ca: $tls/ca.pem, dial_timeout: 1s}}"
+  run_check tls-unknown-ca 1 "    etcd_health: {etcd: {endpoints: [https://127.0.0.1:$cp_tls], ca: $tls/other.pem, cert: $tls/client.pem, key: $tls/client.key, dial_timeout: 1s}}"
+  is tls-unknown-ca 'c["evidence"]["members"][0]["error"]' unreachable
+elif [ -n "${CI:-}" ]; then
+  fail "openssl is not installed in CI"
+fi
 
 finish
