@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "engine/performer.hpp"
+#include "playbook/field_validator.hpp"
 #include "playbook/interpolate.hpp"
+#include "util/strings.hpp"
 #include "util/secrets.hpp"
 
 namespace drctl {
@@ -40,6 +42,28 @@ nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs,
     return out;
   }
   return value;
+}
+
+// Stands in for an entry whose spec could not be completed, so it fails like any other.
+class FailedOperation : public Operation {
+ public:
+  explicit FailedOperation(std::string message) : m_message(std::move(message)) {}
+  Outcome run(const AttemptContext&) override {
+    Outcome outcome = Outcome::fail(Status::failed, m_message, Changed::no);
+    outcome.evidence["error"] = "late_reference";
+    return outcome;
+  }
+
+ private:
+  std::string m_message;
+};
+
+// The spec with ${steps.*} and ${run.*} filled in, typed fields typed; or why not.
+tl::expected<Spec, std::string> late_spec(const Action& action, const Kind& kind, const Outputs& outputs, const RunReport& run) {
+  nlohmann::json values = resolve_late(action.spec.json(), outputs, run);
+  auto problems = coerce_late_values(values, kind.fields());
+  if (!problems.empty()) return tl::unexpected(fmt::format("{}: {}", action.kind, join(problems, "; ")));
+  return Spec(std::move(values));
 }
 
 class Run {
@@ -140,14 +164,15 @@ bool Run::run_checks() {
     for (std::size_t i = next++; i < checks.size(); i = next++) {
       const Entry& entry = checks[i];
       const Kind& kind = *m_kinds.find(entry.action.kind);
-      Spec spec(resolve_late(entry.action.spec.json(), m_outputs, m_report));
+      auto late = late_spec(entry.action, kind, m_outputs, m_report);
+      Spec spec = late ? *late : entry.action.spec;
       EntryRecord record = new_record(Phase::check, entry.name, kind, spec, entry.timing);
       if (m_cancel.cancelled()) {
         record.status = Status::skipped;
         record.message = "not started: the run was interrupted";
         record.started = record.finished = Instant::now();
       } else {
-        auto operation = m_check_performer.prepare(kind, spec);
+        std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
         attempt(*operation, entry.timing, record);
         emit_finished(record);
       }
@@ -170,10 +195,11 @@ void Run::run_steps() {
     if (m_cancel.cancelled()) return;
     const Entry& entry = m_playbook.steps[i];
     const Kind& kind = *m_kinds.find(entry.action.kind);
-    Spec spec(resolve_late(entry.action.spec.json(), m_outputs, m_report));
+    auto late = late_spec(entry.action, kind, m_outputs, m_report);
+    Spec spec = late ? *late : entry.action.spec;
     EntryRecord record = new_record(Phase::step, entry.name, kind, spec, entry.timing);
     record.budget = entry.budget;
-    auto operation = m_step_performer->prepare(kind, spec);
+    std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
     Outcome outcome = attempt(*operation, entry.timing, record);
     if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
       record.budget_exceeded = true;
@@ -213,9 +239,10 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
     }
     if (entry.rollback) {
       const Kind& kind = *m_kinds.find(entry.rollback->action.kind);
-      Spec spec(resolve_late(entry.rollback->action.spec.json(), m_outputs, m_report));
+      auto late = late_spec(entry.rollback->action, kind, m_outputs, m_report);
+      Spec spec = late ? *late : entry.rollback->action.spec;
       EntryRecord record = new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
-      auto operation = m_step_performer->prepare(kind, spec);
+      std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
       attempt(*operation, entry.rollback->timing, record);
       if (record.status != Status::ok) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);

@@ -1,5 +1,7 @@
 #include "playbook/field.hpp"
 
+#include "util/duration.hpp"
+
 #include <array>
 
 namespace drctl {
@@ -14,6 +16,7 @@ std::string_view field_type_name(FieldType type) {
     case FieldType::string_map: return "a map of strings";
     case FieldType::integer_list: return "an integer or a list of integers";
     case FieldType::object: return "a map";
+    case FieldType::object_list: return "a list of maps";
   }
   return "?";
 }
@@ -41,6 +44,12 @@ Field Field::object(std::string name, std::string doc, std::vector<Field> member
   return field;
 }
 
+Field Field::object_list(std::string name, std::string doc, std::vector<Field> members) {
+  Field field = make(std::move(name), FieldType::object_list, std::move(doc));
+  field.fields = std::move(members);
+  return field;
+}
+
 Field&& Field::mandatory() && {
   required = true;
   return std::move(*this);
@@ -55,6 +64,11 @@ Field&& Field::range(std::optional<long long> lowest, std::optional<long long> h
   return std::move(*this);
 }
 Field&& Field::defaults_to(nlohmann::json value) && {
+  // A duration's default may be written as in a playbook ("2s"); it is stored in ms.
+  if (type == FieldType::duration && value.is_string()) {
+    auto parsed = parse_duration(value.get<std::string>());
+    value = parsed ? nlohmann::json(parsed->count()) : nlohmann::json();
+  }
   default_value = std::move(value);
   return std::move(*this);
 }

@@ -19,6 +19,7 @@ enum class FieldType {
   string_map,    // a mapping of scalar to scalar
   integer_list,  // one integer or a list of them
   object,        // a nested mapping described by `fields`
+  object_list,   // a list of such mappings
 };
 
 std::string_view field_type_name(FieldType type);
@@ -43,6 +44,7 @@ struct Field {
   static Field string_map(std::string name, std::string doc);
   static Field integer_list(std::string name, std::string doc);
   static Field object(std::string name, std::string doc, std::vector<Field> members);
+  static Field object_list(std::string name, std::string doc, std::vector<Field> members);
 
   Field&& mandatory() &&;
   Field&& one_of(std::vector<std::string> values) &&;

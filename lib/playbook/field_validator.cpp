@@ -130,10 +130,9 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
     std::size_t errors_before = m_diagnostics.error_count();
     std::string resolved = m_hook(node.scalar, pos, path);
     if (m_diagnostics.error_count() != errors_before) return nlohmann::json();  // the reference itself is wrong
-    if (resolved.find("${") != std::string::npos) {
-      m_diagnostics.error(pos, path, fmt::format("only ${{vars.*}} and ${{env.*}} can be used in {} field", field_type_name(field.type)));
-      return nlohmann::json();
-    }
+    // ${steps.*} and ${run.*} are known just before the entry runs: kept as text until then
+    // (coerce_late_values types them, or fails the entry).
+    if (resolved.find("${") != std::string::npos) return resolved;
     YamlNode substituted = node;
     substituted.scalar = resolved;
     substituted.plain = true;
@@ -249,8 +248,68 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
     }
     case FieldType::object:
       return validate_map(node, field.fields, path, key_pos);
+    case FieldType::object_list: {
+      if (!node.is_sequence()) return mismatch();
+      nlohmann::json out = nlohmann::json::array();
+      std::size_t index = 0;
+      for (const auto& item_ptr : node.items) {
+        const YamlNode& item = *item_ptr;
+        std::string item_path = fmt::format("{}[{}]", path, index++);
+        if (!item.is_map()) {
+          m_diagnostics.error(pos_of(item), item_path, fmt::format("expected a map, got {}", describe_node(item)));
+          continue;
+        }
+        out.push_back(validate_map(item, field.fields, item_path, pos_of(item)));
+      }
+      return out;
+    }
   }
   return nlohmann::json();
+}
+
+std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields, const std::string& path) {
+  std::vector<std::string> problems;
+  if (!values.is_object()) return problems;
+  for (const auto& field : fields) {
+    if (!values.contains(field.name)) continue;
+    auto& value = values[field.name];
+    std::string at = path.empty() ? field.name : path + "." + field.name;
+    if (field.type == FieldType::object) {
+      auto inner = coerce_late_values(value, field.fields, at);
+      problems.insert(problems.end(), inner.begin(), inner.end());
+      continue;
+    }
+    if (field.type == FieldType::object_list && value.is_array()) {
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        auto inner = coerce_late_values(value[i], field.fields, fmt::format("{}[{}]", at, i));
+        problems.insert(problems.end(), inner.begin(), inner.end());
+      }
+      continue;
+    }
+    if (!value.is_string()) continue;
+    const std::string text = value.get<std::string>();
+    if (field.type == FieldType::integer) {
+      try {
+        std::size_t used = 0;
+        long long number = std::stoll(text, &used);
+        if (used != text.size()) throw std::invalid_argument(text);
+        if ((field.min && number < *field.min) || (field.max && number > *field.max)) {
+          problems.push_back(fmt::format("{}: resolved to {}, out of range", at, number));
+        } else {
+          value = number;
+        }
+      } catch (const std::exception&) {
+        problems.push_back(fmt::format("{}: resolved to '{}', not an integer", at, text));
+      }
+    } else if (field.type == FieldType::duration) {
+      if (auto parsed = parse_duration(text)) value = parsed->count();
+      else problems.push_back(fmt::format("{}: resolved to '{}', not a duration", at, text));
+    } else if (field.type == FieldType::boolean) {
+      if (text == "true" || text == "false") value = text == "true";
+      else problems.push_back(fmt::format("{}: resolved to '{}', not true or false", at, text));
+    }
+  }
+  return problems;
 }
 
 }  // namespace drctl

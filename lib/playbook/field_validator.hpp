@@ -51,4 +51,9 @@ class FieldValidator {
   StringHook m_hook;
 };
 
+// After ${steps.*} / ${run.*} are filled in, turns typed fields that held a reference into
+// their type (an integer, a duration in ms, a boolean). Returns one message per value that
+// does not fit; the entry must then fail rather than run with a guess.
+std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields, const std::string& path = "");
+
 }  // namespace drctl

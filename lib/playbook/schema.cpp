@@ -7,7 +7,7 @@ namespace {
 
 // Strings also accept numbers and booleans, as the validator does for plain YAML scalars.
 const nlohmann::json k_scalar = {{"type", nlohmann::json::array({"string", "number", "boolean"})}};
-const char* k_reference_pattern = "\\$\\{(vars|env)\\.[A-Za-z0-9_-]+\\}";
+const char* k_reference_pattern = "\\$\\{(vars|env|steps|run)\\.[A-Za-z0-9_.-]+\\}";
 const char* k_duration_pattern = "^([0-9]+(\\.[0-9]+)?(h|m|s|ms|us))+$";
 
 nlohmann::json field_schema(const Field& field);
@@ -53,8 +53,12 @@ nlohmann::json field_schema(const Field& field) {
     case FieldType::object:
       schema = object_schema(field.fields);
       break;
+    case FieldType::object_list:
+      schema = {{"type", "array"}, {"items", object_schema(field.fields)}};
+      break;
   }
-  // Typed fields may also hold a ${vars.*} or ${env.*} reference, resolved and checked at load.
+  // Typed fields may also hold a ${...} reference: vars and env are resolved and checked at
+  // load, steps and run just before the entry runs.
   if (field.type == FieldType::integer || field.type == FieldType::boolean || field.type == FieldType::duration ||
       field.type == FieldType::integer_list) {
     schema = {{"anyOf", {schema, {{"type", "string"}, {"pattern", k_reference_pattern}}}}};

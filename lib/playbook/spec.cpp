@@ -43,4 +43,11 @@ Spec Spec::object(const std::string& key) const {
   return has(key) ? Spec(m_values.at(key)) : Spec();
 }
 
+std::vector<Spec> Spec::objects(const std::string& key) const {
+  std::vector<Spec> out;
+  if (!has(key) || !m_values.at(key).is_array()) return out;
+  for (const auto& item : m_values.at(key)) out.emplace_back(item);
+  return out;
+}
+
 }  // namespace drctl

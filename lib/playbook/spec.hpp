@@ -27,6 +27,7 @@ class Spec {
   std::map<std::string, std::string> string_map(const std::string& key) const;
   std::vector<long long> integers(const std::string& key) const;
   Spec object(const std::string& key) const;  // an empty Spec when absent
+  std::vector<Spec> objects(const std::string& key) const;  // an object_list
 
   const nlohmann::json& json() const { return m_values; }
   nlohmann::json& json() { return m_values; }

@@ -9,10 +9,14 @@ nlohmann::json spec_to_document(const nlohmann::json& values, const Fields& fiel
   for (const auto& field : fields) {
     if (!values.contains(field.name)) continue;
     const auto& value = values.at(field.name);
-    if (field.type == FieldType::duration) {
+    if (field.type == FieldType::duration && value.is_number_integer()) {
       out[field.name] = format_duration(Millis(value.get<long long>()));
     } else if (field.type == FieldType::object) {
       out[field.name] = spec_to_document(value, field.fields);
+    } else if (field.type == FieldType::object_list) {
+      nlohmann::json items = nlohmann::json::array();
+      for (const auto& item : value) items.push_back(spec_to_document(item, field.fields));
+      out[field.name] = items;
     } else {
       out[field.name] = value;
     }

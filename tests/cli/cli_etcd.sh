@@ -107,6 +107,17 @@ contains compacted-warns "$WORK/compacted.out" "watchers must re-list the prefix
 run_step compacted-strict 2 "    etcd_watch_handoff: {prefix: /cfg/, from: $conn, to: $conn, from_revision: $rc, allow_relist: false}"
 report_is compacted-strict 's["compacted-strict"]["evidence"]["error"]' compacted
 
+# A later step resumes from an earlier one's revision: ${steps.*} in an integer field is typed
+# just before the step runs, and a value that is not an integer fails the step, naming it.
+printf 'version: 1\nname: chained\nsteps:\n  - name: first\n    etcd_watch_handoff: {prefix: /chain/, from: %s, to: %s}\n  - name: second\n    etcd_watch_handoff: {prefix: /chain/, from: %s, to: %s, from_revision: "${steps.first.revision}"}\n' \
+  "$conn" "$conn" "$conn" "$conn" > "$WORK/chained.yaml"
+check chained 0 run --yes --output json "$WORK/chained.yaml"
+report_is chained 's["second"]["evidence"]["revision"] == int(s["first"]["outputs"]["revision"]) - 1' True
+sed 's/steps.first.revision/steps.first.canary_ms/' "$WORK/chained.yaml" > "$WORK/chained-bad.yaml"
+check chained-bad 2 run --yes --output json "$WORK/chained-bad.yaml"
+contains chained-bad-message "$WORK/chained-bad.out" "etcd_watch_handoff: from_revision: resolved to"
+report_is chained-bad 's["second"]["evidence"]["error"]' late_reference
+
 # Failover: the first endpoint refuses, the second answers.
 run_step put-failover 0 "    etcd_put: {etcd: {endpoints: [127.0.0.1:$closed, $ETCD_A_2], dial_timeout: 500ms}, key: /failover, value: ok}"
 [ "$(ectl A get /failover --print-value-only)" = ok ] && pass "put-failover: written through the second endpoint" || fail "put-failover: not written"
