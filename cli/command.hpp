@@ -39,5 +39,6 @@ std::unique_ptr<Command> make_run_command();
 std::unique_ptr<Command> make_version_command();
 std::unique_ptr<Command> make_schema_command();
 std::unique_ptr<Command> make_probe_command();
+std::unique_ptr<Command> make_cache_command();
 
 }  // namespace drctl::cli

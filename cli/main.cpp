@@ -13,6 +13,7 @@ using namespace drctl::cli;
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error to report, not a reason to die
+  ::signal(SIGXFSZ, SIG_IGN);  // so is a file-size limit (write() fails with EFBIG)
 
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_validate_command());
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_version_command());
   commands.push_back(make_schema_command());
   commands.push_back(make_probe_command());
+  commands.push_back(make_cache_command());
 
   CLI::App app{"drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
   app.fallthrough();  // global options may also follow the subcommand

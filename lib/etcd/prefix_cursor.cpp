@@ -17,6 +17,7 @@ EtcdResult<std::optional<EtcdKeyValue>> PrefixCursor::next(Deadline deadline) {
     auto page = m_session.range(request, deadline);
     if (!page) return tl::unexpected(page.error());
     if (m_revision == 0) m_revision = page->header.revision;
+    if (m_total < 0) m_total = page->count;
     m_cluster_id = page->header.cluster_id;
     m_page = std::move(page->kvs);
     m_position = 0;

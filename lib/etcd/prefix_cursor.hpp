@@ -23,6 +23,8 @@ class PrefixCursor {
   std::int64_t revision() const { return m_revision; }
   std::uint64_t cluster_id() const { return m_cluster_id; }
   std::size_t pages() const { return m_pages; }
+  // Keys in the range at the revision, as etcd counted them with the first page (-1 before).
+  std::int64_t total() const { return m_total; }
 
  private:
   EtcdSession& m_session;
@@ -34,6 +36,7 @@ class PrefixCursor {
   bool m_more = true;
   std::size_t m_pages = 0;
   std::uint64_t m_cluster_id = 0;
+  std::int64_t m_total = -1;
 };
 
 }  // namespace drctl

@@ -5,10 +5,12 @@
 #include "checks/etcd_watch_latency.hpp"
 #include "checks/grpc_health.hpp"
 #include "checks/mysql_replication.hpp"
+#include "kinds/cache_warmup.hpp"
 #include "kinds/etcd_put.hpp"
 #include "kinds/etcd_watch_handoff.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
+#include "kinds/warmup_hooks.hpp"
 
 namespace drctl {
 
@@ -39,6 +41,8 @@ const KindRegistry& builtin_kinds() {
     r.add(make_etcd_watch_latency_kind());
     r.add(make_etcd_put_kind());
     r.add(make_etcd_watch_handoff_kind());
+    r.add(make_cache_warmup_kind());
+    r.add(make_warmup_hooks_kind());
     return r;
   }();
   return registry;

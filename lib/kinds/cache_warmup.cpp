@@ -1,0 +1,166 @@
+// cache_warmup: the local fallback snapshot of a config prefix, refreshed from the backup site.
+// Order matters: read (paged, one revision) -> write an unnamed file -> fsync -> verify every
+// checksum and the key count against the source -> name it -> switch `current` -> prune.
+// Any failure before the switch leaves `current` and the directory as they were.
+#include "kinds/cache_warmup.hpp"
+
+#include <fmt/format.h>
+
+#include "cache/snapshot_reader.hpp"
+#include "cache/snapshot_store.hpp"
+#include "cache/snapshot_writer.hpp"
+#include "clients/curl_api.hpp"
+#include "etcd/prefix_cursor.hpp"
+#include "kinds/etcd_connection.hpp"
+#include "kinds/warmup_hooks.hpp"
+#include "util/secrets.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+class CacheWarmupOperation : public Operation {
+ public:
+  explicit CacheWarmupOperation(Spec spec) : m_spec(std::move(spec)) {
+    etcd_client();
+    if (m_spec.has("hooks")) curl_api();
+  }
+
+  Outcome run(const AttemptContext& ctx) override {
+    const std::string dir = m_spec.str("dir");
+    const std::string prefix = m_spec.str("prefix");
+    auto store = SnapshotStore::open(dir, true);
+    if (!store) return failure("dir", "cache " + store.error());
+    if (auto locked = store->lock(); !locked) return failure("locked", "cache: " + locked.error());
+    auto session = etcd_connect(m_spec.object("source"), ctx.deadline, "source");
+    if (!session) return session.error();
+
+    auto writer = SnapshotWriter::create(dir, prefix);
+    if (!writer) return failure("write", "cache: " + writer.error());
+    PrefixCursor cursor(**session, prefix, m_spec.integer("revision", 0), static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
+    while (true) {
+      auto kv = cursor.next(ctx.deadline);
+      if (!kv) return etcd_failure(kv.error(), fmt::format("cache: reading {} from etcd", prefix));
+      if (!*kv) break;
+      if (auto added = (*writer)->add(**kv); !added) return failure("write", "cache: " + added.error());
+      if (ctx.cancelled()) return failure("interrupted", "cache: interrupted while writing; nothing was switched");
+    }
+    auto bytes = (*writer)->finish(cursor.cluster_id(), cursor.revision());
+    if (!bytes) return failure("write", "cache: " + bytes.error());
+
+    // Verify what is on disk before it gets a name.
+    auto reader = SnapshotReader::open_fd((*writer)->fd(), "the new snapshot");
+    if (!reader) return failure("verify", "cache: " + reader.error());
+    if (auto problem = reader->verify(); !problem.empty()) return failure("verify", "cache: the new snapshot is corrupt: " + problem);
+    if (cursor.total() >= 0 && reader->header().key_count != static_cast<std::uint64_t>(cursor.total())) {
+      return failure("verify", fmt::format("cache: the new snapshot has {} keys, etcd counted {} at revision {}", reader->header().key_count,
+                                           cursor.total(), cursor.revision()));
+    }
+    const std::string name = store->next_name();
+    if (auto linked = (*writer)->link_as(name); !linked) return failure("write", "cache: " + linked.error());
+    if (auto synced = store->sync_dir(); !synced) return failure("write", "cache: " + synced.error());
+
+    m_previous = store->current();
+    if (auto switched = store->switch_current(name); !switched) return failure("switch", "cache: " + switched.error());
+    m_switched_to = name;
+    m_dir = dir;
+    std::vector<std::string> protect = {name};
+    if (m_previous) protect.push_back(*m_previous);
+    auto pruned = store->prune(static_cast<int>(m_spec.integer("keep", 3)), protect);
+
+    Outcome outcome;
+    outcome.changed = Changed::yes;
+    outcome.evidence = {{"dir", dir}, {"file", name}, {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)},
+                        {"keys", reader->header().key_count}, {"bytes", *bytes}, {"revision", cursor.revision()},
+                        {"pages", cursor.pages()}, {"pruned", pruned}};
+    outcome.outputs = {{"version", name.substr(9, 6)}, {"keys", std::to_string(reader->header().key_count)},
+                       {"bytes", std::to_string(*bytes)}, {"revision", std::to_string(cursor.revision())}};
+    outcome.message = fmt::format("cache: {} keys of {} at revision {} in {}/{} ({} bytes), now current", reader->header().key_count, prefix,
+                                  cursor.revision(), dir, name, *bytes);
+    if (m_spec.has("hooks")) {
+      Outcome hooks = run_warmup_hooks(m_spec.objects("hooks"), static_cast<int>(m_spec.integer("hooks_parallel", 4)), ctx);
+      outcome.evidence["hooks"] = hooks.evidence["hooks"];
+      if (hooks.status != Status::ok) {
+        outcome.status = hooks.status;
+        outcome.evidence["error"] = "hook";
+        outcome.message = "cache switched, but " + hooks.message;
+        return outcome;
+      }
+      outcome.message += "; " + hooks.message;
+    }
+    outcome.status = Status::ok;
+    return outcome;
+  }
+
+  bool can_undo() const override { return true; }
+
+  // Points `current` back at the version it had before this step.
+  Outcome undo(const AttemptContext&) override {
+    if (m_switched_to.empty()) return Outcome::fail(Status::skipped, "cache: nothing was switched", Changed::no);
+    auto store = SnapshotStore::open(m_dir, false);
+    if (!store) return failure("dir", "cache " + store.error());
+    if (auto locked = store->lock(); !locked) return failure("locked", "cache: " + locked.error());
+    if (store->current() != m_switched_to) {
+      return failure("changed_since", fmt::format("cache: {}/current no longer points at {}; left alone", m_dir, m_switched_to));
+    }
+    auto restored = m_previous ? store->switch_current(*m_previous) : store->remove_current();
+    if (!restored) return failure("switch", "cache: " + restored.error());
+    Outcome outcome = Outcome::ok(m_previous ? fmt::format("cache: {}/current points at {} again", m_dir, *m_previous)
+                                             : fmt::format("cache: {}/current removed (there was none before)", m_dir));
+    outcome.changed = Changed::yes;
+    return outcome;
+  }
+
+ private:
+  static Outcome failure(const char* error, const std::string& message) {
+    Outcome outcome = Outcome::fail(Status::failed, redact(message), Changed::no);
+    outcome.evidence["error"] = error;
+    return outcome;
+  }
+
+  Spec m_spec;
+  std::string m_dir, m_switched_to;
+  std::optional<std::string> m_previous;
+};
+
+class CacheWarmupKind : public Kind {
+ public:
+  std::string_view name() const override { return "cache_warmup"; }
+  std::string_view summary() const override {
+    return "Snapshot an etcd prefix into a verified, versioned fallback file, switch `current` to it atomically, then run warmup hooks.";
+  }
+  bool allowed_as(Role role) const override { return role == Role::step; }
+  const Fields& fields() const override {
+    static const Fields fields = {
+        etcd_connection_field("source", "The etcd to read (the backup site's)."),
+        Field::string("prefix", "The config prefix to snapshot.").mandatory(),
+        Field::integer("revision", "Read at this revision (e.g. ${steps.handoff.to_revision}); default: the newest.").range(1, std::nullopt),
+        Field::string("dir", "Snapshot directory (created 0750 if missing).").mandatory(),
+        Field::integer("keep", "Versions to keep.").range(1, 1000).defaults_to(3),
+        Field::integer("page_size", "Keys per read.").range(1, 100'000).defaults_to(static_cast<long long>(k_etcd_page_size)),
+        Field::object_list("hooks", "Warmup hooks run after the switch.", warmup_hook_fields()),
+        Field::integer("hooks_parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4),
+    };
+    return fields;
+  }
+  std::vector<std::string> outputs() const override { return {"version", "keys", "bytes", "revision"}; }
+  std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    auto problems = check_etcd_connection(spec.object("source"), "source");
+    auto hooks = check_warmup_hooks(spec, "hooks");
+    problems.insert(problems.end(), hooks.begin(), hooks.end());
+    return problems;
+  }
+  std::string target(const Spec& spec) const override { return fmt::format("{} -> {}", spec.str("prefix"), spec.str("dir")); }
+  std::string describe(const Spec& spec) const override {
+    return fmt::format("snapshot {} from {} into {}, verify, switch current{}", spec.str("prefix"),
+                       join(spec.object("source").strings("endpoints"), ","), spec.str("dir"),
+                       spec.has("hooks") ? fmt::format(", then {} warmup hooks", spec.objects("hooks").size()) : "");
+  }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<CacheWarmupOperation>(spec); }
+};
+
+}  // namespace
+
+std::unique_ptr<Kind> make_cache_warmup_kind() { return std::make_unique<CacheWarmupKind>(); }
+
+}  // namespace drctl
