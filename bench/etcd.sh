@@ -42,8 +42,8 @@ fi
 # ---- 2. mirrored comparison at 10k and 100k keys
 start_etcd P 1 --quota-backend-bytes 4294967296
 start_etcd B 1 --quota-backend-bytes 4294967296
-python3 bench/support/etcd_load.py "$ETCD_P" /m/small/ 10000
-python3 bench/support/etcd_load.py "$ETCD_P" /m/big/ 100000
+python3 tests/support/etcd_load.py "$ETCD_P" /m/small/ 10000
+python3 tests/support/etcd_load.py "$ETCD_P" /m/big/ 100000
 setsid env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_P" make-mirror --prefix /m/ "$ETCD_B" </dev/null >"$WORK/mirror.log" 2>&1 &
 STARTED_PIDS+=($!)
 for _ in $(seq 1200); do [ "$(etcd_count B /m/big/)" = 100000 ] && [ "$(etcd_count B /m/small/)" = 10000 ] && break; sleep 0.5; done

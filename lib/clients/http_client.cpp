@@ -123,7 +123,10 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, c
   api.easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   if (request.method == "HEAD") api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  if (!request.body.empty()) {
+  // A POST, PUT or PATCH always sends a body, even an empty one (Content-Length: 0): servers
+  // wait for a length that never comes otherwise.
+  bool sends_body = request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  if (!request.body.empty() || sends_body) {
     api.easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
     api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
   }
