@@ -35,8 +35,10 @@ class PlanCommand : public Command {
                           {"retries", e.timing.retries}, {"retry_delay_ms", e.timing.retry_delay.count()}};
       if (e.role == Role::step) {
         j["budget_ms"] = e.budget ? nlohmann::json(e.budget->count()) : nlohmann::json(nullptr);
-        j["rollback"] = e.rollback ? nlohmann::json(redact(kinds.find(e.rollback->action.kind)->describe(e.rollback->action.spec)))
-                                   : nlohmann::json(nullptr);
+        std::string undo = kind.undo_description(e.action.spec);
+        j["rollback"] = e.rollback    ? nlohmann::json(redact(kinds.find(e.rollback->action.kind)->describe(e.rollback->action.spec)))
+                        : !undo.empty() ? nlohmann::json(redact("built-in undo: " + undo))
+                                        : nlohmann::json(nullptr);
         j["mutates"] = kind.mutates(e.action.spec) && !e.read_only;
         if (e.budget) budget_sum += *e.budget;
         else every_step_budgeted = false;

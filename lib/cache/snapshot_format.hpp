@@ -39,11 +39,14 @@ struct EntryHeader {
 };
 static_assert(sizeof(EntryHeader) == 24);
 
+// Two checksums so the writer never re-reads what it wrote: the body's is computed as the
+// entries and index stream out, the header's once the header is final.
 struct Footer {
-  std::uint64_t file_checksum;  // XXH3-64 of every byte before the footer
+  std::uint64_t header_checksum;  // XXH3-64 of [0, entries_offset): the header and the prefix
+  std::uint64_t body_checksum;    // XXH3-64 of [entries_offset, footer_offset): entries and index
   char magic[8];
 };
-static_assert(sizeof(Footer) == 16);
+static_assert(sizeof(Footer) == 24);
 
 std::uint64_t entry_checksum(std::string_view key, std::string_view value, std::int64_t mod_revision);
 

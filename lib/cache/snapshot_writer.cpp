@@ -50,6 +50,8 @@ tl::expected<std::unique_ptr<SnapshotWriter>, std::string> SnapshotWriter::creat
   snapshot::Header blank{};
   if (auto ok = writer->append(&blank, sizeof blank); !ok) return tl::unexpected(ok.error());
   if (auto ok = writer->append(prefix.data(), prefix.size()); !ok) return tl::unexpected(ok.error());
+  XXH3_64bits_reset(&writer->m_body_hash);
+  writer->m_hashing = true;  // everything from here on is the body
   return writer;
 }
 
@@ -84,6 +86,7 @@ tl::expected<void, std::string> SnapshotWriter::flush_index() {
 
 tl::expected<void, std::string> SnapshotWriter::append(const void* data, std::size_t size) {
   const char* bytes = static_cast<const char*>(data);
+  if (m_hashing) XXH3_64bits_update(&m_body_hash, bytes, size);
   if (m_buffer.size() + size > k_buffer_size) {
     if (auto ok = flush(); !ok) return ok;
   }
@@ -136,23 +139,17 @@ tl::expected<std::uint64_t, std::string> SnapshotWriter::finish(std::uint64_t cl
   }
   header.footer_offset = m_offset;
   if (auto ok = flush(); !ok) return tl::unexpected(ok.error());
-  if (::pwrite(m_fd, &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) {
+  snapshot::Footer footer{};
+  std::vector<char> head(sizeof header + m_prefix.size());
+  std::memcpy(head.data(), &header, sizeof header);
+  std::memcpy(head.data() + sizeof header, m_prefix.data(), m_prefix.size());
+  footer.header_checksum = XXH3_64bits(head.data(), head.size());
+  footer.body_checksum = XXH3_64bits_digest(&m_body_hash);
+  std::memcpy(footer.magic, snapshot::k_footer_magic, sizeof footer.magic);
+  if (auto ok = write_all(m_fd, reinterpret_cast<const char*>(&footer), sizeof footer, "footer"); !ok) return tl::unexpected(ok.error());
+  if (::pwrite(m_fd, head.data(), head.size(), 0) != static_cast<ssize_t>(head.size())) {
     return tl::unexpected(fmt::format("writing the header in {}: {}", m_dir, errno_text()));
   }
-  // The whole-file checksum, over the bytes as they are on disk.
-  XXH3_state_t state;
-  XXH3_64bits_reset(&state);
-  for (std::uint64_t at = 0; at < header.footer_offset;) {
-    ssize_t n = ::pread(m_fd, chunk.data(), std::min<std::uint64_t>(chunk.size(), header.footer_offset - at), static_cast<off_t>(at));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return tl::unexpected(fmt::format("reading back the snapshot: {}", n < 0 ? errno_text() : "short file"));
-    XXH3_64bits_update(&state, chunk.data(), static_cast<std::size_t>(n));
-    at += static_cast<std::uint64_t>(n);
-  }
-  snapshot::Footer footer{XXH3_64bits_digest(&state), {}};
-  std::memcpy(footer.magic, snapshot::k_footer_magic, sizeof footer.magic);
-  if (::lseek(m_fd, 0, SEEK_END) < 0) return tl::unexpected(errno_text());
-  if (auto ok = write_all(m_fd, reinterpret_cast<const char*>(&footer), sizeof footer, "footer"); !ok) return tl::unexpected(ok.error());
   if (::fsync(m_fd) != 0) return tl::unexpected(fmt::format("fsync in {}: {}", m_dir, errno_text()));
   return header.footer_offset + sizeof footer;
 }

@@ -10,6 +10,9 @@
 
 #include <tl/expected.hpp>
 
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t as a member
+#include <xxhash.h>
+
 #include "clients/etcd.hpp"
 
 namespace drctl {
@@ -42,6 +45,8 @@ class SnapshotWriter {
   std::vector<std::uint64_t> m_index_buffer;
   std::uint64_t m_offset = 0, m_keys = 0;
   std::string m_last_key;
+  XXH3_state_t m_body_hash;
+  bool m_hashing = false;
 };
 
 }  // namespace drctl

@@ -37,6 +37,8 @@ class CacheWarmupOperation : public Operation {
 
     auto writer = SnapshotWriter::create(dir, prefix);
     if (!writer) return failure("write", "cache: " + writer.error());
+    auto started = std::chrono::steady_clock::now();
+    auto ms_since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
     PrefixCursor cursor(**session, prefix, m_spec.integer("revision", 0), static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
     while (true) {
       auto kv = cursor.next(ctx.deadline);
@@ -45,7 +47,11 @@ class CacheWarmupOperation : public Operation {
       if (auto added = (*writer)->add(**kv); !added) return failure("write", "cache: " + added.error());
       if (ctx.cancelled()) return failure("interrupted", "cache: interrupted while writing; nothing was switched");
     }
+    double read_ms = ms_since(started);
+    auto finishing = std::chrono::steady_clock::now();
     auto bytes = (*writer)->finish(cursor.cluster_id(), cursor.revision());
+    double finish_ms = ms_since(finishing);
+    auto verifying = std::chrono::steady_clock::now();
     if (!bytes) return failure("write", "cache: " + bytes.error());
 
     // Verify what is on disk before it gets a name.
@@ -56,6 +62,7 @@ class CacheWarmupOperation : public Operation {
       return failure("verify", fmt::format("cache: the new snapshot has {} keys, etcd counted {} at revision {}", reader->header().key_count,
                                            cursor.total(), cursor.revision()));
     }
+    double verify_ms = ms_since(verifying);
     const std::string name = store->next_name();
     if (auto linked = (*writer)->link_as(name); !linked) return failure("write", "cache: " + linked.error());
     if (auto synced = store->sync_dir(); !synced) return failure("write", "cache: " + synced.error());
@@ -72,7 +79,8 @@ class CacheWarmupOperation : public Operation {
     outcome.changed = Changed::yes;
     outcome.evidence = {{"dir", dir}, {"file", name}, {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)},
                         {"keys", reader->header().key_count}, {"bytes", *bytes}, {"revision", cursor.revision()},
-                        {"pages", cursor.pages()}, {"pruned", pruned}};
+                        {"pages", cursor.pages()}, {"pruned", pruned}, {"read_ms", read_ms}, {"finish_ms", finish_ms},
+                        {"verify_ms", verify_ms}};
     outcome.outputs = {{"version", name.substr(9, 6)}, {"keys", std::to_string(reader->header().key_count)},
                        {"bytes", std::to_string(*bytes)}, {"revision", std::to_string(cursor.revision())}};
     outcome.message = fmt::format("cache: {} keys of {} at revision {} in {}/{} ({} bytes), now current", reader->header().key_count, prefix,
@@ -155,6 +163,9 @@ class CacheWarmupKind : public Kind {
     return fmt::format("snapshot {} from {} into {}, verify, switch current{}", spec.str("prefix"),
                        join(spec.object("source").strings("endpoints"), ","), spec.str("dir"),
                        spec.has("hooks") ? fmt::format(", then {} warmup hooks", spec.objects("hooks").size()) : "");
+  }
+  std::string undo_description(const Spec& spec) const override {
+    return fmt::format("point {}/current back at the previous version", spec.str("dir"));
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<CacheWarmupOperation>(spec); }
 };

@@ -136,6 +136,9 @@ class EtcdPutKind : public Kind {
     if (spec.has("expect_mod_revision")) condition += fmt::format(" if its mod_revision is {}", spec.integer("expect_mod_revision"));
     return fmt::format("put {} = '{}' through {}{}", spec.str("key"), spec.str("value"), join(spec.object("etcd").strings("endpoints"), ","), condition);
   }
+  std::string undo_description(const Spec& spec) const override {
+    return fmt::format("restore the previous value of {} (unless it changed since)", spec.str("key"));
+  }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<EtcdPutOperation>(spec); }
 };
 

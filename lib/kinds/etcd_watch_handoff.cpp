@@ -503,6 +503,7 @@ class HandoffKind : public Kind {
                        mirrored ? "compare the prefix on both clusters" : "capture the revision", spec.str("prefix"),
                        join(spec.object("to").strings("endpoints"), ","), join(spec.object("from").strings("endpoints"), ","));
   }
+  std::string undo_description(const Spec&) const override { return "delete the marker key"; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<HandoffOperation>(spec); }
 };
 

@@ -49,6 +49,9 @@ class Kind {
   virtual std::string describe(const Spec& spec) const = 0;
   // Whether running it can change anything (a read-only step needs no rollback).
   virtual bool mutates(const Spec& /*spec*/) const { return true; }
+  // What its built-in undo does ("" when it has none), for plans: the same promise as
+  // Operation::can_undo, without preparing an operation.
+  virtual std::string undo_description(const Spec& /*spec*/) const { return ""; }
   virtual std::unique_ptr<Operation> prepare(const Spec& spec) const = 0;
 };
 
