@@ -22,6 +22,9 @@ std::string url_encode(std::string_view text);
 
 std::string to_lower(std::string_view text);
 
+// Every occurrence of `from` replaced by `to`.
+std::string replace_all(std::string text, std::string_view from, std::string_view to);
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 // Collapses a multi-line message onto one line (reports promise one-line messages).

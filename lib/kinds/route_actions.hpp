@@ -1,0 +1,28 @@
+#pragma once
+// The ways routing_reload flips a route: etcd_put (a gateway watching etcd), http (an admin
+// API), file_and_exec (write a proxy config atomically, precheck, reload) and exec. Each
+// keeps what its undo needs.
+#include <memory>
+#include <string>
+
+#include "kinds/kind.hpp"
+
+namespace drctl {
+
+class RouteAction {
+ public:
+  virtual ~RouteAction() = default;
+  // Flips the route; outcome.changed says whether anything was changed (a failed precheck: no).
+  virtual Outcome apply(const AttemptContext& ctx) = 0;
+  virtual bool can_undo() const = 0;
+  virtual Outcome undo(const AttemptContext& ctx) = 0;
+};
+
+// The four action keys, as optional object fields (exactly one is given).
+Fields route_action_fields();
+const std::vector<std::string>& route_action_names();
+std::vector<SpecProblem> check_route_action(const Spec& spec);
+std::string describe_route_action(const Spec& spec);
+std::unique_ptr<RouteAction> make_route_action(const Spec& spec);
+
+}  // namespace drctl

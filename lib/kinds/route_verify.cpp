@@ -1,0 +1,89 @@
+#include "kinds/route_verify.hpp"
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+using Clock = std::chrono::steady_clock;
+double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+}  // namespace
+
+RouteExpect RouteExpect::from(const Spec& expect) {
+  RouteExpect out;
+  if (expect.has("status")) out.status = expect.integer("status");
+  out.headers = expect.string_map("headers");
+  out.body_contains = expect.opt_str("body_contains");
+  return out;
+}
+
+bool RouteExpect::matches(const HttpResponse& response) const {
+  if (status && response.status != *status) return false;
+  for (const auto& [name, value] : headers) {
+    if (response.header(to_lower(name)) != value) return false;
+  }
+  return !body_contains || response.body.find(*body_contains) != std::string::npos;
+}
+
+std::string RouteExpect::describe() const {
+  std::vector<std::string> parts;
+  if (status) parts.push_back(fmt::format("status {}", *status));
+  for (const auto& [name, value] : headers) parts.push_back(fmt::format("{}: {}", name, value));
+  if (body_contains) parts.push_back(fmt::format("body containing '{}'", *body_contains));
+  return parts.empty() ? "any answer" : join(parts, ", ");
+}
+
+RouteExpect RouteExpect::observed(const HttpResponse& response) const {
+  RouteExpect out;
+  out.status = response.status;
+  for (const auto& [name, value] : headers) out.headers[name] = response.header(to_lower(name));
+  return out;
+}
+
+nlohmann::json VerifyResult::to_json() const {
+  nlohmann::json out = {{"requests", requests}, {"stale", stale}, {"errors", errors}, {"flaps", flaps}};
+  out["takeover_ms"] = takeover_ms >= 0 ? nlohmann::json(takeover_ms) : nlohmann::json(nullptr);
+  out["stable_ms"] = stable_ms >= 0 ? nlohmann::json(stable_ms) : nlohmann::json(nullptr);
+  return out;
+}
+
+VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since, const AttemptContext& outer) {
+  VerifyResult result;
+  AttemptContext ctx = outer;
+  ctx.deadline = std::min(outer.deadline, Clock::now() + plan.timeout);
+  HttpRequest request;
+  request.url = plan.url;
+  request.connect_timeout = std::min<Millis>(plan.timeout, Millis(2000));
+  int in_a_row = 0;
+  while (true) {
+    ++result.requests;
+    auto response = http_request(request, ctx);
+    auto answered = Clock::now();
+    if (!response) {
+      ++result.errors;
+      in_a_row = 0;
+      result.last = response.error().message;
+    } else if (plan.expect.matches(*response)) {
+      if (result.takeover_ms < 0) result.takeover_ms = ms_between(since, answered);
+      if (++in_a_row >= plan.consecutive) {
+        result.stable_ms = ms_between(since, answered);
+        result.ok = true;
+        return result;
+      }
+    } else {
+      if (in_a_row > 0) ++result.flaps;  // back to the old target after the new one answered
+      in_a_row = 0;
+      ++result.stale;
+      auto seen = plan.expect.observed(*response);
+      result.last = seen.describe();
+    }
+    auto next = Clock::now() + plan.interval;
+    if (next >= ctx.deadline || ctx.cancelled()) return result;
+    std::this_thread::sleep_until(next);
+  }
+}
+
+}  // namespace drctl

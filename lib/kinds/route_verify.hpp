@@ -1,0 +1,50 @@
+#pragma once
+// Proof that traffic moved: poll a URL on fresh connections until `consecutive` answers in a
+// row match what the new target says (status, headers such as X-Site, body text).
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "clients/http_client.hpp"
+#include "engine/context.hpp"
+#include "playbook/spec.hpp"
+
+namespace drctl {
+
+struct RouteExpect {
+  std::optional<long> status;
+  std::map<std::string, std::string> headers;  // names as written; matched case-insensitively
+  std::optional<std::string> body_contains;
+
+  static RouteExpect from(const Spec& expect);
+  bool matches(const HttpResponse& response) const;
+  std::string describe() const;  // "status 200, X-Site: bantian"
+  // What the current target answers for the same fields: the expectation that means "the old
+  // target again" (used to verify a rollback).
+  RouteExpect observed(const HttpResponse& response) const;
+};
+
+struct VerifyResult {
+  bool ok = false;
+  double takeover_ms = -1;  // since `since`: the first matching answer
+  double stable_ms = -1;    // the `consecutive`-th matching answer in a row
+  int requests = 0, stale = 0, errors = 0, flaps = 0;
+  std::string last;  // the last answer that did not match, or the last error
+
+  nlohmann::json to_json() const;
+};
+
+struct VerifyPlan {
+  std::string url;
+  RouteExpect expect;
+  int consecutive = 5;
+  Millis interval{50};
+  Millis timeout{10'000};
+};
+
+VerifyResult verify_route(const VerifyPlan& plan, std::chrono::steady_clock::time_point since, const AttemptContext& ctx);
+
+}  // namespace drctl

@@ -1,0 +1,162 @@
+#include "kinds/routing_reload.hpp"
+
+#include <fmt/format.h>
+
+#include "clients/curl_api.hpp"
+#include "kinds/route_actions.hpp"
+#include "kinds/route_verify.hpp"
+#include "util/secrets.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+VerifyPlan plan_of(const Spec& verify) {
+  VerifyPlan plan;
+  plan.url = verify.str("url");
+  plan.expect = RouteExpect::from(verify.object("expect"));
+  plan.consecutive = static_cast<int>(verify.integer("consecutive", 5));
+  plan.interval = verify.duration("interval").value_or(Millis(50));
+  plan.timeout = verify.duration("timeout").value_or(Millis(10'000));
+  return plan;
+}
+
+class RoutingReloadOperation : public Operation {
+ public:
+  explicit RoutingReloadOperation(Spec spec) : m_spec(std::move(spec)), m_action(make_route_action(m_spec)) { curl_api(); }
+
+  Outcome run(const AttemptContext& ctx) override {
+    VerifyPlan plan = plan_of(m_spec.object("verify"));
+    // What answers before the flip: "the old target" for the rollback's proof.
+    HttpRequest before;
+    before.url = plan.url;
+    before.connect_timeout = Millis(2000);
+    if (auto answer = http_request(before, ctx)) m_old_target = plan.expect.observed(*answer);
+
+    auto started = Clock::now();
+    Outcome action = m_action->apply(ctx);
+    double action_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    m_changed = action.changed;
+    if (action.status != Status::ok) {
+      action.evidence["action_ms"] = action_ms;
+      action.message = "routing: " + action.message;
+      return action;
+    }
+    VerifyResult verified = verify_route(plan, started, ctx);
+    Outcome outcome;
+    outcome.changed = Changed::yes;
+    outcome.evidence = verified.to_json();
+    outcome.evidence["action_ms"] = action_ms;
+    outcome.evidence["action"] = redact(action.message);
+    outcome.evidence["expect"] = plan.expect.describe();
+    outcome.outputs["takeover_ms"] = fmt::format("{:.1f}", verified.takeover_ms);
+    outcome.outputs["stable_ms"] = fmt::format("{:.1f}", verified.stable_ms);
+    if (!verified.ok) {
+      outcome.status = Status::failed;
+      outcome.evidence["error"] = "not_moved";
+      outcome.message = redact(fmt::format("routing: {} did not serve {} {} times in a row within {} ({} requests, {} stale, {} errors; last: {})",
+                                           plan.url, plan.expect.describe(), plan.consecutive, format_duration(plan.timeout), verified.requests,
+                                           verified.stale, verified.errors, verified.last));
+      return outcome;
+    }
+    outcome.status = Status::ok;
+    outcome.message = redact(fmt::format("routing: {} serves {}: first at {:.1f} ms, {} in a row at {:.1f} ms ({} stale answers before)", plan.url,
+                                         plan.expect.describe(), verified.takeover_ms, plan.consecutive, verified.stable_ms, verified.stale));
+    return outcome;
+  }
+
+  bool can_undo() const override { return m_action->can_undo(); }
+
+  // Restore, reload, and prove the old target answers again.
+  Outcome undo(const AttemptContext& ctx) override {
+    if (m_changed == Changed::no) return Outcome::fail(Status::skipped, "routing: nothing was changed", Changed::no);
+    auto started = Clock::now();
+    Outcome restored = m_action->undo(ctx);
+    if (restored.status != Status::ok) {
+      restored.message = "routing rollback: " + restored.message;
+      return restored;
+    }
+    if (!m_old_target) {
+      restored.warnings.push_back("the old target was not reachable before the switch, so its return cannot be verified");
+      return restored;
+    }
+    VerifyPlan plan = plan_of(m_spec.object("verify"));
+    plan.expect = *m_old_target;
+    VerifyResult verified = verify_route(plan, started, ctx);
+    Outcome outcome;
+    outcome.changed = Changed::yes;
+    outcome.evidence = verified.to_json();
+    outcome.evidence["expect"] = plan.expect.describe();
+    if (!verified.ok) {
+      outcome.status = Status::failed;
+      outcome.evidence["error"] = "not_restored";
+      outcome.message = redact(fmt::format("routing rollback: restored, but {} does not serve the old target ({}) again: last {}", plan.url,
+                                           plan.expect.describe(), verified.last));
+      return outcome;
+    }
+    outcome.status = Status::ok;
+    outcome.message = redact(fmt::format("routing rollback: {} serves the old target ({}) again after {:.1f} ms", plan.url,
+                                         plan.expect.describe(), verified.stable_ms));
+    return outcome;
+  }
+
+ private:
+  Spec m_spec;
+  std::unique_ptr<RouteAction> m_action;
+  std::optional<RouteExpect> m_old_target;
+  Changed m_changed = Changed::no;
+};
+
+class RoutingReloadKind : public Kind {
+ public:
+  std::string_view name() const override { return "routing_reload"; }
+  std::string_view summary() const override {
+    return "Flip the route (etcd_put, http, file_and_exec or exec) and prove traffic landed on the backup.";
+  }
+  bool allowed_as(Role role) const override { return role == Role::step; }
+  const Fields& fields() const override {
+    static const Fields fields = [] {
+      Fields all = route_action_fields();
+      all.push_back(Field::object("verify", "Proof that traffic moved.", {
+          Field::string("url", "Polled on fresh connections after the action.").mandatory(),
+          Field::object("expect", "What the new target answers.", {
+              Field::integer("status", "Status."),
+              Field::string_map("headers", "Headers, e.g. {X-Site: bantian}."),
+              Field::string("body_contains", "Text in the body."),
+          }).mandatory(),
+          Field::integer("consecutive", "Matching answers in a row that prove it.").range(1, 1000).defaults_to(5),
+          Field::duration("interval", "Between requests.").defaults_to("50ms"),
+          Field::duration("timeout", "Limit for the proof.").defaults_to("10s"),
+      }).mandatory());
+      return all;
+    }();
+    return fields;
+  }
+  std::vector<std::string> outputs() const override { return {"takeover_ms", "stable_ms"}; }
+  std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    auto problems = check_route_action(spec);
+    Spec expect = spec.object("verify").object("expect");
+    if (!expect.has("status") && !expect.has("headers") && !expect.has("body_contains")) {
+      problems.push_back({"verify.expect", "give at least one of status, headers, body_contains"});
+    }
+    auto url = spec.object("verify").str("url");
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) problems.push_back({"verify.url", fmt::format("expected an http:// or https:// URL, got '{}'", url)});
+    return problems;
+  }
+  std::string target(const Spec& spec) const override { return spec.object("verify").str("url"); }
+  std::string describe(const Spec& spec) const override {
+    Spec verify = spec.object("verify");
+    return fmt::format("{}, then poll {} until {} {} times in a row", describe_route_action(spec), verify.str("url"),
+                       RouteExpect::from(verify.object("expect")).describe(), verify.integer("consecutive", 5));
+  }
+  std::string undo_description(const Spec&) const override { return "restore the previous route, reload, verify the old target serves again"; }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<RoutingReloadOperation>(spec); }
+};
+
+}  // namespace
+
+std::unique_ptr<Kind> make_routing_reload_kind() { return std::make_unique<RoutingReloadKind>(); }
+
+}  // namespace drctl

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# routing_reload against real nginx routing to two upstream "sites" (X-Site: futian, bantian):
+# a good switch with takeover/stable times, a broken config stopped by the precheck, a reload
+# whose new upstream is wrong (rolled back and re-verified), and an etcd_put whose compare fails.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nginx.sh"
+. "$(dirname "$0")/etcd.sh"
+require_tool nginx
+require_tool curl
+
+start_fixture primary futian
+start_fixture backup bantian
+start_nginx "$PORT_primary"
+[ "$(served_site)" = futian ] && pass "nginx routes to futian" || fail "nginx serves '$(served_site)'"
+
+# routing NAME EXIT UPSTREAM-PORT [EXTRA CONF TEXT]
+routing() {
+  local conf
+  conf=$({ nginx_conf "$3"; printf '%s\n' "${4:-}"; } | sed 's/^/          /')
+  cat > "$WORK/$1.yaml" <<YAML
+version: 1
+name: $1
+steps:
+  - name: route
+    timeout: 20s
+    routing_reload:
+      file_and_exec:
+        path: $NGINX_CONF
+        content: |
+$conf
+        precheck: [nginx, -t, -q, -e, $WORK/nginx/error.log, -c, "{candidate}"]
+        reload: [nginx, -e, $WORK/nginx/error.log, -c, $NGINX_CONF, -s, reload]
+      verify:
+        url: http://127.0.0.1:$NGINX_PORT/site
+        expect: {status: 200, headers: {X-Site: bantian}}
+        consecutive: 5
+        interval: 20ms
+        timeout: 3s
+YAML
+  check "$1" "$2" run --yes --output json "$WORK/$1.yaml"
+}
+
+# A good switch to bantian.
+routing switch 0 "$PORT_backup"
+report_is switch 's["route"]["evidence"]["takeover_ms"] > 0 and s["route"]["evidence"]["stable_ms"] >= s["route"]["evidence"]["takeover_ms"]' True
+report_is switch 's["route"]["outputs"]["takeover_ms"] != "" and float(s["route"]["outputs"]["stable_ms"]) > 0' True
+[ "$(served_site)" = bantian ] && pass "switch: nginx now serves bantian" || fail "switch: serves '$(served_site)'"
+ls "$WORK/nginx" | grep -q drctl && fail "switch: a candidate or temp file was left" || pass "switch: no candidate or temp file left"
+
+# Back to futian for the next cases (by hand, as an SRE would).
+nginx_conf "$PORT_primary" > "$NGINX_CONF"
+nginx -e "$WORK/nginx/error.log" -c "$NGINX_CONF" -s reload
+for _ in $(seq 100); do [ "$(served_site)" = futian ] && break; sleep 0.05; done
+cp "$NGINX_CONF" "$WORK/conf.before"
+
+# A broken config: the precheck stops it before anything changes.
+routing broken 2 "$PORT_backup" "this is not nginx syntax;"
+report_is broken 's["route"]["evidence"]["error"]' precheck
+contains broken-says-nothing-changed "$WORK/broken.out" "precheck failed, nothing changed"
+cmp -s "$NGINX_CONF" "$WORK/conf.before" && pass "broken: the config file is untouched" || fail "broken: the config file changed"
+[ "$(served_site)" = futian ] && pass "broken: futian still serves" || fail "broken: serves '$(served_site)'"
+report_is broken 'len(r["rollbacks"])' 0
+
+# The reload works but the new upstream is wrong (nothing listens there): verify never sees
+# bantian, the rollback restores the file, reloads, and proves futian serves again.
+routing wrong-upstream 2 "$(closed_port)"
+report_is wrong-upstream 's["route"]["evidence"]["error"]' not_moved
+report_is wrong-upstream 'r["rollbacks"][0]["status"]' ok
+contains wrong-upstream-rollback-verified "$WORK/wrong-upstream.out" "serves the old target (status 200, X-Site: futian) again"
+cmp -s "$NGINX_CONF" "$WORK/conf.before" && pass "wrong-upstream: the config file is restored" || fail "wrong-upstream: the config file differs"
+[ "$(served_site)" = futian ] && pass "wrong-upstream: futian serves again" || fail "wrong-upstream: serves '$(served_site)'"
+
+# etcd_put whose compare does not match: fails without writing.
+if command -v etcd >/dev/null; then
+  start_etcd G 1
+  ectl G put /gateway/order-svc/site futian >/dev/null
+  cat > "$WORK/etcd-compare.yaml" <<YAML
+version: 1
+name: etcd-compare
+steps:
+  - name: route
+    routing_reload:
+      etcd_put: {etcd: {endpoints: [$ETCD_G]}, key: /gateway/order-svc/site, value: bantian, expect_value: longgang}
+      verify: {url: "http://127.0.0.1:$NGINX_PORT/site", expect: {headers: {X-Site: bantian}}, timeout: 1s}
+YAML
+  check etcd-compare 2 run --yes --output json "$WORK/etcd-compare.yaml"
+  report_is etcd-compare 's["route"]["evidence"]["error"]' compare_failed
+  [ "$(ectl G get /gateway/order-svc/site --print-value-only)" = futian ] && pass "etcd-compare: the key is unchanged" || fail "etcd-compare: the key changed"
+elif [ -n "${CI:-}" ]; then
+  fail "etcd is not installed in CI"
+fi
+
+finish

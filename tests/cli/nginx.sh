@@ -1,0 +1,40 @@
+# Real nginx (Debian's) for the suites: one instance as the entry router, its config, pid and
+# logs under $WORK, run in the foreground (daemon off) so it is stopped by PID like the rest.
+
+# nginx_conf UPSTREAM_PORT: a complete config routing / to 127.0.0.1:UPSTREAM_PORT.
+nginx_conf() {
+  cat <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { proxy_pass http://127.0.0.1:$1; proxy_connect_timeout 1s; }
+  }
+}
+CONF
+}
+
+# start_nginx UPSTREAM_PORT: sets NGINX_PORT and NGINX_CONF, waits until it answers.
+start_nginx() {
+  mkdir -p "$WORK/nginx"
+  NGINX_PORT=$(closed_port)
+  NGINX_CONF="$WORK/nginx/nginx.conf"
+  nginx_conf "$1" > "$NGINX_CONF"
+  setsid nginx -e "$WORK/nginx/error.log" -c "$NGINX_CONF" </dev/null >"$WORK/nginx/stdout.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" && return 0; sleep 0.05; done
+  echo "nginx did not start"; cat "$WORK/nginx/error.log"; exit 1
+}
+
+# The X-Site header nginx's upstream answers with now.
+served_site() { curl -s -D - -o /dev/null "http://127.0.0.1:$NGINX_PORT/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}'; }
