@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/availability_probe.hpp"
 #include "engine/outcome.hpp"
 #include "playbook/model.hpp"
 #include "util/clock.hpp"
@@ -52,7 +53,9 @@ struct SlaVerdict {
   bool total_exceeded = false;
   std::vector<std::string> over_budget_steps;
   OnBreach on_breach = OnBreach::fail;
-  bool breached() const { return total_exceeded || !over_budget_steps.empty(); }
+  std::optional<ProbeSpec> probe_spec;
+  std::optional<ProbeReport> probe;  // sla.probe, when the playbook has one and steps ran
+  bool breached() const { return total_exceeded || !over_budget_steps.empty() || (probe && probe->breached()); }
 };
 
 struct RunReport {

@@ -90,6 +90,8 @@ class Run {
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
   void conclude();
+  void emit_started_probe(const EntryRecord& record);
+  std::unique_ptr<AvailabilityProbe> m_probe;
 
   const Playbook& m_playbook;
   const KindRegistry& m_kinds;
@@ -124,6 +126,10 @@ void Run::emit_started(const EntryRecord& record) {
   m_reporter.entry_started(record);
 }
 
+void Run::emit_started_probe(const EntryRecord& record) {
+  if (m_probe) m_probe->running(fmt::format("{} {}", record.phase == Phase::rollback ? "rollback" : "step", record.name));
+}
+
 void Run::emit_finished(const EntryRecord& record) {
   std::lock_guard lock(m_event_mutex);
   m_reporter.entry_finished(record);
@@ -131,6 +137,7 @@ void Run::emit_finished(const EntryRecord& record) {
 
 Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo) {
   record.started = Instant::now();
+  emit_started_probe(record);
   emit_started(record);
   Outcome outcome;
   for (int number = 1; number <= timing.retries + 1; ++number) {
@@ -270,6 +277,7 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
 void Run::conclude() {
   auto& sla = m_report.sla;
   sla.total_budget = m_playbook.sla.total;
+  sla.probe_spec = m_playbook.sla.probe;
   sla.on_breach = m_playbook.sla.on_breach;
   bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
   if (m_options.mode == Mode::run && !m_report.steps.empty()) {
@@ -311,6 +319,13 @@ void Run::conclude() {
                                 format_duration(*sla.total_budget)));
     }
     for (const auto& name : sla.over_budget_steps) why.push_back(fmt::format("step '{}' over its budget", name));
+    if (sla.probe && sla.probe->p99_exceeded) {
+      why.push_back(fmt::format("availability P99 {:.1f} ms over {}", sla.probe->latency.p99, format_duration(*sla.probe_spec->p99)));
+    }
+    if (sla.probe && sla.probe->error_rate_exceeded) {
+      why.push_back(fmt::format("availability error rate {:.2f}% over {:.2f}% ({} of {} requests failed)", 100.0 * sla.probe->error_rate(),
+                                100.0 * *sla.probe_spec->max_error_rate, sla.probe->errors, sla.probe->requests));
+    }
     m_report.summary = fmt::format("completed, SLA breached{}: {}",
                                    sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
                                    fmt::format("{}", fmt::join(why, "; ")));
@@ -338,7 +353,15 @@ RunReport Run::execute() {
   m_reporter.run_started(m_report);
 
   bool gate_open = run_checks();
-  if (gate_open && m_options.mode != Mode::check && !m_cancel.cancelled()) run_steps();
+  if (gate_open && m_options.mode != Mode::check && !m_cancel.cancelled()) {
+    // The probe watches what users see from the first step to the last rollback.
+    if (m_playbook.sla.probe && m_options.mode == Mode::run) {
+      m_probe = std::make_unique<AvailabilityProbe>(*m_playbook.sla.probe);
+      m_probe->start();
+    }
+    run_steps();
+    if (m_probe) m_report.sla.probe = m_probe->stop();
+  }
   conclude();
   m_report.finished = Instant::now();
   m_reporter.run_finished(m_report);

@@ -25,6 +25,15 @@ const Fields& top_level_fields() {
                         Field::duration("total", "Budget from the first step's start to the last step's end."),
                         Field::string("on_breach", "fail: a breach makes the run fail (exit 4); warn: it is reported only.")
                             .one_of({"fail", "warn"}),
+                        Field::object("probe", "Availability probe: from the first step to the end (rollbacks included), "
+                                      "request url every interval; judged by p99 and max_error_rate.", {
+                            Field::string("url", "What users reach (the entry point, e.g. the router).").mandatory(),
+                            Field::duration("interval", "Between requests.").defaults_to("20ms"),
+                            Field::duration("timeout", "Per request.").defaults_to("1s"),
+                            Field::integer_list("expect_status", "Statuses that count as success (default 200-399)."),
+                            Field::duration("p99", "Largest acceptable P99 latency."),
+                            Field::string("max_error_rate", "Largest acceptable share of failed requests, e.g. \"1%\"."),
+                        }),
                     }),
   };
   return fields;

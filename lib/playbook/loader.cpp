@@ -10,6 +10,7 @@
 
 #include "playbook/field_validator.hpp"
 #include "playbook/format.hpp"
+#include "playbook/spec.hpp"
 #include "playbook/interpolate.hpp"
 #include "playbook/yaml_tree.hpp"
 #include "util/strings.hpp"
@@ -63,6 +64,7 @@ class PlaybookReader {
                                     const std::string& path, Role role, const RefSite& site);
   std::optional<Rollback> read_rollback(const YamlNode& node, const std::string& path, std::size_t index);
   Timing read_timing(const nlohmann::json& values, Timing base);
+  ProbeSpec read_probe(const Spec& values, const YamlNode& root);
   std::string check_string(const std::string& value, SourcePos pos, const std::string& path, const RefSite* site);
   void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path, const RefSite& site);
 
@@ -106,6 +108,7 @@ LoadResult PlaybookReader::read() {
       const auto& sla = values["sla"];
       if (sla.contains("total")) m_playbook.sla.total = Millis(sla["total"].get<long long>());
       if (sla.value("on_breach", "fail") == "warn") m_playbook.sla.on_breach = OnBreach::warn;
+      if (sla.contains("probe")) m_playbook.sla.probe = read_probe(Spec(sla["probe"]), root);
     }
     if (const YamlNode* checks = root.get("checks")) scan_headers(*checks, Role::check);
     if (const YamlNode* steps = root.get("steps")) scan_headers(*steps, Role::step);
@@ -322,6 +325,42 @@ std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, cons
   auto action = read_action(node, kind_key, path, Role::step, site);
   if (!action) return std::nullopt;
   return Rollback{std::move(*action), read_timing(values, m_playbook.defaults)};
+}
+
+ProbeSpec PlaybookReader::read_probe(const Spec& values, const YamlNode& root) {
+  ProbeSpec probe;
+  probe.url = values.str("url");
+  probe.interval = values.duration("interval").value_or(probe.interval);
+  probe.timeout = values.duration("timeout").value_or(probe.timeout);
+  probe.expect_status = values.integers("expect_status");
+  probe.p99 = values.duration("p99");
+  if (values.has("max_error_rate")) {
+    // "1%", "0.5%" or a plain fraction "0.01".
+    std::string text = values.str("max_error_rate");
+    bool percent = !text.empty() && text.back() == '%';
+    double rate = -1;
+    try {
+      std::size_t used = 0;
+      rate = std::stod(percent ? text.substr(0, text.size() - 1) : text, &used);
+      if (used != text.size() - (percent ? 1 : 0)) rate = -1;
+    } catch (const std::exception&) {
+    }
+    if (percent) rate /= 100.0;
+    if (rate < 0 || rate > 1) {
+      const YamlNode* node = root.get("sla") ? root.get("sla")->get("probe") : nullptr;
+      node = node ? node->get("max_error_rate") : nullptr;
+      m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "sla.probe.max_error_rate",
+                   fmt::format("expected a share such as \"1%\" or \"0.01\", got '{}'", text));
+    } else {
+      probe.max_error_rate = rate;
+    }
+  }
+  if (probe.url.rfind("http://", 0) != 0 && probe.url.rfind("https://", 0) != 0) {
+    const YamlNode* node = root.get("sla") ? root.get("sla")->get("probe") : nullptr;
+    node = node ? node->get("url") : nullptr;
+    m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "sla.probe.url", fmt::format("expected an http:// or https:// URL, got '{}'", probe.url));
+  }
+  return probe;
 }
 
 Timing PlaybookReader::read_timing(const nlohmann::json& values, Timing base) {

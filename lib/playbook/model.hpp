@@ -47,9 +47,20 @@ struct Entry {
 
 enum class OnBreach { fail, warn };
 
+// sla.probe: what users see while the switch runs.
+struct ProbeSpec {
+  std::string url;
+  Millis interval{20};
+  Millis timeout{1'000};                // per request
+  std::vector<long long> expect_status;  // default: 200-399
+  std::optional<Millis> p99;
+  std::optional<double> max_error_rate;  // a fraction (written as "1%")
+};
+
 struct Sla {
   std::optional<Millis> total;  // first step start to last step end
   OnBreach on_breach = OnBreach::fail;
+  std::optional<ProbeSpec> probe;
 };
 
 struct Playbook {

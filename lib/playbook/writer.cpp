@@ -1,5 +1,7 @@
 #include "playbook/writer.hpp"
 
+#include <fmt/format.h>
+
 namespace drctl {
 namespace {
 
@@ -54,6 +56,13 @@ nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry
   doc["defaults"] = timing_to_document(playbook.defaults);
   doc["sla"] = {{"on_breach", playbook.sla.on_breach == OnBreach::fail ? "fail" : "warn"}};
   if (playbook.sla.total) doc["sla"]["total"] = format_duration(*playbook.sla.total);
+  if (const auto& probe = playbook.sla.probe) {
+    nlohmann::json p = {{"url", probe->url}, {"interval", format_duration(probe->interval)}, {"timeout", format_duration(probe->timeout)}};
+    if (!probe->expect_status.empty()) p["expect_status"] = probe->expect_status;
+    if (probe->p99) p["p99"] = format_duration(*probe->p99);
+    if (probe->max_error_rate) p["max_error_rate"] = fmt::format("{}", *probe->max_error_rate);
+    doc["sla"]["probe"] = p;
+  }
   if (!playbook.checks.empty()) {
     doc["checks"] = nlohmann::json::array();
     for (const auto& e : playbook.checks) doc["checks"].push_back(entry_to_document(e, kinds));

@@ -78,6 +78,7 @@ nlohmann::json report_to_json(const RunReport& report) {
         {"total_exceeded", sla.total_exceeded},
         {"over_budget_steps", sla.over_budget_steps},
         {"on_breach", sla.on_breach == OnBreach::fail ? "fail" : "warn"},
+        {"probe", sla.probe && sla.probe_spec ? sla.probe->to_json(*sla.probe_spec) : nlohmann::json(nullptr)},
         {"verdict", verdict}}},
       {"checks", checks},
       {"steps", steps},

@@ -159,6 +159,21 @@ void TextReporter::run_finished(const RunReport& report) {
       } else {
         fmt::print(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
       }
+      if (sla.probe && sla.probe_spec) {
+        const auto& p = *sla.probe;
+        std::string limits;
+        if (sla.probe_spec->p99) limits += fmt::format(", P99 budget {}", format_duration(*sla.probe_spec->p99));
+        if (sla.probe_spec->max_error_rate) limits += fmt::format(", max error rate {:.2f}%", 100.0 * *sla.probe_spec->max_error_rate);
+        fmt::print(m_out, "availability: {} requests to {}, {} failed ({:.2f}%), P50 {:.1f} ms, P99 {:.1f} ms, max {:.1f} ms{}: {}\n", p.requests, p.url,
+                   p.errors, 100.0 * p.error_rate(), p.latency.p50, p.latency.p99, p.latency.max, limits,
+                   p.breached() ? paint("BREACHED", k_red) : paint("met", k_green));
+        if (p.longest_streak > 0) {
+          std::vector<std::string> where;
+          for (const auto& [entry, count] : p.errors_by_entry) where.push_back(fmt::format("{} during {}", count, entry));
+          fmt::print(m_out, "  errors: {}; longest streak {} requests ({:.0f} ms) from {}\n", join(where, ", "), p.longest_streak,
+                     p.longest_streak_ms, p.longest_streak_during);
+        }
+      }
     }
   }
   if (!m_style.banner) return;

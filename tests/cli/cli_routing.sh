@@ -70,6 +70,37 @@ contains wrong-upstream-rollback-verified "$WORK/wrong-upstream.out" "serves the
 cmp -s "$NGINX_CONF" "$WORK/conf.before" && pass "wrong-upstream: the config file is restored" || fail "wrong-upstream: the config file differs"
 [ "$(served_site)" = futian ] && pass "wrong-upstream: futian serves again" || fail "wrong-upstream: serves '$(served_site)'"
 
+# The availability probe: the upstream freezes for 0.5 s during one step; the probe's errors
+# are counted, attributed to that step, and breach max_error_rate (exit 4), or only warn.
+upstream_pid=$(ps -eo pid,args | awk -v port="$WORK/primary.port" '$0 ~ port && !/awk/ {print $1; exit}')
+probe_playbook() {  # probe_playbook NAME ON_BREACH
+  cat > "$WORK/$1.yaml" <<YAML
+version: 1
+name: $1
+sla:
+  on_breach: $2
+  probe: {url: "http://127.0.0.1:$NGINX_PORT/site", interval: 20ms, timeout: 150ms, p99: 2s, max_error_rate: "1%"}
+steps:
+  - name: upstream-blip
+    read_only: true
+    exec: {shell: true, command: "kill -STOP $upstream_pid; sleep 0.5; kill -CONT $upstream_pid"}
+  - name: calm
+    read_only: true
+    exec: {argv: [sleep, "0.4"]}
+YAML
+}
+probe_playbook probe fail
+check probe 4 run --yes --output json "$WORK/probe.yaml"
+report_is probe 'r["sla"]["probe"]["errors"] > 0 and r["sla"]["probe"]["error_rate_exceeded"]' True
+report_is probe 'list(r["sla"]["probe"]["errors_by_entry"])' "['step upstream-blip']"
+report_is probe 'r["sla"]["probe"]["longest_error_streak_during"]' "step upstream-blip"
+report_is probe 'r["sla"]["probe"]["requests"] >= 20' True
+contains probe-summary "$WORK/probe.out" "availability error rate"
+probe_playbook probe-warn warn
+check probe-warn-text 0 run --yes "$WORK/probe-warn.yaml"
+contains probe-warn-line "$WORK/probe-warn-text.out" "availability: "
+contains probe-warn-attribution "$WORK/probe-warn-text.out" "during step upstream-blip"
+
 # etcd_put whose compare does not match: fails without writing.
 if command -v etcd >/dev/null; then
   start_etcd G 1
