@@ -18,10 +18,18 @@ struct CurlApi {
   decltype(&curl_easy_strerror) easy_strerror = nullptr;
   decltype(&curl_slist_append) slist_append = nullptr;
   decltype(&curl_slist_free_all) slist_free_all = nullptr;
+  decltype(&curl_share_init) share_init = nullptr;
+  decltype(&curl_share_setopt) share_setopt = nullptr;
   std::string error;  // why loading failed, if it did
 };
 
 // The loaded API (loaded once, thread-safely); check `error` before use.
 const CurlApi& curl_api();
+
+// The process's one connection pool: every easy handle that sets CURLOPT_SHARE to it shares
+// open connections (keep-alive, HTTP/2), DNS answers and TLS sessions, so a connection made
+// once (by a `prewarm` step, or any earlier request) is reused by later checks and steps.
+// nullptr when libcurl is not loaded.
+CURLSH* curl_connection_pool();
 
 }  // namespace drctl

@@ -144,6 +144,7 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
     std::string user_agent = target.user_agent.empty() ? "drctl/0.1" : target.user_agent + " drctl/0.1";
     api.easy_setopt(curl, CURLOPT_URL, url.c_str());
     api.easy_setopt(curl, CURLOPT_HTTP_VERSION, target.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    if (CURLSH* pool = curl_connection_pool()) api.easy_setopt(curl, CURLOPT_SHARE, pool);  // a prewarmed channel is reused
     api.easy_setopt(curl, CURLOPT_POST, 1L);
     api.easy_setopt(curl, CURLOPT_POSTFIELDS, frame.data());
     api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(frame.size()));

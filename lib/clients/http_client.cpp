@@ -144,6 +144,12 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, c
   api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   api.easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   api.easy_setopt(curl, CURLOPT_USERAGENT, "drctl/0.1");
+  if (request.fresh_connection) {
+    api.easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+    api.easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+  } else if (CURLSH* pool = curl_connection_pool()) {
+    api.easy_setopt(curl, CURLOPT_SHARE, pool);
+  }
   if (!request.tls.ca.empty()) api.easy_setopt(curl, CURLOPT_CAINFO, request.tls.ca.c_str());
   if (!request.tls.cert.empty()) api.easy_setopt(curl, CURLOPT_SSLCERT, request.tls.cert.c_str());
   if (!request.tls.key.empty()) api.easy_setopt(curl, CURLOPT_SSLKEY, request.tls.key.c_str());
@@ -153,8 +159,13 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, c
   }
 
   CURLcode code = api.easy_perform(curl);
-  double connect_s = 0, first_byte_s = 0, total_s = 0;
+  double connect_s = 0, tls_s = 0, first_byte_s = 0, total_s = 0;
+  long new_connections = 0;
   api.easy_getinfo(curl, CURLINFO_CONNECT_TIME, &connect_s);
+  api.easy_getinfo(curl, CURLINFO_APPCONNECT_TIME, &tls_s);
+  api.easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &new_connections);
+  response.reused = code == CURLE_OK && new_connections == 0;
+  response.tls_ms = tls_s * 1000;
   api.easy_getinfo(curl, CURLINFO_STARTTRANSFER_TIME, &first_byte_s);
   api.easy_getinfo(curl, CURLINFO_TOTAL_TIME, &total_s);
   api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);

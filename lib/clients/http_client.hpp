@@ -28,6 +28,9 @@ struct HttpRequest {
   TlsOptions tls;
   Millis connect_timeout{5'000};
   std::size_t max_body = 1 << 20;  // larger bodies are cut, and marked truncated
+  // Open a new connection and do not keep it (what a new client sees, e.g. after a proxy
+  // reload); otherwise a pooled connection is reused when one is open (curl_connection_pool).
+  bool fresh_connection = false;
 };
 
 struct HttpResponse {
@@ -35,7 +38,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   bool truncated = false;
-  double connect_ms = 0;
+  double connect_ms = 0;     // 0 when a pooled connection was reused
+  double tls_ms = 0;         // TLS handshake done (0 without TLS or when reused)
+  bool reused = false;
   double first_byte_ms = 0;
   double total_ms = 0;
 

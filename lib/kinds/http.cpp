@@ -50,6 +50,7 @@ class HttpOperation : public Operation {
     outcome.evidence["url"] = redact(request.url);
     outcome.evidence["status"] = response->status;
     outcome.evidence["connect_ms"] = response->connect_ms;
+    outcome.evidence["reused_connection"] = response->reused;
     outcome.evidence["first_byte_ms"] = response->first_byte_ms;
     outcome.evidence["total_ms"] = response->total_ms;
     outcome.outputs["status"] = std::to_string(response->status);

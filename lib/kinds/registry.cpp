@@ -10,6 +10,7 @@
 #include "kinds/etcd_watch_handoff.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
+#include "kinds/prewarm.hpp"
 #include "kinds/routing_reload.hpp"
 #include "kinds/warmup_hooks.hpp"
 
@@ -45,6 +46,7 @@ const KindRegistry& builtin_kinds() {
     r.add(make_cache_warmup_kind());
     r.add(make_warmup_hooks_kind());
     r.add(make_routing_reload_kind());
+    r.add(make_prewarm_kind());
     return r;
   }();
   return registry;

@@ -117,6 +117,7 @@ class FileAndExecAction : public RouteAction {
       ::unlink(candidate.c_str());
       if (!result.empty()) return failed("precheck", fmt::format("precheck failed, nothing changed: {}", result), Changed::no);
     }
+    m_change_started = std::chrono::steady_clock::now();
     if (auto written = write_atomically(m_path, content, mode); !written) return failed("write", written.error(), Changed::no);
     m_written = true;
     if (auto problem = run(m_spec.strings("reload"), ctx); !problem.empty()) {
@@ -128,6 +129,7 @@ class FileAndExecAction : public RouteAction {
   }
 
   bool can_undo() const override { return true; }
+  std::optional<std::chrono::steady_clock::time_point> change_started() const override { return m_change_started; }
 
   Outcome undo(const AttemptContext& ctx) override {
     if (!m_written) return Outcome::fail(Status::skipped, fmt::format("{} was not changed", m_path), Changed::no);
@@ -175,6 +177,7 @@ class FileAndExecAction : public RouteAction {
   Spec m_spec;
   std::string m_path, m_previous;
   bool m_existed = false, m_written = false;
+  std::optional<std::chrono::steady_clock::time_point> m_change_started;
 };
 
 Fields with_undo(const Kind& kind, const char* doc) {

@@ -2,7 +2,9 @@
 // The ways routing_reload flips a route: etcd_put (a gateway watching etcd), http (an admin
 // API), file_and_exec (write a proxy config atomically, precheck, reload) and exec. Each
 // keeps what its undo needs.
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kinds/kind.hpp"
@@ -16,6 +18,9 @@ class RouteAction {
   virtual Outcome apply(const AttemptContext& ctx) = 0;
   virtual bool can_undo() const = 0;
   virtual Outcome undo(const AttemptContext& ctx) = 0;
+  // When the change itself began, if later than the call (after a precheck): takeover is
+  // measured from here, so guards that change nothing do not count as switch time.
+  virtual std::optional<std::chrono::steady_clock::time_point> change_started() const { return std::nullopt; }
 };
 
 // The four action keys, as optional object fields (exactly one is given).

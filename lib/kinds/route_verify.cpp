@@ -57,6 +57,7 @@ VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since, const
   HttpRequest request;
   request.url = plan.url;
   request.connect_timeout = std::min<Millis>(plan.timeout, Millis(2000));
+  request.fresh_connection = true;  // what a new client sees: a kept-alive connection may still reach the old target
   int in_a_row = 0;
   while (true) {
     ++result.requests;

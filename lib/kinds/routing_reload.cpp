@@ -44,11 +44,13 @@ class RoutingReloadOperation : public Operation {
       action.message = "routing: " + action.message;
       return action;
     }
-    VerifyResult verified = verify_route(plan, started, ctx);
+    auto changed_at = m_action->change_started().value_or(started);
+    VerifyResult verified = verify_route(plan, changed_at, ctx);
     Outcome outcome;
     outcome.changed = Changed::yes;
     outcome.evidence = verified.to_json();
     outcome.evidence["action_ms"] = action_ms;
+    outcome.evidence["precheck_ms"] = std::chrono::duration<double, std::milli>(changed_at - started).count();
     outcome.evidence["action"] = redact(action.message);
     outcome.evidence["expect"] = plan.expect.describe();
     outcome.outputs["takeover_ms"] = fmt::format("{:.1f}", verified.takeover_ms);

@@ -101,6 +101,36 @@ check probe-warn-text 0 run --yes "$WORK/probe-warn.yaml"
 contains probe-warn-line "$WORK/probe-warn-text.out" "availability: "
 contains probe-warn-attribution "$WORK/probe-warn-text.out" "during step upstream-blip"
 
+# prewarm: connections made before the switch are reused by later steps.
+setsid "$FIXTURE_GRPC" --port-file "$WORK/grpc.port" --lifetime 300 </dev/null >/dev/null 2>&1 &
+STARTED_PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/grpc.port" ] && break; sleep 0.05; done
+GRPC_PORT=$(cat "$WORK/grpc.port")
+prewarm_playbook() {  # prewarm_playbook NAME PREWARM(yes|no)
+  {
+    printf 'version: 1\nname: %s\nsteps:\n' "$1"
+    [ "$2" = yes ] && printf '  - name: prewarm\n    prewarm: {endpoints: ["http://127.0.0.1:%s/health", "grpc://127.0.0.1:%s", "tcp://127.0.0.1:%s"]}\n' \
+      "$NGINX_PORT" "$GRPC_PORT" "$NGINX_PORT"
+    printf '  - name: call\n    read_only: true\n    http: {url: "http://127.0.0.1:%s/health"}\n' "$NGINX_PORT"
+  } > "$WORK/$1.yaml"
+}
+prewarm_playbook prewarmed yes
+check prewarmed 0 run --yes --output json "$WORK/prewarmed.yaml"
+report_is prewarmed '[e["ok"] for e in s["prewarm"]["evidence"]["endpoints"]]' "[True, True, True]"
+report_is prewarmed 'all(e["connect_ms"] > 0 for e in s["prewarm"]["evidence"]["endpoints"])' True
+report_is prewarmed 's["prewarm"]["evidence"]["endpoints"][1]["health"]' SERVING
+report_is prewarmed 's["call"]["evidence"]["reused_connection"]' True
+prewarm_playbook cold no
+check cold 0 run --yes --output json "$WORK/cold.yaml"
+report_is cold 's["call"]["evidence"]["reused_connection"]' False
+closed=$(closed_port)
+printf 'version: 1\nname: prewarm-refused\nsteps:\n  - name: prewarm\n    prewarm: {endpoints: ["tcp://127.0.0.1:%s", "http://127.0.0.1:%s/health"], connect_timeout: 500ms}\n' "$closed" "$NGINX_PORT" > "$WORK/prewarm-refused.yaml"
+check prewarm-refused 2 run --yes --output json "$WORK/prewarm-refused.yaml"
+report_is prewarm-refused 's["prewarm"]["status"]' unreachable
+contains prewarm-refused-names-endpoint "$WORK/prewarm-refused.out" "tcp://127.0.0.1:$closed: connect 127.0.0.1:$closed: Connection refused"
+sed -i 's/connect_timeout: 500ms}/connect_timeout: 500ms, required: false}/' "$WORK/prewarm-refused.yaml"
+check prewarm-optional 0 run --yes --output json "$WORK/prewarm-refused.yaml"
+
 # etcd_put whose compare does not match: fails without writing.
 if command -v etcd >/dev/null; then
   start_etcd G 1

@@ -5,6 +5,8 @@
 
 #include <climits>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 namespace drctl::etcd {
@@ -29,6 +31,18 @@ tl::expected<std::string, EtcdError> read_pem(const std::string& path, const std
 }
 
 }  // namespace
+
+// One channel per endpoint and credentials for the whole process: a session opened later (by a
+// later step, or after a `prewarm` step) reuses a connection that is already up.
+std::shared_ptr<grpc::Channel> shared_channel(const std::string& address, const std::string& identity,
+                                              const std::shared_ptr<grpc::ChannelCredentials>& credentials, const grpc::ChannelArguments& args) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  std::lock_guard lock(mutex);
+  auto& channel = channels[address + "|" + identity];
+  if (!channel) channel = grpc::CreateCustomChannel(address, credentials, args);
+  return channel;
+}
 
 std::chrono::system_clock::time_point to_system(Deadline deadline) {
   // gRPC deadlines are on the system clock.
@@ -58,14 +72,14 @@ tl::expected<std::shared_ptr<Core>, EtcdError> Core::create(const EtcdConnection
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(INT_MAX);  // pages are bounded by key count, not bytes
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one connection per session and endpoint
   for (const auto& given : connection.endpoints) {
     bool tls = false;
     std::string address = strip_scheme(given, tls);
     auto credentials = (tls || any_tls_file) ? grpc::SslCredentials(ssl) : grpc::InsecureChannelCredentials();
     auto endpoint = std::make_unique<Endpoint>();
     endpoint->address = address;
-    endpoint->channel = grpc::CreateCustomChannel(address, credentials, args);
+    std::string identity = (tls || any_tls_file) ? "tls|" + connection.ca + "|" + connection.cert + "|" + connection.key : "plain";
+    endpoint->channel = shared_channel(address, identity, credentials, args);
     endpoint->kv = etcdserverpb::KV::NewStub(endpoint->channel);
     endpoint->watch = etcdserverpb::Watch::NewStub(endpoint->channel);
     endpoint->lease = etcdserverpb::Lease::NewStub(endpoint->channel);

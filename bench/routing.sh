@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) for routing_reload and the availability probe, on real nginx routing
+# to two upstream sites (X-Site: futian / bantian):
+#  1. 20 switches by drctl (file_and_exec: precheck, write, nginx -s reload, verify 5 in a row
+#     every 20 ms) against 20 by a shell loop doing the same (write, nginx -s reload, poll with
+#     curl every 20 ms until 5 in a row): takeover (reload -> first new answer) and stable;
+#  2. the probe's CPU cost at a 20 ms interval: drctl's CPU time over a 10 s step with and
+#     without sla.probe (target < 2 % of one core).
+# Usage: bench/routing.sh [build dir]   (writes bench/results/routing-*.txt)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(cd "${1:-build}" && pwd)
+export DRCTL="$build/cli/drctl" SOURCE_DIR=$PWD FIXTURE_HTTP="$build/tests/drctl-fixture-http"
+set +eu
+. tests/cli/lib.sh
+. tests/cli/nginx.sh
+set -e
+mkdir -p bench/results
+switches=${SWITCHES:-20}
+median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 1))' "$@"; }
+now_ms() { python3 -c 'import time; print(time.monotonic() * 1000)'; }
+
+start_fixture futian futian
+start_fixture bantian bantian
+start_nginx "$PORT_futian"
+port_of() { local v="PORT_$1"; echo "${!v}"; }
+
+# ---- 1. drctl
+drctl_takeover=(); drctl_stable=()
+site=futian
+for i in $(seq "$switches"); do
+  to=$([ "$site" = futian ] && echo bantian || echo futian)
+  conf=$(nginx_conf "$(port_of "$to")" | sed 's/^/          /')
+  cat > "$WORK/switch.yaml" <<YAML
+version: 1
+name: switch
+steps:
+  - name: route
+    routing_reload:
+      file_and_exec:
+        path: $NGINX_CONF
+        content: |
+$conf
+        precheck: [nginx, -t, -q, -e, $WORK/nginx/error.log, -c, "{candidate}"]
+        reload: [nginx, -e, $WORK/nginx/error.log, -c, $NGINX_CONF, -s, reload]
+      verify: {url: "http://127.0.0.1:$NGINX_PORT/site", expect: {headers: {X-Site: $to}}, consecutive: 5, interval: 20ms, timeout: 5s}
+YAML
+  "$DRCTL" run --yes --output json "$WORK/switch.yaml" > "$WORK/switch.json"
+  read -r t s < <(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["steps"][0]["evidence"]; print(e["takeover_ms"], e["stable_ms"])' "$WORK/switch.json")
+  drctl_takeover+=("$t"); drctl_stable+=("$s")
+  site=$to
+done
+
+# ---- 1. the shell loop
+shell_takeover=(); shell_stable=()
+for i in $(seq "$switches"); do
+  to=$([ "$site" = futian ] && echo bantian || echo futian)
+  nginx_conf "$(port_of "$to")" > "$NGINX_CONF"
+  start=$(now_ms)
+  nginx -e "$WORK/nginx/error.log" -c "$NGINX_CONF" -s reload
+  first=""; row=0
+  while [ "$row" -lt 5 ]; do
+    got=$(curl -s -m 1 -D - -o /dev/null "http://127.0.0.1:$NGINX_PORT/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}')
+    if [ "$got" = "$to" ]; then row=$((row + 1)); [ -z "$first" ] && first=$(now_ms); else row=0; fi
+    [ "$row" -lt 5 ] && sleep 0.02
+  done
+  end=$(now_ms)
+  shell_takeover+=("$(python3 -c "print($first - $start)")"); shell_stable+=("$(python3 -c "print($end - $start)")")
+  site=$to
+done
+{
+  echo "switches: $switches each, nginx $(nginx -v 2>&1 | cut -d/ -f2), polling every 20 ms, 5 in a row"
+  echo "drctl routing_reload: takeover median $(median "${drctl_takeover[@]}") ms, stable median $(median "${drctl_stable[@]}") ms"
+  echo "shell loop (nginx -s reload; curl poll): takeover median $(median "${shell_takeover[@]}") ms, stable median $(median "${shell_stable[@]}") ms"
+} | tee bench/results/routing-takeover.txt
+
+# ---- 2. the probe's CPU cost
+cat > "$WORK/idle.yaml" <<YAML
+version: 1
+name: idle
+steps:
+  - name: wait
+    read_only: true
+    exec: {argv: [sleep, "10"]}
+YAML
+{ cat "$WORK/idle.yaml"; printf 'sla:\n  probe: {url: "http://127.0.0.1:%s/site", interval: 20ms}\n' "$NGINX_PORT"; } > "$WORK/probed.yaml"
+cpu() {  # cpu PLAYBOOK -> user+sys seconds of drctl itself (the sleep child is not drctl's)
+  /usr/bin/time -f '%U %S' -o "$WORK/cpu.txt" "$DRCTL" run -q --yes "$1" >/dev/null
+  python3 -c 'import sys; u, s = open(sys.argv[1]).read().split()[-2:]; print(float(u) + float(s))' "$WORK/cpu.txt"
+}
+base=(); probed=()
+for i in 1 2 3; do base+=("$(cpu "$WORK/idle.yaml")"); probed+=("$(cpu "$WORK/probed.yaml")"); done
+b=$(median "${base[@]}"); p=$(median "${probed[@]}")
+python3 -c "print(f'probe at 20 ms for 10 s: drctl CPU {$p:.2f} s with the probe, {$b:.2f} s without: {($p - $b) / 10 * 100:.2f}% of one core (target < 2%)')" \
+  | tee bench/results/routing-probe-cpu.txt
