@@ -31,6 +31,7 @@ const CurlApi& curl_api() {
               resolve(library, "curl_easy_perform", a.easy_perform, a.error) &&
               resolve(library, "curl_easy_getinfo", a.easy_getinfo, a.error) &&
               resolve(library, "curl_easy_cleanup", a.easy_cleanup, a.error) &&
+              resolve(library, "curl_easy_reset", a.easy_reset, a.error) &&
               resolve(library, "curl_easy_strerror", a.easy_strerror, a.error) &&
               resolve(library, "curl_slist_append", a.slist_append, a.error) &&
               resolve(library, "curl_slist_free_all", a.slist_free_all, a.error) &&

@@ -110,7 +110,18 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, c
   long timeout_ms = std::max<long>(1, static_cast<long>(ctx.remaining().count()));
   if (ctx.expired()) return tl::unexpected(HttpError{HttpError::Class::timeout, "no time left before the request"});
 
-  CURL* curl = api.easy_init();
+  // One handle per thread, reset between requests: no setup per request (the availability
+  // probe makes 50 a second). Connections live in the shared pool, not in the handle.
+  struct Handle {
+    CURL* curl = nullptr;
+    ~Handle() {
+      if (curl != nullptr) curl_api().easy_cleanup(curl);
+    }
+  };
+  thread_local Handle handle;
+  if (handle.curl == nullptr) handle.curl = api.easy_init();
+  else api.easy_reset(handle.curl);
+  CURL* curl = handle.curl;
   if (curl == nullptr) return tl::unexpected(HttpError{HttpError::Class::other, "curl_easy_init failed"});
   HttpResponse response;
   Transfer transfer{&response, request.max_body, &ctx};
@@ -173,7 +184,6 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, c
   response.first_byte_ms = first_byte_s * 1000;
   response.total_ms = total_s * 1000;
   api.slist_free_all(headers);
-  api.easy_cleanup(curl);
   if (code != CURLE_OK) return tl::unexpected(classify(code, error_buffer, timeout_ms));
   return response;
 }

@@ -117,9 +117,9 @@ class FileAndExecAction : public RouteAction {
       ::unlink(candidate.c_str());
       if (!result.empty()) return failed("precheck", fmt::format("precheck failed, nothing changed: {}", result), Changed::no);
     }
-    m_change_started = std::chrono::steady_clock::now();
     if (auto written = write_atomically(m_path, content, mode); !written) return failed("write", written.error(), Changed::no);
     m_written = true;
+    m_change_started = std::chrono::steady_clock::now();  // the new route can take effect from the reload on
     if (auto problem = run(m_spec.strings("reload"), ctx); !problem.empty()) {
       return failed("reload", fmt::format("{} written, but the reload failed: {}", m_path, problem), Changed::yes);
     }
