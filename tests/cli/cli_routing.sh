@@ -70,6 +70,25 @@ contains wrong-upstream-rollback-verified "$WORK/wrong-upstream.out" "serves the
 cmp -s "$NGINX_CONF" "$WORK/conf.before" && pass "wrong-upstream: the config file is restored" || fail "wrong-upstream: the config file differs"
 [ "$(served_site)" = futian ] && pass "wrong-upstream: futian serves again" || fail "wrong-upstream: serves '$(served_site)'"
 
+# The exec action with its undo: the switch is done by a script; verify expects a site that
+# never answers, so the undo script runs and the old target is verified again.
+nginx_conf "$PORT_backup" > "$WORK/to-backup.conf"
+cp "$NGINX_CONF" "$WORK/to-primary.conf"
+reload="nginx -e $WORK/nginx/error.log -c $NGINX_CONF -s reload"
+cat > "$WORK/exec-action.yaml" <<YAML
+version: 1
+name: exec-action
+steps:
+  - name: route
+    routing_reload:
+      exec: {argv: [sh, -c, "cp $WORK/to-backup.conf $NGINX_CONF && $reload"], undo: {argv: [sh, -c, "cp $WORK/to-primary.conf $NGINX_CONF && $reload"]}}
+      verify: {url: "http://127.0.0.1:$NGINX_PORT/site", expect: {headers: {X-Site: nowhere}}, consecutive: 3, interval: 20ms, timeout: 1s}
+YAML
+check exec-action 2 run --yes --output json "$WORK/exec-action.yaml"
+report_is exec-action 's["route"]["evidence"]["stale"] > 0' True
+report_is exec-action 'r["rollbacks"][0]["status"]' ok
+[ "$(served_site)" = futian ] && pass "exec-action: the undo script brought futian back" || fail "exec-action: serves '$(served_site)'"
+
 # The availability probe: the upstream freezes for 0.5 s during one step; the probe's errors
 # are counted, attributed to that step, and breach max_error_rate (exit 4), or only warn.
 upstream_pid=$(ps -eo pid,args | awk -v port="$WORK/primary.port" '$0 ~ port && !/awk/ {print $1; exit}')
