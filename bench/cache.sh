@@ -7,15 +7,11 @@
 # Usage: bench/cache.sh [build dir]   (writes bench/results/cache-*.json|txt; RUNS, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$(cd "${1:-build}" && pwd)
-export DRCTL="$build/cli/drctl" SOURCE_DIR=$PWD
+. bench/common.sh "${1:-build}"
 set +eu
-. tests/cli/lib.sh
 . tests/cli/etcd.sh
 set -e
-mkdir -p bench/results
 runs=${RUNS:-10}
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 2))' "$@"; }
 
 start_etcd E 1 --quota-backend-bytes 8589934592
 python3 tests/support/etcd_load.py "$ETCD_E" /snap/100k/ 100000 1000

@@ -8,15 +8,11 @@
 # Usage: bench/etcd.sh [build dir]   (writes bench/results/etcd-*.txt; RUNS, default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$(cd "${1:-build}" && pwd)
-export DRCTL="$build/cli/drctl" SOURCE_DIR=$PWD
+. bench/common.sh "${1:-build}"
 set +eu
-. tests/cli/lib.sh
 . tests/cli/etcd.sh
 set -e
-mkdir -p bench/results
 runs=${RUNS:-5}
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 2))' "$@"; }
 
 if [ -z "${SKIP_LATENCY:-}" ]; then
 # ---- 1. propagation against put latency

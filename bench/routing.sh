@@ -11,15 +11,11 @@
 # Usage: bench/routing.sh [build dir]   (writes bench/results/routing-*.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$(cd "${1:-build}" && pwd)
-export DRCTL="$build/cli/drctl" SOURCE_DIR=$PWD FIXTURE_HTTP="$build/tests/drctl-fixture-http"
+. bench/common.sh "${1:-build}"
 set +eu
-. tests/cli/lib.sh
 . tests/cli/nginx.sh
 set -e
-mkdir -p bench/results
 switches=${SWITCHES:-20}
-median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 3))' "$@"; }
 now_us() { echo "${EPOCHREALTIME/./}"; }  # bash's clock: no process per reading
 
 start_fixture futian futian

@@ -67,11 +67,9 @@ class ConsulOperation : public Operation {
     if (auto connect = m_spec.duration("connect_timeout")) request.connect_timeout = *connect;
     const std::string endpoint = fmt::format("consul {} service '{}'", address, service);
 
-    if (m_spec.has("token_env") || m_spec.has("token_file")) {
-      auto token = m_spec.has("token_env") ? secret_from_env(m_spec.str("token_env")) : secret_from_file(m_spec.str("token_file"));
-      if (!token) return failure(Status::failed, "config", fmt::format("{}: token: {}", endpoint, token.error()));
-      request.headers.emplace_back("X-Consul-Token", *token);
-    }
+    auto token = m_spec.secret("token");
+    if (!token) return failure(Status::failed, "config", fmt::format("{}: token: {}", endpoint, token.error()));
+    if (!token->empty()) request.headers.emplace_back("X-Consul-Token", *token);
 
     auto response = http_request(request, ctx);
     if (!response) {

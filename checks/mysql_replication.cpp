@@ -114,11 +114,9 @@ class MysqlOperation : public Operation {
     e.key = spec.str("key");
     e.connect_timeout = m_spec.duration("connect_timeout").value_or(Millis(5000));
     e.read_timeout = m_spec.duration("read_timeout").value_or(Millis(5000));
-    if (spec.has("password_env") || spec.has("password_file")) {
-      auto password = spec.has("password_env") ? secret_from_env(spec.str("password_env")) : secret_from_file(spec.str("password_file"));
-      if (!password) return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
-      e.password = *password;
-    }
+    auto password = spec.secret("password");
+    if (!password) return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
+    e.password = *password;
     return e;
   }
 

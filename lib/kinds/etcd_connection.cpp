@@ -45,11 +45,9 @@ tl::expected<EtcdConnection, std::string> etcd_connection_from(const Spec& spec)
   connection.key = spec.str("key");
   connection.user = spec.str("user");
   connection.dial_timeout = spec.duration("dial_timeout").value_or(Millis(2000));
-  if (spec.has("password_env") || spec.has("password_file")) {
-    auto password = spec.has("password_env") ? secret_from_env(spec.str("password_env")) : secret_from_file(spec.str("password_file"));
-    if (!password) return tl::unexpected(fmt::format("etcd {}: password: {}", connection.describe(), password.error()));
-    connection.password = *password;
-  }
+  auto password = spec.secret("password");
+  if (!password) return tl::unexpected(fmt::format("etcd {}: password: {}", connection.describe(), password.error()));
+  connection.password = *password;
   return connection;
 }
 

@@ -1,5 +1,7 @@
 #include "playbook/spec.hpp"
 
+#include "util/secrets.hpp"
+
 namespace drctl {
 
 bool Spec::has(const std::string& key) const {
@@ -41,6 +43,12 @@ std::vector<long long> Spec::integers(const std::string& key) const {
 
 Spec Spec::object(const std::string& key) const {
   return has(key) ? Spec(m_values.at(key)) : Spec();
+}
+
+tl::expected<std::string, std::string> Spec::secret(const std::string& name) const {
+  if (has(name + "_env")) return secret_from_env(str(name + "_env"));
+  if (has(name + "_file")) return secret_from_file(str(name + "_file"));
+  return std::string();
 }
 
 std::vector<Spec> Spec::objects(const std::string& key) const {

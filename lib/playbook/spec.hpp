@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <tl/expected.hpp>
+
 #include "util/duration.hpp"
 
 namespace drctl {
@@ -28,6 +30,9 @@ class Spec {
   std::vector<long long> integers(const std::string& key) const;
   Spec object(const std::string& key) const;  // an empty Spec when absent
   std::vector<Spec> objects(const std::string& key) const;  // an object_list
+  // The secret given as `<name>_env` or `<name>_file` ("" when neither is set), registered
+  // for redaction; the error says which variable or file failed.
+  tl::expected<std::string, std::string> secret(const std::string& name) const;
 
   const nlohmann::json& json() const { return m_values; }
   nlohmann::json& json() { return m_values; }
