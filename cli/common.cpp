@@ -14,21 +14,24 @@
 #include "report/junit_report.hpp"
 #include "report/text_report.hpp"
 #include "signals.hpp"
+#include "util/strings.hpp"
 
 namespace drctl::cli {
 
 void print_error(const std::string& message) { fmt::print(stderr, "drctl: error: {}\n", message); }
 
 std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars) {
-  static const std::regex k_var(R"(^([A-Za-z0-9_-]+)=(.*)$)");
+  // The value may be anything, several lines included (a config file's content).
+  static const std::regex k_name(R"(^[A-Za-z0-9_-]+$)");
   std::map<std::string, std::string> out;
   for (const auto& v : vars) {
-    std::smatch match;
-    if (!std::regex_match(v, match, k_var)) {
-      print_error(fmt::format("--var {}: expected NAME=VALUE (NAME of letters, digits, '-', '_')", v));
+    auto equals = v.find('=');
+    std::string name = equals == std::string::npos ? v : v.substr(0, equals);
+    if (equals == std::string::npos || !std::regex_match(name, k_name)) {
+      print_error(fmt::format("--var {}: expected NAME=VALUE (NAME of letters, digits, '-', '_')", one_line(v.substr(0, 80))));
       return std::nullopt;
     }
-    out[match[1]] = match[2];
+    out[name] = v.substr(equals + 1);
   }
   return out;
 }
