@@ -14,6 +14,7 @@ struct AttemptContext {
   std::chrono::steady_clock::time_point deadline;
   const CancelToken* cancel = nullptr;
   std::string run_id;
+  std::string fencing_token;  // "" without a run lock
 
   std::chrono::milliseconds remaining() const;
   bool expired() const { return std::chrono::steady_clock::now() >= deadline; }

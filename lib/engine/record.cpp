@@ -35,6 +35,8 @@ std::string_view run_result_name(RunResult result) {
     case RunResult::partial: return "partial";
     case RunResult::sla_breached: return "sla_breached";
     case RunResult::interrupted: return "interrupted";
+    case RunResult::lock_held: return "lock_held";
+    case RunResult::lock_lost: return "lock_lost";
   }
   return "?";
 }
@@ -47,6 +49,8 @@ int exit_code_for(RunResult result) {
     case RunResult::partial: return k_exit_partial;
     case RunResult::sla_breached: return k_exit_sla_breached;
     case RunResult::interrupted: return k_exit_interrupted;
+    case RunResult::lock_held:
+    case RunResult::lock_lost: return k_exit_lock_held;
   }
   return k_exit_partial;
 }

@@ -22,7 +22,7 @@ std::string_view phase_name(Phase phase);
 enum class Mode { run, dry_run, check };
 std::string_view mode_name(Mode mode);
 
-enum class RunResult { success, checks_failed, rolled_back, partial, sla_breached, interrupted };
+enum class RunResult { success, checks_failed, rolled_back, partial, sla_breached, interrupted, lock_held, lock_lost };
 std::string_view run_result_name(RunResult result);
 int exit_code_for(RunResult result);
 
@@ -69,6 +69,8 @@ struct RunReport {
   std::vector<EntryRecord> checks;
   std::vector<EntryRecord> steps;
   std::vector<EntryRecord> rollbacks;
+  std::string fencing_token;                       // the run lock's revision, when there is a lock
+  nlohmann::json lock = nullptr;                   // key, fencing_token, lease, ttl_ms, lost
   SlaVerdict sla;
   RunResult result = RunResult::success;
   std::string summary;  // one line: why the run ended as it did

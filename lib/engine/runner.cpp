@@ -2,12 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
 
 #include "engine/performer.hpp"
+#include "util/clock.hpp"
+#include "engine/run_lock.hpp"
 #include "playbook/field_validator.hpp"
 #include "playbook/interpolate.hpp"
 #include "util/strings.hpp"
@@ -25,7 +29,10 @@ nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs,
     return substitute(
         value.get<std::string>(),
         [&](const Reference& ref) -> std::optional<std::string> {
-          if (ref.scope == "run") return ref.names[0] == "id" ? run.run_id : run.playbook_name;
+          if (ref.scope == "run") {
+            if (ref.names[0] == "fencing_token") return run.fencing_token.empty() ? std::string("<no run lock>") : run.fencing_token;
+            return ref.names[0] == "id" ? run.run_id : run.playbook_name;
+          }
           if (ref.scope != "steps") return std::nullopt;
           auto entry = outputs.find(ref.names[0]);
           if (entry != outputs.end()) {
@@ -90,6 +97,10 @@ class Run {
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
   void conclude();
+  bool take_lock();
+  std::unique_ptr<RunLock> m_lock;
+  std::optional<std::string> m_lock_refusal;  // why the lock was not taken (held, or unreachable)
+  std::string m_lock_lost;                    // why no further step started
   void emit_started_probe(const EntryRecord& record);
   std::unique_ptr<AvailabilityProbe> m_probe;
 
@@ -126,6 +137,23 @@ void Run::emit_started(const EntryRecord& record) {
   m_reporter.entry_started(record);
 }
 
+bool Run::take_lock() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const char* user = std::getenv("USER");
+  nlohmann::json holder = {{"run_id", m_report.run_id}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()},
+                           {"started_at", rfc3339_utc(m_report.started.wall)}, {"playbook", m_playbook.name}};
+  auto lock = RunLock::acquire(*m_playbook.lock, holder);
+  if (!lock) {
+    m_lock_refusal = redact(lock.error().message);
+    return false;
+  }
+  m_lock = std::move(*lock);
+  m_report.fencing_token = std::to_string(m_lock->fencing_token());
+  m_report.lock = m_lock->to_json();
+  return true;
+}
+
 void Run::emit_started_probe(const EntryRecord& record) {
   if (m_probe) m_probe->running(fmt::format("{} {}", record.phase == Phase::rollback ? "rollback" : "step", record.name));
 }
@@ -142,7 +170,7 @@ Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& re
   Outcome outcome;
   for (int number = 1; number <= timing.retries + 1; ++number) {
     record.attempts = number;
-    AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id};
+    AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id, m_report.fencing_token};
     outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
     if (outcome.status == Status::ok || outcome.status == Status::skipped || m_cancel.cancelled()) break;
     if (number <= timing.retries) {
@@ -200,6 +228,10 @@ bool Run::run_checks() {
 void Run::run_steps() {
   for (std::size_t i = 0; i < m_playbook.steps.size(); ++i) {
     if (m_cancel.cancelled()) return;
+    if (m_lock && !m_lock->held()) {
+      m_lock_lost = fmt::format("{}; step '{}' and those after it were not started", redact(m_lock->lost_reason()), m_playbook.steps[i].name);
+      return;
+    }
     const Entry& entry = m_playbook.steps[i];
     const Kind& kind = *m_kinds.find(entry.action.kind);
     auto late = late_spec(entry.action, kind, m_outputs, m_report);
@@ -291,7 +323,13 @@ void Run::conclude() {
 
   auto failed_check = std::find_if(m_report.checks.begin(), m_report.checks.end(),
                                    [](const EntryRecord& r) { return r.status != Status::ok; });
-  if (m_cancel.cancelled()) {
+  if (m_lock_refusal) {
+    m_report.result = RunResult::lock_held;
+    m_report.summary = *m_lock_refusal + ": no step was started, nothing was changed";
+  } else if (!m_lock_lost.empty()) {
+    m_report.result = RunResult::lock_lost;
+    m_report.summary = m_lock_lost + "; nothing was rolled back (the steps done stay done)";
+  } else if (m_cancel.cancelled()) {
     m_report.result = RunResult::interrupted;
     m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
                                               : fmt::format("interrupted during or after step '{}'; nothing was rolled back "
@@ -353,6 +391,7 @@ RunReport Run::execute() {
   m_reporter.run_started(m_report);
 
   bool gate_open = run_checks();
+  if (gate_open && m_options.mode == Mode::run && m_playbook.lock && !m_cancel.cancelled()) gate_open = take_lock();
   if (gate_open && m_options.mode != Mode::check && !m_cancel.cancelled()) {
     // The probe watches what users see from the first step to the last rollback.
     if (m_playbook.sla.probe && m_options.mode == Mode::run) {
@@ -361,6 +400,10 @@ RunReport Run::execute() {
     }
     run_steps();
     if (m_probe) m_report.sla.probe = m_probe->stop();
+  }
+  if (m_lock) {
+    m_lock->release();  // at the end, on failure and on interrupt alike
+    m_report.lock = m_lock->to_json();
   }
   conclude();
   m_report.finished = Instant::now();

@@ -61,6 +61,7 @@ class ExecOperation : public Operation {
       process.env[child_name] = *value;
     }
     process.env["DRCTL_RUN_ID"] = ctx.run_id;
+    if (!ctx.fencing_token.empty()) process.env["DRCTL_FENCING_TOKEN"] = ctx.fencing_token;
     process.env["DRCTL_ENTRY"] = ctx.entry_name;
 
     if (!process.cwd.empty() && ::access(process.cwd.c_str(), X_OK) != 0) {

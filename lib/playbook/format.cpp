@@ -1,5 +1,7 @@
 #include "playbook/format.hpp"
 
+#include "kinds/etcd_connection.hpp"
+
 namespace drctl {
 namespace {
 
@@ -35,6 +37,11 @@ const Fields& top_level_fields() {
                             Field::string("max_error_rate", "Largest acceptable share of failed requests, e.g. \"1%\"."),
                         }),
                     }),
+      Field::object("lock", "The run lock: an etcd key held with a lease while the run lasts.", {
+          etcd_connection_field("etcd", "The etcd that holds the lock (reachable from every operator)."),
+          Field::string("key", "The lock key, e.g. /drctl/locks/order-svc.").mandatory(),
+          Field::duration("ttl", "Lease time-to-live: a killed run's lock frees itself after it.").defaults_to("30s"),
+      }),
   };
   return fields;
 }

@@ -110,6 +110,14 @@ LoadResult PlaybookReader::read() {
       if (sla.value("on_breach", "fail") == "warn") m_playbook.sla.on_breach = OnBreach::warn;
       if (sla.contains("probe")) m_playbook.sla.probe = read_probe(Spec(sla["probe"]), root);
     }
+    if (values.contains("lock")) {
+      Spec lock(values["lock"]);
+      m_playbook.lock = LockSpec{lock.json().value("etcd", nlohmann::json::object()), lock.str("key"), lock.duration("ttl").value_or(Millis(30'000))};
+      if (m_playbook.lock->ttl < Millis(1000)) {
+        const YamlNode* node = root.get("lock") ? root.get("lock")->get("ttl") : nullptr;
+        m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "lock.ttl", "expected at least 1s (etcd leases count whole seconds)");
+      }
+    }
     if (const YamlNode* checks = root.get("checks")) scan_headers(*checks, Role::check);
     if (const YamlNode* steps = root.get("steps")) scan_headers(*steps, Role::step);
     m_playbook.checks = read_entries(root, "checks", Role::check);
@@ -383,8 +391,8 @@ std::string PlaybookReader::check_string(const std::string& value, SourcePos pos
                                           ref.names[0], ref.names[0]));
     } else if (ref.scope == "env" && std::getenv(ref.names[0].c_str()) == nullptr) {
       m_diag.error(pos, path, fmt::format("environment variable {} is not set", ref.names[0]));
-    } else if (ref.scope == "run" && ref.names[0] != "id" && ref.names[0] != "playbook") {
-      m_diag.error(pos, path, fmt::format("unknown run field '{}' in {} (known: id, playbook)", ref.names[0], ref.text));
+    } else if (ref.scope == "run" && ref.names[0] != "id" && ref.names[0] != "playbook" && ref.names[0] != "fencing_token") {
+      m_diag.error(pos, path, fmt::format("unknown run field '{}' in {} (known: id, playbook, fencing_token)", ref.names[0], ref.text));
     } else if (ref.scope == "steps") {
       if (site == nullptr) {
         m_diag.error(pos, path, fmt::format("{} can only be used inside a check or step", ref.text));

@@ -63,6 +63,13 @@ struct Sla {
   std::optional<ProbeSpec> probe;
 };
 
+// lock: an etcd key held with a lease while the run lasts (the run lock).
+struct LockSpec {
+  nlohmann::json etcd;  // the etcd connection spec, as written
+  std::string key;
+  Millis ttl{30'000};
+};
+
 struct Playbook {
   int version = 1;
   std::string name;
@@ -72,6 +79,7 @@ struct Playbook {
   std::map<std::string, std::string> vars;
   Timing defaults;
   Sla sla;
+  std::optional<LockSpec> lock;
   std::vector<Entry> checks;
   std::vector<Entry> steps;
 };

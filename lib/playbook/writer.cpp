@@ -56,6 +56,10 @@ nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry
   doc["defaults"] = timing_to_document(playbook.defaults);
   doc["sla"] = {{"on_breach", playbook.sla.on_breach == OnBreach::fail ? "fail" : "warn"}};
   if (playbook.sla.total) doc["sla"]["total"] = format_duration(*playbook.sla.total);
+  if (const auto& lock = playbook.lock) {
+    doc["lock"] = {{"etcd", lock->etcd}, {"key", lock->key}, {"ttl", format_duration(lock->ttl)}};
+    if (doc["lock"]["etcd"].contains("dial_timeout")) doc["lock"]["etcd"]["dial_timeout"] = format_duration(Millis(doc["lock"]["etcd"]["dial_timeout"].get<long long>()));
+  }
   if (const auto& probe = playbook.sla.probe) {
     nlohmann::json p = {{"url", probe->url}, {"interval", format_duration(probe->interval)}, {"timeout", format_duration(probe->timeout)}};
     if (!probe->expect_status.empty()) p["expect_status"] = probe->expect_status;

@@ -69,6 +69,7 @@ nlohmann::json report_to_json(const RunReport& report) {
       {"result", run_result_name(report.result)},
       {"exit_code", exit_code_for(report.result)},
       {"summary", report.summary},
+      {"lock", report.lock},
       {"sla",
        {{"total_budget_ms", optional_ms(sla.total_budget)},
         {"steps_elapsed_ms", to_ms(sla.steps_elapsed)},

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The run lock against real etcd: a second run exits 5 naming the holder; the fencing token
+# reaches exec steps and the report; the lock is released at the end; a killed run's lock
+# frees itself after its ttl; a lease revoked mid-run stops further steps.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd.sh"
+require_tool etcd
+require_tool etcdctl
+
+start_etcd K 1
+lock_playbook() {  # lock_playbook NAME SECONDS-OF-FIRST-STEP
+  cat > "$WORK/$1.yaml" <<YAML
+version: 1
+name: $1
+lock: {etcd: {endpoints: [$ETCD_K]}, key: /drctl/locks/order-svc, ttl: 2s}
+steps:
+  - name: hold
+    read_only: true
+    exec: {shell: true, command: 'echo "\$DRCTL_FENCING_TOKEN" > $WORK/$1.token; sleep $2'}
+  - name: after
+    read_only: true
+    exec: {argv: [echo, "token \${run.fencing_token}"]}
+YAML
+}
+
+lock_playbook first 2
+"$DRCTL" run --yes --output json "$WORK/first.yaml" > "$WORK/first.out" 2> "$WORK/first.err" &
+first=$!
+for _ in $(seq 100); do [ -n "$(ectl K get /drctl/locks/order-svc --print-value-only)" ] && break; sleep 0.05; done
+lock_playbook second 0
+check second 5 run --yes --output json "$WORK/second.yaml"
+report_is second 'r["result"]' lock_held
+contains second-names-holder "$WORK/second.out" "run lock /drctl/locks/order-svc is held by run "
+contains second-names-host "$WORK/second.out" "on host $(hostname)"
+report_is second 'len(r["steps"])' 0
+wait "$first"; RC=$?; LAST=first
+expect_rc "first: completes while holding the lock" 0
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lock"]["fencing_token"])' "$WORK/first.out")
+[ -n "$token" ] && [ "$(cat "$WORK/first.token")" = "$token" ] && pass "first: DRCTL_FENCING_TOKEN=$token in the exec step's environment" \
+  || fail "first: token '$(cat "$WORK/first.token")' vs report '$token'"
+report_is first 's["after"]["outputs"]["stdout"].strip()' "token $token"
+[ -z "$(ectl K get /drctl/locks/order-svc --print-value-only)" ] && pass "first: the lock is released at the end" || fail "first: the lock key is still there"
+
+# A killed run: its lock stays until the ttl, then a new run takes it (with a larger token).
+lock_playbook killed 30
+setsid "$DRCTL" run --yes "$WORK/killed.yaml" > /dev/null 2>&1 &
+killed=$!
+for _ in $(seq 100); do [ -s "$WORK/killed.token" ] && break; sleep 0.05; done
+for child in $(pgrep -P "$killed"); do kill -KILL -- "-$child" 2>/dev/null; done  # its exec step's own process group
+kill -KILL -- "-$killed"
+lock_playbook too-soon 0
+check too-soon 5 run --yes --output json "$WORK/too-soon.yaml"
+sleep 3
+lock_playbook after-ttl 0
+check after-ttl 0 run --yes --output json "$WORK/after-ttl.yaml"
+report_is after-ttl 'int(r["lock"]["fencing_token"]) > '"$(cat "$WORK/killed.token")" True
+
+# The lease revoked mid-run (another operator broke the lock): no further step starts.
+lock_playbook revoked 2
+"$DRCTL" run --yes --output json "$WORK/revoked.yaml" > "$WORK/revoked.out" 2> "$WORK/revoked.err" &
+run=$!
+for _ in $(seq 100); do [ -s "$WORK/revoked.token" ] && break; sleep 0.05; done
+lease=$(ectl K get /drctl/locks/order-svc -w json | python3 -c 'import json,sys; print("%x" % json.load(sys.stdin)["kvs"][0]["lease"])')
+ectl K lease revoke "$lease" >/dev/null
+wait "$run"; RC=$?; LAST=revoked
+expect_rc "revoked: the run stops with the lock exit code" 5
+report_is revoked 'r["result"]' lock_lost
+report_is revoked '[x["name"] for x in r["steps"]]' "['hold']"
+contains revoked-says-why "$WORK/revoked.out" "step 'after' and those after it were not started"
+
+# Without etcd the lock cannot be taken: exit 5, nothing started.
+closed=$(closed_port)
+sed "s/$ETCD_K/127.0.0.1:$closed/" "$WORK/second.yaml" > "$WORK/no-etcd.yaml"
+check no-etcd 5 run --yes --output json "$WORK/no-etcd.yaml"
+contains no-etcd-says-why "$WORK/no-etcd.out" "run lock: etcd lock"
+
+finish
