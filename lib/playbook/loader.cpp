@@ -18,6 +18,34 @@
 namespace drctl {
 namespace {
 
+// The node at a dotted path inside a spec ("verify.expect", "hooks[0].url"), or the deepest
+// one found on the way (so a problem is reported as close to its cause as the YAML allows).
+const YamlNode* find_path(const YamlNode& spec, const std::string& path) {
+  const YamlNode* node = &spec;
+  std::size_t start = 0;
+  while (start < path.size() && node != nullptr) {
+    std::size_t end = path.find_first_of(".[", start);
+    std::string key = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const YamlNode* next = key.empty() ? node : node->get(key);
+    if (next == nullptr) return node == &spec ? nullptr : node;
+    node = next;
+    if (end == std::string::npos) break;
+    if (path[end] == '[') {
+      std::size_t close = path.find(']', end);
+      if (close == std::string::npos) break;
+      std::size_t index = std::stoul(path.substr(end + 1, close - end - 1));
+      if (!node->is_sequence() || index >= node->items.size()) return node;
+      node = node->items[index].get();
+      start = close + 1;
+      if (start < path.size() && path[start] == '.') ++start;
+    } else {
+      start = end + 1;
+    }
+  }
+  return node;
+}
+
+
 std::string hash_of(std::string_view text) {
   XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
   return fmt::format("xxh3-128:{:016x}{:016x}", h.high64, h.low64);
@@ -308,7 +336,7 @@ std::optional<Action> PlaybookReader::read_action(const YamlNode& owner, const s
   if (m_diag.error_count() == errors_before) {
     for (const auto& problem : kind->check_spec(action.spec)) {
       SourcePos where = kind_pos;
-      if (const YamlNode* bad = node.get(problem.key); !problem.key.empty() && bad != nullptr) where = pos_of(*bad);
+      if (const YamlNode* bad = find_path(node, problem.key); !problem.key.empty() && bad != nullptr) where = pos_of(*bad);
       m_diag.error(where, problem.key.empty() ? kind_path : join_path(kind_path, problem.key), problem.message);
     }
   }
