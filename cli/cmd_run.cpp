@@ -25,6 +25,8 @@ class RunCommand : public Command {
     int exit_code = 0;
     auto playbook = load_or_report(m_path, global, exit_code);
     if (!playbook) return exit_code;
+    // No switch without its journal: the state dir must be usable before anything runs.
+    if (!m_dry_run && !journal_dir(global)) return k_exit_usage;
     if (!m_dry_run && !m_yes) {
       if (::isatty(STDIN_FILENO) == 0) {
         print_error("refusing to run without --yes: stdin is not a terminal (use --dry-run to only describe the steps)");

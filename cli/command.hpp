@@ -20,6 +20,7 @@ struct GlobalOptions {
   bool quiet = false;
   bool verbose = false;
   bool probe = false;  // a single check: one result line, no table or banner
+  std::string state_dir;  // journals; "" = $XDG_STATE_HOME/drctl or ~/.local/state/drctl
 };
 
 class Command {
@@ -40,5 +41,7 @@ std::unique_ptr<Command> make_version_command();
 std::unique_ptr<Command> make_schema_command();
 std::unique_ptr<Command> make_probe_command();
 std::unique_ptr<Command> make_cache_command();
+std::unique_ptr<Command> make_runs_command();
+std::unique_ptr<Command> make_show_command();
 
 }  // namespace drctl::cli

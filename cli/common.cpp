@@ -13,6 +13,7 @@
 #include "report/json_report.hpp"
 #include "report/junit_report.hpp"
 #include "report/text_report.hpp"
+#include "engine/journal.hpp"
 #include "signals.hpp"
 #include "util/strings.hpp"
 
@@ -80,6 +81,15 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
   return std::move(result.playbook);
 }
 
+std::optional<std::string> journal_dir(const GlobalOptions& global) {
+  auto dir = prepare_journal_dir(global.state_dir.empty() ? default_state_dir() : global.state_dir);
+  if (!dir) {
+    print_error(dir.error());
+    return std::nullopt;
+  }
+  return *dir;
+}
+
 int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
   return exit_code_for(execute_report(playbook, mode, global).result);
 }
@@ -105,6 +115,15 @@ RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOption
     reporters.add(std::move(reporter));
   }
 
+  JournalReporter* journal = nullptr;
+  if (mode == Mode::run) {
+    if (auto dir = journal_dir(global)) {
+      auto reporter = std::make_unique<JournalReporter>(*dir);
+      journal = reporter.get();
+      reporters.add(std::move(reporter));
+    }
+  }
+
   RunOptions options;
   options.mode = mode;
   options.parallel = global.parallel;
@@ -115,6 +134,7 @@ RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOption
     report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
   }
   if (junit != nullptr && !junit->error().empty()) print_error(junit->error());
+  if (journal != nullptr && !journal->error().empty()) print_error(journal->error());
   return report;
 }
 

@@ -21,6 +21,9 @@ std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<s
 // runs, so a pipeline never gets a switch without the report it asked for.
 bool report_files_writable(const GlobalOptions& global);
 
+// The journal directory of `run` (<state dir>/runs), created if needed; prints why not.
+std::optional<std::string> journal_dir(const GlobalOptions& global);
+
 // Loads and validates; prints every diagnostic to stderr. Returns nullopt with `exit_code`
 // set (65 invalid, 64 unreadable or bad --var) when the playbook cannot be used.
 std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code);

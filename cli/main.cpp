@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   commands.push_back(make_schema_command());
   commands.push_back(make_probe_command());
   commands.push_back(make_cache_command());
+  commands.push_back(make_runs_command());
+  commands.push_back(make_show_command());
 
   CLI::App app{"drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
   app.fallthrough();  // global options may also follow the subcommand
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "Report format on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--junit", global.junit_path, "Also write a JUnit XML report to FILE");
+  app.add_option("--state-dir", global.state_dir, "Where run journals go (default $XDG_STATE_HOME/drctl or ~/.local/state/drctl)");
   app.add_option("--var", global.vars, "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)")
       ->allow_extra_args(false);  // one value per --var, so a following positional is not swallowed
   app.add_option("--parallel", global.parallel, "Checks run at once (default 8)")->check(CLI::Range(1, 256));

@@ -68,6 +68,32 @@ report_is revoked 'r["result"]' lock_lost
 report_is revoked '[x["name"] for x in r["steps"]]' "['hold']"
 contains revoked-says-why "$WORK/revoked.out" "step 'after' and those after it were not started"
 
+# The journals of these runs: the finished ones end with their report, the killed one stops
+# after its first entry started; all mode 0600.
+first_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/first.out")
+check runs 0 runs --output json
+python3 - "$WORK/runs.out" "$first_id" <<'PY' && pass "runs: lists the finished runs with their result and the killed one without" || fail "runs: $(head -c 400 "$WORK/runs.out")"
+import json, sys
+runs = json.load(open(sys.argv[1]))
+by_id = {r["run_id"]: r for r in runs}
+assert by_id[sys.argv[2]]["result"] == "success" and by_id[sys.argv[2]]["exit_code"] == 0
+assert any(r["result"] is None for r in runs), "the killed run has no end"
+assert len(runs) >= 5
+PY
+check show 0 show "$first_id"
+contains show-steps "$WORK/show.out" "after"
+contains show-result "$WORK/show.out" "result: success (exit 0)"
+check show-json 0 show "$first_id" --output json
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["lock"]["fencing_token"] > 0 and [s["name"] for s in r["steps"]] == ["hold", "after"]' "$WORK/show-json.out" \
+  && pass "show --output json: the run's report, with its fencing token" || fail "show json: $(head -c 300 "$WORK/show-json.out")"
+killed_id=$(python3 -c 'import json,sys; print([r["run_id"] for r in json.load(open(sys.argv[1])) if r["result"] is None][0])' "$WORK/runs.out")
+check show-killed 0 show "$killed_id"
+contains show-killed-says-so "$WORK/show-killed.out" "the journal ends here"
+grep -q '"name":"hold".*"type":"entry_started"' "$XDG_STATE_HOME/drctl/runs/$killed_id.jsonl" && pass "show-killed: the step it died in was journaled as started" || fail "show-killed: no entry_started"
+modes=$(stat -c %a "$XDG_STATE_HOME"/drctl/runs/*.jsonl | sort -u)
+[ "$modes" = 600 ] && pass "journals are mode 0600" || fail "journal modes: $modes"
+check show-unknown 1 show no-such-run
+
 # Without etcd the lock cannot be taken: exit 5, nothing started.
 closed=$(closed_port)
 sed "s/$ETCD_K/127.0.0.1:$closed/" "$WORK/second.yaml" > "$WORK/no-etcd.yaml"

@@ -52,6 +52,11 @@ for f in check.out check.err run.out run.err text.out text.err plan.out s-junit.
   lacks "env secret absent from $f" "$WORK/$f" "$token"
   lacks "file secret absent from $f" "$WORK/$f" "$filesecret"
 done
+# The run journals too.
+journals=$(cat "$XDG_STATE_HOME"/drctl/runs/*.jsonl 2>/dev/null)
+[ -n "$journals" ] && pass "the runs were journaled" || fail "no journal under $XDG_STATE_HOME"
+grep -qF -- "$token" <<<"$journals" && fail "env secret found in a journal" || pass "env secret absent from the journals"
+grep -qF -- "$filesecret" <<<"$journals" && fail "file secret found in a journal" || pass "file secret absent from the journals"
 
 cat > "$WORK/missing.yaml" <<YAML
 version: 1

@@ -6,6 +6,7 @@ set -u
 export NO_COLOR=1
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/drctl-test.XXXXXX")
+export XDG_STATE_HOME="$WORK/state"  # run journals stay in the test's own directory
 STARTED_PIDS=()
 PASSED=0
 FAILED=0

@@ -1,0 +1,86 @@
+// drctl runs: the journaled runs, newest first. drctl show RUN_ID: one run's journal, as its
+// final report (text, JSON or JUnit), or, for a run that never finished, what was done.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "engine/exit_codes.hpp"
+#include "engine/journal.hpp"
+
+namespace drctl::cli {
+namespace {
+
+std::string state_dir_of(const GlobalOptions& global) { return global.state_dir.empty() ? default_state_dir() : global.state_dir; }
+
+class RunsCommand : public Command {
+ public:
+  const char* name() const override { return "runs"; }
+  const char* help() const override { return "List the journaled runs, newest first"; }
+  void setup(CLI::App&) override {}
+  int run(const GlobalOptions& global) override {
+    auto runs = list_journals(state_dir_of(global));
+    if (global.output == OutputFormat::json) {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : runs) {
+        out.push_back({{"run_id", r.run_id}, {"playbook", r.playbook}, {"started_at", r.started_at},
+                       {"result", r.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.result)},
+                       {"exit_code", r.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.exit_code)}, {"journal", r.path}});
+      }
+      std::puts(out.dump(2).c_str());
+      return 0;
+    }
+    if (runs.empty()) fmt::print("no runs in {}/runs\n", state_dir_of(global));
+    for (const auto& r : runs) {
+      fmt::print("{:<28} {:<24} {:<26} {}\n", r.run_id, r.started_at, r.playbook,
+                 r.exit_code < 0 ? std::string("(no end: killed, or still running)") : fmt::format("{} (exit {})", r.result, r.exit_code));
+    }
+    return 0;
+  }
+};
+
+class ShowCommand : public Command {
+ public:
+  const char* name() const override { return "show"; }
+  const char* help() const override { return "Show one run's journal: its report, or what was done before it stopped"; }
+  void setup(CLI::App& app) override { app.add_option("run_id", m_run_id, "Run id (drctl runs lists them)")->required(); }
+  int run(const GlobalOptions& global) override {
+    auto lines = read_journal(state_dir_of(global), m_run_id);
+    if (!lines) {
+      print_error(lines.error());
+      return 1;
+    }
+    const nlohmann::json* report = nullptr;
+    for (const auto& line : *lines) {
+      if (line.value("type", "") == "run_finished") report = &line["report"];
+    }
+    if (global.output == OutputFormat::json) {
+      std::puts((report ? *report : nlohmann::json{{"run_id", m_run_id}, {"result", nullptr}, {"journal", *lines}}).dump(2).c_str());
+      return 0;
+    }
+    for (const auto& line : *lines) {
+      if (line.value("type", "") != "entry_finished") continue;
+      fmt::print("{:<9} {:<28} {:<18} {:<14} {:>10.1f} ms  {}\n", line.value("phase", ""), line.value("name", ""), line.value("kind", ""),
+                 line.value("status", ""), line.value("duration_ms", 0.0), line.value("message", ""));
+    }
+    if (report) {
+      fmt::print("result: {} (exit {}): {}\n", report->value("result", ""), report->value("exit_code", -1), report->value("summary", ""));
+    } else {
+      fmt::print("result: none: the journal ends here (the run was killed, or is still running)\n");
+    }
+    return 0;
+  }
+
+ private:
+  std::string m_run_id;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_runs_command() { return std::make_unique<RunsCommand>(); }
+std::unique_ptr<Command> make_show_command() { return std::make_unique<ShowCommand>(); }
+
+}  // namespace drctl::cli
