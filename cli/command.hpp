@@ -21,6 +21,7 @@ struct GlobalOptions {
   bool verbose = false;
   bool probe = false;  // a single check: one result line, no table or banner
   std::string state_dir;  // journals; "" = $XDG_STATE_HOME/drctl or ~/.local/state/drctl
+  std::string grace = "10s";  // after SIGINT/SIGTERM, how long the running step may still take
 };
 
 class Command {

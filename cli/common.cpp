@@ -130,7 +130,7 @@ RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOption
   CancelToken cancel;
   RunReport report;
   {
-    SignalWatch signals(cancel);
+    SignalWatch signals(cancel, parse_duration(global.grace).value_or(Millis(10'000)));
     report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
   }
   if (junit != nullptr && !junit->error().empty()) print_error(junit->error());

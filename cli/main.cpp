@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "Report format on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--junit", global.junit_path, "Also write a JUnit XML report to FILE");
+  app.add_option("--grace", global.grace, "After SIGINT/SIGTERM, time the running step gets to finish (default 10s)")
+      ->check([](const std::string& value) { return drctl::parse_duration(value) ? std::string() : "expected a duration such as 10s"; });
   app.add_option("--state-dir", global.state_dir, "Where run journals go (default $XDG_STATE_HOME/drctl or ~/.local/state/drctl)");
   app.add_option("--var", global.vars, "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)")
       ->allow_extra_args(false);  // one value per --var, so a following positional is not swallowed

@@ -172,7 +172,7 @@ Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& re
     record.attempts = number;
     AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id, m_report.fencing_token};
     outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
-    if (outcome.status == Status::ok || outcome.status == Status::skipped || m_cancel.cancelled()) break;
+    if (outcome.status == Status::ok || outcome.status == Status::skipped || m_cancel.stop_requested()) break;
     if (number <= timing.retries) {
       auto resume_at = std::chrono::steady_clock::now() + timing.retry_delay;
       if (!m_cancel.sleep_until(resume_at)) break;
@@ -202,7 +202,7 @@ bool Run::run_checks() {
       auto late = late_spec(entry.action, kind, m_outputs, m_report);
       Spec spec = late ? *late : entry.action.spec;
       EntryRecord record = new_record(Phase::check, entry.name, kind, spec, entry.timing);
-      if (m_cancel.cancelled()) {
+      if (m_cancel.stop_requested()) {
         record.status = Status::skipped;
         record.message = "not started: the run was interrupted";
         record.started = record.finished = Instant::now();
@@ -227,7 +227,7 @@ bool Run::run_checks() {
 
 void Run::run_steps() {
   for (std::size_t i = 0; i < m_playbook.steps.size(); ++i) {
-    if (m_cancel.cancelled()) return;
+    if (m_cancel.stop_requested()) return;
     if (m_lock && !m_lock->held()) {
       m_lock_lost = fmt::format("{}; step '{}' and those after it were not started", redact(m_lock->lost_reason()), m_playbook.steps[i].name);
       return;
@@ -249,7 +249,7 @@ void Run::run_steps() {
     emit_finished(record);
     if (record.status != Status::ok && record.status != Status::skipped) {
       m_step_failed = true;
-      if (!m_cancel.cancelled()) roll_back(i, outcome.changed);
+      if (!m_cancel.stop_requested()) roll_back(i, outcome.changed);
       return;
     }
   }
@@ -266,10 +266,10 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
     const Kind& step_kind = *m_kinds.find(entry.action.kind);
     Operation& step_operation = *m_step_operations[i];
     if (entry.read_only) continue;
-    if (m_rollback_failed || m_cancel.cancelled()) {
+    if (m_rollback_failed || m_cancel.stop_requested()) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::skipped;
-      record.message = m_cancel.cancelled() ? "not attempted: the run was interrupted"
+      record.message = m_cancel.stop_requested() ? "not attempted: the run was interrupted"
                                             : "not attempted: an earlier rollback failed, a human must look";
       record.started = record.finished = Instant::now();
       m_report.rollbacks.push_back(record);
@@ -329,7 +329,7 @@ void Run::conclude() {
   } else if (!m_lock_lost.empty()) {
     m_report.result = RunResult::lock_lost;
     m_report.summary = m_lock_lost + "; nothing was rolled back (the steps done stay done)";
-  } else if (m_cancel.cancelled()) {
+  } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
     m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
                                               : fmt::format("interrupted during or after step '{}'; nothing was rolled back "
@@ -391,8 +391,8 @@ RunReport Run::execute() {
   m_reporter.run_started(m_report);
 
   bool gate_open = run_checks();
-  if (gate_open && m_options.mode == Mode::run && m_playbook.lock && !m_cancel.cancelled()) gate_open = take_lock();
-  if (gate_open && m_options.mode != Mode::check && !m_cancel.cancelled()) {
+  if (gate_open && m_options.mode == Mode::run && m_playbook.lock && !m_cancel.stop_requested()) gate_open = take_lock();
+  if (gate_open && m_options.mode != Mode::check && !m_cancel.stop_requested()) {
     // The probe watches what users see from the first step to the last rollback.
     if (m_playbook.sla.probe && m_options.mode == Mode::run) {
       m_probe = std::make_unique<AvailabilityProbe>(*m_playbook.sla.probe);

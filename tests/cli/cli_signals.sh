@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SIGINT mid-step: no further step, the running child's whole group is killed, exit 130.
+# SIGINT mid-step: no further step; the running step gets --grace, then its child's whole
+# group is killed; a second SIGINT stops it at once; exit 130, journaled either way.
 . "$(dirname "$0")/lib.sh"
 
 cat > "$WORK/long.yaml" <<YAML
@@ -18,7 +19,7 @@ steps:
     exec: {argv: [touch, "$WORK/never-ran"]}
 YAML
 
-"$DRCTL" run --yes "$WORK/long.yaml" >"$WORK/sig.out" 2>"$WORK/sig.err" </dev/null &
+"$DRCTL" run --yes --grace 1s "$WORK/long.yaml" >"$WORK/sig.out" 2>"$WORK/sig.err" </dev/null &
 drctl_pid=$!
 for _ in $(seq 100); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
 grandchild=$(cat "$WORK/grandchild.pid" 2>/dev/null)
@@ -27,7 +28,8 @@ kill -INT "$drctl_pid"
 wait "$drctl_pid"; RC=$?
 LAST=sig
 expect_rc "SIGINT mid-step" 130
-contains "interrupt announced" "$WORK/sig.err" "interrupted: no new step will start"
+contains "interrupt announced" "$WORK/sig.err" "interrupted: no new step will start; the running one has 1s to finish"
+contains "grace period ends the step" "$WORK/sig.err" "grace period over: stopping the running step"
 contains "result says interrupted" "$WORK/sig.out" "result: interrupted (exit 130)"
 [ -e "$WORK/never-ran" ] && fail "a step started after the interrupt" || pass "no step started after the interrupt"
 [ -e "$WORK/rolled-back" ] && fail "an interrupt ran rollbacks" || pass "an interrupt leaves rollback to the operator"
@@ -37,4 +39,40 @@ if [ -n "$grandchild" ] && kill -0 "$grandchild" 2>/dev/null && [ "$(awk '{print
 else
   pass "the step's process group is gone"
 fi
+
+# A step that ends within the grace period finishes normally; the next one does not start.
+cat > "$WORK/short.yaml" <<YAML
+version: 1
+name: short
+steps:
+  - name: short
+    read_only: true
+    exec: {argv: [sleep, "0.6"]}
+  - name: never
+    exec: {argv: [touch, "$WORK/never-ran-2"]}
+YAML
+"$DRCTL" run --yes --output json --grace 5s "$WORK/short.yaml" >"$WORK/short.out" 2>"$WORK/short.err" </dev/null &
+drctl_pid=$!
+sleep 0.3
+kill -INT "$drctl_pid"
+wait "$drctl_pid"; RC=$?; LAST=short
+expect_rc "SIGINT during a short step" 130
+report_is short '[(x["name"], x["status"]) for x in r["steps"]]' "[('short', 'ok')]"
+[ -e "$WORK/never-ran-2" ] && fail "a step started after the interrupt" || pass "the running step finished within its grace; no step started after it"
+
+# Twice: the running step is stopped at once (not after the 60 s grace), and the run is journaled.
+rm -f "$WORK/grandchild.pid"
+"$DRCTL" run --yes --grace 60s "$WORK/long.yaml" >"$WORK/twice.out" 2>"$WORK/twice.err" </dev/null &
+drctl_pid=$!
+for _ in $(seq 100); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
+started=$(date +%s%N)
+kill -INT "$drctl_pid"; sleep 0.2; kill -INT "$drctl_pid"
+wait "$drctl_pid"; RC=$?; LAST=twice
+elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+expect_rc "SIGINT twice" 130
+[ "$elapsed_ms" -lt 5000 ] && pass "the second SIGINT stopped the step at once (${elapsed_ms} ms)" || fail "the second SIGINT took ${elapsed_ms} ms"
+contains "second interrupt announced" "$WORK/twice.err" "interrupted again: stopping the running step now"
+journal=$(ls -t "$XDG_STATE_HOME"/drctl/runs/*.jsonl | head -1)
+grep -q '"type":"run_finished"' "$journal" && grep -q '"result":"interrupted"' "$journal" \
+  && pass "the interrupted run is journaled to its end" || fail "journal $journal has no interrupted end"
 finish
