@@ -93,4 +93,22 @@ write timeout "steps:
 start=$(date +%s%N)
 check timeout 3 run --yes "$WORK/timeout.yaml"
 contains "timeout class reported" "$WORK/timeout.out" "hang timeout"
+
+# The new options and subcommands: bad values are usage errors naming the option.
+check grace-bad 64 run --yes --grace soon "$WORK/success.yaml"
+contains "--grace that is not a duration is explained" "$WORK/grace-bad.err" "expected a duration such as 10s"
+touch "$WORK/a-file"
+check state-dir-unusable 64 run --yes --state-dir "$WORK/a-file/state" "$WORK/dry.yaml"
+contains "an unusable --state-dir is named" "$WORK/state-dir-unusable.err" "state dir $WORK/a-file/state/runs"
+[ -e "$WORK/dry-run-touched" ] && fail "a step ran although its journal could not be written" || pass "nothing ran without its journal"
+check probe-etcd-watch-no-prefix 64 probe etcd-watch --put-endpoints 127.0.0.1:1 --watch-endpoints 127.0.0.1:1
+contains "a missing --prefix is named" "$WORK/probe-etcd-watch-no-prefix.err" "--prefix is required"
+check probe-etcd-bad-max-p99 64 probe etcd-watch --put-endpoints 127.0.0.1:1 --watch-endpoints 127.0.0.1:1 --prefix /p/ --max-p99 fast
+contains "a bad --max-p99 is named" "$WORK/probe-etcd-bad-max-p99.err" "--max-p99"
+check cache-info-missing 1 cache info "$WORK/no-such-dir"
+contains "a missing cache dir is named" "$WORK/cache-info-missing.err" "$WORK/no-such-dir: No such file or directory"
+check cache-verify-not-a-snapshot 1 cache verify "$WORK/success.yaml"
+contains "a file that is not a snapshot says so" "$WORK/cache-verify-not-a-snapshot.out" "not a drctl snapshot"
+check show-unknown-run 1 show 20990101T000000Z-000000
+contains "an unknown run id is named" "$WORK/show-unknown-run.err" "no run 20990101T000000Z-000000"
 finish
