@@ -28,21 +28,7 @@ drctl_takeover=(); drctl_stable=()
 site=futian
 for i in $(seq "$switches"); do
   to=$([ "$site" = futian ] && echo bantian || echo futian)
-  conf=$(nginx_conf "$(port_of "$to")" | sed 's/^/          /')
-  cat > "$WORK/switch.yaml" <<YAML
-version: 1
-name: switch
-steps:
-  - name: route
-    routing_reload:
-      file_and_exec:
-        path: $NGINX_CONF
-        content: |
-$conf
-        precheck: [nginx, -t, -q, -e, $WORK/nginx/error.log, -c, "{candidate}"]
-        reload: [nginx, -e, $WORK/nginx/error.log, -c, $NGINX_CONF, -s, reload]
-      verify: {url: "http://127.0.0.1:$NGINX_PORT/site", expect: {headers: {X-Site: $to}}, consecutive: 5, interval: 20ms, timeout: 5s}
-YAML
+  switch_playbook "$WORK/switch.yaml" "$(port_of "$to")" "$to"
   "$DRCTL" run --yes --output json "$WORK/switch.yaml" > "$WORK/switch.json"
   read -r t s < <(python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["steps"][0]["evidence"]; print(e["takeover_ms"], e["stable_ms"])' "$WORK/switch.json")
   drctl_takeover+=("$t"); drctl_stable+=("$s")

@@ -15,28 +15,7 @@ start_nginx "$PORT_primary"
 
 # routing NAME EXIT UPSTREAM-PORT [EXTRA CONF TEXT]
 routing() {
-  local conf
-  conf=$({ nginx_conf "$3"; printf '%s\n' "${4:-}"; } | sed 's/^/          /')
-  cat > "$WORK/$1.yaml" <<YAML
-version: 1
-name: $1
-steps:
-  - name: route
-    timeout: 20s
-    routing_reload:
-      file_and_exec:
-        path: $NGINX_CONF
-        content: |
-$conf
-        precheck: [nginx, -t, -q, -e, $WORK/nginx/error.log, -c, "{candidate}"]
-        reload: [nginx, -e, $WORK/nginx/error.log, -c, $NGINX_CONF, -s, reload]
-      verify:
-        url: http://127.0.0.1:$NGINX_PORT/site
-        expect: {status: 200, headers: {X-Site: bantian}}
-        consecutive: 5
-        interval: 20ms
-        timeout: 3s
-YAML
+  switch_playbook "$WORK/$1.yaml" "$3" bantian "${4:-}"
   check "$1" "$2" run --yes --output json "$WORK/$1.yaml"
 }
 

@@ -36,5 +36,33 @@ start_nginx() {
   echo "nginx did not start"; cat "$WORK/nginx/error.log"; exit 1
 }
 
+# switch_playbook FILE UPSTREAM_PORT SITE [EXTRA CONFIG TEXT]: a one-step playbook that points
+# nginx at UPSTREAM_PORT with routing_reload (file_and_exec: nginx -t precheck, reload) and
+# proves X-Site: SITE answers 5 times in a row (every 20 ms, within 3 s).
+switch_playbook() {
+  local conf
+  conf=$({ nginx_conf "$2"; printf '%s\n' "${4:-}"; } | sed 's/^/          /')
+  cat > "$1" <<YAML
+version: 1
+name: switch
+steps:
+  - name: route
+    timeout: 20s
+    routing_reload:
+      file_and_exec:
+        path: $NGINX_CONF
+        content: |
+$conf
+        precheck: [nginx, -t, -q, -e, $WORK/nginx/error.log, -c, "{candidate}"]
+        reload: [nginx, -e, $WORK/nginx/error.log, -c, $NGINX_CONF, -s, reload]
+      verify:
+        url: http://127.0.0.1:$NGINX_PORT/site
+        expect: {status: 200, headers: {X-Site: $3}}
+        consecutive: 5
+        interval: 20ms
+        timeout: 3s
+YAML
+}
+
 # The X-Site header nginx's upstream answers with now.
 served_site() { curl -s -D - -o /dev/null "http://127.0.0.1:$NGINX_PORT/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}'; }
