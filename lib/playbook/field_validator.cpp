@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <regex>
 
@@ -41,6 +42,29 @@ std::string describe_node(const YamlNode& node) {
   if (looks_boolean(node)) return fmt::format("a boolean ({})", node.scalar);
   return fmt::format("a string ('{}')", node.scalar.size() > 40 ? node.scalar.substr(0, 40) + "..." : node.scalar);
 }
+
+namespace {
+
+// The items of a sequence at `path`: each one `accepts` is converted and kept; any other is
+// reported at its own position as "expected <what>".
+template <class Accepts, class Convert>
+nlohmann::json validate_items(Diagnostics& diagnostics, const YamlNode& node, const std::string& path, const char* what, Accepts accepts,
+                              Convert convert) {
+  nlohmann::json out = nlohmann::json::array();
+  std::size_t index = 0;
+  for (const auto& item_ptr : node.items) {
+    const YamlNode& item = *item_ptr;
+    std::string item_path = fmt::format("{}[{}]", path, index++);
+    if (!std::invoke(accepts, item)) {
+      diagnostics.error(pos_of(item), item_path, fmt::format("expected {}, got {}", what, describe_node(item)));
+      continue;
+    }
+    out.push_back(convert(item, item_path));
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string join_path(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
@@ -195,18 +219,8 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
     }
     case FieldType::string_list: {
       if (!node.is_sequence()) return mismatch();
-      nlohmann::json out = nlohmann::json::array();
-      std::size_t index = 0;
-      for (const auto& item_ptr : node.items) {
-        const YamlNode& item = *item_ptr;
-        std::string item_path = fmt::format("{}[{}]", path, index++);
-        if (!item.is_scalar()) {
-          m_diagnostics.error(pos_of(item), item_path, fmt::format("expected a string, got {}", describe_node(item)));
-          continue;
-        }
-        out.push_back(scalar_string(item, item_path, pos_of(item)));
-      }
-      return out;
+      return validate_items(m_diagnostics, node, path, "a string", &YamlNode::is_scalar,
+                            [&](const YamlNode& item, const std::string& at) { return scalar_string(item, at, pos_of(item)); });
     }
     case FieldType::string_map: {
       if (!node.is_map()) return mismatch();
@@ -234,34 +248,15 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
         return out;
       }
       if (!node.is_sequence()) return mismatch();
-      std::size_t index = 0;
-      for (const auto& item_ptr : node.items) {
-        const YamlNode& item = *item_ptr;
-        std::string item_path = fmt::format("{}[{}]", path, index++);
-        if (!looks_integer(item)) {
-          m_diagnostics.error(pos_of(item), item_path, fmt::format("expected an integer, got {}", describe_node(item)));
-          continue;
-        }
-        out.push_back(std::stoll(item.scalar));
-      }
-      return out;
+      return validate_items(m_diagnostics, node, path, "an integer", looks_integer,
+                            [](const YamlNode& item, const std::string&) { return nlohmann::json(std::stoll(item.scalar)); });
     }
     case FieldType::object:
       return validate_map(node, field.fields, path, key_pos);
     case FieldType::object_list: {
       if (!node.is_sequence()) return mismatch();
-      nlohmann::json out = nlohmann::json::array();
-      std::size_t index = 0;
-      for (const auto& item_ptr : node.items) {
-        const YamlNode& item = *item_ptr;
-        std::string item_path = fmt::format("{}[{}]", path, index++);
-        if (!item.is_map()) {
-          m_diagnostics.error(pos_of(item), item_path, fmt::format("expected a map, got {}", describe_node(item)));
-          continue;
-        }
-        out.push_back(validate_map(item, field.fields, item_path, pos_of(item)));
-      }
-      return out;
+      return validate_items(m_diagnostics, node, path, "a map", &YamlNode::is_map,
+                            [&](const YamlNode& item, const std::string& at) { return validate_map(item, field.fields, at, pos_of(item)); });
     }
   }
   return nlohmann::json();
