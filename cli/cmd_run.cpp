@@ -1,5 +1,7 @@
-// drctl run PLAYBOOK [--dry-run] [--yes]: checks, then steps; rollback on failure.
+// drctl run PLAYBOOK [--dry-run] [--yes] [--resume RUN_ID [--force]]: checks, then steps;
+// rollback on failure. --resume continues a run that failed or was cut short.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -7,6 +9,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
+#include "journal_playbook.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -19,6 +22,8 @@ class RunCommand : public Command {
     app.add_option("playbook", m_path, "Playbook file")->required();
     app.add_flag("--dry-run", m_dry_run, "Run the checks; describe each step without changing anything");
     app.add_flag("-y,--yes", m_yes, "Do not ask for confirmation (required when stdin is not a terminal)");
+    app.add_option("--resume", m_resume, "Continue run RUN_ID: re-run the checks, skip its completed steps, go on from where it stopped");
+    app.add_flag("--force", m_force, "With --resume: go on even if the playbook changed since, or a rollback of that run failed");
   }
 
   int run(const GlobalOptions& global) override {
@@ -27,13 +32,26 @@ class RunCommand : public Command {
     if (!playbook) return exit_code;
     // No switch without its journal: the state dir must be usable before anything runs.
     if (!m_dry_run && !journal_dir(global)) return k_exit_usage;
+    std::optional<JournalState> resume;
+    if (!m_resume.empty()) {
+      if (m_dry_run) {
+        print_error("--resume and --dry-run cannot be used together");
+        return k_exit_usage;
+      }
+      resume = load_journal_state(global, m_resume, &*playbook);
+      if (!resume || !resumable(*resume, *playbook)) return k_exit_usage;
+    } else if (m_force) {
+      print_error("--force only goes with --resume");
+      return k_exit_usage;
+    }
     if (!m_dry_run && !m_yes) {
       if (::isatty(STDIN_FILENO) == 0) {
         print_error("refusing to run without --yes: stdin is not a terminal (use --dry-run to only describe the steps)");
         return k_exit_usage;
       }
-      fmt::print(stderr, "About to run '{}': {} checks, then {} steps that change the system.\nType 'yes' to continue: ",
-                 playbook->name, playbook->checks.size(), playbook->steps.size());
+      fmt::print(stderr, "About to {} '{}': {} checks, then {} steps that change the system.\nType 'yes' to continue: ",
+                 resume ? "resume run " + resume->run_id + " of" : std::string("run"), playbook->name, playbook->checks.size(),
+                 playbook->steps.size() - (resume ? resume->done.size() : 0));
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "yes") {
@@ -41,10 +59,38 @@ class RunCommand : public Command {
         return k_exit_usage;
       }
     }
-    return execute(*playbook, m_dry_run ? Mode::dry_run : Mode::run, global);
+    RunOptions options;
+    options.mode = m_dry_run ? Mode::dry_run : Mode::run;
+    options.resume = resume ? &*resume : nullptr;
+    return exit_code_for(execute_report(*playbook, options, global).result);
   }
 
  private:
+  // Whether the journaled run can be continued with this playbook; prints why not.
+  bool resumable(const JournalState& journal, const Playbook& playbook) const {
+    if (journal.mode != "run") {
+      print_error(fmt::format("run {} is a {}, not a switch: resume the run it belongs to", journal.run_id, journal.mode));
+      return false;
+    }
+    if (journal.ended && journal.result == "success") {
+      print_error(fmt::format("run {} completed: there is nothing to resume", journal.run_id));
+      return false;
+    }
+    if (!same_playbook(journal, playbook, m_force)) return false;
+    if (!journal.failed_rollbacks.empty()) {
+      std::string why = fmt::format("run {} has failed rollbacks ({}): the state of those steps is unknown", journal.run_id,
+                                    fmt::join(journal.failed_rollbacks, ", "));
+      if (!m_force) {
+        print_error(why + ": look, then use --force");
+        return false;
+      }
+      fmt::print(stderr, "drctl: warning: {}; going on (--force)\n", why);
+    }
+    return true;
+  }
+
+  std::string m_resume;
+  bool m_force = false;
   std::string m_path;
   bool m_dry_run = false;
   bool m_yes = false;

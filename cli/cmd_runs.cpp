@@ -9,19 +9,25 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
+#include "engine/etcd_journal.hpp"
 #include "engine/journal.hpp"
+#include "report/journal_report.hpp"
+#include "report/junit_report.hpp"
 
 namespace drctl::cli {
 namespace {
 
-std::string state_dir_of(const GlobalOptions& global) { return global.state_dir.empty() ? default_state_dir() : global.state_dir; }
+
 
 class RunsCommand : public Command {
  public:
   const char* name() const override { return "runs"; }
   const char* help() const override { return "List the journaled runs, newest first"; }
-  void setup(CLI::App&) override {}
+  void setup(CLI::App& app) override {
+    app.add_option("--playbook", m_playbook_path, "List the runs in the etcd copy of the journal, under this playbook's run lock");
+  }
   int run(const GlobalOptions& global) override {
+    if (!m_playbook_path.empty()) return list_etcd(global);
     auto runs = list_journals(state_dir_of(global));
     if (global.output == OutputFormat::json) {
       nlohmann::json out = nlohmann::json::array();
@@ -40,18 +46,58 @@ class RunsCommand : public Command {
     }
     return 0;
   }
+
+ private:
+  int list_etcd(const GlobalOptions& global) {
+    int exit_code = 0;
+    auto playbook = load_or_report(m_playbook_path, global, exit_code);
+    if (!playbook) return exit_code;
+    if (!playbook->lock) {
+      print_error(fmt::format("{}: has no lock:, so its runs have no etcd journal", m_playbook_path));
+      return k_exit_usage;
+    }
+    auto runs = list_etcd_journals(*playbook->lock);
+    if (!runs) {
+      print_error(runs.error());
+      return 1;
+    }
+    if (global.output == OutputFormat::json) {
+      std::puts(nlohmann::json(*runs).dump(2).c_str());
+    } else {
+      for (const auto& run : *runs) fmt::print("{}\n", run);
+    }
+    return 0;
+  }
+  std::string m_playbook_path;
 };
 
 class ShowCommand : public Command {
  public:
   const char* name() const override { return "show"; }
   const char* help() const override { return "Show one run's journal: its report, or what was done before it stopped"; }
-  void setup(CLI::App& app) override { app.add_option("run_id", m_run_id, "Run id (drctl runs lists them)")->required(); }
+  void setup(CLI::App& app) override {
+    app.add_option("run_id", m_run_id, "Run id (drctl runs lists them)")->required();
+    app.add_option("--playbook", m_playbook_path, "Also look in the etcd copy of the journal, under this playbook's run lock");
+  }
   int run(const GlobalOptions& global) override {
-    auto lines = read_journal(state_dir_of(global), m_run_id);
+    std::optional<Playbook> playbook;
+    if (!m_playbook_path.empty()) {
+      int exit_code = 0;
+      playbook = load_or_report(m_playbook_path, global, exit_code);
+      if (!playbook) return exit_code;
+    }
+    auto lines = find_journal(global, m_run_id, playbook ? &*playbook : nullptr);
     if (!lines) {
       print_error(lines.error());
       return 1;
+    }
+    if (!global.junit_path.empty()) {
+      JunitReporter junit(global.junit_path);
+      junit.run_finished(journal_report(*lines));
+      if (!junit.error().empty()) {
+        print_error(junit.error());
+        return 1;
+      }
     }
     const nlohmann::json* report = nullptr;
     for (const auto& line : *lines) {
@@ -75,7 +121,7 @@ class ShowCommand : public Command {
   }
 
  private:
-  std::string m_run_id;
+  std::string m_run_id, m_playbook_path;
 };
 
 }  // namespace

@@ -44,5 +44,6 @@ std::unique_ptr<Command> make_probe_command();
 std::unique_ptr<Command> make_cache_command();
 std::unique_ptr<Command> make_runs_command();
 std::unique_ptr<Command> make_show_command();
+std::unique_ptr<Command> make_rollback_command();
 
 }  // namespace drctl::cli

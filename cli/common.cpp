@@ -13,6 +13,7 @@
 #include "report/json_report.hpp"
 #include "report/junit_report.hpp"
 #include "report/text_report.hpp"
+#include "engine/etcd_journal.hpp"
 #include "engine/journal.hpp"
 #include "signals.hpp"
 #include "util/strings.hpp"
@@ -81,6 +82,16 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
   return std::move(result.playbook);
 }
 
+std::string state_dir_of(const GlobalOptions& global) { return global.state_dir.empty() ? default_state_dir() : global.state_dir; }
+
+tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook) {
+  auto local = read_journal(state_dir_of(global), run_id);
+  if (local || playbook == nullptr || !playbook->lock) return local;
+  auto remote = read_etcd_journal(*playbook->lock, run_id);
+  if (remote) return remote;
+  return tl::unexpected(fmt::format("{}; {}", local.error(), remote.error()));
+}
+
 std::optional<std::string> journal_dir(const GlobalOptions& global) {
   auto dir = prepare_journal_dir(global.state_dir.empty() ? default_state_dir() : global.state_dir);
   if (!dir) {
@@ -95,6 +106,13 @@ int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
 }
 
 RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOptions& global) {
+  RunOptions options;
+  options.mode = mode;
+  return execute_report(playbook, options, global);
+}
+
+RunReport execute_report(const Playbook& playbook, RunOptions options, const GlobalOptions& global) {
+  const Mode mode = options.mode;
   ReporterList reporters;
   // Text goes to stdout, unless stdout carries the JSON document: then progress goes to stderr.
   std::FILE* text_out = global.output == OutputFormat::json ? stderr : stdout;
@@ -116,16 +134,17 @@ RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOption
   }
 
   JournalReporter* journal = nullptr;
-  if (mode == Mode::run) {
+  if (mode == Mode::run || mode == Mode::rollback) {
     if (auto dir = journal_dir(global)) {
-      auto reporter = std::make_unique<JournalReporter>(*dir);
+      std::vector<std::unique_ptr<JournalSink>> sinks;
+      sinks.push_back(file_journal_sink(*dir));
+      if (playbook.lock) sinks.push_back(etcd_journal_sink(*playbook.lock));  // so another machine can resume or roll back
+      auto reporter = std::make_unique<JournalReporter>(std::move(sinks), playbook);
       journal = reporter.get();
       reporters.add(std::move(reporter));
     }
   }
 
-  RunOptions options;
-  options.mode = mode;
   options.parallel = global.parallel;
   CancelToken cancel;
   RunReport report;

@@ -3,6 +3,10 @@
 // reporters from the global options, and printing one-line errors.
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
 
 #include "command.hpp"
 #include "engine/cancel.hpp"
@@ -21,6 +25,13 @@ std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<s
 // runs, so a pipeline never gets a switch without the report it asked for.
 bool report_files_writable(const GlobalOptions& global);
 
+// --state-dir, or its default.
+std::string state_dir_of(const GlobalOptions& global);
+
+// One run's journal lines: from the state dir, else from the etcd copy under `playbook`'s
+// run lock (when it has one); the error says where it looked.
+tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook);
+
 // The journal directory of `run` (<state dir>/runs), created if needed; prints why not.
 std::optional<std::string> journal_dir(const GlobalOptions& global);
 
@@ -32,5 +43,7 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
 int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global);
 // The same, returning the whole report (for callers that derive their own exit code).
 RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOptions& global);
+// With run options (resume, rollback); options.parallel comes from the global options.
+RunReport execute_report(const Playbook& playbook, RunOptions options, const GlobalOptions& global);
 
 }  // namespace drctl::cli

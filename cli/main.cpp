@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_cache_command());
   commands.push_back(make_runs_command());
   commands.push_back(make_show_command());
+  commands.push_back(make_rollback_command());
 
   CLI::App app{"drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
   app.fallthrough();  // global options may also follow the subcommand

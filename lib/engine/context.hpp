@@ -3,6 +3,7 @@
 // is being cancelled. Every kind must give up by the deadline: the engine's timeout is a
 // hard stop, enforced by the action itself (curl timeouts, killing a process group, ...).
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "engine/cancel.hpp"
@@ -15,6 +16,13 @@ struct AttemptContext {
   const CancelToken* cancel = nullptr;
   std::string run_id;
   std::string fencing_token;  // "" without a run lock
+  std::function<void()> checkpoint;  // journals the operation's undo_state(), fsync'd
+
+  // Called by an operation right before it changes anything, so a crash in the middle still
+  // leaves what its undo needs in the journal.
+  void save_undo_state() const {
+    if (checkpoint) checkpoint();
+  }
 
   std::chrono::milliseconds remaining() const;
   bool expired() const { return std::chrono::steady_clock::now() >= deadline; }

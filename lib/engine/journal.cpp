@@ -34,41 +34,73 @@ tl::expected<std::string, std::string> prepare_journal_dir(const std::string& st
   return runs;
 }
 
-JournalReporter::~JournalReporter() {
-  if (m_fd >= 0) ::close(m_fd);
-}
+namespace {
+
+class FileJournalSink : public JournalSink {
+ public:
+  explicit FileJournalSink(std::string dir) : m_dir(std::move(dir)) {}
+  ~FileJournalSink() override {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+
+  tl::expected<void, std::string> open(const std::string& run_id) override {
+    m_path = fmt::format("{}/{}.jsonl", m_dir, run_id);
+    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    if (m_fd < 0) return tl::unexpected(fmt::format("journal {}: {}", m_path, std::strerror(errno)));
+    return {};
+  }
+
+  tl::expected<void, std::string> append(const std::string& text) override {
+    const char* data = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+      ssize_t n = ::write(m_fd, data, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return tl::unexpected(fmt::format("journal {}: {}", m_path, std::strerror(errno)));
+      data += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    if (::fdatasync(m_fd) != 0) return tl::unexpected(fmt::format("journal {}: fsync: {}", m_path, std::strerror(errno)));
+    return {};
+  }
+
+ private:
+  std::string m_dir, m_path;
+  int m_fd = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir) { return std::make_unique<FileJournalSink>(std::move(runs_dir)); }
 
 void JournalReporter::append(const nlohmann::json& line) {
-  if (m_fd < 0) return;
+  if (!m_error.empty()) return;  // a journal with a hole is not appended to
   std::string text = line.dump() + "\n";
-  const char* data = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    ssize_t n = ::write(m_fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      m_error = fmt::format("journal {}: {}", m_path, std::strerror(errno));
+  for (auto& sink : m_sinks) {
+    if (auto written = sink->append(text); !written) {
+      m_error = written.error();
       return;
     }
-    data += n;
-    left -= static_cast<std::size_t>(n);
   }
-  if (::fdatasync(m_fd) != 0) m_error = fmt::format("journal {}: fsync: {}", m_path, std::strerror(errno));
 }
 
 void JournalReporter::run_started(const RunReport& header) {
-  m_path = fmt::format("{}/{}.jsonl", m_dir, header.run_id);
-  m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-  if (m_fd < 0) {
-    m_error = fmt::format("journal {}: {}", m_path, std::strerror(errno));
-    return;
+  for (auto& sink : m_sinks) {
+    if (auto opened = sink->open(header.run_id); !opened) {
+      m_error = opened.error();
+      return;
+    }
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const char* user = std::getenv("USER");
-  append({{"type", "run_started"}, {"run_id", header.run_id}, {"mode", mode_name(header.mode)},
-          {"playbook", {{"name", header.playbook_name}, {"path", header.playbook_path}, {"hash", header.playbook_hash}}},
-          {"started_at", rfc3339_utc(header.started.wall)}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()}});
+  nlohmann::json line = {{"type", "run_started"}, {"run_id", header.run_id}, {"mode", mode_name(header.mode)},
+                         {"playbook", {{"name", header.playbook_name}, {"path", header.playbook_path}, {"hash", header.playbook_hash},
+                                       {"source", m_playbook.source}, {"vars", m_playbook.var_overrides}}},
+                         {"started_at", rfc3339_utc(header.started.wall)}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()}};
+  if (!header.resumed_from.empty()) line["resumed_from"] = header.resumed_from;
+  if (!header.rolls_back.empty()) line["rolls_back"] = header.rolls_back;
+  append(line);
 }
 
 void JournalReporter::entry_started(const EntryRecord& record) {
@@ -76,9 +108,15 @@ void JournalReporter::entry_started(const EntryRecord& record) {
           {"started_at", rfc3339_utc(record.started.wall)}});
 }
 
+void JournalReporter::entry_checkpoint(const EntryRecord& record) {
+  append({{"type", "entry_undo"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"undo", record.undo_state}});
+}
+
 void JournalReporter::entry_finished(const EntryRecord& record) {
   nlohmann::json line = record_to_json(record);
   line["type"] = "entry_finished";
+  if (record.phase == Phase::step) line["undo"] = record.undo_state;
+  if (!record.done_in_run.empty()) line["done_in_run"] = record.done_in_run;
   append(line);
 }
 

@@ -4,6 +4,7 @@
 // fsync'd before the run goes on, so a crash leaves an exact record of what was done.
 // Files: <state dir>/runs/<run id>.jsonl, mode 0600 (the directories 0700).
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/reporter.hpp"
+#include "playbook/model.hpp"
 
 namespace drctl {
 
@@ -19,21 +21,38 @@ std::string default_state_dir();
 // Creates <dir>/runs (0700) if needed; the error says why it cannot be used.
 tl::expected<std::string, std::string> prepare_journal_dir(const std::string& state_dir);
 
+// Where journal lines go: a local file, and the etcd copy under the run lock's key.
+class JournalSink {
+ public:
+  virtual ~JournalSink() = default;
+  virtual tl::expected<void, std::string> open(const std::string& run_id) = 0;
+  // Returns once the line is durable (fsync'd, or committed by etcd).
+  virtual tl::expected<void, std::string> append(const std::string& line) = 0;
+};
+
+// <runs dir>/<run id>.jsonl, created 0600, each line fdatasync'd.
+std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir);
+
 class JournalReporter : public Reporter {
  public:
-  explicit JournalReporter(std::string runs_dir) : m_dir(std::move(runs_dir)) {}
-  ~JournalReporter() override;
+  // `playbook` (its source and --var values are journaled, so that the run can be rolled back
+  // where the file is not at hand) must outlive the reporter.
+  JournalReporter(std::vector<std::unique_ptr<JournalSink>> sinks, const Playbook& playbook)
+      : m_sinks(std::move(sinks)), m_playbook(playbook) {}
   void run_started(const RunReport& header) override;
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
+  void entry_checkpoint(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
+  // The first write that failed: the run must not go on (no further step starts).
+  std::string failure() const override { return m_error; }
   const std::string& error() const { return m_error; }
-  const std::string& path() const { return m_path; }
 
  private:
   void append(const nlohmann::json& line);
-  std::string m_dir, m_path, m_error;
-  int m_fd = -1;
+  std::vector<std::unique_ptr<JournalSink>> m_sinks;
+  const Playbook& m_playbook;
+  std::string m_error;
 };
 
 struct JournalEntry {

@@ -23,6 +23,7 @@ std::string_view mode_name(Mode mode) {
     case Mode::run: return "run";
     case Mode::dry_run: return "dry_run";
     case Mode::check: return "check";
+    case Mode::rollback: return "rollback";
   }
   return "?";
 }
@@ -37,6 +38,7 @@ std::string_view run_result_name(RunResult result) {
     case RunResult::interrupted: return "interrupted";
     case RunResult::lock_held: return "lock_held";
     case RunResult::lock_lost: return "lock_lost";
+    case RunResult::journal_failed: return "journal_failed";
   }
   return "?";
 }
@@ -51,6 +53,7 @@ int exit_code_for(RunResult result) {
     case RunResult::interrupted: return k_exit_interrupted;
     case RunResult::lock_held:
     case RunResult::lock_lost: return k_exit_lock_held;
+    case RunResult::journal_failed: return k_exit_journal_failed;
   }
   return k_exit_partial;
 }

@@ -19,10 +19,10 @@ namespace drctl {
 enum class Phase { check, step, rollback };
 std::string_view phase_name(Phase phase);
 
-enum class Mode { run, dry_run, check };
+enum class Mode { run, dry_run, check, rollback };  // rollback: drctl rollback RUN_ID
 std::string_view mode_name(Mode mode);
 
-enum class RunResult { success, checks_failed, rolled_back, partial, sla_breached, interrupted, lock_held, lock_lost };
+enum class RunResult { success, checks_failed, rolled_back, partial, sla_breached, interrupted, lock_held, lock_lost, journal_failed };
 std::string_view run_result_name(RunResult result);
 int exit_code_for(RunResult result);
 
@@ -44,6 +44,9 @@ struct EntryRecord {
   nlohmann::json evidence = nlohmann::json::object();
   std::map<std::string, std::string> outputs;
   std::vector<std::string> warnings;
+  Changed changed = Changed::unknown;
+  nlohmann::json undo_state = nullptr;  // what its undo needs (journal only, never in reports)
+  std::string done_in_run;              // set when a resumed run reuses a step an earlier run did
 };
 
 struct SlaVerdict {
@@ -69,6 +72,8 @@ struct RunReport {
   std::vector<EntryRecord> checks;
   std::vector<EntryRecord> steps;
   std::vector<EntryRecord> rollbacks;
+  std::string resumed_from;  // drctl run --resume: the run it continues
+  std::string rolls_back;    // drctl rollback: the run it undoes
   std::string fencing_token;                       // the run lock's revision, when there is a lock
   nlohmann::json lock = nullptr;                   // key, fencing_token, lease, ttl_ms, lost
   SlaVerdict sla;

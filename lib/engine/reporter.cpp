@@ -11,6 +11,15 @@ void ReporterList::entry_started(const EntryRecord& record) {
 void ReporterList::entry_finished(const EntryRecord& record) {
   for (auto& r : m_reporters) r->entry_finished(record);
 }
+void ReporterList::entry_checkpoint(const EntryRecord& record) {
+  for (auto& r : m_reporters) r->entry_checkpoint(record);
+}
+std::string ReporterList::failure() const {
+  for (const auto& r : m_reporters) {
+    if (auto why = r->failure(); !why.empty()) return why;
+  }
+  return "";
+}
 void ReporterList::run_finished(const RunReport& report) {
   for (auto& r : m_reporters) r->run_finished(report);
 }

@@ -14,7 +14,12 @@ class Reporter {
   virtual void run_started(const RunReport& /*header*/) {}
   virtual void entry_started(const EntryRecord& /*record*/) {}
   virtual void entry_finished(const EntryRecord& /*record*/) {}
+  // A step is about to change something; `record.undo_state` says how to undo it.
+  virtual void entry_checkpoint(const EntryRecord& /*record*/) {}
   virtual void run_finished(const RunReport& /*report*/) {}
+  // Why this reporter can no longer record the run, when the run must not go on without it
+  // (the journal): no further step starts. "" while all is well.
+  virtual std::string failure() const { return ""; }
 };
 
 // Sends every event to each of several reporters, in order.
@@ -24,7 +29,9 @@ class ReporterList : public Reporter {
   void run_started(const RunReport& header) override;
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
+  void entry_checkpoint(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
+  std::string failure() const override;
 
  private:
   std::vector<std::unique_ptr<Reporter>> m_reporters;

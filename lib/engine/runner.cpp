@@ -51,6 +51,15 @@ nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs,
   return value;
 }
 
+// An undo state as it may be journaled. One that holds a secret's value is not written (the
+// journal never holds secrets); its step then cannot be undone from the journal.
+nlohmann::json journalable(const nlohmann::json& state) {
+  if (state.is_null()) return state;
+  std::string text = state.dump();
+  if (redact(text) == text) return state;
+  return {{"redacted", true}};
+}
+
 // Stands in for an entry whose spec could not be completed, so it fails like any other.
 class FailedOperation : public Operation {
  public:
@@ -90,17 +99,25 @@ class Run {
  private:
   bool run_checks();
   void run_steps();
-  void roll_back(std::size_t failed_index, Changed failed_changed);
+  bool may_start(const Entry& entry);
+  EntryRecord reuse(const Entry& entry, const JournaledStep& done, const std::string& from_run);
+  std::unique_ptr<Operation> adopting(const Entry& entry, const nlohmann::json& undo);
+  void roll_back_journaled();
+  // Rolls back the steps at these playbook indexes, in this order.
+  void roll_back(const std::vector<std::size_t>& order);
+  nlohmann::json undo_state_of(const std::string& step) const;
   // Runs one action with its timeout and retries, filling `record`; returns the last outcome.
   Outcome attempt(Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo = false);
   EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec, const Timing& timing);
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
   void conclude();
+  RunReport finish();  // releases the lock, concludes, reports
   bool take_lock();
   std::unique_ptr<RunLock> m_lock;
   std::optional<std::string> m_lock_refusal;  // why the lock was not taken (held, or unreachable)
   std::string m_lock_lost;                    // why no further step started
+  std::string m_journal_failure;              // the journal could not be written: why
   void emit_started_probe(const EntryRecord& record);
   std::unique_ptr<AvailabilityProbe> m_probe;
 
@@ -171,6 +188,13 @@ Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& re
   for (int number = 1; number <= timing.retries + 1; ++number) {
     record.attempts = number;
     AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id, m_report.fencing_token};
+    if (record.phase == Phase::step) {
+      ctx.checkpoint = [&] {
+        record.undo_state = journalable(operation.undo_state());
+        std::lock_guard lock(m_event_mutex);
+        m_reporter.entry_checkpoint(record);
+      };
+    }
     outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
     if (outcome.status == Status::ok || outcome.status == Status::skipped || m_cancel.stop_requested()) break;
     if (number <= timing.retries) {
@@ -181,6 +205,8 @@ Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& re
   record.finished = Instant::now();
   record.duration = record.finished.steady - record.started.steady;
   record.status = outcome.status;
+  record.changed = outcome.changed;
+  if (record.phase == Phase::step) record.undo_state = journalable(operation.undo_state());
   record.message = redact(outcome.message);
   record.evidence = nlohmann::json::parse(redact(outcome.evidence.dump()));
   for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(v);
@@ -225,20 +251,68 @@ bool Run::run_checks() {
   });
 }
 
+// Why no further step may start, or "" when one may: an interrupt, the lost lock or journal.
+bool Run::may_start(const Entry& entry) {
+  if (m_cancel.stop_requested()) return false;
+  if (m_lock && !m_lock->held()) {
+    m_lock_lost = fmt::format("{}; step '{}' and those after it were not started", redact(m_lock->lost_reason()), entry.name);
+    return false;
+  }
+  if (auto why = m_reporter.failure(); !why.empty()) {
+    m_journal_failure = fmt::format("{}; step '{}' and those after it were not started; nothing was rolled back (the steps done stay done)",
+                                    redact(why), entry.name);
+    return false;
+  }
+  return true;
+}
+
+// A step an earlier run completed (--resume, drctl rollback): recorded as done there, with its
+// outputs for later ${steps.*} and its operation holding the journaled undo state.
+EntryRecord Run::reuse(const Entry& entry, const JournaledStep& done, const std::string& from_run) {
+  const Kind& kind = *m_kinds.find(entry.action.kind);
+  EntryRecord record = new_record(Phase::step, entry.name, kind, entry.action.spec, entry.timing);
+  record.started = record.finished = Instant::now();
+  record.status = done.finished ? Status::ok : Status::failed;
+  record.changed = Changed::unknown;
+  record.done_in_run = done.done_in_run;
+  record.message = done.finished ? fmt::format("done in run {}; not run again", done.done_in_run)
+                                 : fmt::format("cut short in run {}; its changes are unknown", from_run);
+  record.evidence = {{"done_in_run", done.done_in_run}, {"journal", from_run}};
+  record.outputs = done.outputs;
+  record.undo_state = done.undo;
+  m_outputs[entry.name] = done.outputs;
+  return record;
+}
+
+std::unique_ptr<Operation> Run::adopting(const Entry& entry, const nlohmann::json& undo) {
+  const Kind& kind = *m_kinds.find(entry.action.kind);
+  auto late = late_spec(entry.action, kind, m_outputs, m_report);
+  auto operation = late ? m_step_performer->prepare(kind, *late) : std::make_unique<FailedOperation>(late.error());
+  if (undo.is_object() && !undo.value("redacted", false)) operation->adopt_undo_state(undo);
+  return operation;
+}
+
 void Run::run_steps() {
+  const JournalState* resume = m_options.resume;
   for (std::size_t i = 0; i < m_playbook.steps.size(); ++i) {
-    if (m_cancel.stop_requested()) return;
-    if (m_lock && !m_lock->held()) {
-      m_lock_lost = fmt::format("{}; step '{}' and those after it were not started", redact(m_lock->lost_reason()), m_playbook.steps[i].name);
-      return;
-    }
     const Entry& entry = m_playbook.steps[i];
+    if (!may_start(entry)) return;
+    if (const JournaledStep* done = resume ? resume->find_done(entry.name) : nullptr) {
+      EntryRecord record = reuse(entry, *done, resume->run_id);
+      m_step_operations.push_back(adopting(entry, done->undo));
+      m_report.steps.push_back(record);
+      emit_finished(record);
+      continue;
+    }
     const Kind& kind = *m_kinds.find(entry.action.kind);
     auto late = late_spec(entry.action, kind, m_outputs, m_report);
     Spec spec = late ? *late : entry.action.spec;
     EntryRecord record = new_record(Phase::step, entry.name, kind, spec, entry.timing);
     record.budget = entry.budget;
     std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
+    if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr; cut && cut->undo.is_object()) {
+      operation->adopt_undo_state(cut->undo);  // the "before" of the first attempt, not what it left
+    }
     Outcome outcome = attempt(*operation, entry.timing, record);
     if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
       record.budget_exceeded = true;
@@ -249,23 +323,54 @@ void Run::run_steps() {
     emit_finished(record);
     if (record.status != Status::ok && record.status != Status::skipped) {
       m_step_failed = true;
-      if (!m_cancel.stop_requested()) roll_back(i, outcome.changed);
+      if (!m_cancel.stop_requested() && m_reporter.failure().empty()) {
+        // The failed step first (if it may have changed something), then completed steps, newest first.
+        std::vector<std::size_t> order;
+        if (outcome.changed != Changed::no) order.push_back(i);
+        for (std::size_t j = i; j-- > 0;) order.push_back(j);
+        roll_back(order);
+      }
       return;
     }
   }
 }
 
-void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
-  // The failed step first (if it may have changed something), then completed steps, newest first.
+// drctl rollback: the steps the journal says are done or cut short, undone newest first.
+void Run::roll_back_journaled() {
+  const JournalState& journal = *m_options.rollback;
   std::vector<std::size_t> order;
-  if (failed_changed != Changed::no && !m_playbook.steps[failed_index].read_only) order.push_back(failed_index);
-  for (std::size_t i = failed_index; i-- > 0;) order.push_back(i);
+  m_step_operations.resize(m_playbook.steps.size());
+  for (std::size_t i = 0; i < m_playbook.steps.size(); ++i) {
+    const Entry& entry = m_playbook.steps[i];
+    const JournaledStep* step = journal.find_done(entry.name);
+    if (step == nullptr) step = journal.find_cut_short(entry.name);
+    if (step == nullptr) continue;
+    EntryRecord record = reuse(entry, *step, journal.run_id);
+    m_step_operations[i] = adopting(entry, step->undo);
+    m_report.steps.push_back(record);
+    emit_finished(record);
+    order.insert(order.begin(), i);
+  }
+  if (auto why = m_reporter.failure(); !why.empty()) {
+    m_journal_failure = fmt::format("{}; nothing was rolled back", redact(why));
+    return;
+  }
+  roll_back(order);
+}
 
+nlohmann::json Run::undo_state_of(const std::string& step) const {
+  for (const auto& record : m_report.steps) {
+    if (record.name == step) return record.undo_state;
+  }
+  return nullptr;
+}
+
+void Run::roll_back(const std::vector<std::size_t>& order) {
   for (std::size_t i : order) {
     const Entry& entry = m_playbook.steps[i];
     const Kind& step_kind = *m_kinds.find(entry.action.kind);
+    if (entry.read_only || !m_step_operations[i]) continue;
     Operation& step_operation = *m_step_operations[i];
-    if (entry.read_only) continue;
     if (m_rollback_failed || m_cancel.stop_requested()) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::skipped;
@@ -276,6 +381,7 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
       emit_finished(record);
       continue;
     }
+    const nlohmann::json undo = undo_state_of(entry.name);
     if (entry.rollback) {
       const Kind& kind = *m_kinds.find(entry.rollback->action.kind);
       auto late = late_spec(entry.rollback->action, kind, m_outputs, m_report);
@@ -283,14 +389,22 @@ void Run::roll_back(std::size_t failed_index, Changed failed_changed) {
       EntryRecord record = new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
       std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
       attempt(*operation, entry.rollback->timing, record);
-      if (record.status != Status::ok) m_rollback_failed = true;
+      if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
+      m_report.rollbacks.push_back(record);
+      emit_finished(record);
+    } else if (step_operation.can_undo() && undo.is_object() && undo.value("redacted", false)) {
+      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      record.status = Status::failed;
+      record.message = "not undone: what its undo needs held a secret's value, so it was never journaled; restore it by hand";
+      record.started = record.finished = Instant::now();
+      m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_operation.can_undo()) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.action = "built-in undo of " + record.action;
       attempt(step_operation, entry.timing, record, true);
-      if (record.status != Status::ok) m_rollback_failed = true;
+      if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_kind.mutates(entry.action.spec)) {
@@ -314,7 +428,8 @@ void Run::conclude() {
   bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
   if (m_options.mode == Mode::run && !m_report.steps.empty()) {
     sla.steps_elapsed = m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
-    sla.evaluated = all_steps_ran;
+    // A resumed run's steps began in another run: the total from the command is not known.
+    sla.evaluated = all_steps_ran && m_options.resume == nullptr;
     if (sla.total_budget && sla.steps_elapsed > *sla.total_budget) sla.total_exceeded = true;
     for (const auto& step : m_report.steps) {
       if (step.budget_exceeded) sla.over_budget_steps.push_back(step.name);
@@ -329,6 +444,17 @@ void Run::conclude() {
   } else if (!m_lock_lost.empty()) {
     m_report.result = RunResult::lock_lost;
     m_report.summary = m_lock_lost + "; nothing was rolled back (the steps done stay done)";
+  } else if (!m_journal_failure.empty()) {
+    m_report.result = RunResult::journal_failed;
+    m_report.summary = m_journal_failure;
+  } else if (m_options.mode == Mode::rollback && !m_cancel.stop_requested()) {
+    bool partial = m_rollback_failed || m_changes_remain;
+    m_report.result = partial ? RunResult::partial : RunResult::success;
+    m_report.summary = m_report.steps.empty()
+                           ? fmt::format("run {} has nothing left to roll back", m_report.rolls_back)
+                       : partial ? fmt::format("rollback of run {} incomplete ({}): the state is partial, a human must look", m_report.rolls_back,
+                                               m_rollback_failed ? "a rollback failed" : "a step without rollback changed things")
+                                 : fmt::format("run {} rolled back: {} rollback(s) succeeded", m_report.rolls_back, m_report.rollbacks.size());
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
     m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
@@ -367,6 +493,9 @@ void Run::conclude() {
     m_report.summary = fmt::format("completed, SLA breached{}: {}",
                                    sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
                                    fmt::format("{}", fmt::join(why, "; ")));
+  } else if (auto why = m_reporter.failure(); !why.empty() && m_options.mode == Mode::run) {
+    m_report.result = RunResult::journal_failed;
+    m_report.summary = fmt::format("all {} steps completed, but the journal is incomplete: {}", m_report.steps.size(), redact(why));
   } else {
     m_report.result = RunResult::success;
     if (m_options.mode == Mode::check) {
@@ -374,7 +503,10 @@ void Run::conclude() {
     } else if (m_options.mode == Mode::dry_run) {
       m_report.summary = fmt::format("dry run: checks passed, {} steps described, nothing changed", m_report.steps.size());
     } else {
-      m_report.summary = fmt::format("all {} steps completed", m_report.steps.size());
+      std::size_t reused = std::count_if(m_report.steps.begin(), m_report.steps.end(), [](const EntryRecord& r) { return !r.done_in_run.empty(); });
+      m_report.summary = reused == 0 ? fmt::format("all {} steps completed", m_report.steps.size())
+                                     : fmt::format("all {} steps completed ({} done in run {}, not run again)", m_report.steps.size(),
+                                                   reused, m_report.resumed_from);
     }
   }
 }
@@ -385,13 +517,27 @@ RunReport Run::execute() {
   m_report.playbook_path = m_playbook.source_path;
   m_report.playbook_hash = m_playbook.hash;
   m_report.mode = m_options.mode;
-  m_report.planned_checks = m_playbook.checks.size();
+  m_report.planned_checks = m_options.mode == Mode::rollback ? 0 : m_playbook.checks.size();
   m_report.planned_steps = m_options.mode == Mode::check ? 0 : m_playbook.steps.size();
   m_report.started = Instant::now();
+  if (m_options.resume) m_report.resumed_from = m_options.resume->run_id;
+  if (m_options.rollback) m_report.rolls_back = m_options.rollback->run_id;
   m_reporter.run_started(m_report);
+
+  if (m_options.mode == Mode::rollback) {
+    // No checks: they gate a switch, and this undoes one. The lock still keeps others out.
+    if (m_options.rollback && (!m_playbook.lock || take_lock())) roll_back_journaled();
+    return finish();
+  }
 
   bool gate_open = run_checks();
   if (gate_open && m_options.mode == Mode::run && m_playbook.lock && !m_cancel.stop_requested()) gate_open = take_lock();
+  if (gate_open && m_options.mode == Mode::run) {
+    if (auto why = m_reporter.failure(); !why.empty()) {
+      m_journal_failure = fmt::format("{}: no step was started, nothing was changed", redact(why));
+      gate_open = false;
+    }
+  }
   if (gate_open && m_options.mode != Mode::check && !m_cancel.stop_requested()) {
     // The probe watches what users see from the first step to the last rollback.
     if (m_playbook.sla.probe && m_options.mode == Mode::run) {
@@ -401,6 +547,10 @@ RunReport Run::execute() {
     run_steps();
     if (m_probe) m_report.sla.probe = m_probe->stop();
   }
+  return finish();
+}
+
+RunReport Run::finish() {
   if (m_lock) {
     m_lock->release();  // at the end, on failure and on interrupt alike
     m_report.lock = m_lock->to_json();

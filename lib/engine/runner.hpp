@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/cancel.hpp"
+#include "engine/journal_state.hpp"
 #include "engine/record.hpp"
 #include "engine/reporter.hpp"
 #include "kinds/registry.hpp"
@@ -15,6 +16,13 @@ struct RunOptions {
   Mode mode = Mode::run;
   int parallel = 8;       // checks in flight at once
   std::string run_id;     // generated when empty
+  // drctl run --resume: the journal of the run to continue. Its done steps are not run again
+  // (their outputs and undo states carry over); a step it cut short runs again, keeping the
+  // undo state journaled the first time.
+  const JournalState* resume = nullptr;
+  // Mode::rollback: the journal of the run to undo. Its done and cut-short steps are rolled
+  // back, newest first; no check and no step runs.
+  const JournalState* rollback = nullptr;
 };
 
 // Runs the playbook and returns what happened; reporter sees every event as it happens.

@@ -67,10 +67,11 @@ class CacheWarmupOperation : public Operation {
     if (auto linked = (*writer)->link_as(name); !linked) return failure("write", "cache: " + linked.error());
     if (auto synced = store->sync_dir(); !synced) return failure("write", "cache: " + synced.error());
 
-    m_previous = store->current();
-    if (auto switched = store->switch_current(name); !switched) return failure("switch", "cache: " + switched.error());
-    m_switched_to = name;
+    if (!m_adopted) m_previous = store->current();  // a resumed run keeps the version from before the first attempt
     m_dir = dir;
+    m_switched_to = name;
+    ctx.save_undo_state();
+    if (auto switched = store->switch_current(name); !switched) return failure("switch", "cache: " + switched.error());
     std::vector<std::string> protect = {name};
     if (m_previous) protect.push_back(*m_previous);
     auto pruned = store->prune(static_cast<int>(m_spec.integer("keep", 3)), protect);
@@ -102,12 +103,26 @@ class CacheWarmupOperation : public Operation {
 
   bool can_undo() const override { return true; }
 
+  nlohmann::json undo_state() const override {
+    if (m_switched_to.empty()) return nullptr;
+    return {{"dir", m_dir}, {"switched_to", m_switched_to}, {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)}};
+  }
+
+  void adopt_undo_state(const nlohmann::json& state) override {
+    if (!state.is_object() || state.value("dir", "") != m_spec.str("dir")) return;
+    m_adopted = true;
+    m_dir = state["dir"];
+    m_switched_to = state.value("switched_to", "");
+    if (state["previous"].is_string()) m_previous = state["previous"].get<std::string>();
+  }
+
   // Points `current` back at the version it had before this step.
   Outcome undo(const AttemptContext&) override {
     if (m_switched_to.empty()) return Outcome::fail(Status::skipped, "cache: nothing was switched", Changed::no);
     auto store = SnapshotStore::open(m_dir, false);
     if (!store) return failure("dir", "cache " + store.error());
     if (auto locked = store->lock(); !locked) return failure("locked", "cache: " + locked.error());
+    if (store->current() == m_previous) return Outcome::fail(Status::skipped, fmt::format("cache: {}/current was not switched", m_dir), Changed::no);
     if (store->current() != m_switched_to) {
       return failure("changed_since", fmt::format("cache: {}/current no longer points at {}; left alone", m_dir, m_switched_to));
     }
@@ -129,6 +144,7 @@ class CacheWarmupOperation : public Operation {
   Spec m_spec;
   std::string m_dir, m_switched_to;
   std::optional<std::string> m_previous;
+  bool m_adopted = false;
 };
 
 class CacheWarmupKind : public Kind {

@@ -13,44 +13,72 @@ class EtcdPutOperation : public Operation {
  public:
   explicit EtcdPutOperation(Spec spec) : m_spec(std::move(spec)) { etcd_client(); }
 
+  // Reads the key, checks the playbook's condition against it, journals the value it is about to
+  // replace, then writes only if the key is still as read (one Txn): the undo state is on disk
+  // before the change, and a concurrent writer is never overwritten unseen.
   Outcome run(const AttemptContext& ctx) override {
     auto session = etcd_connect(m_spec.object("etcd"), ctx.deadline, "put");
     if (!session) return session.error();
     const std::string key = m_spec.str("key");
     const std::string value = m_spec.str("value");
-    EtcdPutCondition condition;
-    if (m_spec.has("expect_value")) condition.value = m_spec.str("expect_value");
-    if (m_spec.has("expect_mod_revision")) condition.mod_revision = m_spec.integer("expect_mod_revision");
+    EtcdPutCondition wanted;
+    if (m_spec.has("expect_value")) wanted.value = m_spec.str("expect_value");
+    if (m_spec.has("expect_mod_revision")) wanted.mod_revision = m_spec.integer("expect_mod_revision");
     const std::string what = fmt::format("etcd put {}", key);
 
-    Outcome outcome;
-    if (condition.value || condition.mod_revision) {
-      auto put = (*session)->put_if(key, value, condition, 0, ctx.deadline);
-      if (!put) return etcd_failure(put.error(), what, Changed::unknown);
-      if (!put->succeeded) {
-        outcome = Outcome::fail(Status::failed, redact(fmt::format("{}: compare failed: {} (expected {})", what, describe_current(put->previous),
-                                                                   describe_condition(condition))),
-                                Changed::no);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto read = (*session)->range(EtcdRangeRequest{key, ""}, ctx.deadline);
+      if (!read) return etcd_failure(read.error(), what, Changed::no);
+      std::optional<EtcdKeyValue> current;
+      if (!read->kvs.empty()) current = read->kvs.front();
+      if (m_adopted && current && current->value == value) {
+        // Resumed after a crash that came after the write: the key already holds our value.
+        m_revision = current->mod_revision;
+        return written(key, what, (*session)->endpoint(), "already held the value (written by the interrupted run)");
+      }
+      if (!satisfies(current, wanted)) {
+        Outcome outcome = Outcome::fail(Status::failed, redact(fmt::format("{}: compare failed: {} (expected {})", what, describe_current(current),
+                                                                           describe_condition(wanted))),
+                                        Changed::no);
         outcome.evidence["error"] = "compare_failed";
         return outcome;
       }
-      m_previous = put->previous;
-      m_revision = put->header.revision;
-    } else {
-      auto put = (*session)->put(key, value, 0, ctx.deadline);
+      if (!m_adopted) m_previous = current;
+      m_pending = true;
+      ctx.save_undo_state();
+      EtcdPutCondition unchanged;
+      unchanged.mod_revision = current ? current->mod_revision : 0;
+      auto put = (*session)->put_if(key, value, unchanged, 0, ctx.deadline);
       if (!put) return etcd_failure(put.error(), what, Changed::unknown);
-      m_previous = put->previous;
+      if (!put->succeeded) continue;  // changed between the read and the write: read again
       m_revision = put->header.revision;
+      return written(key, what, (*session)->endpoint(), m_previous ? "replaced its value" : "created it");
     }
-    m_done = true;
-    outcome.status = Status::ok;
-    outcome.changed = Changed::yes;
-    outcome.evidence = {{"key", key}, {"revision", m_revision}, {"endpoint", (*session)->endpoint()}, {"created", !m_previous.has_value()}};
-    if (m_previous) outcome.evidence["previous_mod_revision"] = m_previous->mod_revision;
-    outcome.outputs["revision"] = std::to_string(m_revision);
-    outcome.outputs["previous_value"] = m_previous ? redact(m_previous->value) : "";
-    outcome.message = fmt::format("{}: revision {} ({})", what, m_revision, m_previous ? "replaced its value" : "created it");
+    Outcome outcome = Outcome::fail(Status::failed, fmt::format("{}: the key kept changing under concurrent writers; not written", what), Changed::no);
+    outcome.evidence["error"] = "contended";
     return outcome;
+  }
+
+  nlohmann::json undo_state() const override {
+    if (!m_pending) return nullptr;
+    nlohmann::json state = {{"key", m_spec.str("key")}, {"revision", m_revision}, {"previous", nullptr}};
+    if (m_previous) state["previous"] = {{"value", m_previous->value}, {"mod_revision", m_previous->mod_revision}};
+    return state;
+  }
+
+  void adopt_undo_state(const nlohmann::json& state) override {
+    if (!state.is_object() || state.value("key", "") != m_spec.str("key")) return;
+    m_adopted = m_pending = true;
+    m_revision = state.value("revision", std::int64_t{0});
+    m_done = m_revision != 0;
+    m_previous.reset();
+    if (state["previous"].is_object()) {
+      EtcdKeyValue previous;
+      previous.key = state["key"];
+      previous.value = state["previous"].value("value", "");
+      previous.mod_revision = state["previous"].value("mod_revision", std::int64_t{0});
+      m_previous = previous;
+    }
   }
 
   bool can_undo() const override { return true; }
@@ -60,9 +88,18 @@ class EtcdPutOperation : public Operation {
   Outcome undo(const AttemptContext& ctx) override {
     const std::string key = m_spec.str("key");
     const std::string what = fmt::format("etcd restore {}", key);
-    if (!m_done) return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
+    if (!m_pending) return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
     auto session = etcd_connect(m_spec.object("etcd"), ctx.deadline, "restore");
     if (!session) return session.error();
+    if (!m_done) {
+      // Interrupted between the journaled intent and the journaled write: look at the key.
+      auto read = (*session)->range(EtcdRangeRequest{key, ""}, ctx.deadline);
+      if (!read) return etcd_failure(read.error(), what, Changed::no);
+      if (read->kvs.empty() || read->kvs.front().value != m_spec.str("value")) {
+        return Outcome::fail(Status::skipped, what + ": the interrupted write did not happen (the key does not hold its value)", Changed::no);
+      }
+      m_revision = read->kvs.front().mod_revision;
+    }
     if (m_previous) {
       EtcdPutCondition ours;
       ours.mod_revision = m_revision;
@@ -82,6 +119,25 @@ class EtcdPutOperation : public Operation {
   }
 
  private:
+  Outcome written(const std::string& key, const std::string& what, const std::string& endpoint, const char* how) {
+    m_done = true;
+    Outcome outcome;
+    outcome.status = Status::ok;
+    outcome.changed = Changed::yes;
+    outcome.evidence = {{"key", key}, {"revision", m_revision}, {"endpoint", endpoint}, {"created", !m_previous.has_value()}};
+    if (m_previous) outcome.evidence["previous_mod_revision"] = m_previous->mod_revision;
+    outcome.outputs["revision"] = std::to_string(m_revision);
+    outcome.outputs["previous_value"] = m_previous ? redact(m_previous->value) : "";
+    outcome.message = fmt::format("{}: revision {} ({})", what, m_revision, how);
+    return outcome;
+  }
+
+  static bool satisfies(const std::optional<EtcdKeyValue>& current, const EtcdPutCondition& wanted) {
+    if (wanted.value && (!current || current->value != *wanted.value)) return false;
+    if (wanted.mod_revision && (current ? current->mod_revision : 0) != *wanted.mod_revision) return false;
+    return true;
+  }
+
   Outcome changed_since(const std::string& what, const std::optional<EtcdKeyValue>& current) const {
     Outcome outcome = Outcome::fail(
         Status::failed,
@@ -105,7 +161,9 @@ class EtcdPutOperation : public Operation {
   }
 
   Spec m_spec;
-  bool m_done = false;
+  bool m_done = false;     // written (this process, or the interrupted one it resumes)
+  bool m_pending = false;  // about to write, or written: there is an undo state
+  bool m_adopted = false;  // the undo state came from an earlier process's journal
   std::optional<EtcdKeyValue> m_previous;
   std::int64_t m_revision = 0;
 };

@@ -66,6 +66,17 @@ class HandoffOperation : public Operation {
 
   bool can_undo() const override { return true; }
 
+  nlohmann::json undo_state() const override {
+    if (m_marker_revision == 0) return nullptr;
+    return {{"marker", m_marker}, {"marker_revision", m_marker_revision}};
+  }
+
+  void adopt_undo_state(const nlohmann::json& state) override {
+    if (!state.is_object()) return;
+    m_marker = state.value("marker", "");
+    m_marker_revision = state.value("marker_revision", std::int64_t{0});
+  }
+
   // Deletes the marker, if this run wrote it and nobody changed it since.
   Outcome undo(const AttemptContext& ctx) override {
     if (m_marker_revision == 0) return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);

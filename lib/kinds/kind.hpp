@@ -31,6 +31,13 @@ class Operation {
   // A built-in undo (e.g. restore a previous value), used when the playbook gives no rollback.
   virtual bool can_undo() const { return false; }
   virtual Outcome undo(const AttemptContext& ctx);
+  // What undo() needs, as JSON, journaled so that another process can undo this step
+  // (drctl rollback, a resumed run). null: nothing to undo. Kinds with a built-in undo call
+  // ctx.save_undo_state() right before they change anything (a write-ahead record).
+  virtual nlohmann::json undo_state() const { return nullptr; }
+  // Takes up the undo state an earlier process journaled for this step: undo() then works as
+  // if this operation had run, and a re-run keeps the "before" recorded the first time.
+  virtual void adopt_undo_state(const nlohmann::json& /*state*/) {}
 };
 
 class Kind {

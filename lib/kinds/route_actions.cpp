@@ -46,6 +46,8 @@ class KindAction : public RouteAction {
     if (!m_spec.has("undo")) return Outcome::fail(Status::failed, "no undo: given for this action", Changed::no);
     return m_kind.prepare(m_spec.object("undo"))->run(ctx);
   }
+  nlohmann::json undo_state() const override { return m_operation->undo_state(); }
+  void adopt_undo_state(const nlohmann::json& state) override { m_operation->adopt_undo_state(state); }
 
  private:
   const Kind& m_kind;
@@ -105,7 +107,7 @@ class FileAndExecAction : public RouteAction {
 
   Outcome apply(const AttemptContext& ctx) override {
     mode_t mode = static_cast<mode_t>(std::stoul(m_spec.has("mode") ? m_spec.str("mode") : "0644", nullptr, 8));
-    m_previous = read_file(m_path, m_existed);
+    if (!m_adopted) m_previous = read_file(m_path, m_existed);  // a resumed run restores what was there first
     const std::string content = m_spec.str("content");
     if (m_spec.has("precheck")) {
       // The candidate sits beside the real file (same relative paths) until it passes.
@@ -117,6 +119,8 @@ class FileAndExecAction : public RouteAction {
       ::unlink(candidate.c_str());
       if (!result.empty()) return failed("precheck", fmt::format("precheck failed, nothing changed: {}", result), Changed::no);
     }
+    m_pending = true;
+    ctx.save_undo_state();
     if (auto written = write_atomically(m_path, content, mode); !written) return failed("write", written.error(), Changed::no);
     m_written = true;
     m_change_started = std::chrono::steady_clock::now();  // the new route can take effect from the reload on
@@ -130,6 +134,18 @@ class FileAndExecAction : public RouteAction {
 
   bool can_undo() const override { return true; }
   std::optional<std::chrono::steady_clock::time_point> change_started() const override { return m_change_started; }
+
+  nlohmann::json undo_state() const override {
+    if (!m_pending) return nullptr;
+    return {{"path", m_path}, {"existed", m_existed}, {"previous", m_previous}};
+  }
+
+  void adopt_undo_state(const nlohmann::json& state) override {
+    if (!state.is_object() || state.value("path", "") != m_path) return;
+    m_adopted = m_pending = m_written = true;  // written, or about to be: restoring is right either way
+    m_existed = state.value("existed", false);
+    m_previous = state.value("previous", "");
+  }
 
   Outcome undo(const AttemptContext& ctx) override {
     if (!m_written) return Outcome::fail(Status::skipped, fmt::format("{} was not changed", m_path), Changed::no);
@@ -177,6 +193,8 @@ class FileAndExecAction : public RouteAction {
   Spec m_spec;
   std::string m_path, m_previous;
   bool m_existed = false, m_written = false;
+  bool m_pending = false;  // about to write, or written: there is an undo state
+  bool m_adopted = false;  // the undo state came from an earlier process's journal
   std::optional<std::chrono::steady_clock::time_point> m_change_started;
 };
 

@@ -18,6 +18,9 @@ class RouteAction {
   virtual Outcome apply(const AttemptContext& ctx) = 0;
   virtual bool can_undo() const = 0;
   virtual Outcome undo(const AttemptContext& ctx) = 0;
+  // As Operation::undo_state / adopt_undo_state: what the undo needs, journaled.
+  virtual nlohmann::json undo_state() const = 0;
+  virtual void adopt_undo_state(const nlohmann::json& state) = 0;
   // When the change itself began, if later than the call (after a precheck): takeover is
   // measured from here, so guards that change nothing do not count as switch time.
   virtual std::optional<std::chrono::steady_clock::time_point> change_started() const { return std::nullopt; }

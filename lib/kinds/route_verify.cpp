@@ -43,6 +43,14 @@ RouteExpect RouteExpect::observed(const HttpResponse& response) const {
   return out;
 }
 
+nlohmann::json RouteExpect::to_json() const {
+  nlohmann::json out = nlohmann::json::object();
+  if (status) out["status"] = *status;
+  if (!headers.empty()) out["headers"] = headers;
+  if (body_contains) out["body_contains"] = *body_contains;
+  return out;
+}
+
 nlohmann::json VerifyResult::to_json() const {
   nlohmann::json out = {{"requests", requests}, {"stale", stale}, {"errors", errors}, {"flaps", flaps}};
   out["takeover_ms"] = takeover_ms >= 0 ? nlohmann::json(takeover_ms) : nlohmann::json(nullptr);

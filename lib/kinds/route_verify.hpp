@@ -25,6 +25,7 @@ struct RouteExpect {
   // What the current target answers for the same fields: the expectation that means "the old
   // target again" (used to verify a rollback).
   RouteExpect observed(const HttpResponse& response) const;
+  nlohmann::json to_json() const;  // the shape `from` reads, for the journal
 };
 
 struct VerifyResult {

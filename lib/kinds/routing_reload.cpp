@@ -33,7 +33,9 @@ class RoutingReloadOperation : public Operation {
     HttpRequest before;
     before.url = plan.url;
     before.connect_timeout = Millis(2000);
-    if (auto answer = http_request(before, ctx)) m_old_target = plan.expect.observed(*answer);
+    if (!m_adopted) {
+      if (auto answer = http_request(before, ctx)) m_old_target = plan.expect.observed(*answer);
+    }
 
     auto started = Clock::now();
     Outcome action = m_action->apply(ctx);
@@ -70,6 +72,20 @@ class RoutingReloadOperation : public Operation {
   }
 
   bool can_undo() const override { return m_action->can_undo(); }
+
+  nlohmann::json undo_state() const override {
+    nlohmann::json action = m_action->undo_state();
+    if (action.is_null() && m_changed == Changed::no) return nullptr;
+    return {{"old_target", m_old_target ? m_old_target->to_json() : nlohmann::json(nullptr)}, {"action", action}};
+  }
+
+  void adopt_undo_state(const nlohmann::json& state) override {
+    if (!state.is_object()) return;
+    m_adopted = true;
+    m_changed = Changed::unknown;
+    if (state["old_target"].is_object()) m_old_target = RouteExpect::from(Spec(state["old_target"]));
+    m_action->adopt_undo_state(state["action"]);
+  }
 
   // Restore, reload, and prove the old target answers again.
   Outcome undo(const AttemptContext& ctx) override {
@@ -109,6 +125,7 @@ class RoutingReloadOperation : public Operation {
   std::unique_ptr<RouteAction> m_action;
   std::optional<RouteExpect> m_old_target;
   Changed m_changed = Changed::no;
+  bool m_adopted = false;  // the undo state came from an earlier process's journal
 };
 
 class RoutingReloadKind : public Kind {

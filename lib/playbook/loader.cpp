@@ -123,6 +123,8 @@ LoadResult PlaybookReader::read() {
   } else {
     const YamlNode& root = *documents.front();
     m_playbook.hash = hash_of(m_text);
+    m_playbook.source = std::string(m_text);
+    m_playbook.var_overrides = m_overrides;
     read_vars(root);
     FieldValidator top(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
       return check_string(value, pos, path, nullptr);

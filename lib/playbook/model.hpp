@@ -76,6 +76,8 @@ struct Playbook {
   std::string description;
   std::string source_path;
   std::string hash;  // "xxh3-128:<hex>" of the file's bytes
+  std::string source;  // the file's text (journaled, so a run can be rolled back from anywhere)
+  std::map<std::string, std::string> var_overrides;  // --var, as given
   std::map<std::string, std::string> vars;
   Timing defaults;
   Sla sla;

@@ -37,6 +37,7 @@ nlohmann::json record_to_json(const EntryRecord& record) {
       {"evidence", record.evidence},
       {"outputs", record.outputs},
       {"warnings", record.warnings},
+      {"changed", record.changed == Changed::yes ? "yes" : record.changed == Changed::no ? "no" : "unknown"},
   };
   if (record.phase == Phase::step) {
     j["budget_ms"] = optional_ms(record.budget);
@@ -70,6 +71,8 @@ nlohmann::json report_to_json(const RunReport& report) {
       {"exit_code", exit_code_for(report.result)},
       {"summary", report.summary},
       {"lock", report.lock},
+      {"resumed_from", report.resumed_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.resumed_from)},
+      {"rolls_back", report.rolls_back.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.rolls_back)},
       {"sla",
        {{"total_budget_ms", optional_ms(sla.total_budget)},
         {"steps_elapsed_ms", to_ms(sla.steps_elapsed)},

@@ -84,9 +84,15 @@ void TextReporter::ticker() {
 void TextReporter::run_started(const RunReport& header) {
   if (m_style.quiet || !m_style.banner) return;
   std::lock_guard lock(m_mutex);
-  fmt::print(m_out, "{} {} '{}': {} checks, {} steps (run {})\n", paint("drctl", k_bold),
+  if (header.mode == Mode::rollback) {
+    fmt::print(m_out, "{} rolling back run {} of '{}' (run {})\n", paint("drctl", k_bold), header.rolls_back, header.playbook_name, header.run_id);
+    std::fflush(m_out);
+    return;
+  }
+  fmt::print(m_out, "{} {} '{}': {} checks, {} steps (run {}{})\n", paint("drctl", k_bold),
              header.mode == Mode::dry_run ? "dry run of" : (header.mode == Mode::check ? "checks of" : "running"),
-             header.playbook_name, header.planned_checks, header.planned_steps, header.run_id);
+             header.playbook_name, header.planned_checks, header.planned_steps, header.run_id,
+             header.resumed_from.empty() ? "" : ", resuming run " + header.resumed_from);
   std::fflush(m_out);
 }
 
@@ -150,7 +156,9 @@ void TextReporter::run_finished(const RunReport& report) {
     const auto& sla = report.sla;
     if (report.mode == Mode::run) {
       std::string elapsed = fmt_ms(to_ms(sla.steps_elapsed));
-      std::string verdict = !sla.evaluated ? paint("not evaluated (the steps did not all complete)", k_yellow)
+      std::string verdict = !sla.evaluated ? paint(report.resumed_from.empty() ? "not evaluated (the steps did not all complete)"
+                                                                               : "not evaluated (a resumed run: its steps began in another run)",
+                                                   k_yellow)
                             : sla.breached() ? paint("BREACHED", k_red)
                                              : paint("met", k_green);
       if (sla.total_budget) {

@@ -17,5 +17,7 @@ struct Instant {
 
 // RFC 3339 UTC with milliseconds: "2026-11-23T22:15:00.123Z".
 std::string rfc3339_utc(WallTime time);
+// Reads what rfc3339_utc writes; the epoch when `text` is not in that form.
+WallTime parse_rfc3339_utc(const std::string& text);
 
 }  // namespace drctl

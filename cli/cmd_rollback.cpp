@@ -1,0 +1,77 @@
+// drctl rollback RUN_ID [--playbook FILE] [--force] [--yes]: undoes what a run changed, newest
+// first, from its journal (the state dir, else the etcd copy under the playbook's run lock).
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "engine/exit_codes.hpp"
+#include "journal_playbook.hpp"
+
+namespace drctl::cli {
+namespace {
+
+class RollbackCommand : public Command {
+ public:
+  const char* name() const override { return "rollback"; }
+  const char* help() const override { return "Roll back what run RUN_ID changed: the rollbacks of its completed steps, newest first"; }
+  void setup(CLI::App& app) override {
+    app.add_option("run_id", m_run_id, "Run id (drctl runs lists them)")->required();
+    app.add_option("--playbook", m_playbook_path,
+                   "The run's playbook (default: the copy in its journal); its run lock finds the etcd copy of the journal");
+    app.add_flag("--force", m_force, "Go on even if --playbook is not the version the run used");
+    app.add_flag("-y,--yes", m_yes, "Do not ask for confirmation (required when stdin is not a terminal)");
+  }
+
+  int run(const GlobalOptions& global) override {
+    if (!journal_dir(global)) return k_exit_usage;
+    std::optional<Playbook> playbook;
+    if (!m_playbook_path.empty()) {
+      int exit_code = 0;
+      playbook = load_or_report(m_playbook_path, global, exit_code);
+      if (!playbook) return exit_code;
+    }
+    auto journal = load_journal_state(global, m_run_id, playbook ? &*playbook : nullptr);
+    if (!journal) return k_exit_usage;
+    if (journal->mode != "run" && journal->mode != "rollback") {
+      print_error(fmt::format("run {} was a {}: it changed nothing", m_run_id, journal->mode));
+      return k_exit_usage;
+    }
+    if (playbook) {
+      if (!same_playbook(*journal, *playbook, m_force)) return k_exit_usage;
+    } else {
+      playbook = journaled_playbook(*journal);
+      if (!playbook) return k_exit_usage;
+    }
+    if (!m_yes) {
+      if (::isatty(STDIN_FILENO) == 0) {
+        print_error("refusing to roll back without --yes: stdin is not a terminal");
+        return k_exit_usage;
+      }
+      fmt::print(stderr, "About to roll back {} step(s) of run {} of '{}'.\nType 'yes' to continue: ",
+                 journal->done.size() + journal->cut_short.size(), m_run_id, playbook->name);
+      std::string answer;
+      std::getline(std::cin, answer);
+      if (answer != "yes") {
+        print_error("not confirmed: nothing was rolled back");
+        return k_exit_usage;
+      }
+    }
+    RunOptions options;
+    options.mode = Mode::rollback;
+    options.rollback = &*journal;
+    return exit_code_for(execute_report(*playbook, options, global).result);
+  }
+
+ private:
+  std::string m_run_id, m_playbook_path;
+  bool m_force = false, m_yes = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_rollback_command() { return std::make_unique<RollbackCommand>(); }
+
+}  // namespace drctl::cli

@@ -1,0 +1,28 @@
+#pragma once
+// The etcd copy of the journal, beside the run lock: each line is a key
+// <lock key>/journal/<run id>/<line number, 6 digits>, written (and committed by a quorum)
+// before the run goes on. Not bound to the lock's lease: it outlives a killed run, so the run
+// can be resumed or rolled back from another machine.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "engine/journal.hpp"
+#include "playbook/model.hpp"
+
+namespace drctl {
+
+std::string etcd_journal_prefix(const LockSpec& lock, const std::string& run_id);
+
+std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock);
+
+// The lines of one run's journal from etcd; an error names the endpoint or says it is absent.
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const LockSpec& lock, const std::string& run_id);
+
+// The run ids journaled under the lock, oldest first.
+tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock);
+
+}  // namespace drctl

@@ -1,0 +1,101 @@
+#include "engine/journal_state.hpp"
+
+#include <algorithm>
+
+namespace drctl {
+namespace {
+
+std::map<std::string, std::string> string_map(const nlohmann::json& j) {
+  std::map<std::string, std::string> out;
+  if (!j.is_object()) return out;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_string()) out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+void erase_named(std::vector<JournaledStep>& steps, const std::string& name) {
+  steps.erase(std::remove_if(steps.begin(), steps.end(), [&](const JournaledStep& s) { return s.name == name; }), steps.end());
+}
+
+}  // namespace
+
+const JournaledStep* JournalState::find_done(const std::string& name) const {
+  for (const auto& s : done) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+const JournaledStep* JournalState::find_cut_short(const std::string& name) const {
+  for (const auto& s : cut_short) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann::json>& lines) {
+  if (lines.empty() || lines.front().value("type", "") != "run_started") return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
+  JournalState state;
+  const auto& head = lines.front();
+  state.run_id = head.value("run_id", "");
+  state.mode = head.value("mode", "");
+  if (head.contains("playbook") && head["playbook"].is_object()) {
+    state.playbook_name = head["playbook"].value("name", "");
+    state.playbook_hash = head["playbook"].value("hash", "");
+    state.playbook_source = head["playbook"].value("source", "");
+    state.vars = string_map(head["playbook"].value("vars", nlohmann::json::object()));
+  }
+  std::map<std::string, nlohmann::json> undo;  // latest journaled undo state per step
+  for (const auto& line : lines) {
+    const std::string type = line.value("type", "");
+    const std::string phase = line.value("phase", "");
+    const std::string name = line.value("name", "");
+    if (type == "run_finished") {
+      state.ended = true;
+      if (line.contains("report") && line["report"].is_object()) state.result = line["report"].value("result", "");
+      continue;
+    }
+    if (phase == "step" && type == "entry_started") {
+      erase_named(state.cut_short, name);
+      state.cut_short.push_back({name, state.run_id, {}, undo.count(name) ? undo[name] : nlohmann::json(nullptr), false});
+    } else if (phase == "step" && type == "entry_undo") {
+      undo[name] = line.value("undo", nlohmann::json(nullptr));
+      for (auto& s : state.cut_short) {
+        if (s.name == name) s.undo = undo[name];
+      }
+    } else if (phase == "step" && type == "entry_finished") {
+      nlohmann::json step_undo = line.contains("undo") ? line["undo"] : (undo.count(name) ? undo[name] : nlohmann::json(nullptr));
+      undo[name] = step_undo;
+      erase_named(state.cut_short, name);
+      erase_named(state.done, name);
+      std::string status = line.value("status", "");
+      JournaledStep step{name, line.value("done_in_run", state.run_id), string_map(line.value("outputs", nlohmann::json::object())), step_undo, true};
+      if (status == "ok") {
+        state.done.push_back(std::move(step));
+      } else if (status != "skipped" || !step_undo.is_null()) {
+        step.finished = false;
+        state.cut_short.push_back(std::move(step));
+      }
+    } else if (phase == "rollback" && type == "entry_finished") {
+      std::string status = line.value("status", "");
+      std::string message = line.value("message", "");
+      bool not_attempted = status == "skipped" && message.rfind("not attempted", 0) == 0;
+      if (status == "ok" || (status == "skipped" && !not_attempted && message.rfind("no rollback declared", 0) != 0)) {
+        erase_named(state.done, name);  // undone (or there was nothing to undo)
+        erase_named(state.cut_short, name);
+        state.failed_rollbacks.erase(std::remove(state.failed_rollbacks.begin(), state.failed_rollbacks.end(), name),
+                                     state.failed_rollbacks.end());
+      } else if (!not_attempted && status != "skipped") {
+        state.failed_rollbacks.push_back(name);
+      }
+    }
+  }
+  // A step still open at the end (killed mid-step) is cut short; so is one left open by a crash.
+  for (auto& s : state.cut_short) {
+    if (undo.count(s.name) && s.undo.is_null()) s.undo = undo[s.name];
+  }
+  return state;
+}
+
+}  // namespace drctl
