@@ -116,6 +116,7 @@ class GrpcHealthOperation : public Operation {
       return outcome;
     }
     outcome.status = status_of(worst);
+    outcome.evidence["error"] = to_lower(std::string(grpc_result_name(addresses.size() == 1 ? answers[0].result : worst)));
     outcome.message = addresses.size() == 1
                           ? fmt::format("{} {}: {}", addresses[0], who, explain(answers[0].result, answers[0].detail))
                           : fmt::format("{}: {} of {} addresses SERVING, need {} ({})", who, serving, addresses.size(), needed,

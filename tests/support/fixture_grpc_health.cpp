@@ -1,6 +1,7 @@
 // A real gRPC server with the default grpc.health.v1 service, for tests. Serving statuses
 // come from a file of "<service> SERVING|NOT_SERVING" lines, re-read every 50 ms.
-//   drctl-fixture-grpc --port-file F [--status-file S] [--no-health] [--cert C --key K] [--lifetime N]
+//   drctl-fixture-grpc --port-file F [--status-file S] [--no-health | --hang] [--cert C --key K] [--lifetime N]
+// --hang: every call (Health/Check included) is accepted and never answered: an RPC deadline.
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -19,11 +20,21 @@ std::string read_all(const std::string& path) {
   b << in.rdbuf();
   return b.str();
 }
+// Accepts every call and never answers it (until the client gives up).
+class HangingService : public grpc::CallbackGenericService {
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
+    class Hang : public grpc::ServerGenericBidiReactor {
+      void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+      void OnDone() override { delete this; }
+    };
+    return new Hang;
+  }
+};
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string port_file, status_file, cert, key;
-  bool health = true;
+  bool health = true, hang = false;
   int lifetime_s = 600;
   int listeners = 1;  // --listeners N: N ports, one per line in the port file (fan-out benchmarks)
   for (int i = 1; i < argc; ++i) {
@@ -35,6 +46,7 @@ int main(int argc, char** argv) {
     else if (flag == "--key") key = value();
     else if (flag == "--lifetime") lifetime_s = std::atoi(value().c_str());
     else if (flag == "--no-health") health = false;
+    else if (flag == "--hang") health = false, hang = true;
     else if (flag == "--listeners") listeners = std::max(1, std::atoi(value().c_str()));
     else {
       std::cerr << "usage: drctl-fixture-grpc --port-file F [--status-file S] [--no-health] [--cert C --key K]\n";
@@ -46,7 +58,8 @@ int main(int argc, char** argv) {
   // The builder refuses a server without services; a generic one answers every other method
   // (and Health/Check under --no-health) with UNIMPLEMENTED, as a real server would.
   grpc::CallbackGenericService generic;
-  builder.RegisterCallbackGenericService(&generic);
+  HangingService hanging;
+  builder.RegisterCallbackGenericService(hang ? &hanging : &generic);
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (!cert.empty()) {
     grpc::SslServerCredentialsOptions options;
