@@ -56,10 +56,10 @@ playbook() {
     "$1" "$ETCD_J" "$LOCK_KEY" "$2" "$1" "${4:-30s}" "$3" > "$WORK/$1.yaml"
 }
 
-# fault_run NAME EXIT ARGS...: drctl run with its own state dir.
+# fault_run NAME EXIT ARGS...: drctl run with its own state dir (and a JUnit report).
 fault_run() {
   local name=$1 rc=$2; shift 2
-  check "$name" "$rc" --state-dir "$WORK/state-$name" run --yes --output json "$@" "$WORK/$name.yaml"
+  check "$name" "$rc" --state-dir "$WORK/state-$name" run --yes --output json --junit "$WORK/$name.junit.xml" "$@" "$WORK/$name.yaml"
 }
 
 # verdict NAME ENTRY STATUS ERROR RESULT: the report's entry class and result, the journal
@@ -266,5 +266,24 @@ expect_rc "disk-full: exit 6" 6
 report_is disk-full 'r["result"]' journal_failed
 [ ! -e "$WORK/after-ran" ] && pass "disk-full: the next step did not start" || fail "disk-full: the next step ran"
 [ -z "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && pass "disk-full: the lock is released" || fail "disk-full: the lock is still held"
+
+# ------------------------------------------------------------------ secrets
+# An exec step gets only the secrets it declares: the DB password (in drctl's environment,
+# undeclared) must not reach the child; the declared Consul token does, and is masked.
+playbook child-env steps "    exec: {argv: [sh, -c, 'env > $WORK/child.env; echo \"token \$T\"'], secret_env: {T: CONSUL_HTTP_TOKEN}}"
+fault_run child-env 0
+grep -qF -- "$DRCTL_DB_PASSWORD" "$WORK/child.env" && fail "child-env: an undeclared secret reached the child" || pass "child-env: the undeclared DB password did not reach the child"
+grep -qF -- "T=$CONSUL_HTTP_TOKEN" "$WORK/child.env" && pass "child-env: the declared token did" || fail "child-env: the declared token is missing"
+report_is child-env 's["child-env"]["outputs"]["stdout"]' "token ***"
+
+# The unique secret values of this run appear in no output, report, JUnit file, journal, or
+# the etcd copy of the journals.
+ectl J get "$LOCK_KEY/journal/" --prefix --print-value-only > "$WORK/etcd-journals.txt"
+[ -s "$WORK/etcd-journals.txt" ] && pass "the etcd copy of the journals was read" || fail "no etcd journal copy"
+files=("$WORK"/*.out "$WORK"/*.err "$WORK"/*.junit.xml "$WORK"/state-*/runs/*.jsonl "$WORK/etcd-journals.txt")
+leaks=$(grep -lF -e "$DRCTL_DB_PASSWORD" -e "$CONSUL_HTTP_TOKEN" "${files[@]}" 2>/dev/null)
+[ -z "$leaks" ] && pass "no secret in ${#files[@]} outputs, reports, JUnit files and journals" || fail "secrets found in: $leaks"
+modes=$(stat -c %a "$WORK"/state-*/runs/*.jsonl | sort -u | tr '\n' ' ')
+[ "$modes" = "600 " ] && pass "every journal is mode 0600" || fail "journal modes: $modes"
 
 finish
