@@ -13,6 +13,7 @@
 #include "engine/journal.hpp"
 #include "report/journal_report.hpp"
 #include "report/junit_report.hpp"
+#include "util/json_fields.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -101,19 +102,19 @@ class ShowCommand : public Command {
     }
     const nlohmann::json* report = nullptr;
     for (const auto& line : *lines) {
-      if (line.value("type", "") == "run_finished") report = &line["report"];
+      if (json_text(line, "type") == "run_finished") report = &json_member(line, "report");
     }
     if (global.output == OutputFormat::json) {
       std::puts((report ? *report : nlohmann::json{{"run_id", m_run_id}, {"result", nullptr}, {"journal", *lines}}).dump(2).c_str());
       return 0;
     }
     for (const auto& line : *lines) {
-      if (line.value("type", "") != "entry_finished") continue;
-      fmt::print("{:<9} {:<28} {:<18} {:<14} {:>10.1f} ms  {}\n", line.value("phase", ""), line.value("name", ""), line.value("kind", ""),
-                 line.value("status", ""), line.value("duration_ms", 0.0), line.value("message", ""));
+      if (json_text(line, "type") != "entry_finished") continue;
+      fmt::print("{:<9} {:<28} {:<18} {:<14} {:>10.1f} ms  {}\n", json_text(line, "phase"), json_text(line, "name"), json_text(line, "kind"),
+                 json_text(line, "status"), json_number(line, "duration_ms"), json_text(line, "message"));
     }
     if (report) {
-      fmt::print("result: {} (exit {}): {}\n", report->value("result", ""), report->value("exit_code", -1), report->value("summary", ""));
+      fmt::print("result: {} (exit {}): {}\n", json_text(*report, "result"), json_int(*report, "exit_code", -1), json_text(*report, "summary"));
     } else {
       fmt::print("result: none: the journal ends here (the run was killed, or is still running)\n");
     }

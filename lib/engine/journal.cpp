@@ -14,6 +14,7 @@
 
 #include "report/json_report.hpp"
 #include "util/clock.hpp"
+#include "util/json_fields.hpp"
 
 namespace drctl {
 
@@ -73,23 +74,25 @@ class FileJournalSink : public JournalSink {
 
 std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir) { return std::make_unique<FileJournalSink>(std::move(runs_dir)); }
 
+// A sink that failed once gets nothing more (a journal with a hole is worse than a short
+// one); the others go on, so the local file still tells what happened up to the stop.
 void JournalReporter::append(const nlohmann::json& line) {
-  if (!m_error.empty()) return;  // a journal with a hole is not appended to
   std::string text = line.dump() + "\n";
-  for (auto& sink : m_sinks) {
-    if (auto written = sink->append(text); !written) {
-      m_error = written.error();
-      return;
-    }
+  for (std::size_t i = 0; i < m_sinks.size(); ++i) {
+    if (m_failed[i]) continue;
+    if (auto written = m_sinks[i]->append(text); !written) fail(i, written.error());
   }
 }
 
+void JournalReporter::fail(std::size_t sink, const std::string& why) {
+  m_failed[sink] = true;
+  if (m_error.empty()) m_error = why;
+}
+
 void JournalReporter::run_started(const RunReport& header) {
-  for (auto& sink : m_sinks) {
-    if (auto opened = sink->open(header.run_id); !opened) {
-      m_error = opened.error();
-      return;
-    }
+  m_failed.assign(m_sinks.size(), false);
+  for (std::size_t i = 0; i < m_sinks.size(); ++i) {
+    if (auto opened = m_sinks[i]->open(header.run_id); !opened) fail(i, opened.error());
   }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -137,12 +140,12 @@ std::vector<JournalEntry> list_journals(const std::string& state_dir) {
     while (std::getline(in, line)) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (!j.is_object()) continue;  // a torn last line
-      if (j.value("type", "") == "run_started") {
-        entry.playbook = j["playbook"].value("name", "");
-        entry.started_at = j.value("started_at", "");
-      } else if (j.value("type", "") == "run_finished") {
-        entry.result = j["report"].value("result", "");
-        entry.exit_code = j["report"].value("exit_code", -1);
+      if (json_text(j, "type") == "run_started") {
+        entry.playbook = json_text(json_member(j, "playbook"), "name");
+        entry.started_at = json_text(j, "started_at");
+      } else if (json_text(j, "type") == "run_finished") {
+        entry.result = json_text(json_member(j, "report"), "result");
+        entry.exit_code = static_cast<int>(json_int(json_member(j, "report"), "exit_code", -1));
       }
     }
     out.push_back(entry);

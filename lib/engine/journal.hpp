@@ -50,7 +50,9 @@ class JournalReporter : public Reporter {
 
  private:
   void append(const nlohmann::json& line);
+  void fail(std::size_t sink, const std::string& why);
   std::vector<std::unique_ptr<JournalSink>> m_sinks;
+  std::vector<bool> m_failed;  // per sink
   const Playbook& m_playbook;
   std::string m_error;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/json_fields.hpp"
+
 namespace drctl {
 namespace {
 
@@ -35,32 +37,32 @@ const JournaledStep* JournalState::find_cut_short(const std::string& name) const
 }
 
 tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann::json>& lines) {
-  if (lines.empty() || lines.front().value("type", "") != "run_started") return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
+  if (lines.empty() || json_text(lines.front(), "type") != "run_started") return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
   JournalState state;
   const auto& head = lines.front();
-  state.run_id = head.value("run_id", "");
-  state.mode = head.value("mode", "");
+  state.run_id = json_text(head, "run_id");
+  state.mode = json_text(head, "mode");
   if (head.contains("playbook") && head["playbook"].is_object()) {
-    state.playbook_name = head["playbook"].value("name", "");
-    state.playbook_hash = head["playbook"].value("hash", "");
-    state.playbook_source = head["playbook"].value("source", "");
-    state.vars = string_map(head["playbook"].value("vars", nlohmann::json::object()));
+    state.playbook_name = json_text(head["playbook"], "name");
+    state.playbook_hash = json_text(head["playbook"], "hash");
+    state.playbook_source = json_text(head["playbook"], "source");
+    state.vars = string_map(json_member(head["playbook"], "vars"));
   }
   std::map<std::string, nlohmann::json> undo;  // latest journaled undo state per step
   for (const auto& line : lines) {
-    const std::string type = line.value("type", "");
-    const std::string phase = line.value("phase", "");
-    const std::string name = line.value("name", "");
+    const std::string type = json_text(line, "type");
+    const std::string phase = json_text(line, "phase");
+    const std::string name = json_text(line, "name");
     if (type == "run_finished") {
       state.ended = true;
-      if (line.contains("report") && line["report"].is_object()) state.result = line["report"].value("result", "");
+      if (line.contains("report") && line["report"].is_object()) state.result = json_text(line["report"], "result");
       continue;
     }
     if (phase == "step" && type == "entry_started") {
       erase_named(state.cut_short, name);
       state.cut_short.push_back({name, state.run_id, {}, undo.count(name) ? undo[name] : nlohmann::json(nullptr), false});
     } else if (phase == "step" && type == "entry_undo") {
-      undo[name] = line.value("undo", nlohmann::json(nullptr));
+      undo[name] = json_member(line, "undo");
       for (auto& s : state.cut_short) {
         if (s.name == name) s.undo = undo[name];
       }
@@ -69,8 +71,8 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
       undo[name] = step_undo;
       erase_named(state.cut_short, name);
       erase_named(state.done, name);
-      std::string status = line.value("status", "");
-      JournaledStep step{name, line.value("done_in_run", state.run_id), string_map(line.value("outputs", nlohmann::json::object())), step_undo, true};
+      std::string status = json_text(line, "status");
+      JournaledStep step{name, json_text(line, "done_in_run", state.run_id), string_map(json_member(line, "outputs")), step_undo, true};
       if (status == "ok") {
         state.done.push_back(std::move(step));
       } else if (status != "skipped" || !step_undo.is_null()) {
@@ -78,8 +80,8 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
         state.cut_short.push_back(std::move(step));
       }
     } else if (phase == "rollback" && type == "entry_finished") {
-      std::string status = line.value("status", "");
-      std::string message = line.value("message", "");
+      std::string status = json_text(line, "status");
+      std::string message = json_text(line, "message");
       bool not_attempted = status == "skipped" && message.rfind("not attempted", 0) == 0;
       if (status == "ok" || (status == "skipped" && !not_attempted && message.rfind("no rollback declared", 0) != 0)) {
         erase_named(state.done, name);  // undone (or there was nothing to undo)

@@ -15,6 +15,7 @@
 #include "playbook/field_validator.hpp"
 #include "playbook/interpolate.hpp"
 #include "util/strings.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 
 namespace drctl {
@@ -288,7 +289,7 @@ std::unique_ptr<Operation> Run::adopting(const Entry& entry, const nlohmann::jso
   const Kind& kind = *m_kinds.find(entry.action.kind);
   auto late = late_spec(entry.action, kind, m_outputs, m_report);
   auto operation = late ? m_step_performer->prepare(kind, *late) : std::make_unique<FailedOperation>(late.error());
-  if (undo.is_object() && !undo.value("redacted", false)) operation->adopt_undo_state(undo);
+  if (undo.is_object() && !json_bool(undo, "redacted")) operation->adopt_undo_state(undo);
   return operation;
 }
 
@@ -310,7 +311,7 @@ void Run::run_steps() {
     EntryRecord record = new_record(Phase::step, entry.name, kind, spec, entry.timing);
     record.budget = entry.budget;
     std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
-    if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr; cut && cut->undo.is_object()) {
+    if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr; cut && cut->undo.is_object() && !json_bool(cut->undo, "redacted")) {
       operation->adopt_undo_state(cut->undo);  // the "before" of the first attempt, not what it left
     }
     Outcome outcome = attempt(*operation, entry.timing, record);
@@ -392,7 +393,7 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
-    } else if (step_operation.can_undo() && undo.is_object() && undo.value("redacted", false)) {
+    } else if (step_operation.can_undo() && undo.is_object() && json_bool(undo, "redacted")) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::failed;
       record.message = "not undone: what its undo needs held a secret's value, so it was never journaled; restore it by hand";

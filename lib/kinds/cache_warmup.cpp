@@ -13,6 +13,7 @@
 #include "etcd/prefix_cursor.hpp"
 #include "kinds/etcd_connection.hpp"
 #include "kinds/warmup_hooks.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -109,11 +110,11 @@ class CacheWarmupOperation : public Operation {
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
-    if (!state.is_object() || state.value("dir", "") != m_spec.str("dir")) return;
+    if (!state.is_object() || json_text(state, "dir") != m_spec.str("dir")) return;
     m_adopted = true;
-    m_dir = state["dir"];
-    m_switched_to = state.value("switched_to", "");
-    if (state["previous"].is_string()) m_previous = state["previous"].get<std::string>();
+    m_dir = json_member(state, "dir");
+    m_switched_to = json_text(state, "switched_to");
+    if (json_member(state, "previous").is_string()) m_previous = json_member(state, "previous").get<std::string>();
   }
 
   // Points `current` back at the version it had before this step.

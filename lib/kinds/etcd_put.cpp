@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "kinds/etcd_connection.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -67,16 +68,16 @@ class EtcdPutOperation : public Operation {
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
-    if (!state.is_object() || state.value("key", "") != m_spec.str("key")) return;
+    if (!state.is_object() || json_text(state, "key") != m_spec.str("key")) return;
     m_adopted = m_pending = true;
-    m_revision = state.value("revision", std::int64_t{0});
+    m_revision = json_int(state, "revision");
     m_done = m_revision != 0;
     m_previous.reset();
-    if (state["previous"].is_object()) {
+    if (json_member(state, "previous").is_object()) {
       EtcdKeyValue previous;
-      previous.key = state["key"];
-      previous.value = state["previous"].value("value", "");
-      previous.mod_revision = state["previous"].value("mod_revision", std::int64_t{0});
+      previous.key = json_member(state, "key");
+      previous.value = json_text(json_member(state, "previous"), "value");
+      previous.mod_revision = json_int(json_member(state, "previous"), "mod_revision");
       m_previous = previous;
     }
   }

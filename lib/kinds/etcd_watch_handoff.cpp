@@ -19,6 +19,7 @@
 #include "etcd/prefix_diff.hpp"
 #include "kinds/etcd_connection.hpp"
 #include "util/clock.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -73,8 +74,8 @@ class HandoffOperation : public Operation {
 
   void adopt_undo_state(const nlohmann::json& state) override {
     if (!state.is_object()) return;
-    m_marker = state.value("marker", "");
-    m_marker_revision = state.value("marker_revision", std::int64_t{0});
+    m_marker = json_text(state, "marker");
+    m_marker_revision = json_int(state, "marker_revision");
   }
 
   // Deletes the marker, if this run wrote it and nobody changed it since.

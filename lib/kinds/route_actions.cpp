@@ -14,6 +14,7 @@
 #include "kinds/etcd_put.hpp"
 #include "kinds/exec.hpp"
 #include "kinds/http.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -141,10 +142,10 @@ class FileAndExecAction : public RouteAction {
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
-    if (!state.is_object() || state.value("path", "") != m_path) return;
+    if (!state.is_object() || json_text(state, "path") != m_path) return;
     m_adopted = m_pending = m_written = true;  // written, or about to be: restoring is right either way
-    m_existed = state.value("existed", false);
-    m_previous = state.value("previous", "");
+    m_existed = json_bool(state, "existed");
+    m_previous = json_text(state, "previous");
   }
 
   Outcome undo(const AttemptContext& ctx) override {

@@ -5,6 +5,7 @@
 #include "clients/curl_api.hpp"
 #include "kinds/route_actions.hpp"
 #include "kinds/route_verify.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -83,8 +84,8 @@ class RoutingReloadOperation : public Operation {
     if (!state.is_object()) return;
     m_adopted = true;
     m_changed = Changed::unknown;
-    if (state["old_target"].is_object()) m_old_target = RouteExpect::from(Spec(state["old_target"]));
-    m_action->adopt_undo_state(state["action"]);
+    if (json_member(state, "old_target").is_object()) m_old_target = RouteExpect::from(Spec(json_member(state, "old_target")));
+    m_action->adopt_undo_state(json_member(state, "action"));
   }
 
   // Restore, reload, and prove the old target answers again.

@@ -1,6 +1,8 @@
 #include "report/journal_report.hpp"
 
 #include <algorithm>
+
+#include "util/json_fields.hpp"
 #include <chrono>
 
 namespace drctl {
@@ -34,19 +36,19 @@ Instant at(const std::string& text) {
 
 EntryRecord record_of(const nlohmann::json& line) {
   EntryRecord record;
-  record.phase = phase_named(line.value("phase", ""));
-  record.name = line.value("name", "");
-  record.kind = line.value("kind", "");
-  record.target = line.value("target", "");
-  record.action = line.value("action", "");
-  record.status = status_named(line.value("status", ""));
-  record.message = line.value("message", "");
-  record.started = at(line.value("started_at", ""));
-  record.finished = at(line.value("finished_at", ""));
-  record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double, std::milli>(line.value("duration_ms", 0.0)));
-  record.attempts = line.value("attempts", 0);
+  record.phase = phase_named(json_text(line, "phase"));
+  record.name = json_text(line, "name");
+  record.kind = json_text(line, "kind");
+  record.target = json_text(line, "target");
+  record.action = json_text(line, "action");
+  record.status = status_named(json_text(line, "status"));
+  record.message = json_text(line, "message");
+  record.started = at(json_text(line, "started_at"));
+  record.finished = at(json_text(line, "finished_at"));
+  record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double, std::milli>(json_number(line, "duration_ms")));
+  record.attempts = json_int(line, "attempts");
   if (line.contains("budget_ms") && line["budget_ms"].is_number()) record.budget = Millis(line["budget_ms"].get<long long>());
-  record.budget_exceeded = line.value("budget_exceeded", false);
+  record.budget_exceeded = json_bool(line, "budget_exceeded");
   if (line.contains("evidence")) record.evidence = line["evidence"];
   return record;
 }
@@ -57,20 +59,20 @@ RunReport journal_report(const std::vector<nlohmann::json>& lines) {
   RunReport report;
   std::vector<std::pair<Phase, std::string>> open;  // started, not yet finished
   for (const auto& line : lines) {
-    const std::string type = line.value("type", "");
+    const std::string type = json_text(line, "type");
     if (type == "run_started") {
-      report.run_id = line.value("run_id", "");
-      report.mode = mode_named(line.value("mode", ""));
+      report.run_id = json_text(line, "run_id");
+      report.mode = mode_named(json_text(line, "mode"));
       if (line.contains("playbook") && line["playbook"].is_object()) {
-        report.playbook_name = line["playbook"].value("name", "");
-        report.playbook_path = line["playbook"].value("path", "");
-        report.playbook_hash = line["playbook"].value("hash", "");
+        report.playbook_name = json_text(line["playbook"], "name");
+        report.playbook_path = json_text(line["playbook"], "path");
+        report.playbook_hash = json_text(line["playbook"], "hash");
       }
-      report.started = report.finished = at(line.value("started_at", ""));
-      report.resumed_from = line.value("resumed_from", "");
-      report.rolls_back = line.value("rolls_back", "");
+      report.started = report.finished = at(json_text(line, "started_at"));
+      report.resumed_from = json_text(line, "resumed_from");
+      report.rolls_back = json_text(line, "rolls_back");
     } else if (type == "entry_started") {
-      open.emplace_back(phase_named(line.value("phase", "")), line.value("name", ""));
+      open.emplace_back(phase_named(json_text(line, "phase")), json_text(line, "name"));
     } else if (type == "entry_finished") {
       EntryRecord record = record_of(line);
       open.erase(std::remove(open.begin(), open.end(), std::make_pair(record.phase, record.name)), open.end());
@@ -78,8 +80,8 @@ RunReport journal_report(const std::vector<nlohmann::json>& lines) {
       auto& list = record.phase == Phase::check ? report.checks : record.phase == Phase::step ? report.steps : report.rollbacks;
       list.push_back(std::move(record));
     } else if (type == "run_finished" && line.contains("report")) {
-      report.summary = line["report"].value("summary", "");
-      report.finished = at(line["report"].value("finished_at", ""));
+      report.summary = json_text(line["report"], "summary");
+      report.finished = at(json_text(line["report"], "finished_at"));
     }
   }
   for (const auto& [phase, name] : open) {
