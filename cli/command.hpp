@@ -21,7 +21,8 @@ struct GlobalOptions {
   bool verbose = false;
   bool probe = false;  // a single check: one result line, no table or banner
   std::string state_dir;  // journals; "" = $XDG_STATE_HOME/drctl or ~/.local/state/drctl
-  std::string grace = "10s";  // after SIGINT/SIGTERM, how long the running step may still take
+  std::string grace = "10s";
+  std::string push_metrics;  // Pushgateway base URL; "" = no push  // after SIGINT/SIGTERM, how long the running step may still take
 };
 
 class Command {
@@ -45,5 +46,6 @@ std::unique_ptr<Command> make_cache_command();
 std::unique_ptr<Command> make_runs_command();
 std::unique_ptr<Command> make_show_command();
 std::unique_ptr<Command> make_rollback_command();
+std::unique_ptr<Command> make_help_command();
 
 }  // namespace drctl::cli

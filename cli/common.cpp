@@ -12,6 +12,7 @@
 #include "engine/exit_codes.hpp"
 #include "report/json_report.hpp"
 #include "report/junit_report.hpp"
+#include "report/pushgateway.hpp"
 #include "report/text_report.hpp"
 #include "engine/etcd_journal.hpp"
 #include "engine/journal.hpp"
@@ -145,6 +146,14 @@ RunReport execute_report(const Playbook& playbook, RunOptions options, const Glo
     }
   }
 
+  // Last: the journal is complete before a slow Pushgateway is called.
+  PushgatewayReporter* pusher = nullptr;
+  if (!global.push_metrics.empty()) {
+    auto reporter = std::make_unique<PushgatewayReporter>(global.push_metrics);
+    pusher = reporter.get();
+    reporters.add(std::move(reporter));
+  }
+
   options.parallel = global.parallel;
   CancelToken cancel;
   RunReport report;
@@ -154,6 +163,7 @@ RunReport execute_report(const Playbook& playbook, RunOptions options, const Glo
   }
   if (junit != nullptr && !junit->error().empty()) print_error(junit->error());
   if (journal != nullptr && !journal->error().empty()) print_error(journal->error());
+  if (pusher != nullptr && !pusher->error().empty()) print_error(pusher->error());
   return report;
 }
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_runs_command());
   commands.push_back(make_show_command());
   commands.push_back(make_rollback_command());
+  commands.push_back(make_help_command());
 
   CLI::App app{"drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
   app.fallthrough();  // global options may also follow the subcommand
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   app.add_option("--junit", global.junit_path, "Also write a JUnit XML report to FILE");
   app.add_option("--grace", global.grace, "After SIGINT/SIGTERM, time the running step gets to finish (default 10s)")
       ->check([](const std::string& value) { return drctl::parse_duration(value) ? std::string() : "expected a duration such as 10s"; });
+  app.add_option("--push-metrics", global.push_metrics, "When the run ends, push its step durations and SLA verdict to this Prometheus Pushgateway URL")
+      ->check([](const std::string& value) {
+        return value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0 ? std::string() : "expected an http:// or https:// URL";
+      });
   app.add_option("--state-dir", global.state_dir, "Where run journals go (default $XDG_STATE_HOME/drctl or ~/.local/state/drctl)");
   app.add_option("--var", global.vars, "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)")
       ->allow_extra_args(false);  // one value per --var, so a following positional is not swallowed

@@ -1,42 +1,38 @@
 #!/usr/bin/env bash
-# The local lab for the Quick start: two "sites" (real HTTP servers answering with X-Site a or
-# b, with /warmup and /ready), one etcd member holding order-svc's config, and nginx as the entry
-# router in front of site a. Runs playbooks/examples/local-switchover.yaml against it, shows
-# where traffic went, and stops everything it started (by PID, also on failure).
-# Usage: lab/demo.sh [build dir]   (the exit code is drctl's; 1 if it claims success and traffic
-# is not on site b)
+# The Quick start demo, and CI's end-to-end test of the lab: bring the two-site lab up, switch
+# A -> B with every step timed against its budget and the 23 s SLA, show where traffic went,
+# fail back B -> A, and take the lab down (also on failure).
+# Usage: lab/demo.sh [build dir] [--etcd same-cluster|mirrored]
+# Exit: drctl's exit code for the first run that did not succeed; 1 if drctl claimed success
+# and traffic is not where it should be.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
-export DRCTL="$build/cli/drctl" SOURCE_DIR=$PWD FIXTURE_HTTP="$build/tests/drctl-fixture-http"
-set +eu
-. tests/cli/lib.sh
-. tests/cli/etcd.sh
-. tests/cli/nginx.sh
-set -e
+shift || true
+export DRCTL_BUILD=$build
+export DRCTL_LAB_STATE=${DRCTL_LAB_STATE:-$(mktemp -d "${TMPDIR:-/tmp}/drctl-lab.XXXXXX")/lab}
+export NO_COLOR=${NO_COLOR:-1}
+trap 'lab/down >/dev/null 2>&1 || true' EXIT
 
-start_fixture a a
-start_fixture b b
-start_etcd LAB 1
-for key in feature-flags rate-limits pricing-endpoint; do ectl LAB put "/config/order-svc/$key" "value-of-$key" >/dev/null; done
-start_nginx "$PORT_a"
-echo "lab: nginx http://127.0.0.1:$NGINX_PORT -> site a (127.0.0.1:$PORT_a); site b at 127.0.0.1:$PORT_b; etcd $ETCD_LAB"
-echo "lab: traffic now goes to site $(served_site)"
+lab/up "$@"
+. lab/lib.sh
+lab_env
+served_site() { curl -s -m 2 -D - -o /dev/null "$LAB_ENTRY/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}'; }
 echo
-
-set +e
-"$DRCTL" run "$SOURCE_DIR/playbooks/examples/local-switchover.yaml" --yes \
-  --var entry="http://127.0.0.1:$NGINX_PORT" --var backup="http://127.0.0.1:$PORT_b" --var etcd="$ETCD_LAB" \
-  --var nginx_conf="$NGINX_CONF" --var backup_conf="$(nginx_conf "$PORT_b")" --var nginx_log="$WORK/nginx/error.log" \
-  --var cache_dir="$WORK/cache" --junit "$WORK/junit.xml" ${DEMO_ARGS:-}
-rc=$?
-set -e
+echo "lab: traffic goes to site $(served_site); switching to B"
 echo
+lab/run switchover --junit "$LAB/switchover.xml" || { rc=$?; echo "lab: the switchover failed (exit $rc)"; exit $rc; }
 site=$(served_site)
-echo "lab: traffic now goes to site $site; fallback snapshot:"
-"$DRCTL" cache info "$WORK/cache" || true
-if [ "$rc" -eq 0 ] && [ "$site" != b ]; then
-  echo "lab: drctl reported success but traffic is not on site b" >&2
-  exit 1
-fi
-exit $rc
+echo
+echo "lab: traffic now goes to site $site; the fallback snapshot:"
+"$DRCTL" cache info "$LAB/cache"
+[ "$site" = b ] || { echo "lab: drctl reported success but traffic is on site '$site', not b" >&2; exit 1; }
+echo
+echo "lab: failing back to A"
+echo
+lab/run failback || { rc=$?; echo "lab: the failback failed (exit $rc)"; exit $rc; }
+site=$(served_site)
+echo
+echo "lab: traffic now goes to site $site"
+[ "$site" = a ] || { echo "lab: drctl reported success but traffic is on site '$site', not a" >&2; exit 1; }
+"$DRCTL" --state-dir "$LAB/drctl" runs

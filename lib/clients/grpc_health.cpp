@@ -144,7 +144,12 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
     std::string user_agent = target.user_agent.empty() ? "drctl/0.1" : target.user_agent + " drctl/0.1";
     api.easy_setopt(curl, CURLOPT_URL, url.c_str());
     api.easy_setopt(curl, CURLOPT_HTTP_VERSION, target.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-    if (CURLSH* pool = curl_connection_pool()) api.easy_setopt(curl, CURLOPT_SHARE, pool);  // a prewarmed channel is reused
+    // A connection of its own every time: libcurl 7.88 fails ("Error in the HTTP2 framing layer")
+    // when an HTTP/2 connection left in the shared pool by one thread's handle is reused by
+    // another's (the lab's grpc check, then prewarm, showed it). Health checks are rare; a
+    // loopback or LAN connect costs well under a millisecond.
+    api.easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
+    api.easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
     api.easy_setopt(curl, CURLOPT_POST, 1L);
     api.easy_setopt(curl, CURLOPT_POSTFIELDS, frame.data());
     api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(frame.size()));

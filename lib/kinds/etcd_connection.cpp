@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include "util/secrets.hpp"
+#include "util/strings.hpp"
 
 namespace drctl {
 
 Fields etcd_connection_fields() {
   return {
-      Field::string_list("endpoints", "Client endpoints, host:port or http(s)://host:port, tried in order.").mandatory(),
+      Field::string_list("endpoints", "Client endpoints, host:port or http(s)://host:port, tried in order; an item may hold several, comma-separated (as etcdctl --endpoints).").mandatory(),
       Field::string("ca", "CA bundle (PEM) to verify the members with; enables TLS."),
       Field::string("cert", "Client certificate (PEM), for mutual TLS."),
       Field::string("key", "Client private key (PEM)."),
@@ -39,7 +40,11 @@ std::vector<SpecProblem> check_etcd_connection(const Spec& spec, const std::stri
 
 tl::expected<EtcdConnection, std::string> etcd_connection_from(const Spec& spec) {
   EtcdConnection connection;
-  connection.endpoints = spec.strings("endpoints");
+  for (const auto& item : spec.strings("endpoints")) {
+    for (const auto& endpoint : split(item, ',')) {
+      if (!trim(endpoint).empty()) connection.endpoints.push_back(std::string(trim(endpoint)));
+    }
+  }
   connection.ca = spec.str("ca");
   connection.cert = spec.str("cert");
   connection.key = spec.str("key");

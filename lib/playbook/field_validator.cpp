@@ -147,9 +147,11 @@ nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::st
 nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field& field,
                                               const std::string& path, SourcePos key_pos) {
   SourcePos pos = node.is_null() || pos_of(node).line == 0 ? key_pos : pos_of(node);
-  // ${vars.x} / ${env.X} in a typed field (a port, a timeout): resolve, then check the type.
+  // ${vars.x} / ${env.X} in a typed field (a port, a timeout, one of a few words): resolve,
+  // then check the type.
   bool typed = field.type == FieldType::integer || field.type == FieldType::boolean ||
-               field.type == FieldType::duration || field.type == FieldType::integer_list;
+               field.type == FieldType::duration || field.type == FieldType::integer_list ||
+               (field.type == FieldType::string && !field.choices.empty());
   if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook) {
     std::size_t errors_before = m_diagnostics.error_count();
     std::string resolved = m_hook(node.scalar, pos, path);

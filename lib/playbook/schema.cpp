@@ -60,7 +60,7 @@ nlohmann::json field_schema(const Field& field) {
   // Typed fields may also hold a ${...} reference: vars and env are resolved and checked at
   // load, steps and run just before the entry runs.
   if (field.type == FieldType::integer || field.type == FieldType::boolean || field.type == FieldType::duration ||
-      field.type == FieldType::integer_list) {
+      field.type == FieldType::integer_list || (field.type == FieldType::string && !field.choices.empty())) {
     schema = {{"anyOf", {schema, {{"type", "string"}, {"pattern", k_reference_pattern}}}}};
   }
   schema["description"] = field.doc;

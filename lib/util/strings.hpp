@@ -27,6 +27,9 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
+// The parts between separators ("a,,b" -> {"a", "", "b"}).
+std::vector<std::string> split(std::string_view text, char separator);
+
 // Collapses a multi-line message onto one line (reports promise one-line messages).
 std::string one_line(std::string_view text);
 

@@ -17,7 +17,7 @@ done
 [ $bad -eq 0 ] && pass "all $n invalid playbooks exit 65 with file:line:col"
 [ $n -ge 30 ] && pass "the corpus has $n invalid playbooks (>= 30)" || fail "only $n invalid playbooks"
 
-for f in "$SOURCE_DIR"/playbooks/examples/* "$SOURCE_DIR"/tests/data/playbooks/valid/*; do
+for f in "$SOURCE_DIR"/playbooks/*.yaml "$SOURCE_DIR"/playbooks/examples/* "$SOURCE_DIR"/playbooks/templates/* "$SOURCE_DIR"/tests/data/playbooks/valid/*; do
   check "validate $(basename "$f")" 0 validate "$f"
 done
 
@@ -36,7 +36,7 @@ for path in sys.argv[2:]:
     status |= bool(errors)
 sys.exit(status)
 PY
-if /usr/bin/python3 "$WORK/schema_check.py" "$WORK/schema.json" "$SOURCE_DIR"/playbooks/examples/* "$SOURCE_DIR"/tests/data/playbooks/valid/* > "$WORK/schema.out"; then
+if /usr/bin/python3 "$WORK/schema_check.py" "$WORK/schema.json" "$SOURCE_DIR"/playbooks/*.yaml "$SOURCE_DIR"/playbooks/examples/* "$SOURCE_DIR"/playbooks/templates/* "$SOURCE_DIR"/tests/data/playbooks/valid/* > "$WORK/schema.out"; then
   pass "every example and valid playbook passes the JSON Schema"
 else
   fail "schema rejects an example" "$(grep -A3 FAIL "$WORK/schema.out")"

@@ -6,6 +6,7 @@
 // Its state is a JSON file re-read on every request, so a test changes it by rewriting it:
 //   {"datacenter": "bantian", "token": "...", "index": 42, "mode": "normal", "delay_ms": 0,
 //    "services": {"order-svc": [{"node": "bak-node-1", "id": "order-svc-1", "tags": ["v2"],
+//                                "address": "127.0.0.1", "port": 9090,
 //                                "checks": {"serfHealth": "passing", "service:order-svc-1": "passing"}}]}}
 // mode: normal | error500 | notjson | truncated | bad_shape | ignore_passing (answers critical instances
 // despite ?passing) | acl_filtered (adds X-Consul-Results-Filtered-By-ACLs: true)
@@ -46,7 +47,7 @@ json instance_json(const json& instance, const std::string& service, const std::
                 {"TaggedAddresses", {{"lan", address}, {"wan", address}}}, {"Meta", {{"consul-network-segment", ""}}},
                 {"CreateIndex", 12}, {"ModifyIndex", 40}}},
       {"Service", {{"ID", id}, {"Service", service}, {"Tags", instance.value("tags", json::array())},
-                   {"Address", address}, {"Port", 9090}, {"Meta", {{"site", dc}}},
+                   {"Address", address}, {"Port", instance.value("port", 9090)}, {"Meta", {{"site", dc}}},
                    {"Weights", {{"Passing", 1}, {"Warning", 1}}}, {"EnableTagOverride", false},
                    {"Proxy", {{"Mode", ""}, {"MeshGateway", json::object()}, {"Expose", json::object()}}},
                    {"Connect", json::object()}, {"PeerName", ""}, {"CreateIndex", 30}, {"ModifyIndex", 30}}},
