@@ -12,6 +12,8 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include "warmup_routes.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -19,14 +21,6 @@
 #include <iostream>
 #include <string>
 #include <thread>
-
-namespace {
-
-long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::string site = "a", id = "1", port_file;
@@ -64,7 +58,6 @@ int main(int argc, char** argv) {
   health->SetServingStatus("order.Order", true);
 
   httplib::Server http;
-  std::atomic<long long> ready_at{-1};  // steady-clock ms; -1: never warmed
   auto hello = [&](const httplib::Request&, httplib::Response& res) {
     res.set_header("X-Site", site);
     res.set_header("X-Instance", id);
@@ -73,18 +66,7 @@ int main(int argc, char** argv) {
   http.Get("/", hello);
   http.Get("/site", hello);
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  http.Post("/warmup", [&](const httplib::Request& req, httplib::Response& res) {
-    long long ms = req.has_param("ms") ? std::atoll(req.get_param_value("ms").c_str()) : 200;
-    ready_at = now_ms() + ms;
-    res.status = 202;
-    res.set_content("warming\n", "text/plain");
-  });
-  http.Get("/ready", [&](const httplib::Request&, httplib::Response& res) {
-    long long at = ready_at;
-    bool ready = at >= 0 && now_ms() >= at;
-    res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : at < 0 ? "cold\n" : "warming\n", "text/plain");
-  });
+  add_warmup_routes(http, 200);
   int http_port = http.bind_to_any_port("127.0.0.1");
   if (http_port <= 0) return 1;
   {

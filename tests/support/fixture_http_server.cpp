@@ -10,6 +10,8 @@
 //                        503 "warming" (or "cold" before any warmup) until it is done, then 200 "ready"
 #include <httplib.h>
 
+#include "warmup_routes.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -58,21 +60,7 @@ int main(int argc, char** argv) {
     res.set_content("request " + std::to_string(n) + "\n", "text/plain");
   });
   server.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  using Clock = std::chrono::steady_clock;
-  std::atomic<long long> ready_at{-1};  // steady-clock ms, -1: never warmed
-  auto now_ms = [] { return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count(); };
-  server.Post("/warmup", [&](const httplib::Request& req, httplib::Response& res) {
-    long long ms = req.has_param("ms") ? std::atoll(req.get_param_value("ms").c_str()) : 300;
-    ready_at = now_ms() + ms;
-    res.status = 202;
-    res.set_content("warming\n", "text/plain");
-  });
-  server.Get("/ready", [&](const httplib::Request&, httplib::Response& res) {
-    long long at = ready_at;
-    bool ready = at >= 0 && now_ms() >= at;
-    res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : at < 0 ? "cold\n" : "warming\n", "text/plain");
-  });
+  add_warmup_routes(server, 300);
   server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) { res.set_content(req.body, "text/plain"); });
 
   int port = server.bind_to_any_port("127.0.0.1");
