@@ -6,7 +6,10 @@
 #   what is left is drctl itself: the lock, the journal (fsync'd file + etcd copy), the probe's
 #   start and stop, spec resolution, reporting. Target: < 1 % of the run and < 20 ms.
 #   process wall = the drctl process from exec to exit, as the shell sees it.
-# Also `drctl version` against `etcdctl version` (hyperfine, the same run).
+# Also, on the same lab: `drctl check` of the switchover's gate (4 checks: Consul, MySQL
+# heartbeat RPO, gRPC on 3 instances, etcd health) against the reference design's sequential
+# script (curl | jq, the mariadb client, a separate gRPC probe process; 3 checks); and
+# `drctl version` against `etcdctl version` (hyperfine).
 # Usage: bench/lab.sh [build dir]   (writes bench/results/lab-*.json|txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +54,12 @@ for name in ("switchover", "failback"):
 over = [x[4] for x in rows]
 print(f"median engine overhead over all {len(rows)} runs: {med(over):.1f} ms ({100 * med([x[4] / x[1] for x in rows]):.2f} % of the run); max {max(over):.1f} ms")
 PY
+. "$DRCTL_LAB_STATE/lab.env"
+export DRCTL_DB_PASSWORD=$(cat "$LAB_DB_PASSWORD_FILE") CONSUL_DC=site-b DRCTL="$build/cli/drctl"
+hyperfine -N --warmup 3 --runs 30 --export-json bench/results/lab-checks.json \
+  -n "drctl check (lab-switchover: 4 checks, 3 gRPC addresses)" "lab/run check switchover -q" \
+  -n "sequential shell script (3 checks)" "bash bench/peers/prechecks-sequential.sh $LAB_CONSUL_B $LAB_DB_B_PORT $LAB_GRPC_b1" \
+  2>&1 | grep -E "Benchmark|Time|±|faster" | tee bench/results/lab-checks.txt
 etcdctl=$(command -v etcdctl)
 hyperfine --warmup 10 --runs 100 -N --export-json bench/results/lab-startup.json \
   "$build/cli/drctl version" "env ETCDCTL_API=3 $etcdctl version" 2>&1 | grep -E "Time|±|faster|Benchmark" | tee bench/results/lab-startup.txt

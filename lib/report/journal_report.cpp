@@ -45,9 +45,13 @@ EntryRecord record_of(const nlohmann::json& line) {
   record.message = json_text(line, "message");
   record.started = at(json_text(line, "started_at"));
   record.finished = at(json_text(line, "finished_at"));
-  record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double, std::milli>(json_number(line, "duration_ms")));
+  // Clamped to [0, 1 year]: a corrupt value must not overflow the nanosecond count.
+  double ms = std::clamp(json_number(line, "duration_ms"), 0.0, 365.0 * 24 * 3600 * 1000);
+  record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double, std::milli>(ms));
   record.attempts = json_int(line, "attempts");
-  if (line.contains("budget_ms") && line["budget_ms"].is_number()) record.budget = Millis(line["budget_ms"].get<long long>());
+  if (line.contains("budget_ms") && line["budget_ms"].is_number()) {
+    record.budget = Millis(static_cast<long long>(std::clamp(line["budget_ms"].get<double>(), 0.0, 365.0 * 24 * 3600 * 1000)));
+  }
   record.budget_exceeded = json_bool(line, "budget_exceeded");
   if (line.contains("evidence")) record.evidence = line["evidence"];
   return record;

@@ -25,6 +25,12 @@ WallTime parse_rfc3339_utc(const std::string& text) {
                   &utc.tm_sec, &millis) < 6) {
     return WallTime{};
   }
+  // The clock counts nanoseconds in 64 bits: years past 2262 do not fit (and are no journal's).
+  if (utc.tm_year < 1970 || utc.tm_year > 2200 || utc.tm_mon < 1 || utc.tm_mon > 12 || utc.tm_mday < 1 || utc.tm_mday > 31 ||
+      utc.tm_hour < 0 || utc.tm_hour > 23 || utc.tm_min < 0 || utc.tm_min > 59 || utc.tm_sec < 0 || utc.tm_sec > 60 || millis < 0 ||
+      millis > 999) {
+    return WallTime{};
+  }
   utc.tm_year -= 1900;
   utc.tm_mon -= 1;
   return std::chrono::system_clock::from_time_t(timegm(&utc)) + std::chrono::milliseconds(millis);
