@@ -92,6 +92,10 @@ class PlaybookReader {
                                     const std::string& path, Role role, const RefSite& site);
   std::optional<Rollback> read_rollback(const YamlNode& node, const std::string& path, std::size_t index);
   Timing read_timing(const nlohmann::json& values, Timing base);
+  // Keys the engine needs before the run starts (timeouts, budgets): a ${steps.*} or ${run.*}
+  // left in one is an error (reported when `report`), and the key is dropped.
+  void require_known_now(nlohmann::json& values, const YamlNode& node, const std::string& path,
+                         std::initializer_list<const char*> keys, bool report);
   ProbeSpec read_probe(const Spec& values, const YamlNode& root);
   std::string check_string(const std::string& value, SourcePos pos, const std::string& path, const RefSite* site);
   void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path, const RefSite& site);
@@ -133,6 +137,11 @@ LoadResult PlaybookReader::read() {
     m_playbook.version = values.value("version", k_playbook_version);
     m_playbook.name = values.value("name", "");
     m_playbook.description = values.value("description", "");
+    // Here a ${steps.*} or ${run.*} was already reported (top-level keys cannot use them).
+    if (const YamlNode* defaults = root.get("defaults"); defaults != nullptr && values.contains("defaults")) {
+      require_known_now(values["defaults"], *defaults, "defaults", {"timeout", "retries", "retry_delay"}, false);
+    }
+    if (const YamlNode* sla = root.get("sla"); sla != nullptr && values.contains("sla")) require_known_now(values["sla"], *sla, "sla", {"total"}, false);
     if (values.contains("defaults")) m_playbook.defaults = read_timing(values["defaults"], m_playbook.defaults);
     if (values.contains("sla")) {
       const auto& sla = values["sla"];
@@ -295,6 +304,7 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
     return check_string(value, pos, p, &site);
   });
   auto values = validator.validate_map(node, fields, path, entry.pos, handled);
+  require_known_now(values, node, path, {"timeout", "retries", "retry_delay", "budget", "read_only"}, true);
   entry.name = values.value("name", "");
   if (!entry.name.empty() && !valid_entry_name(entry.name)) {
     m_diag.error(pos_of(*node.get("name")), path + ".name",
@@ -359,6 +369,7 @@ std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, cons
     return check_string(value, pos, p, &site);
   });
   auto values = validator.validate_map(node, rollback_fields(), path, pos_of(node), handled);
+  require_known_now(values, node, path, {"timeout", "retries", "retry_delay"}, true);
   if (kind_key.empty()) return std::nullopt;
   auto action = read_action(node, kind_key, path, Role::step, site);
   if (!action) return std::nullopt;
@@ -399,6 +410,20 @@ ProbeSpec PlaybookReader::read_probe(const Spec& values, const YamlNode& root) {
     m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "sla.probe.url", fmt::format("expected an http:// or https:// URL, got '{}'", probe.url));
   }
   return probe;
+}
+
+void PlaybookReader::require_known_now(nlohmann::json& values, const YamlNode& node, const std::string& path,
+                                       std::initializer_list<const char*> keys, bool report) {
+  if (!values.is_object()) return;
+  for (const char* key : keys) {
+    auto it = values.find(key);
+    if (it == values.end() || !(it->is_string() || it->is_null())) continue;
+    if (report && it->is_string()) {
+      m_diag.error(key_pos(node, key), path.empty() ? key : path + "." + key,
+                   fmt::format("'{}' is needed before the run starts: ${{steps.*}} and ${{run.*}} belong in a kind's spec", key));
+    }
+    values.erase(it);
+  }
 }
 
 Timing PlaybookReader::read_timing(const nlohmann::json& values, Timing base) {
