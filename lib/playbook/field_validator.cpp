@@ -7,6 +7,7 @@
 #include <map>
 #include <regex>
 
+#include "playbook/interpolate.hpp"
 #include "util/duration.hpp"
 #include "util/strings.hpp"
 
@@ -152,17 +153,23 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
   bool typed = field.type == FieldType::integer || field.type == FieldType::boolean ||
                field.type == FieldType::duration || field.type == FieldType::integer_list ||
                (field.type == FieldType::string && !field.choices.empty());
-  if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook) {
+  if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook && !m_substituting) {
     std::size_t errors_before = m_diagnostics.error_count();
     std::string resolved = m_hook(node.scalar, pos, path);
     if (m_diagnostics.error_count() != errors_before) return nlohmann::json();  // the reference itself is wrong
     // ${steps.*} and ${run.*} are known just before the entry runs: kept as text until then
     // (coerce_late_values types them, or fails the entry).
-    if (resolved.find("${") != std::string::npos) return resolved;
+    // (An escaped `$${` is not a reference: it stays text, and fails the type check below.)
+    auto refs = find_references(resolved);
+    bool late = refs && std::any_of(refs->begin(), refs->end(), [](const Reference& r) { return r.scope == "steps" || r.scope == "run"; });
+    if (late) return resolved;
     YamlNode substituted = node;
     substituted.scalar = resolved;
     substituted.plain = true;
-    return validate_value(substituted, field, path, key_pos);
+    m_substituting = true;  // once: what is left of "${" now is text (an escaped `$${`)
+    nlohmann::json value = validate_value(substituted, field, path, key_pos);
+    m_substituting = false;
+    return value;
   }
   auto mismatch = [&]() {
     m_diagnostics.error(pos, path,

@@ -49,6 +49,7 @@ class FieldValidator {
 
   Diagnostics& m_diagnostics;
   StringHook m_hook;
+  bool m_substituting = false;  // validating a typed value that a reference was just resolved into
 };
 
 // After ${steps.*} / ${run.*} are filled in, turns typed fields that held a reference into

@@ -13,6 +13,7 @@
 #include "playbook/spec.hpp"
 #include "playbook/interpolate.hpp"
 #include "playbook/yaml_tree.hpp"
+#include "util/json_fields.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
@@ -134,9 +135,9 @@ LoadResult PlaybookReader::read() {
       return check_string(value, pos, path, nullptr);
     });
     auto values = top.validate_map(root, top_level_fields(), "", {1, 1}, {"checks", "steps", "vars"});
-    m_playbook.version = values.value("version", k_playbook_version);
-    m_playbook.name = values.value("name", "");
-    m_playbook.description = values.value("description", "");
+    m_playbook.version = static_cast<int>(json_int(values, "version", k_playbook_version));
+    m_playbook.name = json_text(values, "name");
+    m_playbook.description = json_text(values, "description");
     // Here a ${steps.*} or ${run.*} was already reported (top-level keys cannot use them).
     if (const YamlNode* defaults = root.get("defaults"); defaults != nullptr && values.contains("defaults")) {
       require_known_now(values["defaults"], *defaults, "defaults", {"timeout", "retries", "retry_delay"}, false);
