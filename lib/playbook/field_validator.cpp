@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <map>
 #include <regex>
@@ -19,6 +20,15 @@ bool is_plain(const YamlNode& node) { return node.plain; }
 bool looks_integer(const YamlNode& node) {
   static const std::regex k_integer(R"(^[-+]?[0-9]+$)");
   return node.is_scalar() && is_plain(node) && std::regex_match(node.scalar, k_integer);
+}
+
+// An integer that fits in 64 bits (a longer run of digits is not one drctl can use).
+bool fits_integer(const YamlNode& node) {
+  if (!looks_integer(node)) return false;
+  const char* begin = node.scalar.data() + (node.scalar[0] == '+' ? 1 : 0);
+  long long value = 0;
+  auto [end, error] = std::from_chars(begin, node.scalar.data() + node.scalar.size(), value);
+  return error == std::errc() && end == node.scalar.data() + node.scalar.size();
 }
 
 bool looks_boolean(const YamlNode& node) {
@@ -39,6 +49,7 @@ std::string describe_node(const YamlNode& node) {
   if (node.is_null()) return "nothing";
   if (node.is_map()) return "a map";
   if (node.is_sequence()) return "a list";
+  if (looks_integer(node) && !fits_integer(node)) return fmt::format("an integer too large for 64 bits ({})", node.scalar);
   if (looks_integer(node)) return fmt::format("an integer ({})", node.scalar);
   if (looks_boolean(node)) return fmt::format("a boolean ({})", node.scalar);
   return fmt::format("a string ('{}')", node.scalar.size() > 40 ? node.scalar.substr(0, 40) + "..." : node.scalar);
@@ -252,12 +263,12 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
     }
     case FieldType::integer_list: {
       nlohmann::json out = nlohmann::json::array();
-      if (looks_integer(node)) {
+      if (fits_integer(node)) {
         out.push_back(std::stoll(node.scalar));
         return out;
       }
       if (!node.is_sequence()) return mismatch();
-      return validate_items(m_diagnostics, node, path, "an integer", looks_integer,
+      return validate_items(m_diagnostics, node, path, "an integer", fits_integer,
                             [](const YamlNode& item, const std::string&) { return nlohmann::json(std::stoll(item.scalar)); });
     }
     case FieldType::object:
