@@ -63,7 +63,8 @@ fault_run() {
 }
 
 # verdict NAME ENTRY STATUS ERROR RESULT: the report's entry class and result, the journal
-# (local and etcd copy) and the lock. ERROR "-" when the entry has no evidence.error.
+# (local and etcd copy) and the lock. ERROR "-" when the entry has no evidence.error; "a|b"
+# when either is right.
 verdict() {
   local name=$1 entry=$2 status=$3 error=$4 result=$5
   local got
@@ -77,6 +78,8 @@ e = [x for x in r["checks"] + r["steps"] if x["name"] == sys.argv[2]]
 print(e[0]["status"] if e else "absent", e[0]["evidence"].get("error", "-") if e else "-", r["result"])
 PY
 )
+  local got_error=${got#* }; got_error=${got_error%% *}
+  [[ "|$error|" == *"|$got_error|"* ]] && got=${got/ $got_error / $error }
   [ "$got" = "$status $error $result" ] && pass "$name: $entry $status ($error), run $result" \
     || fail "$name: got '$got', expected '$status $error $result'" "$(grep -m1 '"message"' "$WORK/$name.out")"
   journal_says "$name" "$entry" "$status" "$result"
@@ -183,7 +186,9 @@ grpc_fault() {  # grpc_fault NAME ADDRESS SERVICE STATUS ERROR
 }
 grpc_fault grpc-not-serving "$GRPC" order.Order failed not_serving
 grpc_fault grpc-unknown-service "$GRPC" nope.Nope failed not_found
-grpc_fault grpc-unimplemented "$NOHEALTH" "" invalid_answer unimplemented
+# A server without the health service answers UNIMPLEMENTED and resets the stream at once;
+# libcurl 7.88 sometimes drops that answer for the reset (stream_reset): both are right.
+grpc_fault grpc-unimplemented "$NOHEALTH" "" invalid_answer "unimplemented|stream_reset"
 grpc_fault grpc-refused "$REFUSED" "" unreachable connect_failed
 grpc_fault grpc-deadline "$HANG" "" timeout deadline_exceeded
 grpc_fault grpc-silent-peer "127.0.0.1:$SILENT_PORT" "" timeout connect_timeout
