@@ -87,7 +87,9 @@ std::string state_dir_of(const GlobalOptions& global) { return global.state_dir.
 
 tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook) {
   auto local = read_journal(state_dir_of(global), run_id);
-  if (local || playbook == nullptr || !playbook->lock) return local;
+  if (local) return local;
+  if (playbook == nullptr) return tl::unexpected(local.error() + " (--playbook FILE also reads the etcd copy under its run lock)");
+  if (!playbook->lock) return tl::unexpected(local.error() + " (the playbook has no lock:, so no etcd copy)");
   auto remote = read_etcd_journal(*playbook->lock, run_id);
   if (remote) return remote;
   return tl::unexpected(fmt::format("{}; {}", local.error(), remote.error()));
