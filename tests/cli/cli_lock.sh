@@ -50,7 +50,8 @@ for child in $(pgrep -P "$killed"); do kill -KILL -- "-$child" 2>/dev/null; done
 kill -KILL -- "-$killed"
 lock_playbook too-soon 0
 check too-soon 5 run --yes --output json "$WORK/too-soon.yaml"
-sleep 3
+wait_key_gone K /drctl/locks/order-svc 15 && pass "killed: its lock frees itself after the ttl" \
+  || fail "killed: the lock is still held 15 s after the kill"
 lock_playbook after-ttl 0
 check after-ttl 0 run --yes --output json "$WORK/after-ttl.yaml"
 report_is after-ttl 'int(r["lock"]["fencing_token"]) > '"$(cat "$WORK/killed.token")" True

@@ -101,7 +101,8 @@ contains rollback-no-lock-says "$WORK/rollback-no-lock.err" "the playbook has no
 
 # 2. Resumed from another state dir, with only the etcd copy of the journal (waiting for the
 # killed run's lock to expire first).
-sleep 2.5
+wait_key_gone K /drctl/locks/resume 15 && pass "killed: its lock frees itself after the ttl" \
+  || fail "killed: the lock is still held 15 s after the kill"
 check resumed 0 --state-dir "$WORK/state-2" run --yes --output json --resume "$killed_id" "$WORK/switch.yaml"
 resumed_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/resumed.out")
 report_is resumed 'r["resumed_from"]' "$killed_id"

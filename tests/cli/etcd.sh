@@ -39,6 +39,18 @@ start_etcd() {
 # etcdctl against a cluster: ectl NAME ARGS...
 ectl() { local var="ETCD_$1"; shift; ETCDCTL_API=3 etcdctl --endpoints "${!var}" "$@"; }
 
+# wait_key_gone CLUSTER KEY SECONDS: waits for a key (a killed run's lock) to disappear. etcd
+# revokes an expired lease on a 500 ms sweep, through raft, and a leader change extends every
+# lease, so a fixed sleep of "ttl plus a little" is flaky; returns 1 if the key outlives SECONDS.
+wait_key_gone() {
+  local cluster=$1 key=$2 deadline=$((SECONDS + $3))
+  while [ "$SECONDS" -le "$deadline" ]; do
+    [ -z "$(ectl "$cluster" get "$key" --print-value-only)" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # The member number (1..n) of NAME's current leader.
 etcd_leader() {
   local name=$1 i var

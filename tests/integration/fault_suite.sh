@@ -239,7 +239,8 @@ last=$(tail -1 "$WORK/state-sigkill/runs/$killed_id.jsonl" | python3 -c 'import 
 [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && pass "sigkill: the lock is held until its ttl" || fail "sigkill: the lock is gone at once"
 check sigkill-too-soon 5 --state-dir "$WORK/state-sigkill-too-soon" run --yes --resume "$killed_id" "$WORK/sigkill.yaml"
 contains sigkill-too-soon-names-holder "$WORK/sigkill-too-soon.out" "is held by run $killed_id"
-sleep 3.2
+wait_key_gone J "$LOCK_KEY" 15 && pass "sigkill: the killed run's lock frees itself after its ttl" \
+  || fail "sigkill: the lock is still held 15 s after the kill"
 touch "$WORK/may-finish"
 check sigkill-resumed 0 --state-dir "$WORK/state-sigkill-resumed" run --yes --output json --resume "$killed_id" "$WORK/sigkill.yaml"
 [ -e "$WORK/after-ran" ] && pass "sigkill-resumed: the later step ran" || fail "sigkill-resumed: the later step did not run"
