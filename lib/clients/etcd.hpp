@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <tl/expected.hpp>
@@ -149,6 +150,9 @@ class EtcdSession {
   virtual EtcdResult<EtcdPutResult> put(const std::string& key, const std::string& value, std::int64_t lease, Deadline deadline) = 0;
   virtual EtcdResult<EtcdTxnPutResult> put_if(const std::string& key, const std::string& value, const EtcdPutCondition& condition,
                                               std::int64_t lease, Deadline deadline) = 0;
+  // Puts every pair in one transaction (no lease): all are committed, or none. Keep it under
+  // etcd's --max-txn-ops (128 by default) and its request size limit (1.5 MiB by default).
+  virtual EtcdResult<EtcdHeader> put_all(const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) = 0;
   // Deletes the key only if its mod_revision is still `mod_revision`; false when it is not.
   virtual EtcdResult<bool> erase_if(const std::string& key, std::int64_t mod_revision, Deadline deadline) = 0;
   // Deletes [key, range_end) and returns the previous key-values.

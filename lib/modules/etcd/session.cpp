@@ -109,6 +109,22 @@ EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::
   });
 }
 
+EtcdResult<EtcdHeader> Session::put_all(const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) {
+  etcdserverpb::TxnRequest message;  // no compare: the success branch always runs
+  for (const auto& [key, value] : pairs) {
+    auto* put = message.add_success()->mutable_request_put();
+    put->set_key(key);
+    put->set_value(value);
+  }
+  // Repeating it after a failover is harmless: the same keys get the same values.
+  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdHeader> {
+    etcdserverpb::TxnResponse response;
+    auto status = endpoint.kv->Txn(&context, message, &response);
+    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+    return header_from(response.header());
+  });
+}
+
 EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revision, Deadline deadline) {
   etcdserverpb::TxnRequest message;
   auto* compare = message.add_compare();

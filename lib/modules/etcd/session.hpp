@@ -11,6 +11,7 @@ class Session : public EtcdSession {
   EtcdResult<EtcdPutResult> put(const std::string& key, const std::string& value, std::int64_t lease, Deadline deadline) override;
   EtcdResult<EtcdTxnPutResult> put_if(const std::string& key, const std::string& value, const EtcdPutCondition& condition,
                                       std::int64_t lease, Deadline deadline) override;
+  EtcdResult<EtcdHeader> put_all(const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) override;
   EtcdResult<bool> erase_if(const std::string& key, std::int64_t mod_revision, Deadline deadline) override;
   EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key, const std::string& range_end, Deadline deadline) override;
   EtcdResult<EtcdStatus> status(Deadline deadline) override;
