@@ -35,9 +35,16 @@ void AvailabilityProbe::loop() {
   auto next = Clock::now();
   while (!m_stop.cancelled()) {
     auto sent = Clock::now();
-    AttemptContext ctx{"sla.probe", sent + m_spec.timeout, nullptr, ""};
+    // stop() aborts a request in flight: the run is over, and its answer would say nothing
+    // about what users saw during it.
+    AttemptContext ctx{"sla.probe", sent + m_spec.timeout, &m_stop, ""};
     auto response = http_request(request, ctx);
     auto done = Clock::now();
+    if (m_stop.cancelled()) {
+      std::lock_guard lock(m_mutex);
+      m_report.abandoned = 1;
+      break;
+    }
     bool ok = false;
     if (response) {
       const auto& wanted = m_spec.expect_status;
@@ -82,7 +89,7 @@ ProbeReport AvailabilityProbe::stop() {
 }
 
 nlohmann::json ProbeReport::to_json(const ProbeSpec& spec) const {
-  nlohmann::json out = {{"url", url}, {"requests", requests}, {"errors", errors}, {"error_rate", error_rate()},
+  nlohmann::json out = {{"url", url}, {"requests", requests}, {"errors", errors}, {"abandoned_at_stop", abandoned}, {"error_rate", error_rate()},
                         {"latency", latency.to_json()}, {"longest_error_streak", longest_streak},
                         {"longest_error_streak_ms", longest_streak_ms}, {"errors_by_entry", errors_by_entry},
                         {"interval_ms", spec.interval.count()}};

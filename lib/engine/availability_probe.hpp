@@ -21,6 +21,7 @@ namespace drctl {
 struct ProbeReport {
   std::string url;
   long long requests = 0, errors = 0;
+  long long abandoned = 0;  // a request still in flight when the run ended: aborted, not counted
   LatencySummary latency;
   long long longest_streak = 0;  // consecutive failed requests
   double longest_streak_ms = 0;
