@@ -16,13 +16,12 @@ struct AttemptContext {
   const CancelToken* cancel = nullptr;
   std::string run_id;
   std::string fencing_token;  // "" without a run lock
-  std::function<void()> checkpoint;  // journals the operation's undo_state(), fsync'd
+  std::function<bool()> checkpoint;  // journals the operation's undo_state(), durably
 
   // Called by an operation right before it changes anything, so a crash in the middle still
-  // leaves what its undo needs in the journal.
-  void save_undo_state() const {
-    if (checkpoint) checkpoint();
-  }
+  // leaves what its undo needs in the journal. False when the journal could not record it:
+  // the operation must then change nothing (return journal_refused()).
+  [[nodiscard]] bool save_undo_state() const { return !checkpoint || checkpoint(); }
 
   std::chrono::milliseconds remaining() const;
   bool expired() const { return std::chrono::steady_clock::now() >= deadline; }

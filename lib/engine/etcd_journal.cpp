@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <mutex>
 
 #include "etcd/prefix_cursor.hpp"
 #include "kinds/etcd_connection.hpp"
@@ -23,9 +24,12 @@ tl::expected<std::unique_ptr<EtcdSession>, std::string> connect(const LockSpec& 
 
 std::string journals_prefix(const LockSpec& lock) { return lock.key + "/journal/"; }
 
+// Lines are buffered as they come and committed together, several keys in one transaction.
 class EtcdJournalSink : public JournalSink {
  public:
   explicit EtcdJournalSink(LockSpec lock) : m_lock(std::move(lock)) {}
+
+  bool remote() const override { return true; }
 
   tl::expected<void, std::string> open(const std::string& run_id) override {
     m_prefix = etcd_journal_prefix(m_lock, run_id);
@@ -35,19 +39,50 @@ class EtcdJournalSink : public JournalSink {
     return {};
   }
 
-  tl::expected<void, std::string> append(const std::string& line) override {
-    std::string key = fmt::format("{}{:06}", m_prefix, m_next);
-    auto put = m_session->put(key, line, 0, deadline_from_now());
-    if (!put) return tl::unexpected(fmt::format("etcd journal {}: {}", key, put.error().to_string()));
-    ++m_next;
+  tl::expected<void, std::string> write(const std::string& line) override {
+    std::lock_guard lock(m_mutex);
+    m_buffer.push_back(line);
     return {};
   }
 
+  tl::expected<void, std::string> sync() override {
+    std::vector<std::string> lines;
+    {
+      std::lock_guard lock(m_mutex);
+      lines.swap(m_buffer);
+    }
+    std::vector<std::pair<std::string, std::string>> batch;
+    std::size_t bytes = 0;
+    auto commit = [&]() -> tl::expected<void, std::string> {
+      if (batch.empty()) return {};
+      auto put = m_session->put_all(batch, deadline_from_now());
+      if (!put) return tl::unexpected(fmt::format("etcd journal {}..{}: {}", batch.front().first, batch.back().first.substr(m_prefix.size()),
+                                                  put.error().to_string()));
+      batch.clear();
+      bytes = 0;
+      return {};
+    };
+    for (auto& line : lines) {
+      if (batch.size() == k_max_ops || (bytes > 0 && bytes + line.size() > k_max_bytes)) {
+        if (auto committed = commit(); !committed) return committed;
+      }
+      bytes += line.size();
+      batch.emplace_back(fmt::format("{}{:06}", m_prefix, m_next++), std::move(line));
+    }
+    return commit();
+  }
+
  private:
+  // Under etcd's defaults: --max-txn-ops 128, --max-request-bytes 1.5 MiB.
+  static constexpr std::size_t k_max_ops = 64;
+  static constexpr std::size_t k_max_bytes = 1024 * 1024;
+
   LockSpec m_lock;
   std::string m_prefix;
   std::unique_ptr<EtcdSession> m_session;
-  int m_next = 0;
+  int m_next = 0;  // used by sync() only, on the writer's thread
+  std::mutex m_mutex;
+  std::vector<std::string> m_buffer;
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 #pragma once
 // The etcd copy of the journal, beside the run lock: each line is a key
-// <lock key>/journal/<run id>/<line number, 6 digits>, written (and committed by a quorum)
-// before the run goes on. Not bound to the lock's lease: it outlives a killed run, so the run
+// <lock key>/journal/<run id>/<line number, 6 digits>, committed (by a quorum) when the local
+// file is fsync'd, several lines in one transaction. Not bound to the lock's lease: it outlives a killed run, so the run
 // can be resumed or rolled back from another machine.
 #include <memory>
 #include <string>

@@ -51,7 +51,7 @@ class FileJournalSink : public JournalSink {
     return {};
   }
 
-  tl::expected<void, std::string> append(const std::string& text) override {
+  tl::expected<void, std::string> write(const std::string& text) override {
     const char* data = text.data();
     std::size_t left = text.size();
     while (left > 0) {
@@ -61,6 +61,10 @@ class FileJournalSink : public JournalSink {
       data += n;
       left -= static_cast<std::size_t>(n);
     }
+    return {};
+  }
+
+  tl::expected<void, std::string> sync() override {
     if (::fdatasync(m_fd) != 0) return tl::unexpected(fmt::format("journal {}: fsync: {}", m_path, std::strerror(errno)));
     return {};
   }
@@ -74,26 +78,10 @@ class FileJournalSink : public JournalSink {
 
 std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir) { return std::make_unique<FileJournalSink>(std::move(runs_dir)); }
 
-// A sink that failed once gets nothing more (a journal with a hole is worse than a short
-// one); the others go on, so the local file still tells what happened up to the stop.
-void JournalReporter::append(const nlohmann::json& line) {
-  std::string text = line.dump() + "\n";
-  for (std::size_t i = 0; i < m_sinks.size(); ++i) {
-    if (m_failed[i]) continue;
-    if (auto written = m_sinks[i]->append(text); !written) fail(i, written.error());
-  }
-}
-
-void JournalReporter::fail(std::size_t sink, const std::string& why) {
-  m_failed[sink] = true;
-  if (m_error.empty()) m_error = why;
-}
+void JournalReporter::append(const nlohmann::json& line, Durability durability) { m_writer.append(line.dump() + "\n", durability); }
 
 void JournalReporter::run_started(const RunReport& header) {
-  m_failed.assign(m_sinks.size(), false);
-  for (std::size_t i = 0; i < m_sinks.size(); ++i) {
-    if (auto opened = m_sinks[i]->open(header.run_id); !opened) fail(i, opened.error());
-  }
+  m_writer.open(header.run_id);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const char* user = std::getenv("USER");
@@ -103,16 +91,24 @@ void JournalReporter::run_started(const RunReport& header) {
                          {"started_at", rfc3339_utc(header.started.wall)}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()}};
   if (!header.resumed_from.empty()) line["resumed_from"] = header.resumed_from;
   if (!header.rolls_back.empty()) line["rolls_back"] = header.rolls_back;
-  append(line);
+  append(line, Durability::later);  // durable with the first step's start: nothing changes before it
 }
 
+// A step or rollback may change things from its start on, so `drctl rollback`, here or on
+// another machine, must know it started; unless its undo state's wait covers that. A check
+// changes nothing.
 void JournalReporter::entry_started(const EntryRecord& record) {
+  Durability durability = record.phase == Phase::check        ? Durability::later
+                          : record.changes_after_undo_state ? Durability::local
+                                                            : Durability::everywhere;
   append({{"type", "entry_started"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"kind", record.kind},
-          {"started_at", rfc3339_utc(record.started.wall)}});
+          {"started_at", rfc3339_utc(record.started.wall)}},
+         durability);
 }
 
-void JournalReporter::entry_checkpoint(const EntryRecord& record) {
-  append({{"type", "entry_undo"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"undo", record.undo_state}});
+bool JournalReporter::entry_checkpoint(const EntryRecord& record) {
+  append({{"type", "entry_undo"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"undo", record.undo_state}}, Durability::everywhere);
+  return m_writer.failure().empty();
 }
 
 void JournalReporter::entry_finished(const EntryRecord& record) {
@@ -120,11 +116,11 @@ void JournalReporter::entry_finished(const EntryRecord& record) {
   line["type"] = "entry_finished";
   if (record.phase == Phase::step) line["undo"] = record.undo_state;
   if (!record.done_in_run.empty()) line["done_in_run"] = record.done_in_run;
-  append(line);
+  append(line, Durability::later);  // durable with the next start, so before the next step runs
 }
 
 void JournalReporter::run_finished(const RunReport& report) {
-  append({{"type", "run_finished"}, {"report", report_to_json(report)}});
+  append({{"type", "run_finished"}, {"report", report_to_json(report)}}, Durability::everywhere);
 }
 
 std::vector<JournalEntry> list_journals(const std::string& state_dir) {

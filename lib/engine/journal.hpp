@@ -1,8 +1,13 @@
 #pragma once
 // The run journal: one JSON line per event of a run (started, each entry's start and end with
-// its outcome, evidence and outputs, finished with the whole report), each appended and
-// fsync'd before the run goes on, so a crash leaves an exact record of what was done.
-// Files: <state dir>/runs/<run id>.jsonl, mode 0600 (the directories 0700).
+// its outcome, evidence and outputs, finished with the whole report), so a crash leaves an
+// exact record of what was done. Every line is in the file before the run goes on; it is
+// durable (fdatasync'd, and committed by etcd for the copy) before what it guards: an undo
+// state before the change, a step's or rollback's start before it runs (in the file only, for
+// a step that changes nothing before its undo state), the run's end before drctl exits. The
+// other lines (checks, a step's end) become durable with the next of those, so always before
+// the next step starts. Files: <state dir>/runs/<run id>.jsonl, mode 0600
+// (the directories 0700).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -11,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "engine/journal_writer.hpp"
 #include "engine/reporter.hpp"
 #include "playbook/model.hpp"
 
@@ -21,16 +27,7 @@ std::string default_state_dir();
 // Creates <dir>/runs (0700) if needed; the error says why it cannot be used.
 tl::expected<std::string, std::string> prepare_journal_dir(const std::string& state_dir);
 
-// Where journal lines go: a local file, and the etcd copy under the run lock's key.
-class JournalSink {
- public:
-  virtual ~JournalSink() = default;
-  virtual tl::expected<void, std::string> open(const std::string& run_id) = 0;
-  // Returns once the line is durable (fsync'd, or committed by etcd).
-  virtual tl::expected<void, std::string> append(const std::string& line) = 0;
-};
-
-// <runs dir>/<run id>.jsonl, created 0600, each line fdatasync'd.
+// <runs dir>/<run id>.jsonl, created 0600; written at once, fdatasync'd on sync().
 std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir);
 
 class JournalReporter : public Reporter {
@@ -38,23 +35,20 @@ class JournalReporter : public Reporter {
   // `playbook` (its source and --var values are journaled, so that the run can be rolled back
   // where the file is not at hand) must outlive the reporter.
   JournalReporter(std::vector<std::unique_ptr<JournalSink>> sinks, const Playbook& playbook)
-      : m_sinks(std::move(sinks)), m_playbook(playbook) {}
+      : m_writer(std::move(sinks)), m_playbook(playbook) {}
   void run_started(const RunReport& header) override;
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
-  void entry_checkpoint(const EntryRecord& record) override;
+  bool entry_checkpoint(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
   // The first write that failed: the run must not go on (no further step starts).
-  std::string failure() const override { return m_error; }
-  const std::string& error() const { return m_error; }
+  std::string failure() const override { return m_writer.failure(); }
+  std::string error() const { return m_writer.failure(); }
 
  private:
-  void append(const nlohmann::json& line);
-  void fail(std::size_t sink, const std::string& why);
-  std::vector<std::unique_ptr<JournalSink>> m_sinks;
-  std::vector<bool> m_failed;  // per sink
+  void append(const nlohmann::json& line, Durability durability);
+  JournalWriter m_writer;
   const Playbook& m_playbook;
-  std::string m_error;
 };
 
 struct JournalEntry {

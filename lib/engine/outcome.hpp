@@ -32,6 +32,12 @@ struct Outcome {
     outcome.changed = changed;
     return outcome;
   }
+  // The journal could not record the undo state, so the change was not made.
+  static Outcome journal_refused() {
+    Outcome outcome = fail(Status::failed, "the journal could not record how to undo this step, so nothing was changed", Changed::no);
+    outcome.evidence["error"] = "journal_failed";
+    return outcome;
+  }
 };
 
 }  // namespace drctl

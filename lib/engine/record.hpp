@@ -37,6 +37,7 @@ struct EntryRecord {
   Instant started;
   Instant finished;
   std::chrono::nanoseconds duration{0};
+  std::chrono::nanoseconds journal_wait{0};  // part of `duration`: waiting for its undo state to be durable
   int attempts = 0;
   Millis timeout{0};
   std::optional<Millis> budget;
@@ -46,6 +47,9 @@ struct EntryRecord {
   std::vector<std::string> warnings;
   Changed changed = Changed::unknown;
   nlohmann::json undo_state = nullptr;  // what its undo needs (journal only, never in reports)
+  // A step that changes nothing before its undo state is journaled (or nothing at all): its
+  // start need only be durable locally before it runs.
+  bool changes_after_undo_state = false;
   std::string done_in_run;              // set when a resumed run reuses a step an earlier run did
 };
 

@@ -11,8 +11,10 @@ void ReporterList::entry_started(const EntryRecord& record) {
 void ReporterList::entry_finished(const EntryRecord& record) {
   for (auto& r : m_reporters) r->entry_finished(record);
 }
-void ReporterList::entry_checkpoint(const EntryRecord& record) {
-  for (auto& r : m_reporters) r->entry_checkpoint(record);
+bool ReporterList::entry_checkpoint(const EntryRecord& record) {
+  bool recorded = true;
+  for (auto& r : m_reporters) recorded = r->entry_checkpoint(record) && recorded;
+  return recorded;
 }
 std::string ReporterList::failure() const {
   for (const auto& r : m_reporters) {

@@ -14,8 +14,9 @@ class Reporter {
   virtual void run_started(const RunReport& /*header*/) {}
   virtual void entry_started(const EntryRecord& /*record*/) {}
   virtual void entry_finished(const EntryRecord& /*record*/) {}
-  // A step is about to change something; `record.undo_state` says how to undo it.
-  virtual void entry_checkpoint(const EntryRecord& /*record*/) {}
+  // A step is about to change something; `record.undo_state` says how to undo it. False when
+  // it could not be recorded: the step must then change nothing.
+  virtual bool entry_checkpoint(const EntryRecord& /*record*/) { return true; }
   virtual void run_finished(const RunReport& /*report*/) {}
   // Why this reporter can no longer record the run, when the run must not go on without it
   // (the journal): no further step starts. "" while all is well.
@@ -29,7 +30,7 @@ class ReporterList : public Reporter {
   void run_started(const RunReport& header) override;
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
-  void entry_checkpoint(const EntryRecord& record) override;
+  bool entry_checkpoint(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
   std::string failure() const override;
 

@@ -11,6 +11,7 @@
 
 #include "engine/performer.hpp"
 #include "util/clock.hpp"
+#include "util/crew.hpp"
 #include "engine/run_lock.hpp"
 #include "playbook/field_validator.hpp"
 #include "playbook/interpolate.hpp"
@@ -98,7 +99,7 @@ class Run {
   RunReport execute();
 
  private:
-  bool run_checks();
+  void run_check(std::size_t index);  // fills m_report.checks[index]
   void run_steps();
   bool may_start(const Entry& entry);
   EntryRecord reuse(const Entry& entry, const JournaledStep& done, const std::string& from_run);
@@ -107,14 +108,20 @@ class Run {
   // Rolls back the steps at these playbook indexes, in this order.
   void roll_back(const std::vector<std::size_t>& order);
   nlohmann::json undo_state_of(const std::string& step) const;
+  // Puts an entry's start on record and starts its clock; false when the journal could not
+  // record it (then a step or rollback must not run: a later rollback would not know it).
+  bool begin(EntryRecord& record);
   // Runs one action with its timeout and retries, filling `record`; returns the last outcome.
-  Outcome attempt(Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo = false);
+  // No operation: it was not run, because its start is not on record.
+  Outcome attempt(Operation* operation, const Timing& timing, EntryRecord& record, bool use_undo = false);
   EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec, const Timing& timing);
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
   void conclude();
   RunReport finish();  // releases the lock, concludes, reports
   bool take_lock();
+  bool adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock);  // false: refused
+  nlohmann::json lock_holder() const;  // this run, as the lock's value names it
   std::unique_ptr<RunLock> m_lock;
   std::optional<std::string> m_lock_refusal;  // why the lock was not taken (held, or unreachable)
   std::string m_lock_lost;                    // why no further step started
@@ -155,13 +162,17 @@ void Run::emit_started(const EntryRecord& record) {
   m_reporter.entry_started(record);
 }
 
-bool Run::take_lock() {
+nlohmann::json Run::lock_holder() const {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const char* user = std::getenv("USER");
-  nlohmann::json holder = {{"run_id", m_report.run_id}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()},
-                           {"started_at", rfc3339_utc(m_report.started.wall)}, {"playbook", m_playbook.name}};
-  auto lock = RunLock::acquire(*m_playbook.lock, holder);
+  return {{"run_id", m_report.run_id}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()},
+          {"started_at", rfc3339_utc(m_report.started.wall)}, {"playbook", m_playbook.name}};
+}
+
+bool Run::take_lock() { return adopt_lock(RunLock::acquire(*m_playbook.lock, lock_holder())); }
+
+bool Run::adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock) {
   if (!lock) {
     m_lock_refusal = redact(lock.error().message);
     return false;
@@ -181,19 +192,34 @@ void Run::emit_finished(const EntryRecord& record) {
   m_reporter.entry_finished(record);
 }
 
-Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& record, bool use_undo) {
-  record.started = Instant::now();
+bool Run::begin(EntryRecord& record) {
   emit_started_probe(record);
+  record.started = Instant::now();
   emit_started(record);
+  if (record.phase == Phase::check) return true;
+  record.started = Instant::now();  // the wait for the journal is the engine's time, not the step's
+  return m_reporter.failure().empty();
+}
+
+// The entry's clock started in begin(), so its duration includes preparing its client.
+Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRecord& record, bool use_undo) {
   Outcome outcome;
-  for (int number = 1; number <= timing.retries + 1; ++number) {
+  if (operation_or_null == nullptr) {
+    outcome = Outcome::fail(Status::failed, "not run: the journal could not record its start", Changed::no);
+    outcome.evidence["error"] = "journal_failed";
+  }
+  for (int number = 1; operation_or_null != nullptr && number <= timing.retries + 1; ++number) {
+    Operation& operation = *operation_or_null;
     record.attempts = number;
     AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id, m_report.fencing_token};
     if (record.phase == Phase::step) {
       ctx.checkpoint = [&] {
         record.undo_state = journalable(operation.undo_state());
+        auto asked = std::chrono::steady_clock::now();
         std::lock_guard lock(m_event_mutex);
-        m_reporter.entry_checkpoint(record);
+        bool recorded = m_reporter.entry_checkpoint(record);
+        record.journal_wait += std::chrono::steady_clock::now() - asked;
+        return recorded;
       };
     }
     outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
@@ -207,7 +233,7 @@ Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& re
   record.duration = record.finished.steady - record.started.steady;
   record.status = outcome.status;
   record.changed = outcome.changed;
-  if (record.phase == Phase::step) record.undo_state = journalable(operation.undo_state());
+  if (record.phase == Phase::step && operation_or_null != nullptr) record.undo_state = journalable(operation_or_null->undo_state());
   record.message = redact(outcome.message);
   record.evidence = nlohmann::json::parse(redact(outcome.evidence.dump()));
   for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(v);
@@ -218,38 +244,23 @@ Outcome Run::attempt(Operation& operation, const Timing& timing, EntryRecord& re
   return outcome;
 }
 
-bool Run::run_checks() {
-  const auto& checks = m_playbook.checks;
-  m_report.checks.resize(checks.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < checks.size(); i = next++) {
-      const Entry& entry = checks[i];
-      const Kind& kind = *m_kinds.find(entry.action.kind);
-      auto late = late_spec(entry.action, kind, m_outputs, m_report);
-      Spec spec = late ? *late : entry.action.spec;
-      EntryRecord record = new_record(Phase::check, entry.name, kind, spec, entry.timing);
-      if (m_cancel.stop_requested()) {
-        record.status = Status::skipped;
-        record.message = "not started: the run was interrupted";
-        record.started = record.finished = Instant::now();
-      } else {
-        std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
-        attempt(*operation, entry.timing, record);
-        emit_finished(record);
-      }
-      m_report.checks[i] = std::move(record);
-    }
-  };
-  std::size_t workers = std::min<std::size_t>(std::max(1, m_options.parallel), checks.size());
-  std::vector<std::thread> pool;
-  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
-  if (workers > 0) worker();
-  for (auto& t : pool) t.join();
-  for (const auto& entry_record : m_report.checks) m_outputs[entry_record.name] = entry_record.outputs;
-  return std::all_of(m_report.checks.begin(), m_report.checks.end(), [](const EntryRecord& r) {
-    return r.status == Status::ok;
-  });
+void Run::run_check(std::size_t i) {
+  const Entry& entry = m_playbook.checks[i];
+  const Kind& kind = *m_kinds.find(entry.action.kind);
+  auto late = late_spec(entry.action, kind, m_outputs, m_report);
+  Spec spec = late ? *late : entry.action.spec;
+  EntryRecord record = new_record(Phase::check, entry.name, kind, spec, entry.timing);
+  if (m_cancel.stop_requested()) {
+    record.status = Status::skipped;
+    record.message = "not started: the run was interrupted";
+    record.started = record.finished = Instant::now();
+  } else {
+    begin(record);
+    std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
+    attempt(operation.get(), entry.timing, record);
+    emit_finished(record);
+  }
+  m_report.checks[i] = std::move(record);
 }
 
 // Why no further step may start, or "" when one may: an interrupt, the lost lock or journal.
@@ -310,11 +321,13 @@ void Run::run_steps() {
     Spec spec = late ? *late : entry.action.spec;
     EntryRecord record = new_record(Phase::step, entry.name, kind, spec, entry.timing);
     record.budget = entry.budget;
+    record.changes_after_undo_state = !kind.mutates(spec) || kind.undo_state_before_changes(spec);
+    const bool recorded = begin(record);
     std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
     if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr; cut && cut->undo.is_object() && !json_bool(cut->undo, "redacted")) {
       operation->adopt_undo_state(cut->undo);  // the "before" of the first attempt, not what it left
     }
-    Outcome outcome = attempt(*operation, entry.timing, record);
+    Outcome outcome = attempt(recorded ? operation.get() : nullptr, entry.timing, record);
     if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
       record.budget_exceeded = true;
     }
@@ -330,6 +343,9 @@ void Run::run_steps() {
         if (outcome.changed != Changed::no) order.push_back(i);
         for (std::size_t j = i; j-- > 0;) order.push_back(j);
         roll_back(order);
+      } else if (auto why = m_reporter.failure(); !why.empty()) {
+        m_journal_failure = fmt::format("{}; step '{}' {} and those after it were not started; nothing was rolled back", redact(why),
+                                        entry.name, record.evidence.value("error", "") == "journal_failed" ? "was not run" : "failed");
       }
       return;
     }
@@ -388,8 +404,9 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
       auto late = late_spec(entry.rollback->action, kind, m_outputs, m_report);
       Spec spec = late ? *late : entry.rollback->action.spec;
       EntryRecord record = new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
+      const bool recorded = begin(record);
       std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
-      attempt(*operation, entry.rollback->timing, record);
+      attempt(recorded ? operation.get() : nullptr, entry.rollback->timing, record);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
@@ -404,7 +421,7 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
     } else if (step_operation.can_undo()) {
       EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.action = "built-in undo of " + record.action;
-      attempt(step_operation, entry.timing, record, true);
+      attempt(begin(record) ? &step_operation : nullptr, entry.timing, record, true);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
@@ -523,16 +540,35 @@ RunReport Run::execute() {
   m_report.started = Instant::now();
   if (m_options.resume) m_report.resumed_from = m_options.resume->run_id;
   if (m_options.rollback) m_report.rolls_back = m_options.rollback->run_id;
-  m_reporter.run_started(m_report);
-
   if (m_options.mode == Mode::rollback) {
+    m_reporter.run_started(m_report);
     // No checks: they gate a switch, and this undoes one. The lock still keeps others out.
     if (m_options.rollback && (!m_playbook.lock || take_lock())) roll_back_journaled();
     return finish();
   }
 
-  bool gate_open = run_checks();
-  if (gate_open && m_options.mode == Mode::run && m_playbook.lock && !m_cancel.stop_requested()) gate_open = take_lock();
+  // The gate: every check at once, and the run lock beside them (neither needs the other, and
+  // both wait on servers). Checks see no fencing token; failed checks decide the result, and a
+  // lock taken for nothing is released at once. The crew's threads exist before the journal
+  // starts loading the etcd module.
+  const std::size_t checks = m_playbook.checks.size();
+  const std::size_t locking = m_options.mode == Mode::run && m_playbook.lock ? 1 : 0;
+  const std::size_t workers = std::min<std::size_t>(std::max(1, m_options.parallel), checks) + locking;
+  m_report.checks.resize(checks);
+  std::optional<tl::expected<std::unique_ptr<RunLock>, LockRefusal>> lock;
+  const nlohmann::json holder = lock_holder();
+  Crew crew(workers > 0 ? workers - 1 : 0);
+  m_reporter.run_started(m_report);
+  crew.run(checks + locking, [&](std::size_t task) {
+    if (task < locking) {
+      lock.emplace(RunLock::acquire(*m_playbook.lock, holder));
+    } else {
+      run_check(task - locking);
+    }
+  });
+  for (const auto& record : m_report.checks) m_outputs[record.name] = record.outputs;
+  bool gate_open = std::all_of(m_report.checks.begin(), m_report.checks.end(), [](const EntryRecord& r) { return r.status == Status::ok; });
+  if (lock && gate_open && !m_cancel.stop_requested()) gate_open = adopt_lock(std::move(*lock));
   if (gate_open && m_options.mode == Mode::run) {
     if (auto why = m_reporter.failure(); !why.empty()) {
       m_journal_failure = fmt::format("{}: no step was started, nothing was changed", redact(why));

@@ -71,7 +71,10 @@ class CacheWarmupOperation : public Operation {
     if (!m_adopted) m_previous = store->current();  // a resumed run keeps the version from before the first attempt
     m_dir = dir;
     m_switched_to = name;
-    ctx.save_undo_state();
+    if (!ctx.save_undo_state()) {
+      m_switched_to.clear();  // written beside the others, never made current: nothing to undo
+      return Outcome::journal_refused();
+    }
     if (auto switched = store->switch_current(name); !switched) return failure("switch", "cache: " + switched.error());
     std::vector<std::string> protect = {name};
     if (m_previous) protect.push_back(*m_previous);
@@ -181,6 +184,9 @@ class CacheWarmupKind : public Kind {
                        join(spec.object("source").strings("endpoints"), ","), spec.str("dir"),
                        spec.has("hooks") ? fmt::format(", then {} warmup hooks", spec.objects("hooks").size()) : "");
   }
+  // The new snapshot is written beside the others and hooks only warm; the change that matters,
+  // switching `current`, waits for its undo state.
+  bool undo_state_before_changes(const Spec&) const override { return true; }
   std::string undo_description(const Spec& spec) const override {
     return fmt::format("point {}/current back at the previous version", spec.str("dir"));
   }

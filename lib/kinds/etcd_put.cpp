@@ -46,7 +46,10 @@ class EtcdPutOperation : public Operation {
       }
       if (!m_adopted) m_previous = current;
       m_pending = true;
-      ctx.save_undo_state();
+      if (!ctx.save_undo_state()) {
+        m_pending = m_adopted;  // an adopted state still describes the killed attempt
+        return Outcome::journal_refused();
+      }
       EtcdPutCondition unchanged;
       unchanged.mod_revision = current ? current->mod_revision : 0;
       auto put = (*session)->put_if(key, value, unchanged, 0, ctx.deadline);
@@ -195,6 +198,7 @@ class EtcdPutKind : public Kind {
     if (spec.has("expect_mod_revision")) condition += fmt::format(" if its mod_revision is {}", spec.integer("expect_mod_revision"));
     return fmt::format("put {} = '{}' through {}{}", spec.str("key"), spec.str("value"), join(spec.object("etcd").strings("endpoints"), ","), condition);
   }
+  bool undo_state_before_changes(const Spec&) const override { return true; }
   std::string undo_description(const Spec& spec) const override {
     return fmt::format("restore the previous value of {} (unless it changed since)", spec.str("key"));
   }

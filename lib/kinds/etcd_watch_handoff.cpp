@@ -67,23 +67,38 @@ class HandoffOperation : public Operation {
 
   bool can_undo() const override { return true; }
 
+  // Written before the marker (its value, unique to this attempt), then with its revision.
   nlohmann::json undo_state() const override {
-    if (m_marker_revision == 0) return nullptr;
-    return {{"marker", m_marker}, {"marker_revision", m_marker_revision}};
+    if (m_marker_revision == 0 && m_marker_value.empty()) return nullptr;
+    return {{"marker", m_marker}, {"marker_value", m_marker_value}, {"marker_revision", m_marker_revision}};
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
     if (!state.is_object()) return;
     m_marker = json_text(state, "marker");
+    m_marker_value = json_text(state, "marker_value");
     m_marker_revision = json_int(state, "marker_revision");
   }
 
-  // Deletes the marker, if this run wrote it and nobody changed it since.
+  // Deletes the marker, if this run wrote it and nobody changed it since. Without its revision
+  // (the attempt was cut short around the write), the value it was to write identifies it.
   Outcome undo(const AttemptContext& ctx) override {
-    if (m_marker_revision == 0) return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);
+    if (m_marker_revision == 0 && m_marker_value.empty()) return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);
     auto from = etcd_connect(m_spec.object("from"), ctx.deadline, "from");
     if (!from) return from.error();
-    auto erased = (*from)->erase_if(m_marker, m_marker_revision, ctx.deadline);
+    std::int64_t revision = m_marker_revision;
+    if (revision == 0) {
+      EtcdRangeRequest request;
+      request.key = m_marker;
+      auto current = (*from)->range(request, ctx.deadline);
+      if (!current) return etcd_failure(current.error(), "etcd read marker " + m_marker, Changed::no);
+      if (current->kvs.empty() || current->kvs.front().value != m_marker_value) {
+        return Outcome::fail(Status::skipped, fmt::format("etcd: marker {} was never written by this run, or changed since; left alone", m_marker),
+                             Changed::no);
+      }
+      revision = current->kvs.front().mod_revision;
+    }
+    auto erased = (*from)->erase_if(m_marker, revision, ctx.deadline);
     if (!erased) return etcd_failure(erased.error(), "etcd delete marker " + m_marker, Changed::unknown);
     Outcome outcome = Outcome::ok(*erased ? fmt::format("etcd: marker {} deleted", m_marker)
                                           : fmt::format("etcd: marker {} changed since; left alone", m_marker));
@@ -325,6 +340,11 @@ class HandoffOperation : public Operation {
       return fail(Status::failed, "config", fmt::format("etcd: marker_key {} is outside the watched prefix {}", m_marker, m_prefix));
     }
     m_marker_value = nlohmann::json{{"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}}.dump();
+    m_marker_revision = 0;
+    if (!ctx.save_undo_state()) {  // the marker is this step's one change: its undo goes first
+      m_marker_value.clear();
+      return Outcome::journal_refused();
+    }
     m_canary_sent_at = Clock::now();
     m_canary_sent = true;
     auto put = m_from->put(m_marker, m_marker_value, 0, ctx.deadline);
@@ -515,6 +535,8 @@ class HandoffKind : public Kind {
                        mirrored ? "compare the prefix on both clusters" : "capture the revision", spec.str("prefix"),
                        join(spec.object("to").strings("endpoints"), ","), join(spec.object("from").strings("endpoints"), ","));
   }
+  // The marker's undo state goes first; moving the leader (which nothing undoes) does not wait.
+  bool undo_state_before_changes(const Spec& spec) const override { return !spec.has("move_leader_to"); }
   std::string undo_description(const Spec&) const override { return "delete the marker key"; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<HandoffOperation>(spec); }
 };

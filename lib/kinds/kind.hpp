@@ -56,6 +56,9 @@ class Kind {
   virtual std::string describe(const Spec& spec) const = 0;
   // Whether running it can change anything (a read-only step needs no rollback).
   virtual bool mutates(const Spec& /*spec*/) const { return true; }
+  // True when every change it makes waits for ctx.save_undo_state() first: its start then
+  // need not wait for the journal's remote copy, since the undo state's wait covers it.
+  virtual bool undo_state_before_changes(const Spec& /*spec*/) const { return false; }
   // What its built-in undo does ("" when it has none), for plans: the same promise as
   // Operation::can_undo, without preparing an operation.
   virtual std::string undo_description(const Spec& /*spec*/) const { return ""; }

@@ -121,7 +121,10 @@ class FileAndExecAction : public RouteAction {
       if (!result.empty()) return failed("precheck", fmt::format("precheck failed, nothing changed: {}", result), Changed::no);
     }
     m_pending = true;
-    ctx.save_undo_state();
+    if (!ctx.save_undo_state()) {
+      m_pending = m_adopted;  // an adopted state still describes the killed attempt
+      return Outcome::journal_refused();
+    }
     if (auto written = write_atomically(m_path, content, mode); !written) return failed("write", written.error(), Changed::no);
     m_written = true;
     m_change_started = std::chrono::steady_clock::now();  // the new route can take effect from the reload on
@@ -262,6 +265,13 @@ std::string describe_route_action(const Spec& spec) {
   return fmt::format("write {}{}, run `{}`", file.str("path"),
                      file.has("precheck") ? fmt::format(" after `{}` accepts it", join(file.strings("precheck"), " ")) : "",
                      join(file.strings("reload"), " "));
+}
+
+bool route_action_undo_state_first(const Spec& spec) {
+  if (spec.has("etcd_put")) return etcd_put_kind().undo_state_before_changes(spec.object("etcd_put"));
+  if (spec.has("http")) return http_kind().undo_state_before_changes(spec.object("http"));
+  if (spec.has("exec")) return exec_kind().undo_state_before_changes(spec.object("exec"));
+  return true;  // FileAndExecAction journals the old file before writing the new one
 }
 
 std::unique_ptr<RouteAction> make_route_action(const Spec& spec) {

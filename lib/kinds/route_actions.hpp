@@ -32,5 +32,7 @@ const std::vector<std::string>& route_action_names();
 std::vector<SpecProblem> check_route_action(const Spec& spec);
 std::string describe_route_action(const Spec& spec);
 std::unique_ptr<RouteAction> make_route_action(const Spec& spec);
+// Kind::undo_state_before_changes for the action the spec gives.
+bool route_action_undo_state_first(const Spec& spec);
 
 }  // namespace drctl

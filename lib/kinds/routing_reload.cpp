@@ -171,6 +171,7 @@ class RoutingReloadKind : public Kind {
     return fmt::format("{}, then poll {} until {} {} times in a row", describe_route_action(spec), verify.str("url"),
                        RouteExpect::from(verify.object("expect")).describe(), verify.integer("consecutive", 5));
   }
+  bool undo_state_before_changes(const Spec& spec) const override { return route_action_undo_state_first(spec); }
   std::string undo_description(const Spec&) const override { return "restore the previous route, reload, verify the old target serves again"; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<RoutingReloadOperation>(spec); }
 };

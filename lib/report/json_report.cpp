@@ -45,6 +45,7 @@ nlohmann::json record_to_json(const EntryRecord& record) {
                           ? nlohmann::json(100.0 * to_ms(record.duration) / static_cast<double>(record.budget->count()))
                           : nlohmann::json(nullptr);
     j["budget_exceeded"] = record.budget_exceeded;
+    j["journal_wait_ms"] = to_ms(record.journal_wait);
   }
   return j;
 }

@@ -206,6 +206,44 @@ run_step mirror-stopped 2 "    etcd_watch_handoff: {$mirrored, canary_timeout: 1
 report_is mirror-stopped 's["mirror-stopped"]["evidence"]["error"]' canary_timeout
 contains mirror-stopped-message "$WORK/mirror-stopped.out" "did not reach the backup's watch within 1s (is the mirror running?)"
 
+# ---------------------------------------------------------------- the marker's write-ahead undo
+# The handoff journals its marker's undo state (the value it is about to write) before writing
+# it. A run killed before it learned the marker's revision is rolled back by that value: the
+# marker goes if it still holds it, and one written since by someone else stays.
+playbook handoff-wa steps "    etcd_watch_handoff: {topology: same_cluster, prefix: /cfg/, from: {endpoints: [$ETCD_P]}, to: {endpoints: [$ETCD_P]}}"
+check handoff-wa 0 --state-dir "$WORK/state-wa" run --yes "$WORK/handoff-wa.yaml"
+killed_journal() {  # killed_journal RUN_ID MARKER_VALUE: the real run's journal, cut short in the step
+  python3 - "$WORK/state-wa/runs" "$1" "$2" <<'PY'
+import glob, json, sys
+runs, run_id, value = sys.argv[1:]
+source = next(f for f in glob.glob(runs + "/*.jsonl")
+              if json.loads(open(f).readline())["mode"] == "run" and not f.endswith(("aaaaaa.jsonl", "bbbbbb.jsonl")))
+lines = []
+for line in open(source):
+    l = json.loads(line)
+    if l["type"] == "run_started":
+        l["run_id"] = run_id
+    lines.append(l)
+    if l["type"] == "entry_started" and l["phase"] == "step":
+        break
+lines.append({"type": "entry_undo", "phase": "step", "name": "handoff-wa",
+              "undo": {"marker": "/cfg/__drctl_marker", "marker_value": value, "marker_revision": 0}})
+with open(f"{runs}/{run_id}.jsonl", "w") as out:
+    out.writelines(json.dumps(l) + "\n" for l in lines)
+PY
+}
+killed_journal 20990101T000000Z-aaaaaa '{"run_id":"killed-a"}'
+ectl P put /cfg/__drctl_marker '{"run_id":"killed-a"}' >/dev/null
+check wa-rollback 0 --state-dir "$WORK/state-wa" rollback --yes 20990101T000000Z-aaaaaa
+[ -z "$(ectl P get /cfg/__drctl_marker --print-value-only)" ] && pass "wa-rollback: the marker it was writing is deleted" \
+  || fail "wa-rollback: the marker is still there"
+killed_journal 20990101T000000Z-bbbbbb '{"run_id":"killed-b"}'
+ectl P put /cfg/__drctl_marker '{"run_id":"someone-else"}' >/dev/null
+check wa-rollback-changed 0 --state-dir "$WORK/state-wa" rollback --yes 20990101T000000Z-bbbbbb
+[ "$(ectl P get /cfg/__drctl_marker --print-value-only)" = '{"run_id":"someone-else"}' ] && pass "wa-rollback-changed: another run's marker stays" \
+  || fail "wa-rollback-changed: the marker was changed"
+contains wa-rollback-changed-says "$WORK/wa-rollback-changed.out" "never written by this run, or changed since; left alone"
+
 # ---------------------------------------------------------------- auth
 start_etcd S 1
 password="pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
