@@ -54,16 +54,8 @@ bench_three() {
 }
 bench_three bench/results/checks-three.json "${SITE_VARS[*]}" "$SITE_CONSUL" "$PORT_replica" "$SITE_GRPC"
 
-# 200 distinct targets: one gRPC server listening on 200 ports, so every check dials its own.
-setsid "$FIXTURE_GRPC" --port-file "$WORK/fanout.ports" --listeners 200 --lifetime 600 </dev/null >/dev/null 2>&1 &
-STARTED_PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/fanout.ports" ] && break; sleep 0.05; done
-{
-  printf 'version: 1\nname: fanout-200\nchecks:\n'
-  i=0
-  while read -r port; do i=$((i + 1)); printf '  - {name: g%d, grpc_health: {address: "127.0.0.1:%s", rpc_timeout: 5s}}\n' "$i" "$port"; done < "$WORK/fanout.ports"
-} > "$WORK/fanout-200.yaml"
-[ "$(grep -c grpc_health "$WORK/fanout-200.yaml")" = 200 ] || { echo "fan-out fixture did not start"; exit 1; }
+# 200 distinct targets against one.
+fanout_targets
 printf 'version: 1\nname: fanout-1\nchecks:\n  - {name: g1, grpc_health: {address: "%s", rpc_timeout: 5s}}\n' "$SITE_GRPC" > "$WORK/fanout-1.yaml"
 hyperfine -N --warmup 2 --runs "$runs" --export-json bench/results/checks-fanout.json \
   -n "200 gRPC targets, --parallel 32" "$DRCTL check -q --parallel 32 $WORK/fanout-200.yaml" \

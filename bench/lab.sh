@@ -20,11 +20,10 @@
 # Usage: bench/lab.sh [build dir]   (writes bench/results/lab-*.json|txt; RUNS, default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=$(cd "${1:-build}" && pwd)
+. bench/common.sh "${1:-build}"   # a temp dir, and PID cleanup for the fixture
 export DRCTL_BUILD=$build
 export DRCTL_LAB_STATE=$(mktemp -d "${TMPDIR:-/tmp}/drctl-bench-lab.XXXXXX")/lab
-trap 'lab/down >/dev/null 2>&1 || true' EXIT
-mkdir -p bench/results
+trap 'cleanup; lab/down >/dev/null 2>&1 || true' EXIT
 lab/up >/dev/null
 runs=${RUNS:-10}
 : > bench/results/lab-runs.txt
@@ -78,20 +77,8 @@ etcdctl=$(command -v etcdctl)
 hyperfine --warmup 10 --runs 100 -N --export-json bench/results/lab-startup.json \
   "$build/cli/drctl version" "env ETCDCTL_API=3 $etcdctl version" 2>&1 | grep -E "Time|±|faster|Benchmark" | tee bench/results/lab-startup.txt
 
-# ---- 200 gRPC targets against 1, on the lab (one fixture server listening on 200 ports)
-set +eu
-SOURCE_DIR=$PWD . tests/cli/lib.sh   # a temp dir and PID cleanup for the fixture
-set -e
-trap 'cleanup; lab/down >/dev/null 2>&1 || true' EXIT
-setsid "$build/tests/drctl-fixture-grpc" --port-file "$WORK/fanout.ports" --listeners 200 --lifetime 600 </dev/null >/dev/null 2>&1 &
-STARTED_PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/fanout.ports" ] && break; sleep 0.05; done
-{
-  printf 'version: 1\nname: fanout-200\nchecks:\n'
-  i=0
-  while read -r port; do i=$((i + 1)); printf '  - {name: g%d, grpc_health: {address: "127.0.0.1:%s", rpc_timeout: 5s}}\n' "$i" "$port"; done < "$WORK/fanout.ports"
-} > "$WORK/fanout-200.yaml"
-[ "$(grep -c grpc_health "$WORK/fanout-200.yaml")" = 200 ] || { echo "fan-out fixture did not start"; exit 1; }
+# ---- 200 gRPC targets against 1, on the lab
+fanout_targets
 printf 'version: 1\nname: fanout-1\nchecks:\n  - {name: g1, grpc_health: {address: "%s", service: order.Order, rpc_timeout: 5s}}\n' "$LAB_GRPC_b1" > "$WORK/fanout-1.yaml"
 hyperfine -N --warmup 2 --runs 20 --export-json bench/results/lab-fanout.json \
   -n "200 gRPC targets, --parallel 32" "$build/cli/drctl check -q --parallel 32 $WORK/fanout-200.yaml" \
