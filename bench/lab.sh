@@ -6,7 +6,8 @@
 #       rollback; what is left is drctl itself: the journal's waits between steps, the lock's
 #       release, the probe's start and stop, spec resolution, reporting. Target: < 1 % of the
 #       run and < 20 ms. Also shown with the journal's waits inside steps (`journal_wait_ms`,
-#       a step waiting for its write-ahead undo state) counted as overhead too;
+#       a step waiting for its write-ahead undo state) counted as overhead too, and the part
+#       of it inside the SLA window (first step's start to last step's end);
 #       process wall = the drctl process from exec to exit, as the shell sees it.
 #  2. `drctl check` of the switchover's gate (4 checks: Consul, MySQL heartbeat RPO, gRPC on 3
 #     instances, etcd health) against the reference design's sequential script (curl | jq, the
@@ -51,7 +52,8 @@ for name in ("switchover", "failback"):
         steps = sum(s["duration_ms"] for s in r["steps"]) + sum(x["duration_ms"] for x in r["rollbacks"])
         total = r["duration_ms"]
         waits = sum(s.get("journal_wait_ms", 0) for s in r["steps"] + r["rollbacks"])
-        rows.append((name, total, checks, steps, total - checks - steps, walls[(name, i)], r["sla"]["steps_elapsed_ms"], waits))
+        window = r["sla"]["steps_elapsed_ms"] - sum(s["duration_ms"] for s in r["steps"])
+        rows.append((name, total, checks, steps, total - checks - steps, walls[(name, i)], r["sla"]["steps_elapsed_ms"], waits, window))
 med = lambda xs: statistics.median(xs)
 print(f"{'run':<11} {'duration':>9} {'checks':>8} {'steps':>8} {'overhead':>9} {'%':>6} {'+ waits':>8} {'%':>6} {'process':>9} {'SLA window':>10}")
 for name in ("switchover", "failback"):
@@ -64,6 +66,9 @@ over = [x[4] for x in rows]
 print(f"median engine overhead over all {len(rows)} runs: {med(over):.1f} ms ({100 * med([x[4] / x[1] for x in rows]):.2f} % of the run); max {max(over):.1f} ms")
 both = [x[4] + x[7] for x in rows]
 print(f"with the journal's waits inside steps: {med(both):.1f} ms ({100 * med([(x[4] + x[7]) / x[1] for x in rows]):.2f} %); max {max(both):.1f} ms")
+window = [x[8] for x in rows]
+print(f"of it between the first step's start and the last step's end (what delays the takeover): median {med(window):.1f} ms "
+      f"({100 * med([x[8] / x[6] for x in rows]):.2f} % of that window)")
 walls = [x[5] - x[1] for x in rows]
 print(f"process wall minus run duration (start-up, playbook, reports, exit): median {med(walls):.1f} ms")
 PY

@@ -61,14 +61,7 @@ for _ in $(seq 200); do [ -e "$WORK/reloaded" ] && break; sleep 0.05; done
 kill -KILL -- "-$killed" 2>/dev/null; wait "$killed" 2>/dev/null
 pkill -KILL -f "sleep 30" 2>/dev/null
 killed_id=$(basename "$(ls "$WORK"/state-1/runs/*.jsonl)" .jsonl)
-# (During nginx's graceful reload old workers may still answer for a moment: wait for 5 in a row.)
-in_a_row=0
-for _ in $(seq 200); do
-  if [ "$(served_site)" = bantian ]; then in_a_row=$((in_a_row + 1)); else in_a_row=0; fi
-  [ "$in_a_row" -ge 5 ] && break
-  sleep 0.05
-done
-[ "$in_a_row" -ge 5 ] && pass "killed: nginx already serves bantian (5 answers in a row)" || fail "killed: serves '$(served_site)'"
+wait_served bantian && pass "killed: nginx already serves bantian (5 answers in a row)" || fail "killed: serves '$(served_site)'"
 [ "$(ectl K get /cfg/active-site --print-value-only)" = bantian ] && pass "killed: the flag was written" || fail "killed: flag not written"
 
 # The etcd copy has it; `show` reads it from there (the state dir is not used), also as JUnit.

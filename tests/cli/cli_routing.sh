@@ -29,7 +29,7 @@ ls "$WORK/nginx" | grep -q drctl && fail "switch: a candidate or temp file was l
 # Back to futian for the next cases (by hand, as an SRE would).
 nginx_conf "$PORT_primary" > "$NGINX_CONF"
 nginx -e "$WORK/nginx/error.log" -c "$NGINX_CONF" -s reload
-for _ in $(seq 100); do [ "$(served_site)" = futian ] && break; sleep 0.05; done
+wait_served futian || fail "back to futian by hand: nginx does not serve it"
 cp "$NGINX_CONF" "$WORK/conf.before"
 
 # A broken config: the precheck stops it before anything changes.

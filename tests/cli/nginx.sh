@@ -66,3 +66,15 @@ YAML
 
 # The X-Site header nginx's upstream answers with now.
 served_site() { curl -s -D - -o /dev/null "http://127.0.0.1:$NGINX_PORT/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}'; }
+
+# wait_served SITE: waits (up to 10 s) until SITE answers 5 times in a row; after a graceful
+# reload nginx's old workers may still answer for a moment. Returns 1 if it never does.
+wait_served() {
+  local in_a_row=0
+  for _ in $(seq 200); do
+    if [ "$(served_site)" = "$1" ]; then in_a_row=$((in_a_row + 1)); else in_a_row=0; fi
+    [ "$in_a_row" -ge 5 ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
