@@ -40,7 +40,7 @@ steps:
         content: |
 $bantian_conf
         precheck: [nginx, -t, -q, -e, $WORK/nginx/error.log, -c, "{candidate}"]
-        reload: [sh, -c, 'nginx -e $WORK/nginx/error.log -c $NGINX_CONF -s reload && touch $WORK/reloaded && sleep \${vars.pause}']
+        reload: [sh, -c, 'nginx -e $WORK/nginx/error.log -c $NGINX_CONF -s reload && echo \$\$ > $WORK/reload.pid && touch $WORK/reloaded && exec sleep \${vars.pause}']
       verify:
         url: http://127.0.0.1:$NGINX_PORT/site
         expect: {status: 200, headers: {X-Site: bantian}}
@@ -59,7 +59,7 @@ killed=$!
 for _ in $(seq 200); do [ -e "$WORK/reloaded" ] && break; sleep 0.05; done
 [ -e "$WORK/reloaded" ] && pass "killed: the route step reloaded nginx" || fail "killed: the route step never reloaded" "$(cat "$WORK/killed.out")"
 kill -KILL -- "-$killed" 2>/dev/null; wait "$killed" 2>/dev/null
-pkill -KILL -f "sleep 30" 2>/dev/null
+kill -KILL "$(cat "$WORK/reload.pid")" 2>/dev/null  # the reload's sleep, in a process group of its own
 killed_id=$(basename "$(ls "$WORK"/state-1/runs/*.jsonl)" .jsonl)
 wait_served bantian && pass "killed: nginx already serves bantian (5 answers in a row)" || fail "killed: serves '$(served_site)'"
 [ "$(ectl K get /cfg/active-site --print-value-only)" = bantian ] && pass "killed: the flag was written" || fail "killed: flag not written"
