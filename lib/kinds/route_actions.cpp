@@ -35,6 +35,18 @@ const Kind& exec_kind() {
   return *kind;
 }
 
+// The kind an action is carried out by, with its spec; no kind for file_and_exec.
+struct Delegate {
+  const Kind* kind = nullptr;
+  Spec spec;
+};
+Delegate delegate(const Spec& spec) {
+  if (spec.has("etcd_put")) return {&etcd_put_kind(), spec.object("etcd_put")};
+  if (spec.has("http")) return {&http_kind(), spec.object("http")};
+  if (spec.has("exec")) return {&exec_kind(), spec.object("exec")};
+  return {nullptr, spec.object("file_and_exec")};
+}
+
 // An action carried out by another kind's operation; its undo is that operation's own
 // (etcd_put) or the `undo:` spec run through the same kind (http, exec).
 class KindAction : public RouteAction {
@@ -244,13 +256,9 @@ std::vector<SpecProblem> check_route_action(const Spec& spec) {
     return problems;
   }
   const std::string& name = given.front();
-  auto nested = [&](const Kind& kind) {
-    for (auto problem : kind.check_spec(spec.object(name))) problems.push_back({name + (problem.key.empty() ? "" : "." + problem.key), problem.message});
-  };
-  if (name == "etcd_put") nested(etcd_put_kind());
-  if (name == "http") nested(http_kind());
-  if (name == "exec") nested(exec_kind());
-  if (name == "file_and_exec") {
+  if (auto action = delegate(spec); action.kind != nullptr) {
+    for (auto problem : action.kind->check_spec(action.spec)) problems.push_back({name + (problem.key.empty() ? "" : "." + problem.key), problem.message});
+  } else {
     auto mode = spec.object(name).str("mode");
     if (!mode.empty() && mode.find_first_not_of("01234567") != std::string::npos) problems.push_back({name + ".mode", "expected an octal mode such as 0644"});
   }
@@ -258,27 +266,24 @@ std::vector<SpecProblem> check_route_action(const Spec& spec) {
 }
 
 std::string describe_route_action(const Spec& spec) {
-  if (spec.has("etcd_put")) return etcd_put_kind().describe(spec.object("etcd_put"));
-  if (spec.has("http")) return http_kind().describe(spec.object("http"));
-  if (spec.has("exec")) return exec_kind().describe(spec.object("exec"));
-  Spec file = spec.object("file_and_exec");
+  auto action = delegate(spec);
+  if (action.kind != nullptr) return action.kind->describe(action.spec);
+  const Spec& file = action.spec;
   return fmt::format("write {}{}, run `{}`", file.str("path"),
                      file.has("precheck") ? fmt::format(" after `{}` accepts it", join(file.strings("precheck"), " ")) : "",
                      join(file.strings("reload"), " "));
 }
 
 bool route_action_undo_state_first(const Spec& spec) {
-  if (spec.has("etcd_put")) return etcd_put_kind().undo_state_before_changes(spec.object("etcd_put"));
-  if (spec.has("http")) return http_kind().undo_state_before_changes(spec.object("http"));
-  if (spec.has("exec")) return exec_kind().undo_state_before_changes(spec.object("exec"));
-  return true;  // FileAndExecAction journals the old file before writing the new one
+  auto action = delegate(spec);
+  // FileAndExecAction journals the old file before writing the new one.
+  return action.kind == nullptr || action.kind->undo_state_before_changes(action.spec);
 }
 
 std::unique_ptr<RouteAction> make_route_action(const Spec& spec) {
-  if (spec.has("etcd_put")) return std::make_unique<KindAction>(etcd_put_kind(), spec.object("etcd_put"));
-  if (spec.has("http")) return std::make_unique<KindAction>(http_kind(), spec.object("http"));
-  if (spec.has("exec")) return std::make_unique<KindAction>(exec_kind(), spec.object("exec"));
-  return std::make_unique<FileAndExecAction>(spec.object("file_and_exec"));
+  auto action = delegate(spec);
+  if (action.kind != nullptr) return std::make_unique<KindAction>(*action.kind, action.spec);
+  return std::make_unique<FileAndExecAction>(action.spec);
 }
 
 }  // namespace drctl
