@@ -23,6 +23,7 @@ routing() {
 routing switch 0 "$PORT_backup"
 report_is switch 's["route"]["evidence"]["takeover_ms"] > 0 and s["route"]["evidence"]["stable_ms"] >= s["route"]["evidence"]["takeover_ms"]' True
 report_is switch 's["route"]["outputs"]["takeover_ms"] != "" and float(s["route"]["outputs"]["stable_ms"]) > 0' True
+report_is switch '0 < s["route"]["journal_wait_ms"] < s["route"]["duration_ms"]' True
 [ "$(served_site)" = bantian ] && pass "switch: nginx now serves bantian" || fail "switch: serves '$(served_site)'"
 ls "$WORK/nginx" | grep -q drctl && fail "switch: a candidate or temp file was left" || pass "switch: no candidate or temp file left"
 
@@ -98,6 +99,22 @@ probe_playbook probe-warn warn
 check probe-warn-text 0 run --yes "$WORK/probe-warn.yaml"
 contains probe-warn-line "$WORK/probe-warn-text.out" "availability: "
 contains probe-warn-attribution "$WORK/probe-warn-text.out" "during step upstream-blip"
+
+# The probe's request still in flight when the run ends is aborted, not waited for, and counted
+# neither way (abandoned_at_stop).
+cat > "$WORK/probe-abandoned.yaml" <<YAML
+version: 1
+name: probe-abandoned
+sla:
+  probe: {url: "http://127.0.0.1:$PORT_primary/delay/3000", interval: 20ms, timeout: 5s}
+steps:
+  - name: short
+    read_only: true
+    exec: {argv: [sleep, "0.2"]}
+YAML
+check probe-abandoned 0 run --yes --output json "$WORK/probe-abandoned.yaml"
+report_is probe-abandoned '[r["sla"]["probe"][k] for k in ("abandoned_at_stop", "requests", "errors")]' "[1, 0, 0]"
+report_is probe-abandoned 'r["duration_ms"] < 2500' True
 
 # prewarm: connections made before the switch are reused by later steps.
 setsid "$FIXTURE_GRPC" --port-file "$WORK/grpc.port" --lifetime 300 </dev/null >/dev/null 2>&1 &
