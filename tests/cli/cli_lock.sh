@@ -26,7 +26,7 @@ YAML
 lock_playbook first 2
 "$DRCTL" run --yes --output json "$WORK/first.yaml" > "$WORK/first.out" 2> "$WORK/first.err" &
 first=$!
-for _ in $(seq 100); do [ -n "$(ectl K get /drctl/locks/order-svc --print-value-only)" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -n "$(ectl K get /drctl/locks/order-svc --print-value-only)" ] && break; sleep 0.05; done
 lock_playbook second 0
 check second 5 run --yes --output json "$WORK/second.yaml"
 report_is second 'r["result"]' lock_held
@@ -46,7 +46,8 @@ report_is first 's["after"]["outputs"]["stdout"].strip()' "token $token"
 lock_playbook killed 30 8s
 setsid "$DRCTL" run --yes "$WORK/killed.yaml" > /dev/null 2>&1 &
 killed=$!
-for _ in $(seq 100); do [ -s "$WORK/killed.token" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$WORK/killed.token" ] && break; sleep 0.05; done  # its step runs: it holds the lock
+[ -s "$WORK/killed.token" ] || fail "killed: its step did not start within 30 s"
 for child in $(pgrep -P "$killed"); do kill -KILL -- "-$child" 2>/dev/null; done  # its exec step's own process group
 kill -KILL -- "-$killed"
 lock_playbook too-soon 0
@@ -61,7 +62,7 @@ report_is after-ttl 'int(r["lock"]["fencing_token"]) > '"$(cat "$WORK/killed.tok
 lock_playbook revoked 2
 "$DRCTL" run --yes --output json "$WORK/revoked.yaml" > "$WORK/revoked.out" 2> "$WORK/revoked.err" &
 run=$!
-for _ in $(seq 100); do [ -s "$WORK/revoked.token" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$WORK/revoked.token" ] && break; sleep 0.05; done
 lease=$(ectl K get /drctl/locks/order-svc -w json | python3 -c 'import json,sys; print("%x" % json.load(sys.stdin)["kvs"][0]["lease"])')
 ectl K lease revoke "$lease" >/dev/null
 wait "$run"; RC=$?; LAST=revoked

@@ -21,7 +21,7 @@ YAML
 
 "$DRCTL" run --yes --grace 1s "$WORK/long.yaml" >"$WORK/sig.out" 2>"$WORK/sig.err" </dev/null &
 drctl_pid=$!
-for _ in $(seq 100); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
 grandchild=$(cat "$WORK/grandchild.pid" 2>/dev/null)
 [ -n "$grandchild" ] && pass "the long step started (grandchild $grandchild)" || fail "the long step never started"
 kill -INT "$drctl_pid"
@@ -64,7 +64,7 @@ report_is short '[(x["name"], x["status"]) for x in r["steps"]]' "[('short', 'ok
 rm -f "$WORK/grandchild.pid"
 "$DRCTL" run --yes --grace 60s "$WORK/long.yaml" >"$WORK/twice.out" 2>"$WORK/twice.err" </dev/null &
 drctl_pid=$!
-for _ in $(seq 100); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
 started=$(date +%s%N)
 kill -INT "$drctl_pid"; sleep 0.2; kill -INT "$drctl_pid"
 wait "$drctl_pid"; RC=$?; LAST=twice

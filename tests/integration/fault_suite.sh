@@ -216,7 +216,7 @@ slow_steps='    exec: {argv: [sleep, "20"]}
 playbook sigint steps "$slow_steps"
 "$DRCTL" --state-dir "$WORK/state-sigint" --grace 200ms run --yes --output json "$WORK/sigint.yaml" >"$WORK/sigint.out" 2>"$WORK/sigint.err" &
 drctl_pid=$!
-for _ in $(seq 100); do [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && break; sleep 0.05; done
 sleep 0.3
 kill -INT "$drctl_pid"
 wait "$drctl_pid"; RC=$?; LAST=sigint
@@ -232,7 +232,7 @@ playbook sigkill steps '    exec: {argv: [sh, -c, "test -e '"$WORK"'/may-finish 
     exec: {argv: [touch, '"$WORK"'/after-ran]}' 30s 8s
 setsid "$DRCTL" --state-dir "$WORK/state-sigkill" run --yes "$WORK/sigkill.yaml" >/dev/null 2>&1 &
 drctl_pid=$!
-for _ in $(seq 100); do grep -q entry_started "$WORK"/state-sigkill/runs/*.jsonl 2>/dev/null && grep -q '"phase":"step"' "$WORK"/state-sigkill/runs/*.jsonl && break; sleep 0.05; done
+for _ in $(seq 600); do grep -q entry_started "$WORK"/state-sigkill/runs/*.jsonl 2>/dev/null && grep -q '"phase":"step"' "$WORK"/state-sigkill/runs/*.jsonl && break; sleep 0.05; done
 for child in $(pgrep -P "$drctl_pid"); do kill -KILL -- "-$child" 2>/dev/null; done  # its exec step's own process group
 kill -KILL -- "-$drctl_pid"; wait "$drctl_pid" 2>/dev/null
 killed_id=$(basename "$(ls "$WORK"/state-sigkill/runs/*.jsonl)" .jsonl)
@@ -253,7 +253,7 @@ rm -f "$WORK/after-ran"
 playbook first steps "    exec: {argv: [sleep, \"2\"]}"
 "$DRCTL" --state-dir "$WORK/state-first" run --yes --output json "$WORK/first.yaml" >"$WORK/first.out" 2>"$WORK/first.err" &
 first=$!
-for _ in $(seq 100); do [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && break; sleep 0.05; done
 playbook second steps "    exec: {argv: [touch, $WORK/second-ran]}"
 fault_run second 5
 contains second-names-holder "$WORK/second.out" "$LOCK_KEY is held by run "
