@@ -48,8 +48,11 @@ setsid "$DRCTL" run --yes "$WORK/killed.yaml" > /dev/null 2>&1 &
 killed=$!
 for _ in $(seq 600); do [ -s "$WORK/killed.token" ] && break; sleep 0.05; done  # its step runs: it holds the lock
 [ -s "$WORK/killed.token" ] || fail "killed: its step did not start within 30 s"
-for child in $(pgrep -P "$killed"); do kill -KILL -- "-$child" 2>/dev/null; done  # its exec step's own process group
+# drctl dies first, as in a crash (killing its step's child first would let it journal the step's
+# end); then the orphaned child, in a process group of its own.
+children=$(pgrep -P "$killed")
 kill -KILL -- "-$killed"
+for child in $children; do kill -KILL -- "-$child" 2>/dev/null; done
 lock_playbook too-soon 0
 check too-soon 5 run --yes --output json "$WORK/too-soon.yaml"
 wait_key_gone K /drctl/locks/order-svc 30 && pass "killed: its lock frees itself after the ttl" \

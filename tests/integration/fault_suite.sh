@@ -232,9 +232,12 @@ playbook sigkill steps '    exec: {argv: [sh, -c, "test -e '"$WORK"'/may-finish 
     exec: {argv: [touch, '"$WORK"'/after-ran]}' 30s 8s
 setsid "$DRCTL" --state-dir "$WORK/state-sigkill" run --yes "$WORK/sigkill.yaml" >/dev/null 2>&1 &
 drctl_pid=$!
-for _ in $(seq 600); do grep -q entry_started "$WORK"/state-sigkill/runs/*.jsonl 2>/dev/null && grep -q '"phase":"step"' "$WORK"/state-sigkill/runs/*.jsonl && break; sleep 0.05; done
-for child in $(pgrep -P "$drctl_pid"); do kill -KILL -- "-$child" 2>/dev/null; done  # its exec step's own process group
-kill -KILL -- "-$drctl_pid"; wait "$drctl_pid" 2>/dev/null
+for _ in $(seq 600); do grep -q entry_started "$WORK"/state-sigkill/runs/*.jsonl 2>/dev/null && grep -q '"phase":"step"' "$WORK"/state-sigkill/runs/*.jsonl && pgrep -P "$drctl_pid" >/dev/null && break; sleep 0.05; done
+# drctl dies first, as in a crash (killing its step's child first would let it journal the step's
+# end); then the orphaned child, in a process group of its own.
+children=$(pgrep -P "$drctl_pid")
+kill -KILL -- "-$drctl_pid"
+for child in $children; do kill -KILL -- "-$child" 2>/dev/null; done; wait "$drctl_pid" 2>/dev/null
 killed_id=$(basename "$(ls "$WORK"/state-sigkill/runs/*.jsonl)" .jsonl)
 last=$(tail -1 "$WORK/state-sigkill/runs/$killed_id.jsonl" | python3 -c 'import json,sys; l=json.load(sys.stdin); print(l["type"], l.get("name"))')
 [ "$last" = "entry_started sigkill" ] && pass "sigkill: the journal ends with the step's start" || fail "sigkill: journal ends with '$last'"
