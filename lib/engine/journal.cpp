@@ -95,11 +95,15 @@ void JournalReporter::run_started(const RunReport& header) {
 }
 
 // A step or rollback may change things from its start on, so `drctl rollback`, here or on
-// another machine, must know it started; unless its undo state's wait covers that. A check
-// changes nothing.
+// another machine, must know it started: its start is durable everywhere before it runs.
+// Unless it changes nothing before its undo state, whose wait covers every earlier line: then
+// its start (and the previous step's end) only start syncing at once, while the step prepares.
+// A crash before that sync ends loses the previous step's end just as it could when the start
+// waited: the window is the same sync, and the step changed nothing in it. A check changes
+// nothing.
 void JournalReporter::entry_started(const EntryRecord& record) {
   Durability durability = record.phase == Phase::check        ? Durability::later
-                          : record.changes_after_undo_state ? Durability::local
+                          : record.changes_after_undo_state ? Durability::soon
                                                             : Durability::everywhere;
   append({{"type", "entry_started"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"kind", record.kind},
           {"started_at", rfc3339_utc(record.started.wall)}},
@@ -116,7 +120,7 @@ void JournalReporter::entry_finished(const EntryRecord& record) {
   line["type"] = "entry_finished";
   if (record.phase == Phase::step) line["undo"] = record.undo_state;
   if (!record.done_in_run.empty()) line["done_in_run"] = record.done_in_run;
-  append(line, Durability::later);  // durable with the next start, so before the next step runs
+  append(line, Durability::later);  // synced with the next step's start, so before it changes anything
 }
 
 void JournalReporter::run_finished(const RunReport& report) {

@@ -6,7 +6,7 @@ namespace drctl {
 
 using Clock = std::chrono::steady_clock;
 
-JournalWriter::JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks) {
+JournalWriter::JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks, std::chrono::milliseconds linger) : m_linger(linger) {
   for (auto& sink : sinks) {
     auto lane = std::make_unique<Lane>();
     lane->sink = std::move(sink);
@@ -59,11 +59,9 @@ void JournalWriter::append(const std::string& line, Durability durability) {
     for (auto& lane : m_lanes) lane->due = number;
   }
   m_wake.notify_all();
-  if (durability == Durability::later || !m_opened) return;
+  if (durability != Durability::everywhere || !m_opened) return;
   m_done.wait(lock, [&] {
-    return std::all_of(m_lanes.begin(), m_lanes.end(), [&](const auto& lane) {
-      return lane->failed || lane->synced >= number || (durability == Durability::local && lane->sink->remote());
-    });
+    return std::all_of(m_lanes.begin(), m_lanes.end(), [&](const auto& lane) { return lane->failed || lane->synced >= number; });
   });
 }
 
@@ -83,11 +81,11 @@ void JournalWriter::serve(Lane& lane) {
   }
   while (!lane.failed) {
     bool pending = lane.written > lane.synced;
-    bool due = pending && (lane.due > lane.synced || m_stopping || Clock::now() >= lane.oldest_unsynced + k_linger);
+    bool due = pending && (lane.due > lane.synced || m_stopping || Clock::now() >= lane.oldest_unsynced + m_linger);
     if (!due) {
       if (m_stopping) break;
       if (pending) {
-        m_wake.wait_until(lock, lane.oldest_unsynced + k_linger);
+        m_wake.wait_until(lock, lane.oldest_unsynced + m_linger);
       } else {
         m_wake.wait(lock);
       }

@@ -3,10 +3,10 @@
 // every sink at once (the file has it before append() returns, so a killed process loses
 // nothing); making it durable (fdatasync, an etcd commit) happens on one thread per sink, all
 // sinks in parallel, and covers every line written since the last time. A caller that needs a
-// line durable before it goes on (a step's start, an undo state, the run's end) waits for it,
-// in the local file only or everywhere; other lines ride along with the next such wait, or
-// are synced after a short linger. Every wait makes every lane sync at once, so the remote copy
-// is never more than one commit behind.
+// line durable before it goes on (an undo state, the start of a step that may change things
+// at once, the run's end) waits for it everywhere; a line that guards nothing yet but should not
+// linger (the start of a step whose changes wait for its undo state) starts every sync at once;
+// other lines ride along with the next sync, or are synced after a short linger.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -36,7 +36,7 @@ class JournalSink {
 
 enum class Durability {
   later,       // with the next wait, or after the linger
-  local,       // synced by the local sinks before append() returns; the remote ones start now
+  soon,        // every sink starts syncing at once; append() does not wait
   everywhere,  // synced by every sink before append() returns
 };
 
@@ -45,7 +45,7 @@ class JournalWriter {
   // A line that need not be durable at once is synced at most this long after it was written.
   static constexpr std::chrono::milliseconds k_linger{10};
 
-  explicit JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks);
+  explicit JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks, std::chrono::milliseconds linger = k_linger);
   ~JournalWriter();  // syncs what is pending, then stops the threads
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
@@ -74,6 +74,7 @@ class JournalWriter {
   std::condition_variable m_wake;  // lanes: work to do
   std::condition_variable m_done;  // callers: a lane synced or failed
   std::vector<std::unique_ptr<Lane>> m_lanes;
+  std::chrono::milliseconds m_linger;
   std::string m_run_id;
   std::uint64_t m_lines = 0;   // written so far
   bool m_opened = false;       // the lanes' threads run

@@ -87,8 +87,8 @@ TEST_CASE("every line reaches every sink before append returns; waits are as the
   CHECK(local.written.size() == 1);
   CHECK(remote.written.size() == 1);
 
-  writer.append("b\n", Durability::local);  // returns with the remote copy still held back
-  CHECK(local.synced_now() == 2);
+  writer.append("b\n", Durability::soon);  // starts every sync, waits for none
+  CHECK(local.wait_synced(2));
   CHECK(remote.synced_now() == 0);
 
   std::thread releaser([&] {
@@ -100,6 +100,24 @@ TEST_CASE("every line reaches every sink before append returns; waits are as the
   CHECK(local.synced_now() == 3);
   releaser.join();
   CHECK(writer.failure().empty());
+}
+
+TEST_CASE("a line to sync soon is synced at once, not after the linger; a later one waits for it") {
+  SinkLog local, remote;
+  JournalWriter writer(sinks(local, remote), std::chrono::hours(1));
+  writer.open("R1");
+  writer.append("a\n", Durability::later);
+  std::this_thread::sleep_for(50ms);
+  CHECK(local.synced_now() == 0);  // lingers: nothing asked for it yet
+  CHECK(remote.synced_now() == 0);
+  local.hold();
+  remote.hold();
+  writer.append("b\n", Durability::soon);  // returns while both syncs are held back
+  CHECK(local.synced_now() == 0);
+  local.release();
+  remote.release();
+  CHECK(local.wait_synced(2));  // both lines, without waiting out the linger
+  CHECK(remote.wait_synced(2));
 }
 
 TEST_CASE("a line that need not wait is synced after the linger, and at the end") {
@@ -139,7 +157,7 @@ TEST_CASE("a sink that fails gets nothing more, names the error, and is not wait
   CHECK(remote.synced_now() == 3);
 }
 
-TEST_CASE("a step's start waits for the remote copy unless the step changes nothing before its undo state") {
+TEST_CASE("a step's start waits for every copy unless the step changes nothing before its undo state") {
   SinkLog local, remote;
   Playbook playbook;
   JournalReporter journal(sinks(local, remote), playbook);
@@ -151,16 +169,19 @@ TEST_CASE("a step's start waits for the remote copy unless the step changes noth
   step.phase = Phase::step;
   step.name = "flip";
   step.changes_after_undo_state = true;
+  local.hold();
   remote.hold();
-  journal.entry_started(step);  // local only: returns while the remote copy is held back
-  CHECK(local.synced_now() == 2);
+  journal.entry_started(step);  // returns while both copies are held back: nothing changes yet
+  CHECK(local.synced_now() == 0);
   CHECK(remote.synced_now() == 0);
 
   std::thread releaser([&] {
     std::this_thread::sleep_for(50ms);
+    local.release();
     remote.release();
   });
-  CHECK(journal.entry_checkpoint(step));  // the undo state: everywhere
+  CHECK(journal.entry_checkpoint(step));  // the undo state, before any change: everywhere
+  CHECK(local.synced_now() == 3);
   CHECK(remote.synced_now() == 3);
   releaser.join();
 
