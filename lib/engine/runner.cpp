@@ -118,7 +118,7 @@ class Run {
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
   void conclude();
-  RunReport finish();  // releases the lock, concludes, reports
+  RunReport finish();  // concludes, reports (the journal last), releases the lock
   bool take_lock();
   bool adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock);  // false: refused
   nlohmann::json lock_holder() const;  // this run, as the lock's value names it
@@ -588,13 +588,13 @@ RunReport Run::execute() {
 }
 
 RunReport Run::finish() {
-  if (m_lock) {
-    m_lock->release();  // at the end, on failure and on interrupt alike
-    m_report.lock = m_lock->to_json();
-  }
+  if (m_lock) m_report.lock = m_lock->to_json();
   conclude();
   m_report.finished = Instant::now();
   m_reporter.run_finished(m_report);
+  // Released at the end, on failure and on interrupt alike; after the journal's last line is
+  // durable everywhere, so whoever takes the lock next finds this run's journal complete.
+  if (m_lock) m_lock->release();
   return m_report;
 }
 

@@ -40,6 +40,22 @@ token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lock"][
   || fail "first: token '$(cat "$WORK/first.token")' vs report '$token'"
 report_is first 's["after"]["outputs"]["stdout"].strip()' "token $token"
 [ -z "$(ectl K get /drctl/locks/order-svc --print-value-only)" ] && pass "first: the lock is released at the end" || fail "first: the lock key is still there"
+# By etcd's own revisions: the journal's last line was committed before the lock's key was
+# deleted, so whoever takes the lock next finds the run's journal complete.
+run_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/first.out")
+ectl K get "/drctl/locks/order-svc/journal/$run_id/" --prefix -w json > "$WORK/first.journal.json"
+timeout 3 env ETCDCTL_API=3 etcdctl --endpoints "$ETCD_K" watch --rev "$token" /drctl/locks/order-svc -w json > "$WORK/first.watch.json"
+got=$(python3 - "$WORK/first.journal.json" "$WORK/first.watch.json" <<'PY'
+import base64, json, sys
+kvs = json.load(open(sys.argv[1]))["kvs"]
+last = max(kvs, key=lambda kv: base64.b64decode(kv["key"]))  # keys end in the line number (several lines share a revision)
+events = [e for line in open(sys.argv[2]) if line.strip() for e in json.loads(line)["Events"]]
+deleted = [e["kv"]["mod_revision"] for e in events if e.get("type") == 1]
+ended = '"run_finished"' in base64.b64decode(last["value"]).decode()
+print("ordered" if ended and deleted and last["create_revision"] < deleted[0] else f"journal end {last['create_revision']} (run_finished: {ended}), lock deleted {deleted}")
+PY
+)
+[ "$got" = ordered ] && pass "first: the journal's run_finished is in etcd before the lock is released" || fail "first: $got"
 
 # A killed run: its lock stays until the ttl, then a new run takes it (with a larger token).
 # (A ttl of 8 s: the next run must surely come before it ends, even under ASan on a busy CI.)
