@@ -66,12 +66,25 @@ class FileJournalSink : public JournalSink {
 
   tl::expected<void, std::string> sync() override {
     if (::fdatasync(m_fd) != 0) return tl::unexpected(fmt::format("journal {}: fsync: {}", m_path, std::strerror(errno)));
+    if (!m_entry_synced) {
+      // The new file's name lives in the directory: without this, a power loss could keep the
+      // file's lines but lose the file.
+      int dir = ::open(m_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir < 0 || ::fsync(dir) != 0) {
+        int error = errno;
+        if (dir >= 0) ::close(dir);
+        return tl::unexpected(fmt::format("journal {}: fsync of the directory: {}", m_dir, std::strerror(error)));
+      }
+      ::close(dir);
+      m_entry_synced = true;
+    }
     return {};
   }
 
  private:
   std::string m_dir, m_path;
   int m_fd = -1;
+  bool m_entry_synced = false;  // the directory holding the new file's name was synced
 };
 
 }  // namespace
