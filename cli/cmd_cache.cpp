@@ -17,6 +17,8 @@
 #include "kinds/etcd_connection.hpp"
 #include "util/clock.hpp"
 #include "util/secrets.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -97,16 +99,16 @@ class CacheCommand : public Command {
       versions.push_back(item);
     }
     if (m_json) {
-      std::puts(nlohmann::json{{"dir", m_path}, {"current", current ? nlohmann::json(*current) : nlohmann::json(nullptr)}, {"versions", versions}}.dump(2).c_str());
+      std::puts(dump_json(nlohmann::json{{"dir", m_path}, {"current", current ? nlohmann::json(*current) : nlohmann::json(nullptr)}, {"versions", versions}}, 2).c_str());
       return 0;
     }
-    fmt::print("{}: {} versions, current: {}\n", m_path, versions.size(), current.value_or("(none)"));
+    print_to(stdout, "{}: {} versions, current: {}\n", m_path, versions.size(), current.value_or("(none)"));
     for (const auto& v : versions) {
       if (v.contains("error")) {
-        fmt::print("  {}  unreadable: {}\n", v["file"].get<std::string>(), v["error"].get<std::string>());
+        print_to(stdout, "  {}  unreadable: {}\n", v["file"].get<std::string>(), v["error"].get<std::string>());
         continue;
       }
-      fmt::print("{} {}  revision {}  {} keys  {} bytes  prefix {}  created {}\n", v["current"].get<bool>() ? "*" : " ", v["file"].get<std::string>(),
+      print_to(stdout, "{} {}  revision {}  {} keys  {} bytes  prefix {}  created {}\n", v["current"].get<bool>() ? "*" : " ", v["file"].get<std::string>(),
                  v["revision"].get<long long>(), v["keys"].get<unsigned long long>(), v["bytes"].get<unsigned long long>(),
                  v["prefix"].get<std::string>(), v["created_at"].get<std::string>());
     }
@@ -133,11 +135,11 @@ class CacheCommand : public Command {
       if (!problem.empty()) ++bad;
       results.push_back({{"file", file}, {"ok", problem.empty()}, {"problem", problem}});
       if (!m_json) {
-        if (problem.empty()) fmt::print("{}: ok ({} keys, revision {})\n", file, reader->header().key_count, reader->header().revision);
-        else fmt::print("{}\n", problem);
+        if (problem.empty()) print_to(stdout, "{}: ok ({} keys, revision {})\n", file, reader->header().key_count, reader->header().revision);
+        else print_to(stdout, "{}\n", problem);
       }
     }
-    if (m_json) std::puts(nlohmann::json{{"files", results}, {"ok", bad == 0}}.dump(2).c_str());
+    if (m_json) std::puts(dump_json(nlohmann::json{{"files", results}, {"ok", bad == 0}}, 2).c_str());
     return bad == 0 ? 0 : k_cache_bad;
   }
 
@@ -147,11 +149,11 @@ class CacheCommand : public Command {
     auto entry = reader->find(m_key);
     if (!entry) {
       if (!m_json) print_error(fmt::format("{}: no key {}", m_path, m_key));
-      else std::puts(nlohmann::json{{"key", m_key}, {"found", false}}.dump().c_str());
+      else std::puts(dump_json(nlohmann::json{{"key", m_key}, {"found", false}}).c_str());
       return k_cache_bad;
     }
     if (m_json) {
-      std::puts(nlohmann::json{{"key", m_key}, {"found", true}, {"value", std::string(entry->value)}, {"mod_revision", entry->mod_revision}}.dump().c_str());
+      std::puts(dump_json(nlohmann::json{{"key", m_key}, {"found", true}, {"value", std::string(entry->value)}, {"mod_revision", entry->mod_revision}}).c_str());
     } else {
       std::fwrite(entry->value.data(), 1, entry->value.size(), stdout);
       std::fputc('\n', stdout);
@@ -165,10 +167,10 @@ class CacheCommand : public Command {
     nlohmann::json keys = nlohmann::json::array();
     reader->scan(m_prefix, [&](const SnapshotEntry& entry) {
       if (m_json) keys.push_back({{"key", std::string(entry.key)}, {"mod_revision", entry.mod_revision}});
-      else fmt::print("{}\t{}\n", entry.key, entry.mod_revision);
+      else print_to(stdout, "{}\t{}\n", entry.key, entry.mod_revision);
       return true;
     });
-    if (m_json) std::puts(keys.dump(2).c_str());
+    if (m_json) std::puts(dump_json(keys, 2).c_str());
     return 0;
   }
 
@@ -216,15 +218,15 @@ class CacheCommand : public Command {
     }
     bool same = counts[0] + counts[1] + counts[2] == 0;
     if (m_json) {
-      std::puts(nlohmann::json{{"prefix", prefix}, {"snapshot_revision", reader->header().revision}, {"live_revision", live.revision()},
+      std::puts(dump_json(nlohmann::json{{"prefix", prefix}, {"snapshot_revision", reader->header().revision}, {"live_revision", live.revision()},
                                {"missing", counts[0]}, {"extra", counts[1]}, {"changed", counts[2]}, {"missing_keys", missing},
-                               {"extra_keys", extra}, {"changed_keys", changed}, {"same", same}}.dump(2).c_str());
+                               {"extra_keys", extra}, {"changed_keys", changed}, {"same", same}}, 2).c_str());
     } else {
-      fmt::print("{}: snapshot at revision {} against etcd at revision {}: {} missing, {} extra, {} changed\n", prefix, reader->header().revision,
+      print_to(stdout, "{}: snapshot at revision {} against etcd at revision {}: {} missing, {} extra, {} changed\n", prefix, reader->header().revision,
                  live.revision(), counts[0], counts[1], counts[2]);
-      for (const auto& key : missing) fmt::print("  missing {}\n", key);
-      for (const auto& key : extra) fmt::print("  extra   {}\n", key);
-      for (const auto& key : changed) fmt::print("  changed {}\n", key);
+      for (const auto& key : missing) print_to(stdout, "  missing {}\n", key);
+      for (const auto& key : extra) print_to(stdout, "  extra   {}\n", key);
+      for (const auto& key : changed) print_to(stdout, "  changed {}\n", key);
     }
     return same ? 0 : k_cache_bad;
   }

@@ -11,6 +11,8 @@
 #include "playbook/format.hpp"
 #include "util/duration.hpp"
 #include "util/strings.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -28,7 +30,7 @@ std::string describe_default(const Field& field) {
   const auto& value = field.default_value;
   if (value.is_string()) return value.get<std::string>();
   if (field.type == FieldType::duration && value.is_number_integer()) return format_duration(Millis(value.get<long long>()));
-  return value.dump();
+  return dump_json(value);
 }
 
 void print_fields(const Fields& fields, int depth) {
@@ -36,7 +38,7 @@ void print_fields(const Fields& fields, int depth) {
   for (const auto& field : fields) {
     std::string flags = field.required ? " (required)" : "";
     if (!field.default_value.is_null()) flags += " (default " + describe_default(field) + ")";
-    fmt::print("{}{:<{}} {:<22} {}{}\n", indent, field.name, 24 - 2 * depth, describe_type(field), field.doc, flags);
+    print_to(stdout, "{}{:<{}} {:<22} {}{}\n", indent, field.name, 24 - 2 * depth, describe_type(field), field.doc, flags);
     if (!field.fields.empty()) print_fields(field.fields, depth + 1);
   }
 }
@@ -45,9 +47,9 @@ void print_kind(const Kind& kind) {
   std::vector<std::string> roles;
   if (kind.allowed_as(Role::check)) roles.push_back("check");
   if (kind.allowed_as(Role::step)) roles.push_back("step");
-  fmt::print("\n{} ({}): {}\n", kind.name(), join(roles, ", "), kind.summary());
+  print_to(stdout, "\n{} ({}): {}\n", kind.name(), join(roles, ", "), kind.summary());
   print_fields(kind.fields(), 0);
-  if (!kind.outputs().empty()) fmt::print("  outputs: ${{steps.NAME.X}} for X in {}\n", join(kind.outputs(), ", "));
+  if (!kind.outputs().empty()) print_to(stdout, "  outputs: ${{steps.NAME.X}} for X in {}\n", join(kind.outputs(), ", "));
 }
 
 int playbook_help(const std::string& only) {
@@ -61,18 +63,18 @@ int playbook_help(const std::string& only) {
     print_kind(*kind);
     return 0;
   }
-  fmt::print("A playbook (YAML, version 1). Top-level keys:\n");
+  print_to(stdout, "A playbook (YAML, version 1). Top-level keys:\n");
   print_fields(top_level_fields(), 0);
-  fmt::print("  {:<24} {:<22} {}\n", "checks", "list of entries", "Pre-switch checks, run concurrently; all must pass before any step.");
-  fmt::print("  {:<24} {:<22} {}\n", "steps", "list of entries", "Run in order; on failure, completed steps are rolled back newest first.");
-  fmt::print("\nAn entry: one kind key (below) plus:\n");
+  print_to(stdout, "  {:<24} {:<22} {}\n", "checks", "list of entries", "Pre-switch checks, run concurrently; all must pass before any step.");
+  print_to(stdout, "  {:<24} {:<22} {}\n", "steps", "list of entries", "Run in order; on failure, completed steps are rolled back newest first.");
+  print_to(stdout, "\nAn entry: one kind key (below) plus:\n");
   print_fields(entry_fields(Role::step), 0);
-  fmt::print("  {:<24} {:<22} {}\n", "rollback", "object", "A step's undo: one kind key plus timeout, retries, retry_delay.");
-  fmt::print("\nReferences: ${{vars.NAME}}, ${{env.NAME}} (at load), ${{steps.ENTRY.OUTPUT}} and ${{run.id}}, ${{run.fencing_token}}\n"
+  print_to(stdout, "  {:<24} {:<22} {}\n", "rollback", "object", "A step's undo: one kind key plus timeout, retries, retry_delay.");
+  print_to(stdout, "\nReferences: ${{vars.NAME}}, ${{env.NAME}} (at load), ${{steps.ENTRY.OUTPUT}} and ${{run.id}}, ${{run.fencing_token}}\n"
              "(just before the entry runs). Secrets: only through *_env or *_file keys, never inline.\n"
              "Kinds ({}):\n", kinds.all().size());
   for (const auto& kind : kinds.all()) print_kind(*kind);
-  fmt::print("\nExamples: playbooks/examples/, playbooks/lab-switchover.yaml. JSON Schema: drctl schema.\n");
+  print_to(stdout, "\nExamples: playbooks/examples/, playbooks/lab-switchover.yaml. JSON Schema: drctl schema.\n");
   return 0;
 }
 
@@ -92,10 +94,11 @@ int exit_codes_help() {
       {k_exit_journal_failed, "journal_failed", "the journal could not be written: no further step started"},
       {k_exit_usage, "(usage)", "bad command line, unreadable file, run not found or not resumable"},
       {k_exit_invalid_playbook, "(invalid)", "the playbook does not validate (file:line:col errors)"},
+      {k_exit_output_failed, "(output)", "all went well, but the report (stdout, --junit) could not be written; see drctl show"},
       {k_exit_interrupted, "interrupted", "SIGINT/SIGTERM: no new step; the running one got --grace; journaled, lock released"},
   };
-  for (const auto& row : rows) fmt::print("{:>4}  {:<22} {}\n", row.code, row.result, row.meaning);
-  fmt::print("\ndrctl probe grpc keeps grpc_health_probe's codes: 0 SERVING, 1 bad arguments, 2 connection failed,\n"
+  for (const auto& row : rows) print_to(stdout, "{:>4}  {:<22} {}\n", row.code, row.result, row.meaning);
+  print_to(stdout, "\ndrctl probe grpc keeps grpc_health_probe's codes: 0 SERVING, 1 bad arguments, 2 connection failed,\n"
              "3 RPC failed, 4 not SERVING. Details: docs/exit-codes.md.\n");
   return 0;
 }

@@ -7,6 +7,8 @@
 #include "engine/exit_codes.hpp"
 #include "kinds/registry.hpp"
 #include "util/secrets.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -53,32 +55,32 @@ class PlanCommand : public Command {
       nlohmann::json out = {{"playbook", playbook->name}, {"hash", playbook->hash}, {"entries", entries},
                             {"budget_sum_ms", budget_sum.count()}, {"every_step_budgeted", every_step_budgeted},
                             {"sla_total_ms", playbook->sla.total ? nlohmann::json(playbook->sla.total->count()) : nlohmann::json(nullptr)}};
-      fmt::print("{}\n", out.dump(2));
+      print_to(stdout, "{}\n", dump_json(out, 2));
       return k_exit_success;
     }
-    fmt::print("plan of '{}' ({}): checks run concurrently (--parallel {}), then steps in order\n\n", playbook->name,
+    print_to(stdout, "plan of '{}' ({}): checks run concurrently (--parallel {}), then steps in order\n\n", playbook->name,
                m_path, global.parallel);
-    fmt::print("{:>3} {:<6} {:<24} {:<10} {:<40} {:>8} {:>7} {:>8}\n", "#", "PHASE", "NAME", "KIND", "TARGET", "TIMEOUT",
+    print_to(stdout, "{:>3} {:<6} {:<24} {:<10} {:<40} {:>8} {:>7} {:>8}\n", "#", "PHASE", "NAME", "KIND", "TARGET", "TIMEOUT",
                "RETRIES", "BUDGET");
     for (const auto& j : entries) {
       std::string target = j["target"].get<std::string>();
       if (target.size() > 40) target = target.substr(0, 39) + "~";
-      fmt::print("{:>3} {:<6} {:<24} {:<10} {:<40} {:>8} {:>7} {:>8}\n", j["order"].get<int>(), j["phase"].get<std::string>(),
+      print_to(stdout, "{:>3} {:<6} {:<24} {:<10} {:<40} {:>8} {:>7} {:>8}\n", j["order"].get<int>(), j["phase"].get<std::string>(),
                  j["name"].get<std::string>(), j["kind"].get<std::string>(), target,
                  format_duration(Millis(j["timeout_ms"].get<long long>())), j["retries"].get<int>(),
                  j.contains("budget_ms") && !j["budget_ms"].is_null() ? format_duration(Millis(j["budget_ms"].get<long long>())) : "-");
       if (j.contains("rollback")) {
-        fmt::print("{:>3} {:<6} {}\n", "", "", j["rollback"].is_null()
+        print_to(stdout, "{:>3} {:<6} {}\n", "", "", j["rollback"].is_null()
                                                  ? (j["mutates"].get<bool>() ? "rollback: none (a later failure leaves this step's changes)" : "rollback: not needed (read-only)")
                                                  : "rollback: " + j["rollback"].get<std::string>());
       }
     }
-    fmt::print("\nbudgets: {} in all{}; sla.total: {}", format_duration(budget_sum),
+    print_to(stdout, "\nbudgets: {} in all{}; sla.total: {}", format_duration(budget_sum),
                every_step_budgeted ? "" : " (some steps have no budget)", or_dash(playbook->sla.total));
     if (playbook->sla.total && budget_sum > *playbook->sla.total) {
-      fmt::print(" — the budgets add up to MORE than the SLA");
+      print_to(stdout, " — the budgets add up to MORE than the SLA");
     }
-    fmt::print("\n");
+    print_to(stdout, "\n");
     return k_exit_success;
   }
 

@@ -8,6 +8,7 @@
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
 #include "playbook/loader.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -32,7 +33,7 @@ std::optional<Playbook> build(const std::string& kind, const nlohmann::json& spe
   nlohmann::json check = {{"name", kind}, {kind, spec}};
   if (!timeout.empty()) check["timeout"] = timeout;
   nlohmann::json doc = {{"version", 1}, {"name", "probe-" + kind}, {"checks", {check}}};
-  auto result = parse_playbook(doc.dump(), "probe", {});
+  auto result = parse_playbook(dump_json(doc), "probe", {});
   if (result.playbook) return result.playbook;
   for (const auto& d : result.diagnostics) {
     if (d.severity == Diagnostic::Severity::error) {

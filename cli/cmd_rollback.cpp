@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
 #include "journal_playbook.hpp"
+#include "util/print.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -50,7 +51,7 @@ class RollbackCommand : public Command {
         print_error("refusing to roll back without --yes: stdin is not a terminal");
         return k_exit_usage;
       }
-      fmt::print(stderr, "About to roll back {} step(s) of run {} of '{}'.\nType 'yes' to continue: ",
+      print_to(stderr, "About to roll back {} step(s) of run {} of '{}'.\nType 'yes' to continue: ",
                  journal->done.size() + journal->cut_short.size(), m_run_id, playbook->name);
       std::string answer;
       std::getline(std::cin, answer);

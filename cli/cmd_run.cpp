@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
 #include "journal_playbook.hpp"
+#include "util/print.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -49,7 +50,7 @@ class RunCommand : public Command {
         print_error("refusing to run without --yes: stdin is not a terminal (use --dry-run to only describe the steps)");
         return k_exit_usage;
       }
-      fmt::print(stderr, "About to {} '{}': {} checks, then {} steps that change the system.\nType 'yes' to continue: ",
+      print_to(stderr, "About to {} '{}': {} checks, then {} steps that change the system.\nType 'yes' to continue: ",
                  resume ? "resume run " + resume->run_id + " of" : std::string("run"), playbook->name, playbook->checks.size(),
                  playbook->steps.size() - (resume ? resume->done.size() : 0));
       std::string answer;
@@ -84,7 +85,7 @@ class RunCommand : public Command {
         print_error(why + ": look, then use --force");
         return false;
       }
-      fmt::print(stderr, "drctl: warning: {}; going on (--force)\n", why);
+      print_to(stderr, "drctl: warning: {}; going on (--force)\n", why);
     }
     return true;
   }

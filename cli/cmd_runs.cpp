@@ -14,6 +14,8 @@
 #include "report/journal_report.hpp"
 #include "report/junit_report.hpp"
 #include "util/json_fields.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -37,12 +39,12 @@ class RunsCommand : public Command {
                        {"result", r.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.result)},
                        {"exit_code", r.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.exit_code)}, {"journal", r.path}});
       }
-      std::puts(out.dump(2).c_str());
+      std::puts(dump_json(out, 2).c_str());
       return 0;
     }
-    if (runs.empty()) fmt::print("no runs in {}/runs\n", state_dir_of(global));
+    if (runs.empty()) print_to(stdout, "no runs in {}/runs\n", state_dir_of(global));
     for (const auto& r : runs) {
-      fmt::print("{:<28} {:<24} {:<26} {}\n", r.run_id, r.started_at, r.playbook,
+      print_to(stdout, "{:<28} {:<24} {:<26} {}\n", r.run_id, r.started_at, r.playbook,
                  r.exit_code < 0 ? std::string("(no end: killed, or still running)") : fmt::format("{} (exit {})", r.result, r.exit_code));
     }
     return 0;
@@ -63,9 +65,9 @@ class RunsCommand : public Command {
       return 1;
     }
     if (global.output == OutputFormat::json) {
-      std::puts(nlohmann::json(*runs).dump(2).c_str());
+      std::puts(dump_json(nlohmann::json(*runs), 2).c_str());
     } else {
-      for (const auto& run : *runs) fmt::print("{}\n", run);
+      for (const auto& run : *runs) print_to(stdout, "{}\n", run);
     }
     return 0;
   }
@@ -96,8 +98,8 @@ class ShowCommand : public Command {
       JunitReporter junit(global.junit_path);
       junit.run_finished(journal_report(*lines));
       if (!junit.error().empty()) {
-        print_error(junit.error());
-        return 1;
+        report_output_failure(junit.error());
+        return k_exit_output_failed;
       }
     }
     const nlohmann::json* report = nullptr;
@@ -105,18 +107,18 @@ class ShowCommand : public Command {
       if (json_text(line, "type") == "run_finished") report = &json_member(line, "report");
     }
     if (global.output == OutputFormat::json) {
-      std::puts((report ? *report : nlohmann::json{{"run_id", m_run_id}, {"result", nullptr}, {"journal", *lines}}).dump(2).c_str());
+      std::puts(dump_json((report ? *report : nlohmann::json{{"run_id", m_run_id}, {"result", nullptr}, {"journal", *lines}}), 2).c_str());
       return 0;
     }
     for (const auto& line : *lines) {
       if (json_text(line, "type") != "entry_finished") continue;
-      fmt::print("{:<9} {:<28} {:<18} {:<14} {:>10.1f} ms  {}\n", json_text(line, "phase"), json_text(line, "name"), json_text(line, "kind"),
+      print_to(stdout, "{:<9} {:<28} {:<18} {:<14} {:>10.1f} ms  {}\n", json_text(line, "phase"), json_text(line, "name"), json_text(line, "kind"),
                  json_text(line, "status"), json_number(line, "duration_ms"), json_text(line, "message"));
     }
     if (report) {
-      fmt::print("result: {} (exit {}): {}\n", json_text(*report, "result"), json_int(*report, "exit_code", -1), json_text(*report, "summary"));
+      print_to(stdout, "result: {} (exit {}): {}\n", json_text(*report, "result"), json_int(*report, "exit_code", -1), json_text(*report, "summary"));
     } else {
-      fmt::print("result: none: the journal ends here (the run was killed, or is still running)\n");
+      print_to(stdout, "result: none: the journal ends here (the run was killed, or is still running)\n");
     }
     return 0;
   }

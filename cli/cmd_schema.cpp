@@ -4,6 +4,8 @@
 #include "command.hpp"
 #include "kinds/registry.hpp"
 #include "playbook/schema.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -14,7 +16,7 @@ class SchemaCommand : public Command {
   const char* help() const override { return "Print the playbook JSON Schema (playbooks/schema/ holds a copy)"; }
   void setup(CLI::App&) override {}
   int run(const GlobalOptions&) override {
-    fmt::print("{}\n", playbook_json_schema(builtin_kinds()).dump(2));
+    print_to(stdout, "{}\n", dump_json(playbook_json_schema(builtin_kinds()), 2));
     return 0;
   }
 };

@@ -5,6 +5,8 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -40,13 +42,13 @@ class ValidateCommand : public Command {
         out["checks"] = result.playbook->checks.size();
         out["steps"] = result.playbook->steps.size();
       }
-      fmt::print("{}\n", out.dump(2));
+      print_to(stdout, "{}\n", dump_json(out, 2));
     } else {
       for (const auto& d : result.diagnostics) {
-        if (d.severity == Diagnostic::Severity::error || !global.quiet) fmt::print(stderr, "{}\n", d.to_string());
+        if (d.severity == Diagnostic::Severity::error || !global.quiet) print_to(stderr, "{}\n", d.to_string());
       }
       if (valid && !global.quiet) {
-        fmt::print("{}: valid: '{}', {} checks, {} steps\n", m_path, result.playbook->name, result.playbook->checks.size(),
+        print_to(stdout, "{}: valid: '{}', {} checks, {} steps\n", m_path, result.playbook->name, result.playbook->checks.size(),
                    result.playbook->steps.size());
       }
     }

@@ -5,6 +5,7 @@
 #include "playbook/format.hpp"
 #include "report/json_report.hpp"
 #include "version.hpp"
+#include "util/print.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -16,10 +17,10 @@ class VersionCommand : public Command {
   void setup(CLI::App&) override {}
   int run(const GlobalOptions& global) override {
     if (global.output == OutputFormat::json) {
-      fmt::print("{{\"version\": \"{}\", \"playbook_format\": {}, \"report_schema\": \"{}\"}}\n", version(),
+      print_to(stdout, "{{\"version\": \"{}\", \"playbook_format\": {}, \"report_schema\": \"{}\"}}\n", version(),
                  k_playbook_version, k_report_schema);
     } else {
-      fmt::print("drctl {} (playbook format v{}, report {})\n", version(), k_playbook_version, k_report_schema);
+      print_to(stdout, "drctl {} (playbook format v{}, report {})\n", version(), k_playbook_version, k_report_schema);
     }
     return 0;
   }

@@ -18,10 +18,22 @@
 #include "engine/journal.hpp"
 #include "signals.hpp"
 #include "util/strings.hpp"
+#include "util/print.hpp"
 
 namespace drctl::cli {
 
-void print_error(const std::string& message) { fmt::print(stderr, "drctl: error: {}\n", message); }
+void print_error(const std::string& message) { print_to(stderr, "drctl: error: {}\n", message); }
+
+namespace {
+bool g_output_failed = false;
+}  // namespace
+
+void report_output_failure(const std::string& message) {
+  print_error(message);
+  g_output_failed = true;
+}
+
+bool output_failed() { return g_output_failed; }
 
 std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars) {
   // The value may be anything, several lines included (a config file's content).
@@ -71,7 +83,7 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
     return std::nullopt;
   }
   for (const auto& d : result.diagnostics) {
-    if (d.severity == Diagnostic::Severity::error || !global.quiet) fmt::print(stderr, "{}\n", d.to_string());
+    if (d.severity == Diagnostic::Severity::error || !global.quiet) print_to(stderr, "{}\n", d.to_string());
   }
   if (!result.playbook) {
     std::size_t errors = std::count_if(result.diagnostics.begin(), result.diagnostics.end(),
@@ -163,7 +175,7 @@ RunReport execute_report(const Playbook& playbook, RunOptions options, const Glo
     SignalWatch signals(cancel, parse_duration(global.grace).value_or(Millis(10'000)));
     report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
   }
-  if (junit != nullptr && !junit->error().empty()) print_error(junit->error());
+  if (junit != nullptr && !junit->error().empty()) report_output_failure(junit->error());
   if (journal != nullptr && !journal->error().empty()) print_error(journal->error());
   if (pusher != nullptr && !pusher->error().empty()) print_error(pusher->error());
   return report;

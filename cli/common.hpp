@@ -18,6 +18,11 @@ namespace drctl::cli {
 // "drctl: error: <message>" on stderr.
 void print_error(const std::string& message);
 
+// A report the caller asked for (stdout, --junit) could not be written: prints why, and the
+// process exits 74 instead of 0 (a non-zero result keeps its own code). See main.cpp.
+void report_output_failure(const std::string& message);
+bool output_failed();
+
 // Parses --var NAME=VALUE into overrides; nullopt (after printing why) when one is malformed.
 std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars);
 

@@ -4,6 +4,7 @@
 
 #include "common.hpp"
 #include "playbook/loader.hpp"
+#include "util/print.hpp"
 
 namespace drctl::cli {
 
@@ -29,7 +30,7 @@ bool same_playbook(const JournalState& journal, const Playbook& playbook, bool f
     print_error(why + ": use --force to go on anyway");
     return false;
   }
-  fmt::print(stderr, "drctl: warning: {}; going on (--force)\n", why);
+  print_to(stderr, "drctl: warning: {}; going on (--force)\n", why);
   return true;
 }
 
@@ -43,7 +44,7 @@ std::optional<Playbook> journaled_playbook(const JournalState& journal) {
   std::string name = fmt::format("<playbook of run {}>", journal.run_id);
   auto result = parse_playbook(journal.playbook_source, name, options);
   for (const auto& d : result.diagnostics) {
-    if (d.severity == Diagnostic::Severity::error) fmt::print(stderr, "{}\n", d.to_string());
+    if (d.severity == Diagnostic::Severity::error) print_to(stderr, "{}\n", d.to_string());
   }
   if (!result.playbook) {
     print_error(fmt::format("{}: does not load here (see above): give the playbook with --playbook FILE", name));

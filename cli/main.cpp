@@ -4,12 +4,37 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
 #include "command.hpp"
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
 
 using namespace drctl;
 using namespace drctl::cli;
+
+namespace {
+
+// A report that did not reach stdout (a full disk behind `> report.json`) must not pass for
+// success: exit 74; the run's result stays in its journal (drctl show). A reader that left
+// early (`| head`) gets no message, as with SIGPIPE.
+int with_output_checked(int exit_code) {
+  errno = 0;
+  std::cout.flush();  // flushes stdout too (synced with stdio)
+  std::fflush(stdout);
+  const int error = errno;
+  const bool stdout_failed = std::ferror(stdout) != 0;
+  if (stdout_failed && error != EPIPE) {
+    report_output_failure(fmt::format("cannot write the output to stdout: {}", error != 0 ? std::strerror(error) : "a write failed"));
+  }
+  return (stdout_failed || output_failed()) && exit_code == k_exit_success ? k_exit_output_failed : exit_code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error to report, not a reason to die
@@ -76,7 +101,7 @@ int main(int argc, char** argv) {
     return k_exit_usage;
   }
   try {
-    return selected->run(global);
+    return with_output_checked(selected->run(global));
   } catch (const std::exception& e) {
     // Kinds report failures as outcomes; reaching here is a bug in drctl, said plainly.
     print_error(fmt::format("internal error: {}", e.what()));

@@ -15,6 +15,7 @@
 #include "report/json_report.hpp"
 #include "util/clock.hpp"
 #include "util/json_fields.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl {
 
@@ -91,7 +92,7 @@ class FileJournalSink : public JournalSink {
 
 std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir) { return std::make_unique<FileJournalSink>(std::move(runs_dir)); }
 
-void JournalReporter::append(const nlohmann::json& line, Durability durability) { m_writer.append(line.dump() + "\n", durability); }
+void JournalReporter::append(const nlohmann::json& line, Durability durability) { m_writer.append(dump_json(line) + "\n", durability); }
 
 void JournalReporter::run_started(const RunReport& header) {
   m_writer.open(header.run_id);

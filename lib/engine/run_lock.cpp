@@ -4,6 +4,7 @@
 
 #include "kinds/etcd_connection.hpp"
 #include "util/secrets.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl {
 namespace {
@@ -25,7 +26,7 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
   // Created only if absent (mod_revision 0), bound to the lease.
   EtcdPutCondition absent;
   absent.mod_revision = 0;
-  auto put = lock->m_session->put_if(spec.key, holder.dump(), absent, lease->id, deadline);
+  auto put = lock->m_session->put_if(spec.key, dump_json(holder), absent, lease->id, deadline);
   if (!put) {
     lock->m_session->revoke_lease(lease->id, deadline);
     return tl::unexpected(LockRefusal{false, "run lock: " + put.error().to_string()});

@@ -18,6 +18,7 @@
 #include "util/strings.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl {
 namespace {
@@ -57,7 +58,7 @@ nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs,
 // journal never holds secrets); its step then cannot be undone from the journal.
 nlohmann::json journalable(const nlohmann::json& state) {
   if (state.is_null()) return state;
-  std::string text = state.dump();
+  std::string text = dump_json(state);
   if (redact(text) == text) return state;
   return {{"redacted", true}};
 }
@@ -234,10 +235,10 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
   record.status = outcome.status;
   record.changed = outcome.changed;
   if (record.phase == Phase::step && operation_or_null != nullptr) record.undo_state = journalable(operation_or_null->undo_state());
-  record.message = redact(outcome.message);
-  record.evidence = nlohmann::json::parse(redact(outcome.evidence.dump()));
-  for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(v);
-  for (auto& w : outcome.warnings) record.warnings.push_back(redact(w));
+  record.message = redact(valid_utf8(outcome.message));
+  record.evidence = nlohmann::json::parse(redact(dump_json(outcome.evidence)));
+  for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(valid_utf8(v));
+  for (auto& w : outcome.warnings) record.warnings.push_back(redact(valid_utf8(w)));
   if (m_cancel.cancelled() && outcome.status != Status::ok && outcome.status != Status::skipped) {
     record.message = "interrupted: " + record.message;
   }

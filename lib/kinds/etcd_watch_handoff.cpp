@@ -22,6 +22,7 @@
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl {
 namespace {
@@ -224,7 +225,7 @@ class HandoffOperation : public Operation {
     if (m_spec.has("record_key")) {
       nlohmann::json record = {{"from_revision", m_revision}, {"to_revision", m_to_revision}, {"prefix", m_prefix},
                                {"to_prefix", m_to_prefix}, {"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}};
-      auto put = m_to->put(m_spec.str("record_key"), record.dump(), 0, ctx.deadline);
+      auto put = m_to->put(m_spec.str("record_key"), dump_json(record), 0, ctx.deadline);
       if (!put) return fail(put.error(), "etcd to: writing record_key " + m_spec.str("record_key"));
       m_outcome.changed = Changed::yes;
       m_outcome.evidence["record_key"] = m_spec.str("record_key");
@@ -325,7 +326,7 @@ class HandoffOperation : public Operation {
 
   void record(const EtcdEvent& event) {
     if (!m_events_file.is_open()) return;
-    m_events_file << nlohmann::json{{"revision", event.kv.mod_revision}, {"key", event.kv.key}, {"type", event.is_delete ? "DELETE" : "PUT"}}.dump()
+    m_events_file << dump_json(nlohmann::json{{"revision", event.kv.mod_revision}, {"key", event.kv.key}, {"type", event.is_delete ? "DELETE" : "PUT"}})
                   << '\n';
   }
 
@@ -339,7 +340,7 @@ class HandoffOperation : public Operation {
     if (m_watched_marker.rfind(m_to_prefix, 0) != 0) {
       return fail(Status::failed, "config", fmt::format("etcd: marker_key {} is outside the watched prefix {}", m_marker, m_prefix));
     }
-    m_marker_value = nlohmann::json{{"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}}.dump();
+    m_marker_value = dump_json(nlohmann::json{{"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}});
     m_marker_revision = 0;
     if (!ctx.save_undo_state()) {  // the marker is this step's one change: its undo goes first
       m_marker_value.clear();

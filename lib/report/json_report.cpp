@@ -1,6 +1,7 @@
 #include "report/json_report.hpp"
 
 #include "engine/exit_codes.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl {
 namespace {
@@ -93,7 +94,7 @@ nlohmann::json report_to_json(const RunReport& report) {
 }
 
 void JsonReporter::run_finished(const RunReport& report) {
-  std::string text = report_to_json(report).dump(2);
+  std::string text = dump_json(report_to_json(report), 2);
   std::fprintf(m_out, "%s\n", text.c_str());
   std::fflush(m_out);
 }

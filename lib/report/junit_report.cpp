@@ -1,4 +1,5 @@
 #include "report/junit_report.hpp"
+#include "util/json_dump.hpp"
 
 #include <fmt/format.h>
 
@@ -49,7 +50,7 @@ void write_suite(std::string& xml, const RunReport& report, std::string_view sui
       xml += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(r.message));
     } else if (r.status != Status::ok) {
       xml += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", status_name(r.status),
-                         xml_escape(r.message), xml_escape(r.evidence.dump(2)));
+                         xml_escape(r.message), xml_escape(dump_json(r.evidence, 2)));
     } else if (r.budget_exceeded) {
       xml += fmt::format("      <failure type=\"budget_exceeded\" message=\"took {:.1f} ms, budget {} ms\"/>\n",
                          to_ms(r.duration), r.budget->count());
@@ -77,7 +78,9 @@ void JunitReporter::run_finished(const RunReport& report) {
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     out << report_to_junit(report);
+    out.close();  // a full disk may only show when the buffer is written
     if (!out) {
+      std::remove(temp.c_str());
       m_error = fmt::format("cannot write JUnit report {}", m_path);
       return;
     }

@@ -4,6 +4,8 @@
 
 #include "engine/exit_codes.hpp"
 #include "util/strings.hpp"
+#include "util/print.hpp"
+#include "util/json_dump.hpp"
 
 namespace drctl {
 namespace {
@@ -85,11 +87,11 @@ void TextReporter::run_started(const RunReport& header) {
   if (m_style.quiet || !m_style.banner) return;
   std::lock_guard lock(m_mutex);
   if (header.mode == Mode::rollback) {
-    fmt::print(m_out, "{} rolling back run {} of '{}' (run {})\n", paint("drctl", k_bold), header.rolls_back, header.playbook_name, header.run_id);
+    print_to(m_out, "{} rolling back run {} of '{}' (run {})\n", paint("drctl", k_bold), header.rolls_back, header.playbook_name, header.run_id);
     std::fflush(m_out);
     return;
   }
-  fmt::print(m_out, "{} {} '{}': {} checks, {} steps (run {}{})\n", paint("drctl", k_bold),
+  print_to(m_out, "{} {} '{}': {} checks, {} steps (run {}{})\n", paint("drctl", k_bold),
              header.mode == Mode::dry_run ? "dry run of" : (header.mode == Mode::check ? "checks of" : "running"),
              header.playbook_name, header.planned_checks, header.planned_steps, header.run_id,
              header.resumed_from.empty() ? "" : ", resuming run " + header.resumed_from);
@@ -105,7 +107,7 @@ void TextReporter::entry_started(const EntryRecord& record) {
   } else if (!m_style.banner) {
     return;
   } else {
-    fmt::print(m_out, "{} {:<8} {} ({}: {})\n", rfc3339_utc(record.started.wall), phase_name(record.phase),
+    print_to(m_out, "{} {:<8} {} ({}: {})\n", rfc3339_utc(record.started.wall), phase_name(record.phase),
                record.name, record.kind, record.target);
     std::fflush(m_out);
   }
@@ -124,10 +126,10 @@ void TextReporter::entry_finished(const EntryRecord& record) {
   std::string attempts = record.attempts > 1 ? fmt::format(" after {} attempts", record.attempts) : "";
   // A TTY shows events as they happen; logs need the timestamp.
   std::string stamp = m_style.live ? "" : rfc3339_utc(record.finished.wall) + " ";
-  fmt::print(m_out, "{}{:<8} {} {} in {}{}{}: {}\n", stamp, phase_name(record.phase), record.name, status_text(record.status, record.budget_exceeded),
+  print_to(m_out, "{}{:<8} {} {} in {}{}{}: {}\n", stamp, phase_name(record.phase), record.name, status_text(record.status, record.budget_exceeded),
              fmt_ms(to_ms(record.duration)), attempts, budget, record.message);
-  for (const auto& warning : record.warnings) fmt::print(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
-  if (m_style.verbose && !record.evidence.empty()) fmt::print(m_out, "    evidence: {}\n", record.evidence.dump());
+  for (const auto& warning : record.warnings) print_to(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
+  if (m_style.verbose && !record.evidence.empty()) print_to(m_out, "    evidence: {}\n", dump_json(record.evidence));
   if (m_style.live) draw_live_line();
   std::fflush(m_out);
 }
@@ -136,7 +138,7 @@ void TextReporter::run_finished(const RunReport& report) {
   std::lock_guard lock(m_mutex);
   clear_live_line();
   if (m_style.table && !m_style.quiet) {
-    fmt::print(m_out, "\n{:<10} {:<28} {:<14} {:<14} {:>10} {:>8} {:>7}\n", "PHASE", "NAME", "KIND", "STATUS", "DURATION",
+    print_to(m_out, "\n{:<10} {:<28} {:<14} {:<14} {:>10} {:>8} {:>7}\n", "PHASE", "NAME", "KIND", "STATUS", "DURATION",
                "BUDGET", "%BUDGET");
     auto rows = [&](const std::vector<EntryRecord>& records) {
       for (const auto& r : records) {
@@ -146,7 +148,7 @@ void TextReporter::run_finished(const RunReport& report) {
         std::string pct = r.budget && r.budget->count() > 0
                               ? fmt::format("{:.0f}%", 100.0 * to_ms(r.duration) / static_cast<double>(r.budget->count()))
                               : "-";
-        fmt::print(m_out, "{:<10} {:<28} {:<14} {} {:>10} {:>8} {:>7}\n", phase_name(r.phase), fit(r.name, 28), fit(r.kind, 14),
+        print_to(m_out, "{:<10} {:<28} {:<14} {} {:>10} {:>8} {:>7}\n", phase_name(r.phase), fit(r.name, 28), fit(r.kind, 14),
                    coloured, fmt_ms(to_ms(r.duration)), r.budget ? format_duration(*r.budget) : "-", pct);
       }
     };
@@ -162,23 +164,23 @@ void TextReporter::run_finished(const RunReport& report) {
                             : sla.breached() ? paint("BREACHED", k_red)
                                              : paint("met", k_green);
       if (sla.total_budget) {
-        fmt::print(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed, format_duration(*sla.total_budget),
+        print_to(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed, format_duration(*sla.total_budget),
                    100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()), verdict);
       } else {
-        fmt::print(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
+        print_to(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
       }
       if (sla.probe && sla.probe_spec) {
         const auto& p = *sla.probe;
         std::string limits;
         if (sla.probe_spec->p99) limits += fmt::format(", P99 budget {}", format_duration(*sla.probe_spec->p99));
         if (sla.probe_spec->max_error_rate) limits += fmt::format(", max error rate {:.2f}%", 100.0 * *sla.probe_spec->max_error_rate);
-        fmt::print(m_out, "availability: {} requests to {}, {} failed ({:.2f}%), P50 {:.1f} ms, P99 {:.1f} ms, max {:.1f} ms{}: {}\n", p.requests, p.url,
+        print_to(m_out, "availability: {} requests to {}, {} failed ({:.2f}%), P50 {:.1f} ms, P99 {:.1f} ms, max {:.1f} ms{}: {}\n", p.requests, p.url,
                    p.errors, 100.0 * p.error_rate(), p.latency.p50, p.latency.p99, p.latency.max, limits,
                    p.breached() ? paint("BREACHED", k_red) : paint("met", k_green));
         if (p.longest_streak > 0) {
           std::vector<std::string> where;
           for (const auto& [entry, count] : p.errors_by_entry) where.push_back(fmt::format("{} during {}", count, entry));
-          fmt::print(m_out, "  errors: {}; longest streak {} requests ({:.0f} ms) from {}\n", join(where, ", "), p.longest_streak,
+          print_to(m_out, "  errors: {}; longest streak {} requests ({:.0f} ms) from {}\n", join(where, ", "), p.longest_streak,
                      p.longest_streak_ms, p.longest_streak_during);
         }
       }
@@ -186,7 +188,7 @@ void TextReporter::run_finished(const RunReport& report) {
   }
   if (!m_style.banner) return;
   const char* colour = report.result == RunResult::success ? k_green : k_red;
-  fmt::print(m_out, "{} {}\n", paint(fmt::format("result: {} (exit {}):", run_result_name(report.result), exit_code_for(report.result)), colour),
+  print_to(m_out, "{} {}\n", paint(fmt::format("result: {} (exit {}):", run_result_name(report.result), exit_code_for(report.result)), colour),
              report.summary);
   std::fflush(m_out);
 }

@@ -12,6 +12,40 @@ std::string trim(std::string_view text) {
   return std::string(text.substr(begin, end - begin + 1));
 }
 
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    // The length of the sequence this byte starts, and the range its second byte must be in
+    // (overlong forms, surrogates and code points above U+10FFFF are not well-formed).
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xBF;
+    if (byte < 0x80) length = 1;
+    else if (byte >= 0xC2 && byte <= 0xDF) length = 2;
+    else if (byte == 0xE0) length = 3, low = 0xA0;
+    else if (byte == 0xED) length = 3, high = 0x9F;
+    else if (byte >= 0xE1 && byte <= 0xEF) length = 3;
+    else if (byte == 0xF0) length = 4, low = 0x90;
+    else if (byte == 0xF4) length = 4, high = 0x8F;
+    else if (byte >= 0xF1 && byte <= 0xF3) length = 4;
+    bool well_formed = length > 0 && i + length <= text.size();
+    for (std::size_t k = 1; well_formed && k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      well_formed = k == 1 ? next >= low && next <= high : next >= 0x80 && next <= 0xBF;
+    }
+    if (well_formed) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD, for this one byte
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string tail(std::string_view text, std::size_t max_lines, std::size_t max_bytes) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
   std::size_t start = text.size();

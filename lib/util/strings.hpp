@@ -8,6 +8,10 @@ namespace drctl {
 
 std::string trim(std::string_view text);
 
+// The text with every byte that is not part of a well-formed UTF-8 sequence replaced by
+// U+FFFD (a step's output may be binary or in another encoding, such as GBK).
+std::string valid_utf8(std::string_view text);
+
 // The last `max_lines` lines of text, at most `max_bytes` bytes (for evidence tails).
 std::string tail(std::string_view text, std::size_t max_lines, std::size_t max_bytes);
 

@@ -111,4 +111,44 @@ check cache-verify-not-a-snapshot 1 cache verify "$WORK/success.yaml"
 contains "a file that is not a snapshot says so" "$WORK/cache-verify-not-a-snapshot.out" "not a drctl snapshot"
 check show-unknown-run 1 show 20990101T000000Z-000000
 contains "an unknown run id is named" "$WORK/show-unknown-run.err" "no run 20990101T000000Z-000000"
+# A report that cannot be written is not a success (74); a failed result keeps its own code.
+out_full() {  # out_full NAME EXPECTED ARGS...: drctl with stdout on a full disk (/dev/full)
+  local name=$1 wanted=$2; shift 2
+  LAST=$name
+  "$DRCTL" "$@" >/dev/full 2>"$WORK/$name.err" </dev/null
+  RC=$?
+  expect_rc "$name" "$wanted"
+}
+out_full version-full 74 version
+contains "a full stdout is named with its cause" "$WORK/version-full.err" "drctl: error: cannot write the output to stdout: No space left on device"
+out_full run-full 74 --state-dir "$WORK/state-full" run --yes --output json "$WORK/success.yaml"
+full_run=$(basename "$(ls "$WORK"/state-full/runs/*.jsonl)" .jsonl)
+check run-full-show 0 --state-dir "$WORK/state-full" show "$full_run"
+contains "the run whose report was lost is journaled as a success" "$WORK/run-full-show.out" "result: success (exit 0)"
+# Mid-run: 60 steps of progress lines fill stdio's buffer long before the end; the run goes on
+# to its end (journaled, all steps done) and only then says the output was lost.
+{ printf '%s\nsteps:\n' "$header"; for i in $(seq 60); do printf '  - {name: step-with-a-long-name-%d, read_only: true, exec: {argv: ["true"]}}\n' "$i"; done; } > "$WORK/many.yaml"
+out_full many-full 74 --state-dir "$WORK/state-many" run --yes "$WORK/many.yaml"
+many_run=$(basename "$(ls "$WORK"/state-many/runs/*.jsonl)" .jsonl)
+check many-full-show 0 --state-dir "$WORK/state-many" show --output json "$many_run"
+report_is many-full-show '(r["result"], len(r["steps"]))' "('success', 60)"
+out_full checks-failed-full 1 run --yes --output json "$WORK/checks-failed.yaml"
+contains "a failed result keeps its code, and the lost report is said too" "$WORK/checks-failed-full.err" "cannot write the output to stdout"
+# The JUnit file cannot be written at the end (a file-size limit of 0 blocks: created, not written).
+LAST=junit-full
+( ulimit -f 0; exec "$DRCTL" check --junit "$WORK/junit-full.xml" "$WORK/success.yaml" 2>&1 </dev/null ) | cat > "$WORK/junit-full.err"
+RC=${PIPESTATUS[0]}
+expect_rc "junit-full" 74
+contains "the unwritten JUnit file is named" "$WORK/junit-full.err" "cannot write JUnit report $WORK/junit-full.xml"
+[ ! -e "$WORK/junit-full.xml.tmp" ] && pass "no half-written JUnit file is left behind" || fail "junit-full.xml.tmp left behind"
+# A reader that left (| head): non-zero, as with SIGPIPE, without an error line.
+got=$(python3 - "$DRCTL" <<'PY'
+import os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run([sys.argv[1], "version"], stdout=w, stderr=subprocess.PIPE)
+print(p.returncode, repr(p.stderr.decode()))
+PY
+)
+[ "$got" = "74 ''" ] && pass "a closed pipe: exit 74, no message" || fail "a closed pipe: $got"
 finish

@@ -61,4 +61,19 @@ lacks "quiet hides successes" "$WORK/quiet.out" "step     s1 ok"
 contains "quiet keeps failures" "$WORK/quiet.out" "s3 failed"
 check verbose 2 run --yes -v "$WORK/p.yaml"
 contains "verbose shows evidence" "$WORK/verbose.out" '"exit_code":4'
+# A step whose output is not UTF-8 (a legacy script printing GBK, or binary) must not stop the
+# run: the later step runs; report, JUnit and journal are valid, with U+FFFD for the bad bytes.
+cat > "$WORK/gbk.yaml" <<'YAML'
+version: 1
+name: gbk
+steps:
+  - {name: legacy, read_only: true, exec: {argv: [sh, -c, 'printf "\307\320\273\273 done\n"; printf "\377" >&2']}}
+  - {name: after, read_only: true, exec: {argv: ["true"]}}
+YAML
+check gbk 0 --state-dir "$WORK/state-gbk" run --yes --output json --junit "$WORK/gbk.xml" "$WORK/gbk.yaml"
+report_is gbk 's["legacy"]["outputs"]["stdout"].strip()' "$(printf '\357\277\275\320\273\357\277\275 done')"
+report_is gbk '[x["status"] for x in r["steps"]]' "['ok', 'ok']"
+xmllint --noout "$WORK/gbk.xml" 2>"$WORK/gbk-xmllint.err" && pass "gbk: the JUnit file is well-formed" || fail "gbk: JUnit" "$(cat "$WORK/gbk-xmllint.err")"
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' "$WORK"/state-gbk/runs/*.jsonl \
+  && pass "gbk: every journal line is valid UTF-8 JSON" || fail "gbk: the journal is not valid UTF-8 JSON"
 finish
