@@ -11,8 +11,8 @@ enum ExitCode : int {
   k_exit_lock_held = 5,         // another run holds the run lock (or the lock was lost mid-run)
   k_exit_journal_failed = 6,    // the journal could not be written: no further step was started
   k_exit_usage = 64,            // bad command line
-  k_exit_output_failed = 74,    // all went well, but the report (stdout, --junit) could not be written
   k_exit_invalid_playbook = 65, // the playbook does not validate
+  k_exit_output_failed = 74,    // all went well, but the report (stdout, --junit) could not be written
   k_exit_interrupted = 130,     // SIGINT/SIGTERM
 };
 
