@@ -141,6 +141,11 @@ RC=${PIPESTATUS[0]}
 expect_rc "junit-full" 74
 contains "the unwritten JUnit file is named" "$WORK/junit-full.err" "cannot write JUnit report $WORK/junit-full.xml"
 [ ! -e "$WORK/junit-full.xml.tmp" ] && pass "no half-written JUnit file is left behind" || fail "junit-full.xml.tmp left behind"
+LAST=show-junit-full
+( ulimit -f 0; exec "$DRCTL" --state-dir "$WORK/state-full" show --junit "$WORK/show-full.xml" "$full_run" 2>&1 </dev/null ) | cat > "$WORK/show-junit-full.err"
+RC=${PIPESTATUS[0]}
+expect_rc "show-junit-full" 74
+contains "show names the unwritten JUnit file" "$WORK/show-junit-full.err" "cannot write JUnit report $WORK/show-full.xml"
 # A reader that left (| head): non-zero, as with SIGPIPE, without an error line.
 got=$(python3 - "$DRCTL" <<'PY'
 import os, subprocess, sys

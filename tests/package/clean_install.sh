@@ -17,8 +17,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 ROOT="$WORK/root"
-# /proc is mounted inside the root: unmount it before the work dir is removed, whatever happens.
-trap 'umount "$ROOT/proc" 2>/dev/null; cleanup' EXIT
+# /proc is mounted inside the root: unmount it before the work dir is removed, whatever happens
+# (lazily if something still holds it, so the removal never walks into a live procfs).
+trap 'umount "$ROOT/proc" 2>/dev/null || umount -l "$ROOT/proc" 2>/dev/null; cleanup' EXIT
 
 # The host's Debian mirror (the one apt already reaches), else the default.
 mirror=$(grep -hoE '^(URIs:|deb) +https?://[^ ]*/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null \
@@ -71,7 +72,6 @@ check_in_root probe-grpc 0 probe grpc --addr "${ETCD_P#http://}"
 contains "installed: libcurl loads (gRPC health over HTTP/2)" "$WORK/probe-grpc.out" "SERVING"
 check_in_root probe-mysql 1 probe mysql --host 127.0.0.1 --port "$(closed_port)" --user monitor --max-lag 1s
 contains "installed: the MySQL module loads (a refused port is its connector's error 2002)" "$WORK/probe-mysql.out" "cannot connect (2002)"
-lacks "installed: nothing is looked for in the build tree" "$WORK/probe-mysql.out" "not found"
 
 if in_root dpkg --purge drctl >"$WORK/purge.log" 2>&1 && [ ! -e "$ROOT/usr/bin/drctl" ] && [ ! -e "$ROOT/usr/lib/drctl" ]; then
   pass "dpkg --purge removes it"
