@@ -14,7 +14,7 @@
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
 #include "etcd/prefix_cursor.hpp"
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "util/clock.hpp"
 #include "util/secrets.hpp"
 #include "util/print.hpp"

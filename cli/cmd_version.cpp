@@ -4,7 +4,7 @@
 #include "command.hpp"
 #include "playbook/format.hpp"
 #include "report/json_report.hpp"
-#include "version.hpp"
+#include "util/version.hpp"
 #include "util/print.hpp"
 
 namespace drctl::cli {

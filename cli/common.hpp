@@ -9,7 +9,7 @@
 #include <tl/expected.hpp>
 
 #include "command.hpp"
-#include "engine/cancel.hpp"
+#include "core/cancel.hpp"
 #include "engine/runner.hpp"
 #include "playbook/loader.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "command.hpp"
 #include "engine/journal_state.hpp"
-#include "playbook/model.hpp"
+#include "core/model.hpp"
 
 namespace drctl::cli {
 

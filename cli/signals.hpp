@@ -6,7 +6,7 @@
 #include <atomic>
 #include <thread>
 
-#include "engine/cancel.hpp"
+#include "core/cancel.hpp"
 #include "util/duration.hpp"
 
 namespace drctl::cli {

@@ -16,8 +16,6 @@
 
 namespace drctl {
 
-using Deadline = std::chrono::steady_clock::time_point;
-
 // The one connection spec every etcd-facing kind takes.
 struct EtcdConnection {
   std::vector<std::string> endpoints;  // host:port, or http(s)://host:port

@@ -16,7 +16,7 @@ namespace {
 struct Transfer {
   HttpResponse* response;
   std::size_t max_body;
-  const AttemptContext* ctx;
+  const CancelToken* cancel;
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -43,7 +43,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(user);
-  return t->ctx->cancelled() ? 1 : 0;
+  return t->cancel != nullptr && t->cancel->cancelled() ? 1 : 0;
 }
 
 HttpError classify(CURLcode code, const char* detail, long timeout_ms) {
@@ -76,27 +76,6 @@ HttpError classify(CURLcode code, const char* detail, long timeout_ms) {
 
 }  // namespace
 
-Status status_for(HttpError::Class kind) {
-  switch (kind) {
-    case HttpError::Class::refused:
-    case HttpError::Class::resolve: return Status::unreachable;
-    case HttpError::Class::timeout: return Status::timeout;
-    case HttpError::Class::garbage: return Status::invalid_answer;
-    default: return Status::failed;
-  }
-}
-
-const char* error_name(HttpError::Class kind) {
-  switch (kind) {
-    case HttpError::Class::refused:
-    case HttpError::Class::resolve: return "unreachable";
-    case HttpError::Class::timeout: return "timeout";
-    case HttpError::Class::garbage: return "bad_answer";
-    case HttpError::Class::tls: return "tls";
-    default: return "transport";
-  }
-}
-
 std::string HttpResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (k == name) return v;
@@ -104,11 +83,12 @@ std::string HttpResponse::header(std::string_view name) const {
   return "";
 }
 
-tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, const AttemptContext& ctx) {
+tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, Deadline deadline, const CancelToken* cancel) {
   const CurlApi& api = curl_api();
   if (!api.error.empty()) return tl::unexpected(HttpError{HttpError::Class::other, api.error});
-  long timeout_ms = std::max<long>(1, static_cast<long>(ctx.remaining().count()));
-  if (ctx.expired()) return tl::unexpected(HttpError{HttpError::Class::timeout, "no time left before the request"});
+  auto remaining = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+  long timeout_ms = std::max<long>(1, static_cast<long>(remaining.count()));
+  if (remaining.count() <= 0) return tl::unexpected(HttpError{HttpError::Class::timeout, "no time left before the request"});
 
   // One handle per thread, reset between requests: no setup per request (the availability
   // probe makes 50 a second). Connections live in the shared pool, not in the handle.
@@ -124,7 +104,7 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, c
   CURL* curl = handle.curl;
   if (curl == nullptr) return tl::unexpected(HttpError{HttpError::Class::other, "curl_easy_init failed"});
   HttpResponse response;
-  Transfer transfer{&response, request.max_body, &ctx};
+  Transfer transfer{&response, request.max_body, cancel};
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers) {

@@ -1,14 +1,13 @@
 #pragma once
 // One HTTP request over libcurl, bounded by an attempt's deadline and cancellable. Failures
-// are classified the way a check reports them: refused, timeout, TLS, garbage.
+// keep their own classes (refused, timeout, TLS, garbage); kinds map them to a status.
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <tl/expected.hpp>
 
-#include "engine/context.hpp"
-#include "engine/outcome.hpp"
+#include "core/cancel.hpp"
 #include "util/duration.hpp"
 
 namespace drctl {
@@ -54,12 +53,7 @@ struct HttpError {
   std::string message;  // "connection refused", "timed out after 2000 ms", ...
 };
 
-tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, const AttemptContext& ctx);
-
-// The outcome class of a transport failure: refused or unresolvable -> unreachable, timeout ->
-// timeout, an empty or malformed answer -> invalid_answer, anything else -> failed.
-Status status_for(HttpError::Class kind);
-// A short name for evidence.error: "unreachable", "timeout", "bad_answer", "tls", "transport".
-const char* error_name(HttpError::Class kind);
+// Gives up at `deadline` (a timeout) and as soon as `cancel` (may be null) is cancelled.
+tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, Deadline deadline, const CancelToken* cancel);
 
 }  // namespace drctl

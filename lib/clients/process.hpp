@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/cancel.hpp"
+#include "core/cancel.hpp"
 
 namespace drctl {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "clients/http_client.hpp"
-#include "engine/context.hpp"
+#include "core/context.hpp"
 
 namespace drctl {
 namespace {
@@ -37,8 +37,7 @@ void AvailabilityProbe::loop() {
     auto sent = Clock::now();
     // stop() aborts a request in flight: the run is over, and its answer would say nothing
     // about what users saw during it.
-    AttemptContext ctx{"sla.probe", sent + m_spec.timeout, &m_stop, ""};
-    auto response = http_request(request, ctx);
+    auto response = http_request(request, sent + m_spec.timeout, &m_stop);
     auto done = Clock::now();
     if (m_stop.cancelled()) {
       std::lock_guard lock(m_mutex);

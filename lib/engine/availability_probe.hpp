@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/cancel.hpp"
-#include "playbook/model.hpp"
+#include "core/cancel.hpp"
+#include "core/model.hpp"
 #include "util/stats.hpp"
 
 namespace drctl {

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "etcd/prefix_cursor.hpp"
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "util/secrets.hpp"
 
 namespace drctl {

@@ -11,7 +11,7 @@
 #include <tl/expected.hpp>
 
 #include "engine/journal.hpp"
-#include "playbook/model.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

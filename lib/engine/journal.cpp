@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "report/json_report.hpp"
+#include "engine/record_json.hpp"
 #include "util/clock.hpp"
 #include "util/json_fields.hpp"
 #include "util/json_dump.hpp"

@@ -18,7 +18,7 @@
 
 #include "engine/journal_writer.hpp"
 #include "engine/reporter.hpp"
-#include "playbook/model.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

@@ -4,7 +4,7 @@
 // substitution, not an `if` inside every kind.
 #include <memory>
 
-#include "kinds/kind.hpp"
+#include "core/kind.hpp"
 
 namespace drctl {
 

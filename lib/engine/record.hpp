@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "engine/availability_probe.hpp"
-#include "engine/outcome.hpp"
-#include "playbook/model.hpp"
+#include "core/outcome.hpp"
+#include "core/model.hpp"
 #include "util/clock.hpp"
 #include "util/duration.hpp"
 

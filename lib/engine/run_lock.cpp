@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "util/secrets.hpp"
 #include "util/json_dump.hpp"
 

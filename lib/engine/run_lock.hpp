@@ -11,8 +11,8 @@
 #include <tl/expected.hpp>
 
 #include "clients/etcd.hpp"
-#include "engine/cancel.hpp"
-#include "playbook/model.hpp"
+#include "core/cancel.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

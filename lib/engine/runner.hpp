@@ -3,12 +3,12 @@
 // each timed against its timeout and budget; on failure, rollbacks in reverse order.
 #include <string>
 
-#include "engine/cancel.hpp"
+#include "core/cancel.hpp"
 #include "engine/journal_state.hpp"
 #include "engine/record.hpp"
 #include "engine/reporter.hpp"
 #include "kinds/registry.hpp"
-#include "playbook/model.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

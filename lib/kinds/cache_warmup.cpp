@@ -11,11 +11,12 @@
 #include "cache/snapshot_writer.hpp"
 #include "clients/curl_api.hpp"
 #include "etcd/prefix_cursor.hpp"
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "kinds/warmup_hooks.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -31,13 +32,13 @@ class CacheWarmupOperation : public Operation {
     const std::string dir = m_spec.str("dir");
     const std::string prefix = m_spec.str("prefix");
     auto store = SnapshotStore::open(dir, true);
-    if (!store) return failure("dir", "cache " + store.error());
-    if (auto locked = store->lock(); !locked) return failure("locked", "cache: " + locked.error());
-    auto session = etcd_connect(m_spec.object("source"), ctx.deadline, "source");
+    if (!store) return failed(Status::failed, "dir", "cache " + store.error());
+    if (auto locked = store->lock(); !locked) return failed(Status::failed, "locked", "cache: " + locked.error());
+    auto session = open_etcd(m_spec.object("source"), ctx.deadline, "source");
     if (!session) return session.error();
 
     auto writer = SnapshotWriter::create(dir, prefix);
-    if (!writer) return failure("write", "cache: " + writer.error());
+    if (!writer) return failed(Status::failed, "write", "cache: " + writer.error());
     auto started = std::chrono::steady_clock::now();
     auto ms_since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
     PrefixCursor cursor(**session, prefix, m_spec.integer("revision", 0), static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
@@ -45,28 +46,28 @@ class CacheWarmupOperation : public Operation {
       auto kv = cursor.next(ctx.deadline);
       if (!kv) return etcd_failure(kv.error(), fmt::format("cache: reading {} from etcd", prefix));
       if (!*kv) break;
-      if (auto added = (*writer)->add(**kv); !added) return failure("write", "cache: " + added.error());
-      if (ctx.cancelled()) return failure("interrupted", "cache: interrupted while writing; nothing was switched");
+      if (auto added = (*writer)->add(**kv); !added) return failed(Status::failed, "write", "cache: " + added.error());
+      if (ctx.cancelled()) return failed(Status::failed, "interrupted", "cache: interrupted while writing; nothing was switched");
     }
     double read_ms = ms_since(started);
     auto finishing = std::chrono::steady_clock::now();
     auto bytes = (*writer)->finish(cursor.cluster_id(), cursor.revision());
     double finish_ms = ms_since(finishing);
     auto verifying = std::chrono::steady_clock::now();
-    if (!bytes) return failure("write", "cache: " + bytes.error());
+    if (!bytes) return failed(Status::failed, "write", "cache: " + bytes.error());
 
     // Verify what is on disk before it gets a name.
     auto reader = SnapshotReader::open_fd((*writer)->fd(), "the new snapshot");
-    if (!reader) return failure("verify", "cache: " + reader.error());
-    if (auto problem = reader->verify(); !problem.empty()) return failure("verify", "cache: the new snapshot is corrupt: " + problem);
+    if (!reader) return failed(Status::failed, "verify", "cache: " + reader.error());
+    if (auto problem = reader->verify(); !problem.empty()) return failed(Status::failed, "verify", "cache: the new snapshot is corrupt: " + problem);
     if (cursor.total() >= 0 && reader->header().key_count != static_cast<std::uint64_t>(cursor.total())) {
-      return failure("verify", fmt::format("cache: the new snapshot has {} keys, etcd counted {} at revision {}", reader->header().key_count,
+      return failed(Status::failed, "verify", fmt::format("cache: the new snapshot has {} keys, etcd counted {} at revision {}", reader->header().key_count,
                                            cursor.total(), cursor.revision()));
     }
     double verify_ms = ms_since(verifying);
     const std::string name = store->next_name();
-    if (auto linked = (*writer)->link_as(name); !linked) return failure("write", "cache: " + linked.error());
-    if (auto synced = store->sync_dir(); !synced) return failure("write", "cache: " + synced.error());
+    if (auto linked = (*writer)->link_as(name); !linked) return failed(Status::failed, "write", "cache: " + linked.error());
+    if (auto synced = store->sync_dir(); !synced) return failed(Status::failed, "write", "cache: " + synced.error());
 
     if (!m_adopted) m_previous = store->current();  // a resumed run keeps the version from before the first attempt
     m_dir = dir;
@@ -75,7 +76,7 @@ class CacheWarmupOperation : public Operation {
       m_switched_to.clear();  // written beside the others, never made current: nothing to undo
       return Outcome::journal_refused();
     }
-    if (auto switched = store->switch_current(name); !switched) return failure("switch", "cache: " + switched.error());
+    if (auto switched = store->switch_current(name); !switched) return failed(Status::failed, "switch", "cache: " + switched.error());
     std::vector<std::string> protect = {name};
     if (m_previous) protect.push_back(*m_previous);
     auto pruned = store->prune(static_cast<int>(m_spec.integer("keep", 3)), protect);
@@ -124,14 +125,14 @@ class CacheWarmupOperation : public Operation {
   Outcome undo(const AttemptContext&) override {
     if (m_switched_to.empty()) return Outcome::fail(Status::skipped, "cache: nothing was switched", Changed::no);
     auto store = SnapshotStore::open(m_dir, false);
-    if (!store) return failure("dir", "cache " + store.error());
-    if (auto locked = store->lock(); !locked) return failure("locked", "cache: " + locked.error());
+    if (!store) return failed(Status::failed, "dir", "cache " + store.error());
+    if (auto locked = store->lock(); !locked) return failed(Status::failed, "locked", "cache: " + locked.error());
     if (store->current() == m_previous) return Outcome::fail(Status::skipped, fmt::format("cache: {}/current was not switched", m_dir), Changed::no);
     if (store->current() != m_switched_to) {
-      return failure("changed_since", fmt::format("cache: {}/current no longer points at {}; left alone", m_dir, m_switched_to));
+      return failed(Status::failed, "changed_since", fmt::format("cache: {}/current no longer points at {}; left alone", m_dir, m_switched_to));
     }
     auto restored = m_previous ? store->switch_current(*m_previous) : store->remove_current();
-    if (!restored) return failure("switch", "cache: " + restored.error());
+    if (!restored) return failed(Status::failed, "switch", "cache: " + restored.error());
     Outcome outcome = Outcome::ok(m_previous ? fmt::format("cache: {}/current points at {} again", m_dir, *m_previous)
                                              : fmt::format("cache: {}/current removed (there was none before)", m_dir));
     outcome.changed = Changed::yes;
@@ -139,11 +140,6 @@ class CacheWarmupOperation : public Operation {
   }
 
  private:
-  static Outcome failure(const char* error, const std::string& message) {
-    Outcome outcome = Outcome::fail(Status::failed, redact(message), Changed::no);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
 
   Spec m_spec;
   std::string m_dir, m_switched_to;

@@ -2,10 +2,11 @@
 
 #include <fmt/format.h>
 
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -18,7 +19,7 @@ class EtcdPutOperation : public Operation {
   // replace, then writes only if the key is still as read (one Txn): the undo state is on disk
   // before the change, and a concurrent writer is never overwritten unseen.
   Outcome run(const AttemptContext& ctx) override {
-    auto session = etcd_connect(m_spec.object("etcd"), ctx.deadline, "put");
+    auto session = open_etcd(m_spec.object("etcd"), ctx.deadline, "put");
     if (!session) return session.error();
     const std::string key = m_spec.str("key");
     const std::string value = m_spec.str("value");
@@ -93,7 +94,7 @@ class EtcdPutOperation : public Operation {
     const std::string key = m_spec.str("key");
     const std::string what = fmt::format("etcd restore {}", key);
     if (!m_pending) return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
-    auto session = etcd_connect(m_spec.object("etcd"), ctx.deadline, "restore");
+    auto session = open_etcd(m_spec.object("etcd"), ctx.deadline, "restore");
     if (!session) return session.error();
     if (!m_done) {
       // Interrupted between the journaled intent and the journaled write: look at the key.

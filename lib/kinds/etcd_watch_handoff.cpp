@@ -17,12 +17,13 @@
 #include "etcd/continuity.hpp"
 #include "etcd/prefix_cursor.hpp"
 #include "etcd/prefix_diff.hpp"
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "util/clock.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 #include "util/json_dump.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -50,9 +51,9 @@ class HandoffOperation : public Operation {
     m_outcome.evidence["topology"] = m_mirrored ? "mirrored" : "same_cluster";
     m_outcome.evidence["prefix"] = m_prefix;
 
-    auto from = etcd_connect(m_spec.object("from"), ctx.deadline, "from");
+    auto from = open_etcd(m_spec.object("from"), ctx.deadline, "from");
     if (!from) return from.error();
-    auto to = etcd_connect(m_spec.object("to"), ctx.deadline, "to");
+    auto to = open_etcd(m_spec.object("to"), ctx.deadline, "to");
     if (!to) return to.error();
     m_from = std::move(*from);
     m_to = std::move(*to);
@@ -85,7 +86,7 @@ class HandoffOperation : public Operation {
   // (the attempt was cut short around the write), the value it was to write identifies it.
   Outcome undo(const AttemptContext& ctx) override {
     if (m_marker_revision == 0 && m_marker_value.empty()) return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);
-    auto from = etcd_connect(m_spec.object("from"), ctx.deadline, "from");
+    auto from = open_etcd(m_spec.object("from"), ctx.deadline, "from");
     if (!from) return from.error();
     std::int64_t revision = m_marker_revision;
     if (revision == 0) {
@@ -108,20 +109,11 @@ class HandoffOperation : public Operation {
   }
 
  private:
-  Outcome fail(Status status, const char* error, const std::string& message) {
-    Outcome outcome = std::move(m_outcome);
-    outcome.status = status;
-    outcome.message = redact(message);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
+  // The failure, with what was measured so far.
+  Outcome fail(Status status, const char* error, const std::string& message) { return failed(std::move(m_outcome), status, error, message); }
   Outcome fail(const EtcdError& error, const std::string& what) {
     Outcome failure = etcd_failure(error, what, m_outcome.changed);
-    Outcome outcome = std::move(m_outcome);
-    outcome.status = failure.status;
-    outcome.message = failure.message;
-    outcome.evidence["error"] = failure.evidence["error"];
-    return outcome;
+    return failed(std::move(m_outcome), failure.status, failure.evidence["error"], failure.message);
   }
 
   // same_cluster: R through `from` (or from_revision - 1), after an optional leader move.
@@ -179,7 +171,7 @@ class HandoffOperation : public Operation {
     }
     Spec leader_spec = m_spec.object("from");
     leader_spec.json()["endpoints"] = leader->client_urls;
-    auto session = etcd_connect(leader_spec, ctx.deadline, "leader");
+    auto session = open_etcd(leader_spec, ctx.deadline, "leader");
     if (!session) return session.error();
     auto started = Clock::now();
     auto moved = (*session)->move_leader(target->id, ctx.deadline);

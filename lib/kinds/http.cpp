@@ -7,6 +7,7 @@
 #include "kinds/tls_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -39,7 +40,7 @@ class HttpOperation : public Operation {
       request.headers.emplace_back(name, *value);
     }
 
-    auto response = http_request(request, ctx);
+    auto response = http_request(request, ctx.deadline, ctx.cancel);
     if (!response) {
       bool sent = response.error().kind != HttpError::Class::refused && response.error().kind != HttpError::Class::resolve;
       return Outcome::fail(status_for(response.error().kind), redact(fmt::format("{}: {}", endpoint, response.error().message)),

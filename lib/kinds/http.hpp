@@ -1,7 +1,7 @@
 #pragma once
 #include <memory>
 
-#include "kinds/kind.hpp"
+#include "core/kind.hpp"
 
 namespace drctl {
 

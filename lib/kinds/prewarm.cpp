@@ -82,7 +82,7 @@ nlohmann::json warm(const std::string& endpoint, const AttemptContext& outer, Mi
     request.url = endpoint;
     request.connect_timeout = timeout;
     request.max_body = 4096;
-    auto response = http_request(request, ctx);  // the connection stays in the pool
+    auto response = http_request(request, ctx.deadline, ctx.cancel);  // the connection stays in the pool
     if (!response) {
       out["error"] = response.error().message;
     } else {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "kinds/kind.hpp"
+#include "core/kind.hpp"
 
 namespace drctl {
 

@@ -69,7 +69,7 @@ VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since, const
   int in_a_row = 0;
   while (true) {
     ++result.requests;
-    auto response = http_request(request, ctx);
+    auto response = http_request(request, ctx.deadline, ctx.cancel);
     auto answered = Clock::now();
     if (!response) {
       ++result.errors;

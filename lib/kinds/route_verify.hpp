@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "clients/http_client.hpp"
-#include "engine/context.hpp"
-#include "playbook/spec.hpp"
+#include "core/context.hpp"
+#include "core/spec.hpp"
 
 namespace drctl {
 

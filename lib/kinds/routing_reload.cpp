@@ -35,11 +35,11 @@ class RoutingReloadOperation : public Operation {
     before.url = plan.url;
     before.connect_timeout = Millis(2000);
     if (!m_adopted) {
-      if (auto answer = http_request(before, ctx)) m_old_target = plan.expect.observed(*answer);
+      if (auto answer = http_request(before, ctx.deadline, ctx.cancel)) m_old_target = plan.expect.observed(*answer);
     }
 
     auto started = Clock::now();
-    Outcome action = m_action->apply(ctx);
+    Outcome action = m_action->run(ctx);
     double action_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     m_changed = action.changed;
     if (action.status != Status::ok) {
@@ -123,7 +123,7 @@ class RoutingReloadOperation : public Operation {
 
  private:
   Spec m_spec;
-  std::unique_ptr<RouteAction> m_action;
+  std::unique_ptr<Operation> m_action;  // the route action (route_actions.cpp)
   std::optional<RouteExpect> m_old_target;
   Changed m_changed = Changed::no;
   bool m_adopted = false;  // the undo state came from an earlier process's journal

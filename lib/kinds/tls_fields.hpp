@@ -1,6 +1,6 @@
 #pragma once
 // The TLS client keys every network kind takes, declared once.
-#include "playbook/field.hpp"
+#include "core/field.hpp"
 
 namespace drctl {
 

@@ -9,6 +9,7 @@
 #include "clients/http_client.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -43,7 +44,7 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   trigger.url = hook.str("url");
   trigger.body = hook.str("body");
   for (const auto& [header, value] : hook.string_map("headers")) trigger.headers.emplace_back(header, value);
-  auto answer = http_request(trigger, ctx);
+  auto answer = http_request(trigger, ctx.deadline, ctx.cancel);
   if (!answer) {
     result.status = status_for(answer.error().kind);
     result.problem = fmt::format("hook {}: {} {}: {}", name, trigger.method, trigger.url, answer.error().message);
@@ -73,7 +74,7 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   std::string last;
   while (true) {
     ++polls;
-    auto ready = http_request(poll, ctx);
+    auto ready = http_request(poll, ctx.deadline, ctx.cancel);
     if (ready) {
       bool ok = ready->status == want_status && (!want_body || ready->body.find(*want_body) != std::string::npos);
       if (ok) {

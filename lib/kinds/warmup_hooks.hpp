@@ -4,7 +4,7 @@
 #include <memory>
 #include <vector>
 
-#include "kinds/kind.hpp"
+#include "core/kind.hpp"
 
 namespace drctl {
 

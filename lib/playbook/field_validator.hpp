@@ -8,8 +8,8 @@
 #include <set>
 #include <string>
 
-#include "playbook/diagnostic.hpp"
-#include "playbook/field.hpp"
+#include "core/diagnostic.hpp"
+#include "core/field.hpp"
 #include "playbook/yaml_tree.hpp"
 
 namespace drctl {

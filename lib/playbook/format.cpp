@@ -1,6 +1,6 @@
 #include "playbook/format.hpp"
 
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 
 namespace drctl {
 namespace {

@@ -1,8 +1,8 @@
 #pragma once
 // The fixed part of playbook format v1: the top-level keys and the keys every check, step
 // and rollback has beside its kind key. Read by the loader and by the schema generator.
-#include "playbook/field.hpp"
-#include "playbook/model.hpp"
+#include "core/field.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

@@ -10,7 +10,7 @@
 
 #include "playbook/field_validator.hpp"
 #include "playbook/format.hpp"
-#include "playbook/spec.hpp"
+#include "core/spec.hpp"
 #include "playbook/interpolate.hpp"
 #include "playbook/yaml_tree.hpp"
 #include "util/json_fields.hpp"

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "kinds/registry.hpp"
-#include "playbook/diagnostic.hpp"
-#include "playbook/model.hpp"
+#include "core/diagnostic.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

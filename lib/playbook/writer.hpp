@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "kinds/registry.hpp"
-#include "playbook/model.hpp"
+#include "core/model.hpp"
 
 namespace drctl {
 

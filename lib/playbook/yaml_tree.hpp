@@ -10,7 +10,7 @@
 
 #include <tl/expected.hpp>
 
-#include "playbook/diagnostic.hpp"
+#include "core/diagnostic.hpp"
 
 namespace drctl {
 

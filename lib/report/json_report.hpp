@@ -3,14 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <cstdio>
 
+#include "engine/record_json.hpp"
 #include "engine/reporter.hpp"
 
 namespace drctl {
-
-inline constexpr const char* k_report_schema = "drctl.report/v1";
-
-nlohmann::json report_to_json(const RunReport& report);
-nlohmann::json record_to_json(const EntryRecord& record);
 
 // Writes one JSON document to `out` when the run finishes.
 class JsonReporter : public Reporter {

@@ -83,10 +83,7 @@ void PushgatewayReporter::run_finished(const RunReport& report) {
   request.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
   request.body = report_to_prometheus(report);
   request.connect_timeout = Millis(3'000);
-  AttemptContext ctx;
-  ctx.entry_name = "push-metrics";
-  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  auto answer = http_request(request, ctx);
+  auto answer = http_request(request, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
   if (!answer) {
     m_error = fmt::format("--push-metrics {}: {}", request.url, answer.error().message);
   } else if (answer->status / 100 != 2) {

@@ -8,6 +8,8 @@
 namespace drctl {
 
 using Millis = std::chrono::milliseconds;
+// The moment by which a call must have returned.
+using Deadline = std::chrono::steady_clock::time_point;
 
 // Parses a Go-style duration made of one or more <number><unit> parts ("1m30s", "1.5s"),
 // units h, m, s, ms, us.

@@ -1,4 +1,4 @@
-#include "playbook/spec.hpp"
+#include "core/spec.hpp"
 
 #include "util/secrets.hpp"
 
@@ -43,6 +43,35 @@ std::vector<long long> Spec::integers(const std::string& key) const {
 
 Spec Spec::object(const std::string& key) const {
   return has(key) ? Spec(m_values.at(key)) : Spec();
+}
+
+std::optional<std::string> Spec::opt_str(const Field& field) const {
+  if (auto value = opt_str(field.name)) return value;
+  if (field.default_value.is_string()) return field.default_value.get<std::string>();
+  return std::nullopt;
+}
+
+std::string Spec::str(const Field& field) const { return opt_str(field).value_or(""); }
+
+long long Spec::integer(const Field& field) const {
+  return integer(field.name, field.default_value.is_number_integer() ? field.default_value.get<long long>() : 0);
+}
+
+bool Spec::boolean(const Field& field) const {
+  return boolean(field.name, field.default_value.is_boolean() && field.default_value.get<bool>());
+}
+
+std::optional<Millis> Spec::duration(const Field& field) const {
+  if (auto value = duration(field.name)) return value;
+  if (field.default_value.is_number_integer()) return Millis(field.default_value.get<long long>());
+  return std::nullopt;
+}
+
+std::vector<long long> Spec::integers(const Field& field) const {
+  if (has(field.name)) return integers(field.name);
+  if (field.default_value.is_array()) return field.default_value.get<std::vector<long long>>();
+  if (field.default_value.is_number_integer()) return {field.default_value.get<long long>()};
+  return {};
 }
 
 tl::expected<std::string, std::string> Spec::secret(const std::string& name) const {

@@ -1,4 +1,4 @@
-#include "checks/mysql_replication.hpp"
+#include "kinds/mysql_replication.hpp"
 
 #include <fmt/format.h>
 
@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "clients/sql.hpp"
+#include "kinds/failure.hpp"
 #include "kinds/tls_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
@@ -79,17 +80,17 @@ class MysqlOperation : public Operation {
 
   Outcome run(const AttemptContext& ctx) override {
     auto client = sql_client();
-    if (!client) return fail(Status::failed, "module", "mysql: " + client.error());
+    if (!client) return failed(Status::failed, "module", "mysql: " + client.error());
     m_client = *client;
     auto replica_endpoint = endpoint_of(m_spec);
-    if (!replica_endpoint) return fail(Status::failed, "config", replica_endpoint.error());
+    if (!replica_endpoint) return failed(Status::failed, "config", replica_endpoint.error());
     m_replica_name = "replica " + replica_endpoint->describe();
     std::string method = m_spec.str("method");
     // The primary's connection (gtid, heartbeat) opens while the replica's does: each costs
     // several round trips to the backup site, and they do not depend on each other.
     if (method != "replica_status") {
       auto primary_endpoint = endpoint_of(m_spec.object("primary"));
-      if (!primary_endpoint) return fail(Status::failed, "config", primary_endpoint.error());
+      if (!primary_endpoint) return failed(Status::failed, "config", primary_endpoint.error());
       m_primary_name = "primary " + primary_endpoint->describe();
       m_primary_pending = std::async(std::launch::async, [this, endpoint = *primary_endpoint] { return connect(endpoint, m_primary_name); });
     }
@@ -125,21 +126,21 @@ class MysqlOperation : public Operation {
     if (!session) {
       const auto& error = session.error();
       std::string what = error.kind == SqlError::Class::auth ? "authentication failed" : "cannot connect";
-      return tl::unexpected(fail(status_of(error), class_name(error),
+      return tl::unexpected(failed(status_of(error), class_name(error),
                                  fmt::format("mysql {}: {} ({}): {}", who, what, error.code, one_line(error.message))));
     }
     return std::move(*session);
   }
 
   Outcome query_failed(const std::string& who, const SqlError& error) {
-    return fail(status_of(error), class_name(error), fmt::format("mysql {}: query failed ({}): {}", who, error.code, one_line(error.message)));
+    return failed(status_of(error), class_name(error), fmt::format("mysql {}: query failed ({}): {}", who, error.code, one_line(error.message)));
   }
 
   Outcome run_replica_status() {
     auto rows = m_replica->query("SHOW REPLICA STATUS");
     if (!rows) rows = m_replica->query("SHOW SLAVE STATUS");  // servers older than MariaDB 10.5.1 / MySQL 8.0.22
     if (!rows) return query_failed(m_replica_name, rows.error());
-    if (rows->empty()) return fail(Status::failed, "not_a_replica", fmt::format("mysql {}: not a replica (replica status is empty)", m_replica_name));
+    if (rows->empty()) return failed(Status::failed, "not_a_replica", fmt::format("mysql {}: not a replica (replica status is empty)", m_replica_name));
     const SqlRow& row = rows->front();
     Outcome outcome;
     outcome.changed = Changed::no;
@@ -157,18 +158,18 @@ class MysqlOperation : public Operation {
       std::string errors;
       if (!text(row, {"Last_IO_Error"}).empty()) errors += "; IO error: " + one_line(text(row, {"Last_IO_Error"}));
       if (!text(row, {"Last_SQL_Error"}).empty()) errors += "; SQL error: " + one_line(text(row, {"Last_SQL_Error"}));
-      return with(outcome, Status::failed, "stopped", fmt::format("mysql {}: replication stopped: IO={} SQL={}{}", m_replica_name, io, sql, errors));
+      return failed(outcome, Status::failed, "stopped", fmt::format("mysql {}: replication stopped: IO={} SQL={}{}", m_replica_name, io, sql, errors));
     }
     if (!lag) {
       // NULL is "unknown", never 0: the classic shell check passes exactly here.
-      return with(outcome, Status::failed, "lag_unknown", fmt::format("mysql {}: lag unknown (Seconds_Behind_Master is NULL)", m_replica_name));
+      return failed(outcome, Status::failed, "lag_unknown", fmt::format("mysql {}: lag unknown (Seconds_Behind_Master is NULL)", m_replica_name));
     }
     long long lag_ms = std::stoll(*lag) * 1000;
     outcome.evidence["lag_ms"] = lag_ms;
     outcome.outputs["lag_ms"] = std::to_string(lag_ms);
     long long max_ms = m_spec.duration("max_lag").value_or(Millis(0)).count();
     std::string summary = fmt::format("mysql {}: lag {} ms (1 s resolution), max {} ms", m_replica_name, lag_ms, max_ms);
-    if (lag_ms > max_ms) return with(outcome, Status::failed, "lagging", summary);
+    if (lag_ms > max_ms) return failed(outcome, Status::failed, "lagging", summary);
     if (max_ms < 1000) outcome.warnings.push_back("replica_status measures whole seconds; max_lag under 1s needs method: heartbeat or gtid");
     outcome.status = Status::ok;
     outcome.message = summary;
@@ -230,7 +231,7 @@ class MysqlOperation : public Operation {
     double catch_up_ms = ms_between(start, Clock::now());
     outcome.outputs["catch_up_ms"] = fmt::format("{:.1f}", catch_up_ms);
     if (!caught_up) {
-      return with(outcome, Status::failed, "behind", fmt::format("mysql {}: behind the primary: {}", m_replica_name, join(behind, "; ")));
+      return failed(outcome, Status::failed, "behind", fmt::format("mysql {}: behind the primary: {}", m_replica_name, join(behind, "; ")));
     }
     outcome.status = Status::ok;
     outcome.message = fmt::format("mysql {}: has every transaction of the {} (gtid {}){}", m_replica_name, m_primary_name, *primary_pos,
@@ -265,7 +266,7 @@ class MysqlOperation : public Operation {
         if (!seen) return seen.error();
         if (*seen >= *marker) break;
         if (ctx.expired() || ctx.cancelled()) {
-          return with(outcome, Status::timeout, "not_replicated",
+          return failed(outcome, Status::timeout, "not_replicated",
                       fmt::format("mysql {}: the heartbeat written on the {} did not arrive within {:.0f} ms", m_replica_name,
                                   m_primary_name, ms_between(written_at, Clock::now())));
         }
@@ -292,7 +293,7 @@ class MysqlOperation : public Operation {
     double skew_ms = *primary_offset - *replica_offset;
     outcome.evidence["clock_skew_ms"] = skew_ms;
     if (std::abs(skew_ms) > max_ms / 4.0) {
-      return with(outcome, Status::failed, "clock_skew",
+      return failed(outcome, Status::failed, "clock_skew",
                   fmt::format("mysql {}: clock skew {:.1f} ms between primary and replica is over a quarter of max_lag ({} ms): "
                               "lag cannot be measured by timestamps (use write: true)", m_replica_name, skew_ms, max_ms));
     }
@@ -301,7 +302,7 @@ class MysqlOperation : public Operation {
         table, *server_id));
     if (!rows) return query_failed(m_replica_name, rows.error());
     if (rows->empty() || !rows->front().at("age")) {
-      return with(outcome, Status::failed, "no_heartbeat",
+      return failed(outcome, Status::failed, "no_heartbeat",
                   fmt::format("mysql {}: no heartbeat row for server_id {} in {} (is pt-heartbeat running?)", m_replica_name, *server_id, table));
     }
     double lag_ms = std::stod(*rows->front().at("age")) * 1000.0 + skew_ms;
@@ -312,23 +313,12 @@ class MysqlOperation : public Operation {
     outcome.evidence["lag_ms"] = lag_ms;
     outcome.outputs["lag_ms"] = fmt::format("{:.1f}", lag_ms);
     std::string summary = fmt::format("mysql {}: lag {:.1f} ms ({}), max {} ms", m_replica_name, lag_ms, how, max_ms);
-    if (lag_ms > static_cast<double>(max_ms)) return with(outcome, Status::failed, "lagging", summary);
+    if (lag_ms > static_cast<double>(max_ms)) return failed(outcome, Status::failed, "lagging", summary);
     outcome.status = Status::ok;
     outcome.message = summary;
     return outcome;
   }
 
-  static Outcome fail(Status status, const std::string& error, const std::string& message) {
-    Outcome outcome = Outcome::fail(status, redact(message), Changed::no);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
-  static Outcome with(Outcome outcome, Status status, const char* error, const std::string& message) {
-    outcome.status = status;
-    outcome.message = redact(message);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
 
   Spec m_spec;
   SqlClient* m_client = nullptr;

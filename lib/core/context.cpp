@@ -1,4 +1,4 @@
-#include "engine/context.hpp"
+#include "core/context.hpp"
 
 namespace drctl {
 

@@ -1,11 +1,12 @@
-#include "checks/etcd_watch_latency.hpp"
+#include "kinds/etcd_watch_latency.hpp"
 
 #include <fmt/format.h>
 
 #include "etcd/watch_latency.hpp"
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -15,9 +16,9 @@ class WatchLatencyOperation : public Operation {
   explicit WatchLatencyOperation(Spec spec) : m_spec(std::move(spec)) { etcd_client(); }
 
   Outcome run(const AttemptContext& ctx) override {
-    auto put_side = etcd_connect(m_spec.object("put"), ctx.deadline, "put");
+    auto put_side = open_etcd(m_spec.object("put"), ctx.deadline, "put");
     if (!put_side) return put_side.error();
-    auto watch_side = etcd_connect(m_spec.object("watch"), ctx.deadline, "watch");
+    auto watch_side = open_etcd(m_spec.object("watch"), ctx.deadline, "watch");
     if (!watch_side) return watch_side.error();
     WatchLatencyOptions options;
     options.key = m_spec.str("prefix") + "__drctl_canary/" + (ctx.run_id.empty() ? "probe" : ctx.run_id);

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "playbook/diagnostic.hpp"
-#include "playbook/spec.hpp"
+#include "core/diagnostic.hpp"
+#include "core/spec.hpp"
 #include "util/duration.hpp"
 
 namespace drctl {

@@ -1,4 +1,4 @@
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
 
 #include <fmt/format.h>
 
@@ -56,32 +56,17 @@ tl::expected<EtcdConnection, std::string> etcd_connection_from(const Spec& spec)
   return connection;
 }
 
-tl::expected<std::unique_ptr<EtcdSession>, Outcome> etcd_connect(const Spec& spec, Deadline deadline, const std::string& who) {
+tl::expected<std::unique_ptr<EtcdSession>, EtcdConnectError> etcd_connect(const Spec& spec, Deadline deadline, const std::string& who) {
   auto client = etcd_client();
-  if (!client) {
-    Outcome outcome = Outcome::fail(Status::failed, "etcd: " + client.error(), Changed::no);
-    outcome.evidence["error"] = "module";
-    return tl::unexpected(outcome);
-  }
+  if (!client) return tl::unexpected(EtcdConnectError{EtcdConnectError::Cause::module, {}, "etcd: " + client.error()});
   auto connection = etcd_connection_from(spec);
-  if (!connection) {
-    Outcome outcome = Outcome::fail(Status::failed, connection.error(), Changed::no);
-    outcome.evidence["error"] = "config";
-    return tl::unexpected(outcome);
-  }
+  if (!connection) return tl::unexpected(EtcdConnectError{EtcdConnectError::Cause::config, {}, connection.error()});
   auto session = (*client)->connect(*connection, deadline);
-  if (!session) return tl::unexpected(etcd_failure(session.error(), fmt::format("etcd {} ({})", who, connection->describe())));
+  if (!session) {
+    return tl::unexpected(EtcdConnectError{EtcdConnectError::Cause::server, session.error(),
+                                           redact(fmt::format("etcd {} ({}): {}", who, connection->describe(), session.error().to_string()))});
+  }
   return std::move(*session);
-}
-
-Outcome etcd_failure(const EtcdError& error, const std::string& what, Changed changed) {
-  Status status = Status::failed;
-  if (error.kind == EtcdError::Class::unreachable) status = Status::unreachable;
-  if (error.kind == EtcdError::Class::timeout) status = Status::timeout;
-  if (error.kind == EtcdError::Class::invalid_answer) status = Status::invalid_answer;
-  Outcome outcome = Outcome::fail(status, redact(fmt::format("{}: {}", what, error.to_string())), changed);
-  outcome.evidence["error"] = std::string(etcd_error_class_name(error.kind));
-  return outcome;
 }
 
 }  // namespace drctl

@@ -7,8 +7,7 @@
 #include <tl/expected.hpp>
 
 #include "clients/etcd.hpp"
-#include "engine/outcome.hpp"
-#include "kinds/kind.hpp"
+#include "core/kind.hpp"
 
 namespace drctl {
 
@@ -21,10 +20,16 @@ std::vector<SpecProblem> check_etcd_connection(const Spec& spec, const std::stri
 // Reads the password from its env var or file (registering it as a secret).
 tl::expected<EtcdConnection, std::string> etcd_connection_from(const Spec& spec);
 
-// Connects, or explains why not as a failed outcome (`who` names the side: "from", "backup").
-tl::expected<std::unique_ptr<EtcdSession>, Outcome> etcd_connect(const Spec& spec, Deadline deadline, const std::string& who);
+// Why no session could be opened: the etcd module did not load, the spec is unusable (a
+// password file that cannot be read), or the server failed (`error` says how).
+struct EtcdConnectError {
+  enum class Cause { module, config, server };
+  Cause cause = Cause::server;
+  EtcdError error;      // when cause is server
+  std::string message;  // one line naming the side (`who`) and its endpoints, no secrets
+};
 
-// An outcome for an etcd error: status by class, evidence.error = class, message prefixed by `what`.
-Outcome etcd_failure(const EtcdError& error, const std::string& what, Changed changed = Changed::no);
+// Connects (`who` names the side in messages: "from", "backup", "lock").
+tl::expected<std::unique_ptr<EtcdSession>, EtcdConnectError> etcd_connect(const Spec& spec, Deadline deadline, const std::string& who);
 
 }  // namespace drctl

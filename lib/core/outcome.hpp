@@ -32,11 +32,16 @@ struct Outcome {
     outcome.changed = changed;
     return outcome;
   }
+  // A failure with its class in evidence.error ("unreachable", "config", "journal_failed"...):
+  // the one way every kind builds a failed outcome that a pipeline can branch on.
+  static Outcome failure(Status status, std::string error_class, std::string message, Changed changed = Changed::unknown) {
+    Outcome outcome = fail(status, std::move(message), changed);
+    outcome.evidence["error"] = std::move(error_class);
+    return outcome;
+  }
   // The journal could not record the undo state, so the change was not made.
   static Outcome journal_refused() {
-    Outcome outcome = fail(Status::failed, "the journal could not record how to undo this step, so nothing was changed", Changed::no);
-    outcome.evidence["error"] = "journal_failed";
-    return outcome;
+    return failure(Status::failed, "journal_failed", "the journal could not record how to undo this step, so nothing was changed", Changed::no);
   }
 };
 

@@ -1,4 +1,4 @@
-#include "playbook/field.hpp"
+#include "core/field.hpp"
 
 #include "util/duration.hpp"
 

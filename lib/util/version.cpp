@@ -1,4 +1,4 @@
-#include "version.hpp"
+#include "util/version.hpp"
 
 namespace drctl {
 

@@ -10,6 +10,7 @@
 
 #include <tl/expected.hpp>
 
+#include "core/field.hpp"
 #include "util/duration.hpp"
 
 namespace drctl {
@@ -33,6 +34,21 @@ class Spec {
   // The secret given as `<name>_env` or `<name>_file` ("" when neither is set), registered
   // for redaction; the error says which variable or file failed.
   tl::expected<std::string, std::string> secret(const std::string& name) const;
+
+  // Typed reads through the Field that declares the key in the kind's table: its name, and
+  // its default when the key is absent. Kinds read their spec this way, so a name or a
+  // default is written once, in the table.
+  bool has(const Field& field) const { return has(field.name); }
+  std::string str(const Field& field) const;                // value, default, or ""
+  std::optional<std::string> opt_str(const Field& field) const;  // value or default
+  long long integer(const Field& field) const;              // value, default, or 0
+  bool boolean(const Field& field) const;                   // value, default, or false
+  std::optional<Millis> duration(const Field& field) const; // value or default
+  std::vector<std::string> strings(const Field& field) const { return strings(field.name); }
+  std::map<std::string, std::string> string_map(const Field& field) const { return string_map(field.name); }
+  std::vector<long long> integers(const Field& field) const;  // value or default
+  Spec object(const Field& field) const { return object(field.name); }
+  std::vector<Spec> objects(const Field& field) const { return objects(field.name); }
 
   const nlohmann::json& json() const { return m_values; }
   nlohmann::json& json() { return m_values; }

@@ -2,16 +2,18 @@
 // The one interface every check and step kind implements. A kind is a description (its spec
 // fields, outputs and roles) plus a factory for Operations. Adding a kind is one new file
 // and one line in registry.cpp.
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "engine/context.hpp"
-#include "engine/outcome.hpp"
-#include "playbook/field.hpp"
-#include "playbook/model.hpp"
-#include "playbook/spec.hpp"
+#include "core/context.hpp"
+#include "core/outcome.hpp"
+#include "core/field.hpp"
+#include "core/model.hpp"
+#include "core/spec.hpp"
 
 namespace drctl {
 
@@ -38,6 +40,9 @@ class Operation {
   // Takes up the undo state an earlier process journaled for this step: undo() then works as
   // if this operation had run, and a re-run keeps the "before" recorded the first time.
   virtual void adopt_undo_state(const nlohmann::json& /*state*/) {}
+  // When the change itself began, if later than the call (after a precheck that changes
+  // nothing): a route's takeover is measured from here.
+  virtual std::optional<std::chrono::steady_clock::time_point> change_started() const { return std::nullopt; }
 };
 
 class Kind {

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/cancel.hpp"
+#include "core/cancel.hpp"
 
 namespace drctl {
 

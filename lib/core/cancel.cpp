@@ -1,4 +1,4 @@
-#include "engine/cancel.hpp"
+#include "core/cancel.hpp"
 
 namespace drctl {
 

@@ -1,12 +1,13 @@
 // etcd health judged the way an operator would, member by member: never by gRPC health, which
 // etcd 3.4 answers SERVING without quorum.
-#include "checks/etcd_health.hpp"
+#include "kinds/etcd_health.hpp"
 
 #include <fmt/format.h>
 
 #include <future>
 
-#include "kinds/etcd_connection.hpp"
+#include "clients/etcd_connection.hpp"
+#include "kinds/failure.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -34,7 +35,7 @@ class EtcdHealthOperation : public Operation {
 
   Outcome run(const AttemptContext& ctx) override {
     auto base = etcd_connection_from(m_spec.object("etcd"));
-    if (!base) return failure(Status::failed, "config", base.error());
+    if (!base) return failed(Status::failed, "config", base.error());
     std::vector<std::future<MemberReport>> pending;
     for (const auto& endpoint : base->endpoints) {
       EtcdConnection one = *base;
@@ -145,9 +146,9 @@ class EtcdHealthOperation : public Operation {
       return report;
     }
     auto session = (*client)->connect(connection, deadline);
-    if (!session) return failed(report, session.error());
+    if (!session) return unhealthy(report, session.error());
     auto status = (*session)->status(deadline);
-    if (!status) return failed(report, status.error());
+    if (!status) return unhealthy(report, status.error());
     report.reachable = true;
     report.status = *status;
     if (status->leader == 0) {
@@ -175,7 +176,7 @@ class EtcdHealthOperation : public Operation {
       return report;
     }
     auto alarms = (*session)->alarms(read_deadline);
-    if (!alarms) return failed(report, alarms.error());
+    if (!alarms) return unhealthy(report, alarms.error());
     report.alarms = *alarms;
     if (!alarms->empty()) {
       std::vector<std::string> names;
@@ -186,7 +187,7 @@ class EtcdHealthOperation : public Operation {
     return report;
   }
 
-  static MemberReport failed(MemberReport report, const EtcdError& error) {
+  static MemberReport unhealthy(MemberReport report, const EtcdError& error) {
     report.problem = fmt::format("{}: {}", etcd_error_class_name(error.kind), one_line(error.message));
     report.error = error.kind == EtcdError::Class::unreachable ? "unreachable"
                    : error.kind == EtcdError::Class::auth     ? "auth"
@@ -195,11 +196,6 @@ class EtcdHealthOperation : public Operation {
     return report;
   }
 
-  static Outcome failure(Status status, const char* error, std::string message) {
-    Outcome outcome = Outcome::fail(status, redact(message), Changed::no);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
 
   Spec m_spec;
 };

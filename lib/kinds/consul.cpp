@@ -1,4 +1,4 @@
-#include "checks/consul.hpp"
+#include "kinds/consul.hpp"
 
 #include <fmt/format.h>
 
@@ -7,6 +7,7 @@
 #include "kinds/tls_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
+#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -68,13 +69,13 @@ class ConsulOperation : public Operation {
     const std::string endpoint = fmt::format("consul {} service '{}'", address, service);
 
     auto token = m_spec.secret("token");
-    if (!token) return failure(Status::failed, "config", fmt::format("{}: token: {}", endpoint, token.error()));
+    if (!token) return failed(Status::failed, "config", fmt::format("{}: token: {}", endpoint, token.error()));
     if (!token->empty()) request.headers.emplace_back("X-Consul-Token", *token);
 
-    auto response = http_request(request, ctx);
+    auto response = http_request(request, ctx.deadline, ctx.cancel);
     if (!response) {
       const auto& error = response.error();
-      return failure(status_for(error.kind), error_name(error.kind), fmt::format("{}: {}", endpoint, error.message));
+      return http_failure(error, endpoint, Changed::no);
     }
     Outcome outcome;
     outcome.changed = Changed::no;
@@ -83,20 +84,20 @@ class ConsulOperation : public Operation {
     outcome.evidence["known_leader"] = response->header("x-consul-knownleader");
     std::string body_line = one_line(response->body.substr(0, 200));
     if (response->status == 403) {
-      return with(outcome, Status::failed, "acl_denied", fmt::format("{}: ACL denied (403): {}", endpoint, body_line));
+      return failed(outcome, Status::failed, "acl_denied", fmt::format("{}: ACL denied (403): {}", endpoint, body_line));
     }
     if (response->status >= 400 && response->status < 500) {
-      return with(outcome, Status::failed, "client_error", fmt::format("{}: request rejected ({}): {}", endpoint, response->status, body_line));
+      return failed(outcome, Status::failed, "client_error", fmt::format("{}: request rejected ({}): {}", endpoint, response->status, body_line));
     }
     if (response->status >= 500) {
-      return with(outcome, Status::failed, "server_error", fmt::format("{}: server error ({}): {}", endpoint, response->status, body_line));
+      return failed(outcome, Status::failed, "server_error", fmt::format("{}: server error ({}): {}", endpoint, response->status, body_line));
     }
     if (response->status != 200) {
-      return with(outcome, Status::invalid_answer, "unexpected_status", fmt::format("{}: unexpected status {}", endpoint, response->status));
+      return failed(outcome, Status::invalid_answer, "unexpected_status", fmt::format("{}: unexpected status {}", endpoint, response->status));
     }
     auto health = read_health(response->body);
     if (!health) {
-      return with(outcome, Status::invalid_answer, "bad_shape", fmt::format("{}: invalid answer: {}", endpoint, health.error()));
+      return failed(outcome, Status::invalid_answer, "bad_shape", fmt::format("{}: invalid answer: {}", endpoint, health.error()));
     }
     long long min_passing = m_spec.integer("min_passing", 1);
     bool filtered = response->header("x-consul-results-filtered-by-acls") == "true";
@@ -118,7 +119,7 @@ class ConsulOperation : public Operation {
     std::string summary = fmt::format("{}: {} of {} instance(s) passing, need {}", endpoint, health->passing, health->instances, min_passing);
     if (static_cast<long long>(health->passing) < min_passing) {
       std::string why = failing.empty() ? "" : fmt::format(" (failing: {})", join(failing, "; "));
-      return with(outcome, Status::failed, "too_few_passing", summary + why);
+      return failed(outcome, Status::failed, "too_few_passing", summary + why);
     }
     outcome.status = Status::ok;
     outcome.message = summary;
@@ -126,17 +127,6 @@ class ConsulOperation : public Operation {
   }
 
  private:
-  static Outcome failure(Status status, const char* error, std::string message) {
-    Outcome outcome = Outcome::fail(status, redact(message), Changed::no);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
-  static Outcome with(Outcome outcome, Status status, const char* error, std::string message) {
-    outcome.status = status;
-    outcome.message = redact(message);
-    outcome.evidence["error"] = error;
-    return outcome;
-  }
 
   Spec m_spec;
 };

@@ -1,4 +1,4 @@
-#include "kinds/kind.hpp"
+#include "core/kind.hpp"
 
 namespace drctl {
 

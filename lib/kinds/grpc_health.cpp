@@ -1,4 +1,4 @@
-#include "checks/grpc_health.hpp"
+#include "kinds/grpc_health.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "playbook/diagnostic.hpp"
+#include "core/diagnostic.hpp"
 
 #include <fmt/format.h>
 

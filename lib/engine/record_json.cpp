@@ -1,0 +1,97 @@
+#include "engine/record_json.hpp"
+
+#include <algorithm>
+
+#include "engine/exit_codes.hpp"
+
+namespace drctl {
+namespace {
+
+nlohmann::json totals_of(const std::vector<EntryRecord>& records) {
+  nlohmann::json totals = {{"total", records.size()}};
+  for (auto status : {Status::ok, Status::failed, Status::timeout, Status::unreachable, Status::invalid_answer, Status::skipped}) {
+    totals[std::string(status_name(status))] = std::count_if(records.begin(), records.end(),
+                                                             [&](const EntryRecord& r) { return r.status == status; });
+  }
+  return totals;
+}
+
+nlohmann::json optional_ms(const std::optional<Millis>& value) {
+  return value ? nlohmann::json(value->count()) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json record_to_json(const EntryRecord& record) {
+  nlohmann::json j = {
+      {"name", record.name},
+      {"phase", phase_name(record.phase)},
+      {"kind", record.kind},
+      {"target", record.target},
+      {"action", record.action},
+      {"status", status_name(record.status)},
+      {"message", record.message},
+      {"started_at", rfc3339_utc(record.started.wall)},
+      {"finished_at", rfc3339_utc(record.finished.wall)},
+      {"duration_ms", to_ms(record.duration)},
+      {"attempts", record.attempts},
+      {"timeout_ms", record.timeout.count()},
+      {"evidence", record.evidence},
+      {"outputs", record.outputs},
+      {"warnings", record.warnings},
+      {"changed", record.changed == Changed::yes ? "yes" : record.changed == Changed::no ? "no" : "unknown"},
+  };
+  if (record.phase == Phase::step) {
+    j["budget_ms"] = optional_ms(record.budget);
+    j["budget_pct"] = record.budget && record.budget->count() > 0
+                          ? nlohmann::json(100.0 * to_ms(record.duration) / static_cast<double>(record.budget->count()))
+                          : nlohmann::json(nullptr);
+    j["budget_exceeded"] = record.budget_exceeded;
+    j["journal_wait_ms"] = to_ms(record.journal_wait);
+  }
+  return j;
+}
+
+nlohmann::json report_to_json(const RunReport& report) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const auto& r : report.checks) checks.push_back(record_to_json(r));
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& r : report.steps) steps.push_back(record_to_json(r));
+  nlohmann::json rollbacks = nlohmann::json::array();
+  for (const auto& r : report.rollbacks) rollbacks.push_back(record_to_json(r));
+
+  const auto& sla = report.sla;
+  std::string verdict = !sla.evaluated ? "not_evaluated" : (sla.breached() ? "breached" : "met");
+  return {
+      {"schema", k_report_schema},
+      {"run_id", report.run_id},
+      {"mode", mode_name(report.mode)},
+      {"playbook", {{"name", report.playbook_name}, {"path", report.playbook_path}, {"hash", report.playbook_hash}}},
+      {"started_at", rfc3339_utc(report.started.wall)},
+      {"finished_at", rfc3339_utc(report.finished.wall)},
+      {"duration_ms", to_ms(report.finished.steady - report.started.steady)},
+      {"result", run_result_name(report.result)},
+      {"exit_code", exit_code_for(report.result)},
+      {"summary", report.summary},
+      {"lock", report.lock},
+      {"resumed_from", report.resumed_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.resumed_from)},
+      {"rolls_back", report.rolls_back.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.rolls_back)},
+      {"sla",
+       {{"total_budget_ms", optional_ms(sla.total_budget)},
+        {"steps_elapsed_ms", to_ms(sla.steps_elapsed)},
+        {"total_pct", sla.total_budget && sla.total_budget->count() > 0
+                          ? nlohmann::json(100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()))
+                          : nlohmann::json(nullptr)},
+        {"total_exceeded", sla.total_exceeded},
+        {"over_budget_steps", sla.over_budget_steps},
+        {"on_breach", sla.on_breach == OnBreach::fail ? "fail" : "warn"},
+        {"probe", sla.probe && sla.probe_spec ? sla.probe->to_json(*sla.probe_spec) : nlohmann::json(nullptr)},
+        {"verdict", verdict}}},
+      {"checks", checks},
+      {"steps", steps},
+      {"rollbacks", rollbacks},
+      {"totals", {{"checks", totals_of(report.checks)}, {"steps", totals_of(report.steps)}, {"rollbacks", totals_of(report.rollbacks)}}},
+  };
+}
+
+}  // namespace drctl
