@@ -1,24 +1,24 @@
 // drctl cache info|verify|get|list|diff: look into a fallback snapshot directory (or one
 // file) without etcd, and compare it with live etcd.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "cache/snapshot_reader.hpp"
 #include "cache/snapshot_store.hpp"
 #include "clients/etcd.hpp"
+#include "clients/etcd_connection.hpp"
 #include "command.hpp"
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
 #include "etcd/prefix_cursor.hpp"
-#include "clients/etcd_connection.hpp"
 #include "util/clock.hpp"
-#include "util/secrets.hpp"
-#include "util/print.hpp"
 #include "util/json_dump.hpp"
+#include "util/print.hpp"
+#include "util/secrets.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -39,37 +39,52 @@ tl::expected<SnapshotReader, std::string> open_snapshot(const std::string& path)
   return SnapshotReader::open(path);
 }
 
-std::string when(std::int64_t unix_ms) { return rfc3339_utc(WallTime(std::chrono::milliseconds(unix_ms))); }
+std::string when(std::int64_t unix_ms) {
+  return rfc3339_utc(WallTime(std::chrono::milliseconds(unix_ms)));
+}
 
 nlohmann::json describe(const SnapshotReader& reader, const std::string& name) {
   const auto& h = reader.header();
-  return {{"file", name}, {"prefix", std::string(reader.prefix())}, {"revision", h.revision}, {"keys", h.key_count},
-          {"bytes", reader.size()}, {"cluster_id", fmt::format("{:x}", h.cluster_id)}, {"created_at", when(h.created_at_ms)}};
+  return {{"file", name},
+          {"prefix", std::string(reader.prefix())},
+          {"revision", h.revision},
+          {"keys", h.key_count},
+          {"bytes", reader.size()},
+          {"cluster_id", fmt::format("{:x}", h.cluster_id)},
+          {"created_at", when(h.created_at_ms)}};
 }
 
 class CacheCommand : public Command {
  public:
   const char* name() const override { return "cache"; }
-  const char* help() const override { return "Inspect, verify and compare fallback snapshots (cache_warmup's files)"; }
+  const char* help() const override {
+    return "Inspect, verify and compare fallback snapshots (cache_warmup's files)";
+  }
 
   void setup(CLI::App& app) override {
     app.require_subcommand(1);
     m_info = app.add_subcommand("info", "Versions in DIR: revision, keys, size, which is current");
     m_info->add_option("dir", m_path, "Snapshot directory")->required();
-    m_verify = app.add_subcommand("verify", "Verify every checksum (exit 0 sound, 1 corrupt, naming where)");
+    m_verify = app.add_subcommand("verify",
+                                  "Verify every checksum (exit 0 sound, 1 corrupt, naming where)");
     m_verify->add_option("path", m_path, "Snapshot directory (every version) or file")->required();
-    m_get = app.add_subcommand("get", "Print one key's value from DIR's current snapshot (exit 1 if absent)");
+    m_get = app.add_subcommand(
+        "get", "Print one key's value from DIR's current snapshot (exit 1 if absent)");
     m_get->add_option("dir", m_path, "Snapshot directory or file")->required();
     m_get->add_option("key", m_key, "Key")->required();
     m_list = app.add_subcommand("list", "List keys (and mod revisions) of DIR's current snapshot");
     m_list->add_option("dir", m_path, "Snapshot directory or file")->required();
     m_list->add_option("--prefix", m_prefix, "Only keys starting with this");
-    m_diff = app.add_subcommand("diff", "Compare DIR's current snapshot with live etcd (exit 0 same, 1 different)");
+    m_diff = app.add_subcommand(
+        "diff", "Compare DIR's current snapshot with live etcd (exit 0 same, 1 different)");
     m_diff->add_option("dir", m_path, "Snapshot directory or file")->required();
-    m_diff->add_option("--endpoints", m_endpoints, "etcd host:port,...")->required()->delimiter(',');
+    m_diff->add_option("--endpoints", m_endpoints, "etcd host:port,...")
+        ->required()
+        ->delimiter(',');
     m_diff->add_option("--prefix", m_prefix, "Prefix to compare (default: the snapshot's)");
     m_diff->add_option("--user", m_user, "etcd user");
-    m_diff->add_option("--password-env", m_password_env, "Environment variable holding the password");
+    m_diff->add_option("--password-env", m_password_env,
+                       "Environment variable holding the password");
     m_diff->add_option("--password-file", m_password_file, "File holding the password");
     m_diff->add_option("--ca", m_ca, "CA bundle (PEM)");
     m_diff->add_option("--cert", m_cert, "Client certificate (PEM)");
@@ -94,23 +109,34 @@ class CacheCommand : public Command {
     nlohmann::json versions = nlohmann::json::array();
     for (const auto& version : store->versions()) {
       auto reader = SnapshotReader::open(version.path);
-      nlohmann::json item = reader ? describe(*reader, version.name) : nlohmann::json{{"file", version.name}, {"error", reader.error()}};
+      nlohmann::json item = reader
+                                ? describe(*reader, version.name)
+                                : nlohmann::json{{"file", version.name}, {"error", reader.error()}};
       item["current"] = current == version.name;
       versions.push_back(item);
     }
     if (m_json) {
-      std::puts(dump_json(nlohmann::json{{"dir", m_path}, {"current", current ? nlohmann::json(*current) : nlohmann::json(nullptr)}, {"versions", versions}}, 2).c_str());
+      std::puts(dump_json(nlohmann::json{{"dir", m_path},
+                                         {"current", current ? nlohmann::json(*current)
+                                                             : nlohmann::json(nullptr)},
+                                         {"versions", versions}},
+                          2)
+                    .c_str());
       return 0;
     }
-    print_to(stdout, "{}: {} versions, current: {}\n", m_path, versions.size(), current.value_or("(none)"));
+    print_to(stdout, "{}: {} versions, current: {}\n", m_path, versions.size(),
+             current.value_or("(none)"));
     for (const auto& v : versions) {
       if (v.contains("error")) {
-        print_to(stdout, "  {}  unreadable: {}\n", v["file"].get<std::string>(), v["error"].get<std::string>());
+        print_to(stdout, "  {}  unreadable: {}\n", v["file"].get<std::string>(),
+                 v["error"].get<std::string>());
         continue;
       }
-      print_to(stdout, "{} {}  revision {}  {} keys  {} bytes  prefix {}  created {}\n", v["current"].get<bool>() ? "*" : " ", v["file"].get<std::string>(),
-                 v["revision"].get<long long>(), v["keys"].get<unsigned long long>(), v["bytes"].get<unsigned long long>(),
-                 v["prefix"].get<std::string>(), v["created_at"].get<std::string>());
+      print_to(stdout, "{} {}  revision {}  {} keys  {} bytes  prefix {}  created {}\n",
+               v["current"].get<bool>() ? "*" : " ", v["file"].get<std::string>(),
+               v["revision"].get<long long>(), v["keys"].get<unsigned long long>(),
+               v["bytes"].get<unsigned long long>(), v["prefix"].get<std::string>(),
+               v["created_at"].get<std::string>());
     }
     return 0;
   }
@@ -135,11 +161,15 @@ class CacheCommand : public Command {
       if (!problem.empty()) ++bad;
       results.push_back({{"file", file}, {"ok", problem.empty()}, {"problem", problem}});
       if (!m_json) {
-        if (problem.empty()) print_to(stdout, "{}: ok ({} keys, revision {})\n", file, reader->header().key_count, reader->header().revision);
-        else print_to(stdout, "{}\n", problem);
+        if (problem.empty())
+          print_to(stdout, "{}: ok ({} keys, revision {})\n", file, reader->header().key_count,
+                   reader->header().revision);
+        else
+          print_to(stdout, "{}\n", problem);
       }
     }
-    if (m_json) std::puts(dump_json(nlohmann::json{{"files", results}, {"ok", bad == 0}}, 2).c_str());
+    if (m_json)
+      std::puts(dump_json(nlohmann::json{{"files", results}, {"ok", bad == 0}}, 2).c_str());
     return bad == 0 ? 0 : k_cache_bad;
   }
 
@@ -148,12 +178,18 @@ class CacheCommand : public Command {
     if (!reader) return error(reader.error());
     auto entry = reader->find(m_key);
     if (!entry) {
-      if (!m_json) print_error(fmt::format("{}: no key {}", m_path, m_key));
-      else std::puts(dump_json(nlohmann::json{{"key", m_key}, {"found", false}}).c_str());
+      if (!m_json)
+        print_error(fmt::format("{}: no key {}", m_path, m_key));
+      else
+        std::puts(dump_json(nlohmann::json{{"key", m_key}, {"found", false}}).c_str());
       return k_cache_bad;
     }
     if (m_json) {
-      std::puts(dump_json(nlohmann::json{{"key", m_key}, {"found", true}, {"value", std::string(entry->value)}, {"mod_revision", entry->mod_revision}}).c_str());
+      std::puts(dump_json(nlohmann::json{{"key", m_key},
+                                         {"found", true},
+                                         {"value", std::string(entry->value)},
+                                         {"mod_revision", entry->mod_revision}})
+                    .c_str());
     } else {
       std::fwrite(entry->value.data(), 1, entry->value.size(), stdout);
       std::fputc('\n', stdout);
@@ -166,8 +202,10 @@ class CacheCommand : public Command {
     if (!reader) return error(reader.error());
     nlohmann::json keys = nlohmann::json::array();
     reader->scan(m_prefix, [&](const SnapshotEntry& entry) {
-      if (m_json) keys.push_back({{"key", std::string(entry.key)}, {"mod_revision", entry.mod_revision}});
-      else print_to(stdout, "{}\t{}\n", entry.key, entry.mod_revision);
+      if (m_json)
+        keys.push_back({{"key", std::string(entry.key)}, {"mod_revision", entry.mod_revision}});
+      else
+        print_to(stdout, "{}\t{}\n", entry.key, entry.mod_revision);
       return true;
     });
     if (m_json) std::puts(dump_json(keys, 2).c_str());
@@ -185,7 +223,8 @@ class CacheCommand : public Command {
     if (!m_ca.empty()) spec["ca"] = m_ca;
     if (!m_cert.empty()) spec["cert"] = m_cert;
     if (!m_tls_key.empty()) spec["key"] = m_tls_key;
-    auto timeout = m_timeout.empty() ? std::optional<Millis>(Millis(60'000)) : parse_duration(m_timeout);
+    auto timeout =
+        m_timeout.empty() ? std::optional<Millis>(Millis(60'000)) : parse_duration(m_timeout);
     if (!timeout) return usage(fmt::format("--timeout: not a duration: '{}'", m_timeout));
     auto deadline = std::chrono::steady_clock::now() + *timeout;
     auto session = etcd_connect(Spec(spec), deadline, "diff");
@@ -198,7 +237,8 @@ class CacheCommand : public Command {
       ++index;
       return entry;
     };
-    std::vector<std::string> missing, extra, changed;  // missing: in etcd only; extra: in the snapshot only
+    std::vector<std::string> missing, extra,
+        changed;  // missing: in etcd only; extra: in the snapshot only
     std::size_t counts[3] = {0, 0, 0};
     auto note = [&](std::vector<std::string>& keys, std::size_t& count, std::string_view key) {
       if (keys.size() < k_keys_shown) keys.emplace_back(key);
@@ -210,20 +250,34 @@ class CacheCommand : public Command {
       if (!l) return error(l.error().to_string());
       if (!s && !*l) break;
       int order = !s ? 1 : !*l ? -1 : s->key.compare((*l)->key);
-      if (order < 0) note(extra, counts[1], s->key);
-      else if (order > 0) note(missing, counts[0], (*l)->key);
-      else if (s->value != (*l)->value) note(changed, counts[2], s->key);
+      if (order < 0)
+        note(extra, counts[1], s->key);
+      else if (order > 0)
+        note(missing, counts[0], (*l)->key);
+      else if (s->value != (*l)->value)
+        note(changed, counts[2], s->key);
       if (order <= 0) s = next_snapshot();
       if (order >= 0) l = live.next(deadline);
     }
     bool same = counts[0] + counts[1] + counts[2] == 0;
     if (m_json) {
-      std::puts(dump_json(nlohmann::json{{"prefix", prefix}, {"snapshot_revision", reader->header().revision}, {"live_revision", live.revision()},
-                               {"missing", counts[0]}, {"extra", counts[1]}, {"changed", counts[2]}, {"missing_keys", missing},
-                               {"extra_keys", extra}, {"changed_keys", changed}, {"same", same}}, 2).c_str());
+      std::puts(dump_json(nlohmann::json{{"prefix", prefix},
+                                         {"snapshot_revision", reader->header().revision},
+                                         {"live_revision", live.revision()},
+                                         {"missing", counts[0]},
+                                         {"extra", counts[1]},
+                                         {"changed", counts[2]},
+                                         {"missing_keys", missing},
+                                         {"extra_keys", extra},
+                                         {"changed_keys", changed},
+                                         {"same", same}},
+                          2)
+                    .c_str());
     } else {
-      print_to(stdout, "{}: snapshot at revision {} against etcd at revision {}: {} missing, {} extra, {} changed\n", prefix, reader->header().revision,
-                 live.revision(), counts[0], counts[1], counts[2]);
+      print_to(stdout,
+               "{}: snapshot at revision {} against etcd at revision {}: {} missing, {} extra, {} "
+               "changed\n",
+               prefix, reader->header().revision, live.revision(), counts[0], counts[1], counts[2]);
       for (const auto& key : missing) print_to(stdout, "  missing {}\n", key);
       for (const auto& key : extra) print_to(stdout, "  extra   {}\n", key);
       for (const auto& key : changed) print_to(stdout, "  changed {}\n", key);
@@ -240,14 +294,18 @@ class CacheCommand : public Command {
     return k_exit_usage;
   }
 
-  CLI::App *m_info = nullptr, *m_verify = nullptr, *m_get = nullptr, *m_list = nullptr, *m_diff = nullptr;
+  CLI::App *m_info = nullptr, *m_verify = nullptr, *m_get = nullptr, *m_list = nullptr,
+           *m_diff = nullptr;
   bool m_json = false;
-  std::string m_path, m_key, m_prefix, m_user, m_password_env, m_password_file, m_ca, m_cert, m_tls_key, m_timeout;
+  std::string m_path, m_key, m_prefix, m_user, m_password_env, m_password_file, m_ca, m_cert,
+      m_tls_key, m_timeout;
   std::vector<std::string> m_endpoints;
 };
 
 }  // namespace
 
-std::unique_ptr<Command> make_cache_command() { return std::make_unique<CacheCommand>(); }
+std::unique_ptr<Command> make_cache_command() {
+  return std::make_unique<CacheCommand>();
+}
 
 }  // namespace drctl::cli

@@ -9,7 +9,9 @@ class CheckCommand : public Command {
  public:
   const char* name() const override { return "check"; }
   const char* help() const override { return "Run the pre-switch checks only; changes nothing"; }
-  void setup(CLI::App& app) override { app.add_option("playbook", m_path, "Playbook file")->required(); }
+  void setup(CLI::App& app) override {
+    app.add_option("playbook", m_path, "Playbook file")->required();
+  }
 
   int run(const GlobalOptions& global) override {
     int exit_code = 0;
@@ -24,6 +26,8 @@ class CheckCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_check_command() { return std::make_unique<CheckCommand>(); }
+std::unique_ptr<Command> make_check_command() {
+  return std::make_unique<CheckCommand>();
+}
 
 }  // namespace drctl::cli

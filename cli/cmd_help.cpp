@@ -10,9 +10,9 @@
 #include "kinds/registry.hpp"
 #include "playbook/format.hpp"
 #include "util/duration.hpp"
-#include "util/strings.hpp"
-#include "util/print.hpp"
 #include "util/json_dump.hpp"
+#include "util/print.hpp"
+#include "util/strings.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -21,7 +21,8 @@ std::string describe_type(const Field& field) {
   std::string type(field_type_name(field.type));
   if (!field.choices.empty()) type += ": " + join(field.choices, " | ");
   if (field.min || field.max) {
-    type += fmt::format(" {}..{}", field.min ? std::to_string(*field.min) : "", field.max ? std::to_string(*field.max) : "");
+    type += fmt::format(" {}..{}", field.min ? std::to_string(*field.min) : "",
+                        field.max ? std::to_string(*field.max) : "");
   }
   return type;
 }
@@ -29,7 +30,8 @@ std::string describe_type(const Field& field) {
 std::string describe_default(const Field& field) {
   const auto& value = field.default_value;
   if (value.is_string()) return value.get<std::string>();
-  if (field.type == FieldType::duration && value.is_number_integer()) return format_duration(Millis(value.get<long long>()));
+  if (field.type == FieldType::duration && value.is_number_integer())
+    return format_duration(Millis(value.get<long long>()));
   return dump_json(value);
 }
 
@@ -38,7 +40,8 @@ void print_fields(const Fields& fields, int depth) {
   for (const auto& field : fields) {
     std::string flags = field.required ? " (required)" : "";
     if (!field.default_value.is_null()) flags += " (default " + describe_default(field) + ")";
-    print_to(stdout, "{}{:<{}} {:<22} {}{}\n", indent, field.name, 24 - 2 * depth, describe_type(field), field.doc, flags);
+    print_to(stdout, "{}{:<{}} {:<22} {}{}\n", indent, field.name, 24 - 2 * depth,
+             describe_type(field), field.doc, flags);
     if (!field.fields.empty()) print_fields(field.fields, depth + 1);
   }
 }
@@ -49,7 +52,8 @@ void print_kind(const Kind& kind) {
   if (kind.allowed_as(Role::step)) roles.push_back("step");
   print_to(stdout, "\n{} ({}): {}\n", kind.name(), join(roles, ", "), kind.summary());
   print_fields(kind.fields(), 0);
-  if (!kind.outputs().empty()) print_to(stdout, "  outputs: ${{steps.NAME.X}} for X in {}\n", join(kind.outputs(), ", "));
+  if (!kind.outputs().empty())
+    print_to(stdout, "  outputs: ${{steps.NAME.X}} for X in {}\n", join(kind.outputs(), ", "));
 }
 
 int playbook_help(const std::string& only) {
@@ -57,7 +61,8 @@ int playbook_help(const std::string& only) {
   if (!only.empty()) {
     const Kind* kind = kinds.find(only);
     if (kind == nullptr) {
-      print_error(fmt::format("help playbook: no kind '{}' (kinds: {})", only, join(kinds.names(), ", ")));
+      print_error(
+          fmt::format("help playbook: no kind '{}' (kinds: {})", only, join(kinds.names(), ", ")));
       return k_exit_usage;
     }
     print_kind(*kind);
@@ -65,16 +70,25 @@ int playbook_help(const std::string& only) {
   }
   print_to(stdout, "A playbook (YAML, version 1). Top-level keys:\n");
   print_fields(top_level_fields(), 0);
-  print_to(stdout, "  {:<24} {:<22} {}\n", "checks", "list of entries", "Pre-switch checks, run concurrently; all must pass before any step.");
-  print_to(stdout, "  {:<24} {:<22} {}\n", "steps", "list of entries", "Run in order; on failure, completed steps are rolled back newest first.");
+  print_to(stdout, "  {:<24} {:<22} {}\n", "checks", "list of entries",
+           "Pre-switch checks, run concurrently; all must pass before any step.");
+  print_to(stdout, "  {:<24} {:<22} {}\n", "steps", "list of entries",
+           "Run in order; on failure, completed steps are rolled back newest first.");
   print_to(stdout, "\nAn entry: one kind key (below) plus:\n");
   print_fields(entry_fields(Role::step), 0);
-  print_to(stdout, "  {:<24} {:<22} {}\n", "rollback", "object", "A step's undo: one kind key plus timeout, retries, retry_delay.");
-  print_to(stdout, "\nReferences: ${{vars.NAME}}, ${{env.NAME}} (at load), ${{steps.ENTRY.OUTPUT}} and ${{run.id}}, ${{run.fencing_token}}\n"
-             "(just before the entry runs). Secrets: only through *_env or *_file keys, never inline.\n"
-             "Kinds ({}):\n", kinds.all().size());
+  print_to(stdout, "  {:<24} {:<22} {}\n", "rollback", "object",
+           "A step's undo: one kind key plus timeout, retries, retry_delay.");
+  print_to(
+      stdout,
+      "\nReferences: ${{vars.NAME}}, ${{env.NAME}} (at load), ${{steps.ENTRY.OUTPUT}} and "
+      "${{run.id}}, ${{run.fencing_token}}\n"
+      "(just before the entry runs). Secrets: only through *_env or *_file keys, never inline.\n"
+      "Kinds ({}):\n",
+      kinds.all().size());
   for (const auto& kind : kinds.all()) print_kind(*kind);
-  print_to(stdout, "\nExamples: playbooks/examples/, playbooks/lab-switchover.yaml. JSON Schema: drctl schema.\n");
+  print_to(stdout,
+           "\nExamples: playbooks/examples/, playbooks/lab-switchover.yaml. JSON Schema: drctl "
+           "schema.\n");
   return 0;
 }
 
@@ -85,33 +99,52 @@ int exit_codes_help() {
     const char* meaning;
   };
   const Row rows[] = {
-      {k_exit_success, "success", "every check passed, every step completed within its budget and the SLA"},
-      {k_exit_checks_failed, "checks_failed", "a pre-switch check failed: no step started, nothing changed"},
+      {k_exit_success, "success",
+       "every check passed, every step completed within its budget and the SLA"},
+      {k_exit_checks_failed, "checks_failed",
+       "a pre-switch check failed: no step started, nothing changed"},
       {k_exit_rolled_back, "rolled_back", "a step failed and every rollback succeeded"},
-      {k_exit_partial, "partial", "a step failed and the state is partly switched or unknown: a human must look"},
-      {k_exit_sla_breached, "sla_breached", "completed, but over a budget, sla.total or the availability probe's limits"},
-      {k_exit_lock_held, "lock_held, lock_lost", "another run holds the run lock (or it could not be taken, or was lost mid-run)"},
-      {k_exit_journal_failed, "journal_failed", "the journal could not be written: no further step started"},
-      {k_exit_usage, "(usage)", "bad command line, unreadable file, run not found or not resumable"},
-      {k_exit_invalid_playbook, "(invalid)", "the playbook does not validate (file:line:col errors)"},
-      {k_exit_output_failed, "(output)", "all went well, but the report (stdout, --junit) could not be written; see drctl show"},
-      {k_exit_interrupted, "interrupted", "SIGINT/SIGTERM: no new step; the running one got --grace; journaled, lock released"},
+      {k_exit_partial, "partial",
+       "a step failed and the state is partly switched or unknown: a human must look"},
+      {k_exit_sla_breached, "sla_breached",
+       "completed, but over a budget, sla.total or the availability probe's limits"},
+      {k_exit_lock_held, "lock_held, lock_lost",
+       "another run holds the run lock (or it could not be taken, or was lost mid-run)"},
+      {k_exit_journal_failed, "journal_failed",
+       "the journal could not be written: no further step started"},
+      {k_exit_usage, "(usage)",
+       "bad command line, unreadable file, run not found or not resumable"},
+      {k_exit_invalid_playbook, "(invalid)",
+       "the playbook does not validate (file:line:col errors)"},
+      {k_exit_output_failed, "(output)",
+       "all went well, but the report (stdout, --junit) could not be written; see drctl show"},
+      {k_exit_interrupted, "interrupted",
+       "SIGINT/SIGTERM: no new step; the running one got --grace; journaled, lock released"},
   };
-  for (const auto& row : rows) print_to(stdout, "{:>4}  {:<22} {}\n", row.code, row.result, row.meaning);
-  print_to(stdout, "\ndrctl probe grpc keeps grpc_health_probe's codes: 0 SERVING, 1 bad arguments, 2 connection failed,\n"
-             "3 RPC failed, 4 not SERVING. Details: docs/exit-codes.md.\n");
+  for (const auto& row : rows)
+    print_to(stdout, "{:>4}  {:<22} {}\n", row.code, row.result, row.meaning);
+  print_to(stdout,
+           "\ndrctl probe grpc keeps grpc_health_probe's codes: 0 SERVING, 1 bad arguments, 2 "
+           "connection failed,\n"
+           "3 RPC failed, 4 not SERVING. Details: docs/exit-codes.md.\n");
   return 0;
 }
 
 class HelpCommand : public Command {
  public:
   const char* name() const override { return "help"; }
-  const char* help() const override { return "Reference: `help playbook [KIND]` (every key of every kind), `help exit-codes`"; }
+  const char* help() const override {
+    return "Reference: `help playbook [KIND]` (every key of every kind), `help exit-codes`";
+  }
   void setup(CLI::App& app) override {
-    app.add_option("topic", m_topic, "playbook or exit-codes")->required()->check(CLI::IsMember({"playbook", "exit-codes"}));
+    app.add_option("topic", m_topic, "playbook or exit-codes")
+        ->required()
+        ->check(CLI::IsMember({"playbook", "exit-codes"}));
     app.add_option("kind", m_kind, "With playbook: only this kind");
   }
-  int run(const GlobalOptions&) override { return m_topic == "playbook" ? playbook_help(m_kind) : exit_codes_help(); }
+  int run(const GlobalOptions&) override {
+    return m_topic == "playbook" ? playbook_help(m_kind) : exit_codes_help();
+  }
 
  private:
   std::string m_topic, m_kind;
@@ -119,6 +152,8 @@ class HelpCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_help_command() { return std::make_unique<HelpCommand>(); }
+std::unique_ptr<Command> make_help_command() {
+  return std::make_unique<HelpCommand>();
+}
 
 }  // namespace drctl::cli

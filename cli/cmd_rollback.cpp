@@ -17,13 +17,17 @@ namespace {
 class RollbackCommand : public Command {
  public:
   const char* name() const override { return "rollback"; }
-  const char* help() const override { return "Roll back what run RUN_ID changed: the rollbacks of its completed steps, newest first"; }
+  const char* help() const override {
+    return "Roll back what run RUN_ID changed: the rollbacks of its completed steps, newest first";
+  }
   void setup(CLI::App& app) override {
     app.add_option("run_id", m_run_id, "Run id (drctl runs lists them)")->required();
     app.add_option("--playbook", m_playbook_path,
-                   "The run's playbook (default: the copy in its journal); its run lock finds the etcd copy of the journal");
+                   "The run's playbook (default: the copy in its journal); its run lock finds the "
+                   "etcd copy of the journal");
     app.add_flag("--force", m_force, "Go on even if --playbook is not the version the run used");
-    app.add_flag("-y,--yes", m_yes, "Do not ask for confirmation (required when stdin is not a terminal)");
+    app.add_flag("-y,--yes", m_yes,
+                 "Do not ask for confirmation (required when stdin is not a terminal)");
   }
 
   int run(const GlobalOptions& global) override {
@@ -52,7 +56,7 @@ class RollbackCommand : public Command {
         return k_exit_usage;
       }
       print_to(stderr, "About to roll back {} step(s) of run {} of '{}'.\nType 'yes' to continue: ",
-                 journal->done.size() + journal->cut_short.size(), m_run_id, playbook->name);
+               journal->done.size() + journal->cut_short.size(), m_run_id, playbook->name);
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "yes") {
@@ -73,6 +77,8 @@ class RollbackCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_rollback_command() { return std::make_unique<RollbackCommand>(); }
+std::unique_ptr<Command> make_rollback_command() {
+  return std::make_unique<RollbackCommand>();
+}
 
 }  // namespace drctl::cli

@@ -18,13 +18,21 @@ namespace {
 class RunCommand : public Command {
  public:
   const char* name() const override { return "run"; }
-  const char* help() const override { return "Run the checks, then the steps (rolling back on failure)"; }
+  const char* help() const override {
+    return "Run the checks, then the steps (rolling back on failure)";
+  }
   void setup(CLI::App& app) override {
     app.add_option("playbook", m_path, "Playbook file")->required();
-    app.add_flag("--dry-run", m_dry_run, "Run the checks; describe each step without changing anything");
-    app.add_flag("-y,--yes", m_yes, "Do not ask for confirmation (required when stdin is not a terminal)");
-    app.add_option("--resume", m_resume, "Continue run RUN_ID: re-run the checks, skip its completed steps, go on from where it stopped");
-    app.add_flag("--force", m_force, "With --resume: go on even if the playbook changed since, or a rollback of that run failed");
+    app.add_flag("--dry-run", m_dry_run,
+                 "Run the checks; describe each step without changing anything");
+    app.add_flag("-y,--yes", m_yes,
+                 "Do not ask for confirmation (required when stdin is not a terminal)");
+    app.add_option("--resume", m_resume,
+                   "Continue run RUN_ID: re-run the checks, skip its completed steps, go on from "
+                   "where it stopped");
+    app.add_flag("--force", m_force,
+                 "With --resume: go on even if the playbook changed since, or a rollback of that "
+                 "run failed");
   }
 
   int run(const GlobalOptions& global) override {
@@ -47,12 +55,17 @@ class RunCommand : public Command {
     }
     if (!m_dry_run && !m_yes) {
       if (::isatty(STDIN_FILENO) == 0) {
-        print_error("refusing to run without --yes: stdin is not a terminal (use --dry-run to only describe the steps)");
+        print_error(
+            "refusing to run without --yes: stdin is not a terminal (use --dry-run to only "
+            "describe the steps)");
         return k_exit_usage;
       }
-      print_to(stderr, "About to {} '{}': {} checks, then {} steps that change the system.\nType 'yes' to continue: ",
-                 resume ? "resume run " + resume->run_id + " of" : std::string("run"), playbook->name, playbook->checks.size(),
-                 playbook->steps.size() - (resume ? resume->done.size() : 0));
+      print_to(stderr,
+               "About to {} '{}': {} checks, then {} steps that change the system.\nType 'yes' to "
+               "continue: ",
+               resume ? "resume run " + resume->run_id + " of" : std::string("run"), playbook->name,
+               playbook->checks.size(),
+               playbook->steps.size() - (resume ? resume->done.size() : 0));
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "yes") {
@@ -70,7 +83,8 @@ class RunCommand : public Command {
   // Whether the journaled run can be continued with this playbook; prints why not.
   bool resumable(const JournalState& journal, const Playbook& playbook) const {
     if (journal.mode != "run") {
-      print_error(fmt::format("run {} is a {}, not a switch: resume the run it belongs to", journal.run_id, journal.mode));
+      print_error(fmt::format("run {} is a {}, not a switch: resume the run it belongs to",
+                              journal.run_id, journal.mode));
       return false;
     }
     if (journal.ended && journal.result == "success") {
@@ -79,8 +93,9 @@ class RunCommand : public Command {
     }
     if (!same_playbook(journal, playbook, m_force)) return false;
     if (!journal.failed_rollbacks.empty()) {
-      std::string why = fmt::format("run {} has failed rollbacks ({}): the state of those steps is unknown", journal.run_id,
-                                    fmt::join(journal.failed_rollbacks, ", "));
+      std::string why =
+          fmt::format("run {} has failed rollbacks ({}): the state of those steps is unknown",
+                      journal.run_id, fmt::join(journal.failed_rollbacks, ", "));
       if (!m_force) {
         print_error(why + ": look, then use --force");
         return false;
@@ -99,6 +114,8 @@ class RunCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_run_command() { return std::make_unique<RunCommand>(); }
+std::unique_ptr<Command> make_run_command() {
+  return std::make_unique<RunCommand>();
+}
 
 }  // namespace drctl::cli

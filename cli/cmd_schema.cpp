@@ -4,8 +4,8 @@
 #include "command.hpp"
 #include "kinds/registry.hpp"
 #include "playbook/schema.hpp"
-#include "util/print.hpp"
 #include "util/json_dump.hpp"
+#include "util/print.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -13,7 +13,9 @@ namespace {
 class SchemaCommand : public Command {
  public:
   const char* name() const override { return "schema"; }
-  const char* help() const override { return "Print the playbook JSON Schema (playbooks/schema/ holds a copy)"; }
+  const char* help() const override {
+    return "Print the playbook JSON Schema (playbooks/schema/ holds a copy)";
+  }
   void setup(CLI::App&) override {}
   int run(const GlobalOptions&) override {
     print_to(stdout, "{}\n", dump_json(playbook_json_schema(builtin_kinds()), 2));
@@ -23,6 +25,8 @@ class SchemaCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_schema_command() { return std::make_unique<SchemaCommand>(); }
+std::unique_ptr<Command> make_schema_command() {
+  return std::make_unique<SchemaCommand>();
+}
 
 }  // namespace drctl::cli

@@ -4,8 +4,8 @@
 #include "command.hpp"
 #include "playbook/format.hpp"
 #include "report/json_report.hpp"
-#include "util/version.hpp"
 #include "util/print.hpp"
+#include "util/version.hpp"
 
 namespace drctl::cli {
 namespace {
@@ -17,10 +17,12 @@ class VersionCommand : public Command {
   void setup(CLI::App&) override {}
   int run(const GlobalOptions& global) override {
     if (global.output == OutputFormat::json) {
-      print_to(stdout, "{{\"version\": \"{}\", \"playbook_format\": {}, \"report_schema\": \"{}\"}}\n", version(),
-                 k_playbook_version, k_report_schema);
+      print_to(stdout,
+               "{{\"version\": \"{}\", \"playbook_format\": {}, \"report_schema\": \"{}\"}}\n",
+               version(), k_playbook_version, k_report_schema);
     } else {
-      print_to(stdout, "drctl {} (playbook format v{}, report {})\n", version(), k_playbook_version, k_report_schema);
+      print_to(stdout, "drctl {} (playbook format v{}, report {})\n", version(), k_playbook_version,
+               k_report_schema);
     }
     return 0;
   }
@@ -28,6 +30,8 @@ class VersionCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> make_version_command() { return std::make_unique<VersionCommand>(); }
+std::unique_ptr<Command> make_version_command() {
+  return std::make_unique<VersionCommand>();
+}
 
 }  // namespace drctl::cli

@@ -9,20 +9,22 @@
 #include <cstring>
 #include <regex>
 
+#include "engine/etcd_journal.hpp"
 #include "engine/exit_codes.hpp"
+#include "engine/journal.hpp"
 #include "report/json_report.hpp"
 #include "report/junit_report.hpp"
 #include "report/pushgateway.hpp"
 #include "report/text_report.hpp"
-#include "engine/etcd_journal.hpp"
-#include "engine/journal.hpp"
 #include "signals.hpp"
-#include "util/strings.hpp"
 #include "util/print.hpp"
+#include "util/strings.hpp"
 
 namespace drctl::cli {
 
-void print_error(const std::string& message) { print_to(stderr, "drctl: error: {}\n", message); }
+void print_error(const std::string& message) {
+  print_to(stderr, "drctl: error: {}\n", message);
+}
 
 namespace {
 bool g_output_failed = false;
@@ -33,7 +35,9 @@ void report_output_failure(const std::string& message) {
   g_output_failed = true;
 }
 
-bool output_failed() { return g_output_failed; }
+bool output_failed() {
+  return g_output_failed;
+}
 
 std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<std::string>& vars) {
   // The value may be anything, several lines included (a config file's content).
@@ -43,7 +47,8 @@ std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<s
     auto equals = v.find('=');
     std::string name = equals == std::string::npos ? v : v.substr(0, equals);
     if (equals == std::string::npos || !std::regex_match(name, k_name)) {
-      print_error(fmt::format("--var {}: expected NAME=VALUE (NAME of letters, digits, '-', '_')", one_line(v.substr(0, 80))));
+      print_error(fmt::format("--var {}: expected NAME=VALUE (NAME of letters, digits, '-', '_')",
+                              one_line(v.substr(0, 80))));
       return std::nullopt;
     }
     out[name] = v.substr(equals + 1);
@@ -56,7 +61,8 @@ bool report_files_writable(const GlobalOptions& global) {
   std::string probe = global.junit_path + ".tmp";
   std::FILE* file = std::fopen(probe.c_str(), "w");
   if (file == nullptr) {
-    print_error(fmt::format("--junit {}: cannot write there: {}", global.junit_path, std::strerror(errno)));
+    print_error(
+        fmt::format("--junit {}: cannot write there: {}", global.junit_path, std::strerror(errno)));
     return false;
   }
   std::fclose(file);
@@ -64,7 +70,8 @@ bool report_files_writable(const GlobalOptions& global) {
   return true;
 }
 
-std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code) {
+std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global,
+                                       int& exit_code) {
   if (!report_files_writable(global)) {
     exit_code = k_exit_usage;
     return std::nullopt;
@@ -83,25 +90,35 @@ std::optional<Playbook> load_or_report(const std::string& path, const GlobalOpti
     return std::nullopt;
   }
   for (const auto& d : result.diagnostics) {
-    if (d.severity == Diagnostic::Severity::error || !global.quiet) print_to(stderr, "{}\n", d.to_string());
+    if (d.severity == Diagnostic::Severity::error || !global.quiet)
+      print_to(stderr, "{}\n", d.to_string());
   }
   if (!result.playbook) {
-    std::size_t errors = std::count_if(result.diagnostics.begin(), result.diagnostics.end(),
-                                       [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
-    print_error(fmt::format("{}: invalid playbook ({} error{})", path, errors, errors == 1 ? "" : "s"));
+    std::size_t errors = std::count_if(
+        result.diagnostics.begin(), result.diagnostics.end(),
+        [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; });
+    print_error(
+        fmt::format("{}: invalid playbook ({} error{})", path, errors, errors == 1 ? "" : "s"));
     exit_code = k_exit_invalid_playbook;
     return std::nullopt;
   }
   return std::move(result.playbook);
 }
 
-std::string state_dir_of(const GlobalOptions& global) { return global.state_dir.empty() ? default_state_dir() : global.state_dir; }
+std::string state_dir_of(const GlobalOptions& global) {
+  return global.state_dir.empty() ? default_state_dir() : global.state_dir;
+}
 
-tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook) {
+tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global,
+                                                                    const std::string& run_id,
+                                                                    const Playbook* playbook) {
   auto local = read_journal(state_dir_of(global), run_id);
   if (local) return local;
-  if (playbook == nullptr) return tl::unexpected(local.error() + " (--playbook FILE also reads the etcd copy under its run lock)");
-  if (!playbook->lock) return tl::unexpected(local.error() + " (the playbook has no lock:, so no etcd copy)");
+  if (playbook == nullptr)
+    return tl::unexpected(local.error() +
+                          " (--playbook FILE also reads the etcd copy under its run lock)");
+  if (!playbook->lock)
+    return tl::unexpected(local.error() + " (the playbook has no lock:, so no etcd copy)");
   auto remote = read_etcd_journal(*playbook->lock, run_id);
   if (remote) return remote;
   return tl::unexpected(fmt::format("{}; {}", local.error(), remote.error()));
@@ -126,7 +143,8 @@ RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOption
   return execute_report(playbook, options, global);
 }
 
-RunReport execute_report(const Playbook& playbook, RunOptions options, const GlobalOptions& global) {
+RunReport execute_report(const Playbook& playbook, RunOptions options,
+                         const GlobalOptions& global) {
   const Mode mode = options.mode;
   ReporterList reporters;
   // Text goes to stdout, unless stdout carries the JSON document: then progress goes to stderr.
@@ -153,7 +171,9 @@ RunReport execute_report(const Playbook& playbook, RunOptions options, const Glo
     if (auto dir = journal_dir(global)) {
       std::vector<std::unique_ptr<JournalSink>> sinks;
       sinks.push_back(file_journal_sink(*dir));
-      if (playbook.lock) sinks.push_back(etcd_journal_sink(*playbook.lock));  // so another machine can resume or roll back
+      if (playbook.lock)
+        sinks.push_back(
+            etcd_journal_sink(*playbook.lock));  // so another machine can resume or roll back
       auto reporter = std::make_unique<JournalReporter>(std::move(sinks), playbook);
       journal = reporter.get();
       reporters.add(std::move(reporter));

@@ -1,12 +1,11 @@
 #pragma once
 // What several subcommands share: loading a playbook with its diagnostics, building the
 // reporters from the global options, and printing one-line errors.
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "command.hpp"
 #include "core/cancel.hpp"
@@ -35,14 +34,17 @@ std::string state_dir_of(const GlobalOptions& global);
 
 // One run's journal lines: from the state dir, else from the etcd copy under `playbook`'s
 // run lock (when it has one); the error says where it looked.
-tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook);
+tl::expected<std::vector<nlohmann::json>, std::string> find_journal(const GlobalOptions& global,
+                                                                    const std::string& run_id,
+                                                                    const Playbook* playbook);
 
 // The journal directory of `run` (<state dir>/runs), created if needed; prints why not.
 std::optional<std::string> journal_dir(const GlobalOptions& global);
 
 // Loads and validates; prints every diagnostic to stderr. Returns nullopt with `exit_code`
 // set (65 invalid, 64 unreadable or bad --var) when the playbook cannot be used.
-std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global, int& exit_code);
+std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global,
+                                       int& exit_code);
 
 // Runs the playbook in `mode` with the reporters the global options ask for; returns the exit code.
 int execute(const Playbook& playbook, Mode mode, const GlobalOptions& global);

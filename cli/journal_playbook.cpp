@@ -8,7 +8,9 @@
 
 namespace drctl::cli {
 
-std::optional<JournalState> load_journal_state(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook) {
+std::optional<JournalState> load_journal_state(const GlobalOptions& global,
+                                               const std::string& run_id,
+                                               const Playbook* playbook) {
   auto lines = find_journal(global, run_id, playbook);
   if (!lines) {
     print_error(lines.error());
@@ -24,8 +26,8 @@ std::optional<JournalState> load_journal_state(const GlobalOptions& global, cons
 
 bool same_playbook(const JournalState& journal, const Playbook& playbook, bool force) {
   if (journal.playbook_hash == playbook.hash) return true;
-  std::string why = fmt::format("run {} was made from another version of the playbook ({}, now {})", journal.run_id, journal.playbook_hash,
-                                playbook.hash);
+  std::string why = fmt::format("run {} was made from another version of the playbook ({}, now {})",
+                                journal.run_id, journal.playbook_hash, playbook.hash);
   if (!force) {
     print_error(why + ": use --force to go on anyway");
     return false;
@@ -36,7 +38,9 @@ bool same_playbook(const JournalState& journal, const Playbook& playbook, bool f
 
 std::optional<Playbook> journaled_playbook(const JournalState& journal) {
   if (journal.playbook_source.empty()) {
-    print_error(fmt::format("run {}: the journal holds no playbook source: give it with --playbook FILE", journal.run_id));
+    print_error(
+        fmt::format("run {}: the journal holds no playbook source: give it with --playbook FILE",
+                    journal.run_id));
     return std::nullopt;
   }
   LoadOptions options;
@@ -47,7 +51,8 @@ std::optional<Playbook> journaled_playbook(const JournalState& journal) {
     if (d.severity == Diagnostic::Severity::error) print_to(stderr, "{}\n", d.to_string());
   }
   if (!result.playbook) {
-    print_error(fmt::format("{}: does not load here (see above): give the playbook with --playbook FILE", name));
+    print_error(fmt::format(
+        "{}: does not load here (see above): give the playbook with --playbook FILE", name));
     return std::nullopt;
   }
   return std::move(result.playbook);

@@ -5,14 +5,15 @@
 #include <string>
 
 #include "command.hpp"
-#include "engine/journal_state.hpp"
 #include "core/model.hpp"
+#include "engine/journal_state.hpp"
 
 namespace drctl::cli {
 
 // The journal of `run_id` (state dir, else the etcd copy under the playbook's lock), read.
 // nullopt after printing why.
-std::optional<JournalState> load_journal_state(const GlobalOptions& global, const std::string& run_id, const Playbook* playbook);
+std::optional<JournalState> load_journal_state(const GlobalOptions& global,
+                                               const std::string& run_id, const Playbook* playbook);
 
 // True when `playbook` is the one the journaled run used; otherwise prints why and returns
 // false, unless `force` (then it warns and returns true).

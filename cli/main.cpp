@@ -1,9 +1,9 @@
 // drctl: disaster-recovery switchover between two sites. Parses the command line into
 // GlobalOptions and one subcommand, and maps every failure to the exit-code contract.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -29,9 +29,11 @@ int with_output_checked(int exit_code) {
   const int error = errno;
   const bool stdout_failed = std::ferror(stdout) != 0;
   if (stdout_failed && error != EPIPE) {
-    report_output_failure(fmt::format("cannot write the output to stdout: {}", error != 0 ? std::strerror(error) : "a write failed"));
+    report_output_failure(fmt::format("cannot write the output to stdout: {}",
+                                      error != 0 ? std::strerror(error) : "a write failed"));
   }
-  return (stdout_failed || output_failed()) && exit_code == k_exit_success ? k_exit_output_failed : exit_code;
+  return (stdout_failed || output_failed()) && exit_code == k_exit_success ? k_exit_output_failed
+                                                                           : exit_code;
 }
 
 }  // namespace
@@ -54,7 +56,8 @@ int main(int argc, char** argv) {
   commands.push_back(make_rollback_command());
   commands.push_back(make_help_command());
 
-  CLI::App app{"drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
+  CLI::App app{
+      "drctl: disaster-recovery switchover with pre-switch checks, timed steps and rollback"};
   app.fallthrough();  // global options may also follow the subcommand
   app.require_subcommand(1);
   GlobalOptions global;
@@ -62,16 +65,26 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "Report format on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--junit", global.junit_path, "Also write a JUnit XML report to FILE");
-  app.add_option("--grace", global.grace, "After SIGINT/SIGTERM, time the running step gets to finish (default 10s)")
-      ->check([](const std::string& value) { return drctl::parse_duration(value) ? std::string() : "expected a duration such as 10s"; });
-  app.add_option("--push-metrics", global.push_metrics, "When the run ends, push its step durations and SLA verdict to this Prometheus Pushgateway URL")
+  app.add_option("--grace", global.grace,
+                 "After SIGINT/SIGTERM, time the running step gets to finish (default 10s)")
       ->check([](const std::string& value) {
-        return value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0 ? std::string() : "expected an http:// or https:// URL";
+        return drctl::parse_duration(value) ? std::string() : "expected a duration such as 10s";
       });
-  app.add_option("--state-dir", global.state_dir, "Where run journals go (default $XDG_STATE_HOME/drctl or ~/.local/state/drctl)");
-  app.add_option("--var", global.vars, "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)")
+  app.add_option("--push-metrics", global.push_metrics,
+                 "When the run ends, push its step durations and SLA verdict to this Prometheus "
+                 "Pushgateway URL")
+      ->check([](const std::string& value) {
+        return value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0
+                   ? std::string()
+                   : "expected an http:// or https:// URL";
+      });
+  app.add_option("--state-dir", global.state_dir,
+                 "Where run journals go (default $XDG_STATE_HOME/drctl or ~/.local/state/drctl)");
+  app.add_option("--var", global.vars,
+                 "Set or override ${vars.NAME}: --var NAME=VALUE (repeatable)")
       ->allow_extra_args(false);  // one value per --var, so a following positional is not swallowed
-  app.add_option("--parallel", global.parallel, "Checks run at once (default 8)")->check(CLI::Range(1, 256));
+  app.add_option("--parallel", global.parallel, "Checks run at once (default 8)")
+      ->check(CLI::Range(1, 256));
   app.add_flag("-q,--quiet", global.quiet, "Print only failures and the verdict");
   app.add_flag("-v,--verbose", global.verbose, "Print each entry's evidence");
 

@@ -35,8 +35,11 @@ SignalWatch::SignalWatch(CancelToken& cancel, Millis grace) : m_cancel(cancel) {
       if (sig <= 0 || sig == k_wake_signal) continue;
       ++received;
       if (received == 1) {
-        std::fprintf(stderr, "\ndrctl: interrupted: no new step will start; the running one has %s to finish "
-                     "(interrupt again to stop it now)\n", format_duration(grace).c_str());
+        std::fprintf(
+            stderr,
+            "\ndrctl: interrupted: no new step will start; the running one has %s to finish "
+            "(interrupt again to stop it now)\n",
+            format_duration(grace).c_str());
         m_cancel.request_stop();
         m_grace_timer = std::thread([this, grace] {
           if (m_timer_stop.sleep_until(std::chrono::steady_clock::now() + grace)) {

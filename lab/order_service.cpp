@@ -12,8 +12,6 @@
 #include <httplib.h>
 #include <signal.h>
 
-#include "warmup_routes.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -22,13 +20,18 @@
 #include <string>
 #include <thread>
 
+#include "warmup_routes.hpp"
+
 int main(int argc, char** argv) {
   std::string site = "a", id = "1", port_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--site") site = argv[i + 1];
-    else if (flag == "--id") id = argv[i + 1];
-    else if (flag == "--port-file") port_file = argv[i + 1];
+    if (flag == "--site")
+      site = argv[i + 1];
+    else if (flag == "--id")
+      id = argv[i + 1];
+    else if (flag == "--port-file")
+      port_file = argv[i + 1];
   }
   if (port_file.empty()) {
     std::cerr << "usage: drctl-lab-order --site S --id N --port-file F\n";
@@ -68,7 +71,9 @@ int main(int argc, char** argv) {
   };
   http.Get("/", hello);
   http.Get("/site", hello);
-  http.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  http.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
   add_warmup_routes(http, 200);
   int http_port = http.bind_to_any_port("127.0.0.1");
   if (http_port <= 0) return 1;

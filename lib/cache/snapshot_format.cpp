@@ -5,7 +5,8 @@
 
 namespace drctl::snapshot {
 
-std::uint64_t entry_checksum(std::string_view key, std::string_view value, std::int64_t mod_revision) {
+std::uint64_t entry_checksum(std::string_view key, std::string_view value,
+                             std::int64_t mod_revision) {
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
   XXH3_64bits_update(&state, key.data(), key.size());

@@ -23,7 +23,7 @@ struct Header {
   std::uint64_t cluster_id;
   std::int64_t revision;
   std::uint64_t key_count;
-  std::int64_t created_at_ms;   // Unix time
+  std::int64_t created_at_ms;    // Unix time
   std::uint64_t entries_offset;  // = sizeof(Header) + prefix_length
   std::uint64_t index_offset;
   std::uint64_t footer_offset;
@@ -48,6 +48,7 @@ struct Footer {
 };
 static_assert(sizeof(Footer) == 24);
 
-std::uint64_t entry_checksum(std::string_view key, std::string_view value, std::int64_t mod_revision);
+std::uint64_t entry_checksum(std::string_view key, std::string_view value,
+                             std::int64_t mod_revision);
 
 }  // namespace drctl::snapshot

@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <tl/expected.hpp>
 
 #include "cache/snapshot_format.hpp"
@@ -44,7 +43,8 @@ class SnapshotReader {
 
  private:
   SnapshotReader() = default;
-  static tl::expected<SnapshotReader, std::string> map(int fd, const std::string& name, bool owns_fd);
+  static tl::expected<SnapshotReader, std::string> map(int fd, const std::string& name,
+                                                       bool owns_fd);
   std::optional<SnapshotEntry> entry_at(std::uint64_t offset) const;
   std::optional<SnapshotEntry> entry_number(std::uint64_t index) const;
 

@@ -15,11 +15,14 @@
 namespace drctl {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 std::optional<int> version_of(const std::string& name) {
   // snapshot-NNNNNN.drs
-  if (name.size() != 19 || name.rfind("snapshot-", 0) != 0 || name.substr(15) != ".drs") return std::nullopt;
+  if (name.size() != 19 || name.rfind("snapshot-", 0) != 0 || name.substr(15) != ".drs")
+    return std::nullopt;
   try {
     return std::stoi(name.substr(9, 6));
   } catch (...) {
@@ -45,7 +48,8 @@ tl::expected<SnapshotStore, std::string> SnapshotStore::open(const std::string& 
   return store;
 }
 
-SnapshotStore::SnapshotStore(SnapshotStore&& other) noexcept : m_dir(std::move(other.m_dir)), m_lock_fd(other.m_lock_fd) {
+SnapshotStore::SnapshotStore(SnapshotStore&& other) noexcept
+    : m_dir(std::move(other.m_dir)), m_lock_fd(other.m_lock_fd) {
   other.m_lock_fd = -1;
 }
 
@@ -56,20 +60,24 @@ SnapshotStore::~SnapshotStore() {
 tl::expected<void, std::string> SnapshotStore::lock() {
   std::string path = m_dir + "/.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-  if (fd < 0) return tl::unexpected(fmt::format("{}: cannot open the lock file: {}", path, errno_text()));
+  if (fd < 0)
+    return tl::unexpected(fmt::format("{}: cannot open the lock file: {}", path, errno_text()));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int saved = errno;
     char holder[32] = {};
     ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
     ::close(fd);
     if (saved == EWOULDBLOCK) {
-      return tl::unexpected(fmt::format("{} is being written by another run (lock {} held by pid {})", m_dir, path,
-                                        n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "?"));
+      return tl::unexpected(
+          fmt::format("{} is being written by another run (lock {} held by pid {})", m_dir, path,
+                      n > 0 ? std::string(holder, static_cast<std::size_t>(n)) : "?"));
     }
     return tl::unexpected(fmt::format("{}: flock: {}", path, std::strerror(saved)));
   }
   std::string pid = std::to_string(::getpid());
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) { /* the pid is only a hint */ }
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) < 0) { /* the pid is only a hint */
+  }
   m_lock_fd = fd;
   return {};
 }
@@ -79,9 +87,11 @@ std::vector<SnapshotVersion> SnapshotStore::versions() const {
   std::error_code error;
   for (const auto& item : std::filesystem::directory_iterator(m_dir, error)) {
     std::string name = item.path().filename().string();
-    if (auto number = version_of(name); number && item.is_regular_file(error)) out.push_back({*number, name, item.path().string()});
+    if (auto number = version_of(name); number && item.is_regular_file(error))
+      out.push_back({*number, name, item.path().string()});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
   return out;
 }
 
@@ -111,7 +121,8 @@ tl::expected<void, std::string> SnapshotStore::sync_dir() const {
 tl::expected<void, std::string> SnapshotStore::switch_current(const std::string& name) {
   std::string temp = fmt::format("{}/.current-{}.tmp", m_dir, ::getpid());
   ::unlink(temp.c_str());
-  if (::symlink(name.c_str(), temp.c_str()) != 0) return tl::unexpected(fmt::format("{}: symlink: {}", temp, errno_text()));
+  if (::symlink(name.c_str(), temp.c_str()) != 0)
+    return tl::unexpected(fmt::format("{}: symlink: {}", temp, errno_text()));
   if (::rename(temp.c_str(), (m_dir + "/current").c_str()) != 0) {
     int saved = errno;
     ::unlink(temp.c_str());
@@ -121,7 +132,8 @@ tl::expected<void, std::string> SnapshotStore::switch_current(const std::string&
 }
 
 tl::expected<void, std::string> SnapshotStore::remove_current() {
-  if (::unlink((m_dir + "/current").c_str()) != 0 && errno != ENOENT) return tl::unexpected(fmt::format("{}/current: {}", m_dir, errno_text()));
+  if (::unlink((m_dir + "/current").c_str()) != 0 && errno != ENOENT)
+    return tl::unexpected(fmt::format("{}/current: {}", m_dir, errno_text()));
   return sync_dir();
 }
 

@@ -4,9 +4,8 @@
 // share the directory.
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace drctl {
 

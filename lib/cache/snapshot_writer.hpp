@@ -6,9 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t as a member
 #include <xxhash.h>
@@ -19,7 +18,8 @@ namespace drctl {
 
 class SnapshotWriter {
  public:
-  static tl::expected<std::unique_ptr<SnapshotWriter>, std::string> create(const std::string& dir, const std::string& prefix);
+  static tl::expected<std::unique_ptr<SnapshotWriter>, std::string> create(
+      const std::string& dir, const std::string& prefix);
   ~SnapshotWriter();
 
   // Keys must come in ascending byte order (etcd's range order).
@@ -34,7 +34,8 @@ class SnapshotWriter {
 
  private:
   SnapshotWriter() = default;
-  tl::expected<void, std::string> write_all(int fd, const char* data, std::size_t size, const char* what);
+  tl::expected<void, std::string> write_all(int fd, const char* data, std::size_t size,
+                                            const char* what);
   tl::expected<void, std::string> flush();
   tl::expected<void, std::string> flush_index();
   tl::expected<void, std::string> append(const void* data, std::size_t size);

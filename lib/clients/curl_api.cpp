@@ -47,8 +47,12 @@ const CurlApi& curl_api() {
 
 namespace {
 std::mutex g_share_locks[CURL_LOCK_DATA_LAST];
-void lock_share(CURL*, curl_lock_data data, curl_lock_access, void*) { g_share_locks[data].lock(); }
-void unlock_share(CURL*, curl_lock_data data, void*) { g_share_locks[data].unlock(); }
+void lock_share(CURL*, curl_lock_data data, curl_lock_access, void*) {
+  g_share_locks[data].lock();
+}
+void unlock_share(CURL*, curl_lock_data data, void*) {
+  g_share_locks[data].unlock();
+}
 }  // namespace
 
 CURLSH* curl_connection_pool() {

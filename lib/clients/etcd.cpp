@@ -7,24 +7,35 @@
 
 namespace drctl {
 
-std::string EtcdConnection::describe() const { return join(endpoints, ","); }
+std::string EtcdConnection::describe() const {
+  return join(endpoints, ",");
+}
 
 std::string_view etcd_error_class_name(EtcdError::Class kind) {
   switch (kind) {
-    case EtcdError::Class::unreachable: return "unreachable";
-    case EtcdError::Class::timeout: return "timeout";
-    case EtcdError::Class::auth: return "auth";
-    case EtcdError::Class::compacted: return "compacted";
-    case EtcdError::Class::no_leader: return "no_leader";
-    case EtcdError::Class::precondition: return "precondition";
-    case EtcdError::Class::invalid_answer: return "invalid_answer";
-    case EtcdError::Class::other: return "other";
+    case EtcdError::Class::unreachable:
+      return "unreachable";
+    case EtcdError::Class::timeout:
+      return "timeout";
+    case EtcdError::Class::auth:
+      return "auth";
+    case EtcdError::Class::compacted:
+      return "compacted";
+    case EtcdError::Class::no_leader:
+      return "no_leader";
+    case EtcdError::Class::precondition:
+      return "precondition";
+    case EtcdError::Class::invalid_answer:
+      return "invalid_answer";
+    case EtcdError::Class::other:
+      return "other";
   }
   return "other";
 }
 
 std::string EtcdError::to_string() const {
-  return fmt::format("{}{}{}: {}", endpoint, endpoint.empty() ? "" : ": ", etcd_error_class_name(kind), one_line(message));
+  return fmt::format("{}{}{}: {}", endpoint, endpoint.empty() ? "" : ": ",
+                     etcd_error_class_name(kind), one_line(message));
 }
 
 tl::expected<EtcdClient*, std::string> etcd_client() {

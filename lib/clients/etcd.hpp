@@ -7,10 +7,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
-
-#include <tl/expected.hpp>
 
 #include "util/duration.hpp"
 
@@ -27,7 +26,16 @@ struct EtcdConnection {
 };
 
 struct EtcdError {
-  enum class Class { unreachable, timeout, auth, compacted, no_leader, precondition, invalid_answer, other };
+  enum class Class {
+    unreachable,
+    timeout,
+    auth,
+    compacted,
+    no_leader,
+    precondition,
+    invalid_answer,
+    other
+  };
   Class kind = Class::other;
   int grpc_code = 0;
   std::string message;   // etcd's or gRPC's own words
@@ -81,7 +89,8 @@ struct EtcdPutCondition {
 struct EtcdTxnPutResult {
   EtcdHeader header;
   bool succeeded = false;
-  std::optional<EtcdKeyValue> previous;  // the value before the put, or the current one when the compare failed
+  std::optional<EtcdKeyValue>
+      previous;  // the value before the put, or the current one when the compare failed
 };
 
 struct EtcdStatus {
@@ -145,16 +154,22 @@ class EtcdSession {
  public:
   virtual ~EtcdSession() = default;
   virtual EtcdResult<EtcdRange> range(const EtcdRangeRequest& request, Deadline deadline) = 0;
-  virtual EtcdResult<EtcdPutResult> put(const std::string& key, const std::string& value, std::int64_t lease, Deadline deadline) = 0;
-  virtual EtcdResult<EtcdTxnPutResult> put_if(const std::string& key, const std::string& value, const EtcdPutCondition& condition,
-                                              std::int64_t lease, Deadline deadline) = 0;
+  virtual EtcdResult<EtcdPutResult> put(const std::string& key, const std::string& value,
+                                        std::int64_t lease, Deadline deadline) = 0;
+  virtual EtcdResult<EtcdTxnPutResult> put_if(const std::string& key, const std::string& value,
+                                              const EtcdPutCondition& condition, std::int64_t lease,
+                                              Deadline deadline) = 0;
   // Puts every pair in one transaction (no lease): all are committed, or none. Keep it under
   // etcd's --max-txn-ops (128 by default) and its request size limit (1.5 MiB by default).
-  virtual EtcdResult<EtcdHeader> put_all(const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) = 0;
+  virtual EtcdResult<EtcdHeader> put_all(
+      const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) = 0;
   // Deletes the key only if its mod_revision is still `mod_revision`; false when it is not.
-  virtual EtcdResult<bool> erase_if(const std::string& key, std::int64_t mod_revision, Deadline deadline) = 0;
+  virtual EtcdResult<bool> erase_if(const std::string& key, std::int64_t mod_revision,
+                                    Deadline deadline) = 0;
   // Deletes [key, range_end) and returns the previous key-values.
-  virtual EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key, const std::string& range_end, Deadline deadline) = 0;
+  virtual EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key,
+                                                      const std::string& range_end,
+                                                      Deadline deadline) = 0;
   // Status of the member this session is talking to.
   virtual EtcdResult<EtcdStatus> status(Deadline deadline) = 0;
   virtual EtcdResult<std::vector<EtcdMember>> members(Deadline deadline) = 0;
@@ -164,8 +179,10 @@ class EtcdSession {
   virtual EtcdResult<EtcdLease> grant_lease(std::int64_t ttl_seconds, Deadline deadline) = 0;
   virtual EtcdResult<EtcdLease> keep_alive(std::int64_t lease, Deadline deadline) = 0;
   virtual EtcdResult<void> revoke_lease(std::int64_t lease, Deadline deadline) = 0;
-  virtual EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key, const std::string& range_end,
-                                                       std::int64_t start_revision, Deadline deadline) = 0;
+  virtual EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key,
+                                                       const std::string& range_end,
+                                                       std::int64_t start_revision,
+                                                       Deadline deadline) = 0;
   virtual std::string endpoint() const = 0;  // the endpoint in use
 };
 
@@ -173,7 +190,8 @@ class EtcdClient {
  public:
   virtual ~EtcdClient() = default;
   // Dials the endpoints in order (each within dial_timeout) and authenticates when a user is set.
-  virtual EtcdResult<std::unique_ptr<EtcdSession>> connect(const EtcdConnection& connection, Deadline deadline) = 0;
+  virtual EtcdResult<std::unique_ptr<EtcdSession>> connect(const EtcdConnection& connection,
+                                                           Deadline deadline) = 0;
 };
 
 // The module's client; an error when the module cannot be loaded.

@@ -3,7 +3,6 @@
 // {endpoints, ca, cert, key, user, password_env | password_file, dial_timeout}.
 #include <memory>
 #include <string>
-
 #include <tl/expected.hpp>
 
 #include "clients/etcd.hpp"
@@ -14,7 +13,8 @@ namespace drctl {
 Fields etcd_connection_fields();
 // A mandatory nested connection spec (`from:`, `to:`, `source:`).
 Field etcd_connection_field(std::string name, std::string doc);
-// "password_* without user" and the like, for a connection spec at `at` ("" for the kind's own keys).
+// "password_* without user" and the like, for a connection spec at `at` ("" for the kind's own
+// keys).
 std::vector<SpecProblem> check_etcd_connection(const Spec& spec, const std::string& at);
 
 // Reads the password from its env var or file (registering it as a secret).
@@ -30,6 +30,8 @@ struct EtcdConnectError {
 };
 
 // Connects (`who` names the side in messages: "from", "backup", "lock").
-tl::expected<std::unique_ptr<EtcdSession>, EtcdConnectError> etcd_connect(const Spec& spec, Deadline deadline, const std::string& who);
+tl::expected<std::unique_ptr<EtcdSession>, EtcdConnectError> etcd_connect(const Spec& spec,
+                                                                          Deadline deadline,
+                                                                          const std::string& who);
 
 }  // namespace drctl

@@ -42,7 +42,8 @@ std::string request_frame(const std::string& service) {
     message += service;
   }
   std::string frame(1, '\0');
-  for (int shift = 24; shift >= 0; shift -= 8) frame += static_cast<char>((message.size() >> shift) & 0xff);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    frame += static_cast<char>((message.size() >> shift) & 0xff);
   return frame + message;
 }
 
@@ -74,7 +75,8 @@ std::optional<int> response_status(const std::string& body) {
 std::string percent_decode(const std::string& text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+    if (text[i] == '%' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
       out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
       i += 2;
@@ -114,16 +116,20 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
     const CurlApi& api = curl_api();
     if (!api.error.empty()) return {R::config, api.error};
     auto colon = target.address.rfind(':');
-    if (colon == std::string::npos) return {R::config, fmt::format("address '{}' is not host:port", target.address)};
+    if (colon == std::string::npos)
+      return {R::config, fmt::format("address '{}' is not host:port", target.address)};
     const std::string host = target.address.substr(0, colon);
     const std::string port = target.address.substr(colon + 1);
-    const std::string authority = target.server_name.empty() ? target.address : target.server_name + ":" + port;
-    const std::string url = fmt::format("{}://{}/grpc.health.v1.Health/Check", target.tls ? "https" : "http", authority);
+    const std::string authority =
+        target.server_name.empty() ? target.address : target.server_name + ":" + port;
+    const std::string url = fmt::format("{}://{}/grpc.health.v1.Health/Check",
+                                        target.tls ? "https" : "http", authority);
 
     auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
     if (left.count() <= 0) return {R::deadline, "no time left"};
     long connect_ms = static_cast<long>(std::min(left, target.connect_timeout).count());
-    long total_ms = static_cast<long>(std::min(left, target.connect_timeout + target.rpc_timeout).count());
+    long total_ms =
+        static_cast<long>(std::min(left, target.connect_timeout + target.rpc_timeout).count());
     std::string frame = request_frame(target.service);
     Exchange exchange;
 
@@ -133,17 +139,22 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
     headers = api.slist_append(headers, "content-type: application/grpc");
     headers = api.slist_append(headers, "te: trailers");
     headers = api.slist_append(headers, "grpc-accept-encoding: identity");
-    headers = api.slist_append(headers, fmt::format("grpc-timeout: {}m", target.rpc_timeout.count()).c_str());
-    for (const auto& [k, v] : target.metadata) headers = api.slist_append(headers, fmt::format("{}: {}", k, v).c_str());
+    headers = api.slist_append(
+        headers, fmt::format("grpc-timeout: {}m", target.rpc_timeout.count()).c_str());
+    for (const auto& [k, v] : target.metadata)
+      headers = api.slist_append(headers, fmt::format("{}: {}", k, v).c_str());
     curl_slist* connect_to = nullptr;
     if (!target.server_name.empty()) {
       // Dial the address but speak to (SNI, verification, :authority) the given name.
-      connect_to = api.slist_append(connect_to, fmt::format("{}:{}:{}:{}", target.server_name, port, host, port).c_str());
+      connect_to = api.slist_append(
+          connect_to, fmt::format("{}:{}:{}:{}", target.server_name, port, host, port).c_str());
       api.easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to);
     }
-    std::string user_agent = target.user_agent.empty() ? "drctl/0.1" : target.user_agent + " drctl/0.1";
+    std::string user_agent =
+        target.user_agent.empty() ? "drctl/0.1" : target.user_agent + " drctl/0.1";
     api.easy_setopt(curl, CURLOPT_URL, url.c_str());
-    api.easy_setopt(curl, CURLOPT_HTTP_VERSION, target.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+    api.easy_setopt(curl, CURLOPT_HTTP_VERSION,
+                    target.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     // A connection of its own every time: libcurl 7.88 fails ("Error in the HTTP2 framing layer")
     // when an HTTP/2 connection left in the shared pool by one thread's handle is reused by
     // another's (the lab's grpc check, then prewarm, showed it). Health checks are rare; a
@@ -198,7 +209,9 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
       // still arriving; curl 7.88 then drops that answer (RFC 9113 8.1 says keep it). So the
       // status is unknown: reported as what was seen, not guessed.
       answer.result = R::stream_reset;
-      answer.detail = "the server reset the stream before an answer arrived (a server without grpc.health.v1 does this)";
+      answer.detail =
+          "the server reset the stream before an answer arrived (a server without grpc.health.v1 "
+          "does this)";
       return answer;
     }
     if (code != CURLE_OK && !answered) {
@@ -209,8 +222,10 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
         bool answered = http_status != 0;
         answer.result = handshake_s > 0 && answered ? R::deadline : R::connect_timeout;
         if (answer.result == R::connect_timeout) {
-          answer.detail = handshake_s == 0 ? fmt::format("still connecting after {} ms", connect_ms)
-                                           : fmt::format("connected, but no HTTP/2 answer within {} ms", total_ms);
+          answer.detail =
+              handshake_s == 0
+                  ? fmt::format("still connecting after {} ms", connect_ms)
+                  : fmt::format("connected, but no HTTP/2 answer within {} ms", total_ms);
         }
       } else if (http_status == 0) {
         // Refused, reset, TLS handshake failed, or a peer that is not HTTP/2 at all.
@@ -220,22 +235,38 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
       }
       return answer;
     }
-    if (!answered && http_version != CURL_HTTP_VERSION_2_0) return {R::connect_failed, "the server did not speak HTTP/2", answer.connect_ms, answer.rpc_ms};
-    if (!answered && http_status != 200) return {R::rpc_failed, fmt::format("HTTP status {}", http_status), answer.connect_ms, answer.rpc_ms};
+    if (!answered && http_version != CURL_HTTP_VERSION_2_0)
+      return {R::connect_failed, "the server did not speak HTTP/2", answer.connect_ms,
+              answer.rpc_ms};
+    if (!answered && http_status != 200)
+      return {R::rpc_failed, fmt::format("HTTP status {}", http_status), answer.connect_ms,
+              answer.rpc_ms};
     auto grpc_status = exchange.headers.find("grpc-status");
-    if (grpc_status == exchange.headers.end()) return {R::rpc_failed, "no grpc-status in the answer", answer.connect_ms, answer.rpc_ms};
+    if (grpc_status == exchange.headers.end())
+      return {R::rpc_failed, "no grpc-status in the answer", answer.connect_ms, answer.rpc_ms};
     int status = std::atoi(grpc_status->second.c_str());
-    answer.detail = percent_decode(exchange.headers.count("grpc-message") ? exchange.headers["grpc-message"] : "");
+    answer.detail = percent_decode(
+        exchange.headers.count("grpc-message") ? exchange.headers["grpc-message"] : "");
     switch (status) {
       case k_grpc_ok: {
         auto serving = response_status(exchange.body);
-        if (!serving) return {R::rpc_failed, "malformed HealthCheckResponse", answer.connect_ms, answer.rpc_ms};
-        answer.result = *serving == 1 ? R::serving : *serving == 2 ? R::not_serving : *serving == 3 ? R::service_unknown : R::unknown;
+        if (!serving)
+          return {R::rpc_failed, "malformed HealthCheckResponse", answer.connect_ms, answer.rpc_ms};
+        answer.result = *serving == 1   ? R::serving
+                        : *serving == 2 ? R::not_serving
+                        : *serving == 3 ? R::service_unknown
+                                        : R::unknown;
         return answer;
       }
-      case k_grpc_not_found: answer.result = R::not_found; return answer;
-      case k_grpc_unimplemented: answer.result = R::unimplemented; return answer;
-      case k_grpc_deadline_exceeded: answer.result = R::deadline; return answer;
+      case k_grpc_not_found:
+        answer.result = R::not_found;
+        return answer;
+      case k_grpc_unimplemented:
+        answer.result = R::unimplemented;
+        return answer;
+      case k_grpc_deadline_exceeded:
+        answer.result = R::deadline;
+        return answer;
       default:
         answer.result = R::rpc_failed;
         answer.detail = fmt::format("{} (code {})", answer.detail, status);
@@ -254,18 +285,30 @@ tl::expected<GrpcHealthClient*, std::string> grpc_health_client() {
 
 std::string_view grpc_result_name(GrpcHealthAnswer::Result result) {
   switch (result) {
-    case R::serving: return "SERVING";
-    case R::not_serving: return "NOT_SERVING";
-    case R::unknown: return "UNKNOWN";
-    case R::service_unknown: return "SERVICE_UNKNOWN";
-    case R::not_found: return "NOT_FOUND";
-    case R::unimplemented: return "UNIMPLEMENTED";
-    case R::stream_reset: return "STREAM_RESET";
-    case R::connect_failed: return "CONNECT_FAILED";
-    case R::connect_timeout: return "CONNECT_TIMEOUT";
-    case R::deadline: return "DEADLINE_EXCEEDED";
-    case R::rpc_failed: return "RPC_FAILED";
-    case R::config: return "CONFIG";
+    case R::serving:
+      return "SERVING";
+    case R::not_serving:
+      return "NOT_SERVING";
+    case R::unknown:
+      return "UNKNOWN";
+    case R::service_unknown:
+      return "SERVICE_UNKNOWN";
+    case R::not_found:
+      return "NOT_FOUND";
+    case R::unimplemented:
+      return "UNIMPLEMENTED";
+    case R::stream_reset:
+      return "STREAM_RESET";
+    case R::connect_failed:
+      return "CONNECT_FAILED";
+    case R::connect_timeout:
+      return "CONNECT_TIMEOUT";
+    case R::deadline:
+      return "DEADLINE_EXCEEDED";
+    case R::rpc_failed:
+      return "RPC_FAILED";
+    case R::config:
+      return "CONFIG";
   }
   return "?";
 }

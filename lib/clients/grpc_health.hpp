@@ -3,7 +3,6 @@
 #include <chrono>
 #include <map>
 #include <string>
-
 #include <tl/expected.hpp>
 
 #include "util/duration.hpp"
@@ -26,18 +25,21 @@ struct GrpcTarget {
 struct GrpcHealthAnswer {
   // The classes grpc_health_probe distinguishes, and then some.
   enum class Result {
-    serving, not_serving, unknown, service_unknown,  // an answer
-    not_found,       // NOT_FOUND: the server does not know that service name
-    unimplemented,   // UNIMPLEMENTED: the server has no health service
-    stream_reset,    // connected, but the stream was reset before any answer
-    connect_failed,  // refused, reset, TLS handshake failed
-    connect_timeout, // still connecting at connect_timeout
-    deadline,        // the RPC did not answer within rpc_timeout
-    rpc_failed,      // any other RPC error
-    config,          // a TLS file could not be read
+    serving,
+    not_serving,
+    unknown,
+    service_unknown,  // an answer
+    not_found,        // NOT_FOUND: the server does not know that service name
+    unimplemented,    // UNIMPLEMENTED: the server has no health service
+    stream_reset,     // connected, but the stream was reset before any answer
+    connect_failed,   // refused, reset, TLS handshake failed
+    connect_timeout,  // still connecting at connect_timeout
+    deadline,         // the RPC did not answer within rpc_timeout
+    rpc_failed,       // any other RPC error
+    config,           // a TLS file could not be read
   };
   Result result = Result::rpc_failed;
-  std::string detail;   // the gRPC status message, or what went wrong
+  std::string detail;  // the gRPC status message, or what went wrong
   double connect_ms = 0;
   double rpc_ms = 0;
 };
@@ -46,7 +48,8 @@ class GrpcHealthClient {
  public:
   virtual ~GrpcHealthClient() = default;
   // Stops by `deadline` at the latest (connect and RPC timeouts are capped by it).
-  virtual GrpcHealthAnswer check(const GrpcTarget& target, std::chrono::steady_clock::time_point deadline) = 0;
+  virtual GrpcHealthAnswer check(const GrpcTarget& target,
+                                 std::chrono::steady_clock::time_point deadline) = 0;
 };
 
 // The client; an error when libcurl cannot be loaded.

@@ -22,7 +22,8 @@ struct Transfer {
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::size_t bytes = size * count;
-  std::size_t room = t->max_body > t->response->body.size() ? t->max_body - t->response->body.size() : 0;
+  std::size_t room =
+      t->max_body > t->response->body.size() ? t->max_body - t->response->body.size() : 0;
   if (bytes > room) t->response->truncated = true;
   t->response->body.append(data, std::min(bytes, room));
   return bytes;
@@ -32,10 +33,12 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   auto* t = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
   auto colon = line.find(':');
-  if (line.rfind("HTTP/", 0) == 0) t->response->headers.clear();  // a new response (after 100 or a redirect)
+  if (line.rfind("HTTP/", 0) == 0)
+    t->response->headers.clear();  // a new response (after 100 or a redirect)
   if (colon != std::string_view::npos) {
     std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     t->response->headers.emplace_back(name, trim(line.substr(colon + 1)));
   }
   return size * count;
@@ -55,7 +58,8 @@ HttpError classify(CURLcode code, const char* detail, long timeout_ms) {
     case CURLE_COULDNT_RESOLVE_PROXY:
       return {HttpError::Class::resolve, fmt::format("cannot resolve host: {}", text)};
     case CURLE_OPERATION_TIMEDOUT:
-      return {HttpError::Class::timeout, fmt::format("timed out after {} ms: {}", timeout_ms, text)};
+      return {HttpError::Class::timeout,
+              fmt::format("timed out after {} ms: {}", timeout_ms, text)};
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -83,12 +87,14 @@ std::string HttpResponse::header(std::string_view name) const {
   return "";
 }
 
-tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, Deadline deadline, const CancelToken* cancel) {
+tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, Deadline deadline,
+                                                   const CancelToken* cancel) {
   const CurlApi& api = curl_api();
   if (!api.error.empty()) return tl::unexpected(HttpError{HttpError::Class::other, api.error});
   auto remaining = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
   long timeout_ms = std::max<long>(1, static_cast<long>(remaining.count()));
-  if (remaining.count() <= 0) return tl::unexpected(HttpError{HttpError::Class::timeout, "no time left before the request"});
+  if (remaining.count() <= 0)
+    return tl::unexpected(HttpError{HttpError::Class::timeout, "no time left before the request"});
 
   // One handle per thread, reset between requests: no setup per request (the availability
   // probe makes 50 a second). Connections live in the shared pool, not in the handle.
@@ -99,10 +105,13 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, D
     }
   };
   thread_local Handle handle;
-  if (handle.curl == nullptr) handle.curl = api.easy_init();
-  else api.easy_reset(handle.curl);
+  if (handle.curl == nullptr)
+    handle.curl = api.easy_init();
+  else
+    api.easy_reset(handle.curl);
   CURL* curl = handle.curl;
-  if (curl == nullptr) return tl::unexpected(HttpError{HttpError::Class::other, "curl_easy_init failed"});
+  if (curl == nullptr)
+    return tl::unexpected(HttpError{HttpError::Class::other, "curl_easy_init failed"});
   HttpResponse response;
   Transfer transfer{&response, request.max_body, cancel};
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -116,7 +125,8 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, D
   if (request.method == "HEAD") api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
   // A POST, PUT or PATCH always sends a body, even an empty one (Content-Length: 0): servers
   // wait for a length that never comes otherwise.
-  bool sends_body = request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
+  bool sends_body =
+      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (!request.body.empty() || sends_body) {
     api.easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.c_str());
     api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(request.body.size()));
@@ -125,7 +135,7 @@ tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, D
   api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM-based DNS timeouts
   api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                   std::min<long>(timeout_ms, static_cast<long>(request.connect_timeout.count())));
+                  std::min<long>(timeout_ms, static_cast<long>(request.connect_timeout.count())));
   api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   api.easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);

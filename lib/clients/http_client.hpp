@@ -2,10 +2,9 @@
 // One HTTP request over libcurl, bounded by an attempt's deadline and cancellable. Failures
 // keep their own classes (refused, timeout, TLS, garbage); kinds map them to a status.
 #include <string>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
-
-#include <tl/expected.hpp>
 
 #include "core/cancel.hpp"
 #include "util/duration.hpp"
@@ -37,8 +36,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
   bool truncated = false;
-  double connect_ms = 0;     // 0 when a pooled connection was reused
-  double tls_ms = 0;         // TLS handshake done (0 without TLS or when reused)
+  double connect_ms = 0;  // 0 when a pooled connection was reused
+  double tls_ms = 0;      // TLS handshake done (0 without TLS or when reused)
   bool reused = false;
   double first_byte_ms = 0;
   double total_ms = 0;
@@ -54,6 +53,7 @@ struct HttpError {
 };
 
 // Gives up at `deadline` (a timeout) and as soon as `cancel` (may be null) is cancelled.
-tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, Deadline deadline, const CancelToken* cancel);
+tl::expected<HttpResponse, HttpError> http_request(const HttpRequest& request, Deadline deadline,
+                                                   const CancelToken* cancel);
 
 }  // namespace drctl

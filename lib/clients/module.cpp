@@ -43,14 +43,18 @@ tl::expected<void*, std::string> module_symbol(const std::string& name, const st
       // Lazy binding: the connector's and grpc++'s functions resolve on first call (the mysql
       // module loaded in 5.7 ms lazily against 12.0 ms with RTLD_NOW; docs/performance.md).
       handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
-      if (handle == nullptr) return tl::unexpected(fmt::format("cannot load {}: {}", path, ::dlerror()));
+      if (handle == nullptr)
+        return tl::unexpected(fmt::format("cannot load {}: {}", path, ::dlerror()));
       break;
     }
-    if (handle == nullptr) return tl::unexpected(fmt::format("module drctl-{}.so not found (looked in {})", name, tried));
+    if (handle == nullptr)
+      return tl::unexpected(
+          fmt::format("module drctl-{}.so not found (looked in {})", name, tried));
     loaded[name] = handle;
   }
   void* address = ::dlsym(handle, symbol.c_str());
-  if (address == nullptr) return tl::unexpected(fmt::format("module drctl-{}.so lacks {}", name, symbol));
+  if (address == nullptr)
+    return tl::unexpected(fmt::format("module drctl-{}.so lacks {}", name, symbol));
   return address;
 }
 

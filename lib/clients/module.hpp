@@ -3,7 +3,6 @@
 // modules that are loaded the first time a check needs them, so `drctl version`, `validate`
 // and http/exec-only runs never pay for them.
 #include <string>
-
 #include <tl/expected.hpp>
 
 namespace drctl {

@@ -76,16 +76,19 @@ ProcessResult run_process(const ProcessSpec& spec, std::chrono::steady_clock::ti
   sigemptyset(&defaults);
   for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGCHLD}) sigaddset(&defaults, s);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   // PATH lookup uses the child's PATH when given, as a shell would.
-  std::string path_env = spec.env.count("PATH") ? spec.env.at("PATH") : "/usr/local/bin:/usr/bin:/bin";
+  std::string path_env =
+      spec.env.count("PATH") ? spec.env.at("PATH") : "/usr/local/bin:/usr/bin:/bin";
   std::string program = spec.argv.empty() ? "" : spec.argv[0];
   if (program.find('/') == std::string::npos) {
     std::size_t start = 0;
     while (start <= path_env.size()) {
       auto end = path_env.find(':', start);
-      std::string dir = path_env.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      std::string dir =
+          path_env.substr(start, end == std::string::npos ? std::string::npos : end - start);
       std::string candidate = (dir.empty() ? "." : dir) + "/" + spec.argv[0];
       if (::access(candidate.c_str(), X_OK) == 0) {
         program = candidate;
@@ -97,7 +100,9 @@ ProcessResult run_process(const ProcessSpec& spec, std::chrono::steady_clock::ti
   }
 
   pid_t pid = -1;
-  int rc = spec.argv.empty() ? EINVAL : ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+  int rc = spec.argv.empty()
+               ? EINVAL
+               : ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(out_pipe[1]);

@@ -11,10 +11,10 @@
 namespace drctl {
 
 struct ProcessSpec {
-  std::vector<std::string> argv;               // argv[0] is looked up in PATH
-  std::map<std::string, std::string> env;      // the child's whole environment
-  std::string cwd;                             // "" keeps drctl's
-  std::size_t capture_limit = 1 << 20;         // bytes kept of each stream (the tail)
+  std::vector<std::string> argv;           // argv[0] is looked up in PATH
+  std::map<std::string, std::string> env;  // the child's whole environment
+  std::string cwd;                         // "" keeps drctl's
+  std::size_t capture_limit = 1 << 20;     // bytes kept of each stream (the tail)
 };
 
 struct ProcessResult {

@@ -5,9 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "util/duration.hpp"
 
@@ -23,7 +22,9 @@ struct SqlEndpoint {
   Millis read_timeout{5'000};
   std::string ca, cert, key;  // TLS (PEM files)
 
-  std::string describe() const { return socket.empty() ? host + ":" + std::to_string(port) : socket; }
+  std::string describe() const {
+    return socket.empty() ? host + ":" + std::to_string(port) : socket;
+  }
 };
 
 // One row: column name -> value, nullopt for SQL NULL.
@@ -46,7 +47,8 @@ class SqlSession {
 class SqlClient {
  public:
   virtual ~SqlClient() = default;
-  virtual tl::expected<std::unique_ptr<SqlSession>, SqlError> connect(const SqlEndpoint& endpoint) = 0;
+  virtual tl::expected<std::unique_ptr<SqlSession>, SqlError> connect(
+      const SqlEndpoint& endpoint) = 0;
 };
 
 // The module's client; an error when the module cannot be loaded.

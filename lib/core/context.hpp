@@ -15,7 +15,7 @@ struct AttemptContext {
   std::chrono::steady_clock::time_point deadline;
   const CancelToken* cancel = nullptr;
   std::string run_id;
-  std::string fencing_token;  // "" without a run lock
+  std::string fencing_token;         // "" without a run lock
   std::function<bool()> checkpoint;  // journals the operation's undo_state(), durably
 
   // Called by an operation right before it changes anything, so a crash in the middle still

@@ -14,11 +14,13 @@ std::string Diagnostic::to_string() const {
 }
 
 void Diagnostics::error(SourcePos pos, std::string path, std::string message) {
-  m_items.push_back({Diagnostic::Severity::error, m_file, pos, std::move(path), std::move(message)});
+  m_items.push_back(
+      {Diagnostic::Severity::error, m_file, pos, std::move(path), std::move(message)});
 }
 
 void Diagnostics::warning(SourcePos pos, std::string path, std::string message) {
-  m_items.push_back({Diagnostic::Severity::warning, m_file, pos, std::move(path), std::move(message)});
+  m_items.push_back(
+      {Diagnostic::Severity::warning, m_file, pos, std::move(path), std::move(message)});
 }
 
 bool Diagnostics::has_errors() const {
@@ -27,9 +29,9 @@ bool Diagnostics::has_errors() const {
 }
 
 std::size_t Diagnostics::error_count() const {
-  return static_cast<std::size_t>(std::count_if(m_items.begin(), m_items.end(), [](const Diagnostic& d) {
-    return d.severity == Diagnostic::Severity::error;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(m_items.begin(), m_items.end(),
+                    [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::error; }));
 }
 
 std::vector<Diagnostic> Diagnostics::sorted() const {

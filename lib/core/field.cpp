@@ -1,22 +1,31 @@
 #include "core/field.hpp"
 
-#include "util/duration.hpp"
-
 #include <array>
+
+#include "util/duration.hpp"
 
 namespace drctl {
 
 std::string_view field_type_name(FieldType type) {
   switch (type) {
-    case FieldType::string: return "a string";
-    case FieldType::integer: return "an integer";
-    case FieldType::boolean: return "true or false";
-    case FieldType::duration: return "a duration";
-    case FieldType::string_list: return "a list of strings";
-    case FieldType::string_map: return "a map of strings";
-    case FieldType::integer_list: return "an integer or a list of integers";
-    case FieldType::object: return "a map";
-    case FieldType::object_list: return "a list of maps";
+    case FieldType::string:
+      return "a string";
+    case FieldType::integer:
+      return "an integer";
+    case FieldType::boolean:
+      return "true or false";
+    case FieldType::duration:
+      return "a duration";
+    case FieldType::string_list:
+      return "a list of strings";
+    case FieldType::string_map:
+      return "a map of strings";
+    case FieldType::integer_list:
+      return "an integer or a list of integers";
+    case FieldType::object:
+      return "a map";
+    case FieldType::object_list:
+      return "a list of maps";
   }
   return "?";
 }
@@ -31,13 +40,27 @@ Field make(std::string name, FieldType type, std::string doc) {
 }
 }  // namespace
 
-Field Field::string(std::string name, std::string doc) { return make(std::move(name), FieldType::string, std::move(doc)); }
-Field Field::integer(std::string name, std::string doc) { return make(std::move(name), FieldType::integer, std::move(doc)); }
-Field Field::boolean(std::string name, std::string doc) { return make(std::move(name), FieldType::boolean, std::move(doc)); }
-Field Field::duration(std::string name, std::string doc) { return make(std::move(name), FieldType::duration, std::move(doc)); }
-Field Field::string_list(std::string name, std::string doc) { return make(std::move(name), FieldType::string_list, std::move(doc)); }
-Field Field::string_map(std::string name, std::string doc) { return make(std::move(name), FieldType::string_map, std::move(doc)); }
-Field Field::integer_list(std::string name, std::string doc) { return make(std::move(name), FieldType::integer_list, std::move(doc)); }
+Field Field::string(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::string, std::move(doc));
+}
+Field Field::integer(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::integer, std::move(doc));
+}
+Field Field::boolean(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::boolean, std::move(doc));
+}
+Field Field::duration(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::duration, std::move(doc));
+}
+Field Field::string_list(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::string_list, std::move(doc));
+}
+Field Field::string_map(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::string_map, std::move(doc));
+}
+Field Field::integer_list(std::string name, std::string doc) {
+  return make(std::move(name), FieldType::integer_list, std::move(doc));
+}
 Field Field::object(std::string name, std::string doc, std::vector<Field> members) {
   Field field = make(std::move(name), FieldType::object, std::move(doc));
   field.fields = std::move(members);

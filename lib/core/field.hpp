@@ -3,7 +3,6 @@
 // Fields; the strict validator, the typed Spec accessors and the JSON Schema are all driven by
 // that one list, so they cannot drift apart.
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,8 +31,8 @@ struct Field {
   std::vector<std::string> choices;  // allowed values of a string field
   std::optional<long long> min;      // bounds of an integer field
   std::optional<long long> max;
-  std::vector<Field> fields;         // members of an object field
-  nlohmann::json default_value;      // filled in when the key is absent (null: no default)
+  std::vector<Field> fields;     // members of an object field
+  nlohmann::json default_value;  // filled in when the key is absent (null: no default)
 
   // Builders, so kind tables read as one line per key.
   static Field string(std::string name, std::string doc);

@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "core/context.hpp"
-#include "core/outcome.hpp"
 #include "core/field.hpp"
 #include "core/model.hpp"
+#include "core/outcome.hpp"
 #include "core/spec.hpp"
 
 namespace drctl {
@@ -42,7 +42,9 @@ class Operation {
   virtual void adopt_undo_state(const nlohmann::json& /*state*/) {}
   // When the change itself began, if later than the call (after a precheck that changes
   // nothing): a route's takeover is measured from here.
-  virtual std::optional<std::chrono::steady_clock::time_point> change_started() const { return std::nullopt; }
+  virtual std::optional<std::chrono::steady_clock::time_point> change_started() const {
+    return std::nullopt;
+  }
 };
 
 class Kind {

@@ -40,9 +40,9 @@ struct Entry {
   SourcePos pos;
   Action action;
   Timing timing;
-  std::optional<Millis> budget;       // steps only: this step's share of the SLA
-  std::optional<Rollback> rollback;   // steps only
-  bool read_only = false;             // steps only: changes nothing, needs no rollback
+  std::optional<Millis> budget;      // steps only: this step's share of the SLA
+  std::optional<Rollback> rollback;  // steps only
+  bool read_only = false;            // steps only: changes nothing, needs no rollback
 };
 
 enum class OnBreach { fail, warn };
@@ -51,7 +51,7 @@ enum class OnBreach { fail, warn };
 struct ProbeSpec {
   std::string url;
   Millis interval{20};
-  Millis timeout{1'000};                // per request
+  Millis timeout{1'000};                 // per request
   std::vector<long long> expect_status;  // default: 200-399
   std::optional<Millis> p99;
   std::optional<double> max_error_rate;  // a fraction (written as "1%")
@@ -75,7 +75,7 @@ struct Playbook {
   std::string name;
   std::string description;
   std::string source_path;
-  std::string hash;  // "xxh3-128:<hex>" of the file's bytes
+  std::string hash;    // "xxh3-128:<hex>" of the file's bytes
   std::string source;  // the file's text (journaled, so a run can be rolled back from anywhere)
   std::map<std::string, std::string> var_overrides;  // --var, as given
   std::map<std::string, std::string> vars;

@@ -1,8 +1,7 @@
 #pragma once
 // What one attempt of a check, step or rollback came to.
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,9 +19,9 @@ enum class Changed { no, yes, unknown };
 
 struct Outcome {
   Status status = Status::ok;
-  std::string message;                          // one line, no secrets
+  std::string message;                                 // one line, no secrets
   nlohmann::json evidence = nlohmann::json::object();  // measured values for the report
-  std::map<std::string, std::string> outputs;   // ${steps.<name>.<output>} for later steps
+  std::map<std::string, std::string> outputs;          // ${steps.<name>.<output>} for later steps
   std::vector<std::string> warnings;
   Changed changed = Changed::unknown;
 
@@ -34,14 +33,17 @@ struct Outcome {
   }
   // A failure with its class in evidence.error ("unreachable", "config", "journal_failed"...):
   // the one way every kind builds a failed outcome that a pipeline can branch on.
-  static Outcome failure(Status status, std::string error_class, std::string message, Changed changed = Changed::unknown) {
+  static Outcome failure(Status status, std::string error_class, std::string message,
+                         Changed changed = Changed::unknown) {
     Outcome outcome = fail(status, std::move(message), changed);
     outcome.evidence["error"] = std::move(error_class);
     return outcome;
   }
   // The journal could not record the undo state, so the change was not made.
   static Outcome journal_refused() {
-    return failure(Status::failed, "journal_failed", "the journal could not record how to undo this step, so nothing was changed", Changed::no);
+    return failure(Status::failed, "journal_failed",
+                   "the journal could not record how to undo this step, so nothing was changed",
+                   Changed::no);
   }
 };
 

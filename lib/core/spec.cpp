@@ -8,7 +8,9 @@ bool Spec::has(const std::string& key) const {
   return m_values.is_object() && m_values.contains(key) && !m_values.at(key).is_null();
 }
 
-std::string Spec::str(const std::string& key) const { return opt_str(key).value_or(""); }
+std::string Spec::str(const std::string& key) const {
+  return opt_str(key).value_or("");
+}
 
 std::optional<std::string> Spec::opt_str(const std::string& key) const {
   if (!has(key) || !m_values.at(key).is_string()) return std::nullopt;
@@ -16,7 +18,8 @@ std::optional<std::string> Spec::opt_str(const std::string& key) const {
 }
 
 long long Spec::integer(const std::string& key, long long fallback) const {
-  return has(key) && m_values.at(key).is_number_integer() ? m_values.at(key).get<long long>() : fallback;
+  return has(key) && m_values.at(key).is_number_integer() ? m_values.at(key).get<long long>()
+                                                          : fallback;
 }
 
 bool Spec::boolean(const std::string& key, bool fallback) const {
@@ -51,10 +54,14 @@ std::optional<std::string> Spec::opt_str(const Field& field) const {
   return std::nullopt;
 }
 
-std::string Spec::str(const Field& field) const { return opt_str(field).value_or(""); }
+std::string Spec::str(const Field& field) const {
+  return opt_str(field).value_or("");
+}
 
 long long Spec::integer(const Field& field) const {
-  return integer(field.name, field.default_value.is_number_integer() ? field.default_value.get<long long>() : 0);
+  return integer(field.name, field.default_value.is_number_integer()
+                                 ? field.default_value.get<long long>()
+                                 : 0);
 }
 
 bool Spec::boolean(const Field& field) const {

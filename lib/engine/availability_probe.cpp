@@ -10,17 +10,23 @@
 namespace drctl {
 namespace {
 using Clock = std::chrono::steady_clock;
-double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
 }  // namespace
 
-AvailabilityProbe::AvailabilityProbe(ProbeSpec spec) : m_spec(std::move(spec)) { m_report.url = m_spec.url; }
+AvailabilityProbe::AvailabilityProbe(ProbeSpec spec) : m_spec(std::move(spec)) {
+  m_report.url = m_spec.url;
+}
 
 AvailabilityProbe::~AvailabilityProbe() {
   m_stop.cancel();
   if (m_thread.joinable()) m_thread.join();
 }
 
-void AvailabilityProbe::start() { m_thread = std::thread([this] { loop(); }); }
+void AvailabilityProbe::start() {
+  m_thread = std::thread([this] { loop(); });
+}
 
 void AvailabilityProbe::running(std::string entry) {
   std::lock_guard lock(m_mutex);
@@ -47,8 +53,9 @@ void AvailabilityProbe::loop() {
     bool ok = false;
     if (response) {
       const auto& wanted = m_spec.expect_status;
-      ok = wanted.empty() ? response->status >= 200 && response->status < 400
-                          : std::find(wanted.begin(), wanted.end(), response->status) != wanted.end();
+      ok = wanted.empty()
+               ? response->status >= 200 && response->status < 400
+               : std::find(wanted.begin(), wanted.end(), response->status) != wanted.end();
     }
     {
       std::lock_guard lock(m_mutex);
@@ -82,19 +89,29 @@ ProbeReport AvailabilityProbe::stop() {
   if (m_thread.joinable()) m_thread.join();
   std::lock_guard lock(m_mutex);
   m_report.latency = summarize(m_latencies);
-  if (m_spec.p99 && m_report.latency.p99 > static_cast<double>(m_spec.p99->count())) m_report.p99_exceeded = true;
-  if (m_spec.max_error_rate && m_report.error_rate() > *m_spec.max_error_rate) m_report.error_rate_exceeded = true;
+  if (m_spec.p99 && m_report.latency.p99 > static_cast<double>(m_spec.p99->count()))
+    m_report.p99_exceeded = true;
+  if (m_spec.max_error_rate && m_report.error_rate() > *m_spec.max_error_rate)
+    m_report.error_rate_exceeded = true;
   return m_report;
 }
 
 nlohmann::json ProbeReport::to_json(const ProbeSpec& spec) const {
-  nlohmann::json out = {{"url", url}, {"requests", requests}, {"errors", errors}, {"abandoned_at_stop", abandoned}, {"error_rate", error_rate()},
-                        {"latency", latency.to_json()}, {"longest_error_streak", longest_streak},
-                        {"longest_error_streak_ms", longest_streak_ms}, {"errors_by_entry", errors_by_entry},
+  nlohmann::json out = {{"url", url},
+                        {"requests", requests},
+                        {"errors", errors},
+                        {"abandoned_at_stop", abandoned},
+                        {"error_rate", error_rate()},
+                        {"latency", latency.to_json()},
+                        {"longest_error_streak", longest_streak},
+                        {"longest_error_streak_ms", longest_streak_ms},
+                        {"errors_by_entry", errors_by_entry},
                         {"interval_ms", spec.interval.count()}};
-  out["longest_error_streak_during"] = longest_streak ? nlohmann::json(longest_streak_during) : nlohmann::json(nullptr);
+  out["longest_error_streak_during"] =
+      longest_streak ? nlohmann::json(longest_streak_during) : nlohmann::json(nullptr);
   out["p99_budget_ms"] = spec.p99 ? nlohmann::json(spec.p99->count()) : nlohmann::json(nullptr);
-  out["max_error_rate"] = spec.max_error_rate ? nlohmann::json(*spec.max_error_rate) : nlohmann::json(nullptr);
+  out["max_error_rate"] =
+      spec.max_error_rate ? nlohmann::json(*spec.max_error_rate) : nlohmann::json(nullptr);
   out["p99_exceeded"] = p99_exceeded;
   out["error_rate_exceeded"] = error_rate_exceeded;
   out["verdict"] = breached() ? "breached" : "met";

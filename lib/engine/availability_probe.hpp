@@ -6,11 +6,10 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/cancel.hpp"
 #include "core/model.hpp"
@@ -28,7 +27,9 @@ struct ProbeReport {
   std::string longest_streak_during;  // the entry running when it began
   std::map<std::string, long long> errors_by_entry;
   bool p99_exceeded = false, error_rate_exceeded = false;
-  double error_rate() const { return requests ? static_cast<double>(errors) / static_cast<double>(requests) : 0; }
+  double error_rate() const {
+    return requests ? static_cast<double>(errors) / static_cast<double>(requests) : 0;
+  }
   bool breached() const { return p99_exceeded || error_rate_exceeded; }
   nlohmann::json to_json(const ProbeSpec& spec) const;
 };

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <mutex>
 
-#include "etcd/prefix_cursor.hpp"
 #include "clients/etcd_connection.hpp"
+#include "etcd/prefix_cursor.hpp"
 #include "util/secrets.hpp"
 
 namespace drctl {
@@ -14,7 +14,9 @@ namespace {
 
 constexpr std::chrono::milliseconds k_call_limit{5'000};
 
-Deadline deadline_from_now() { return std::chrono::steady_clock::now() + k_call_limit; }
+Deadline deadline_from_now() {
+  return std::chrono::steady_clock::now() + k_call_limit;
+}
 
 tl::expected<std::unique_ptr<EtcdSession>, std::string> connect(const LockSpec& lock) {
   auto session = etcd_connect(Spec(lock.etcd), deadline_from_now(), "journal");
@@ -22,7 +24,9 @@ tl::expected<std::unique_ptr<EtcdSession>, std::string> connect(const LockSpec& 
   return std::move(*session);
 }
 
-std::string journals_prefix(const LockSpec& lock) { return lock.key + "/journal/"; }
+std::string journals_prefix(const LockSpec& lock) {
+  return lock.key + "/journal/";
+}
 
 // Lines are buffered as they come and committed together, several keys in one transaction.
 class EtcdJournalSink : public JournalSink {
@@ -56,8 +60,10 @@ class EtcdJournalSink : public JournalSink {
     auto commit = [&]() -> tl::expected<void, std::string> {
       if (batch.empty()) return {};
       auto put = m_session->put_all(batch, deadline_from_now());
-      if (!put) return tl::unexpected(fmt::format("etcd journal {}..{}: {}", batch.front().first, batch.back().first.substr(m_prefix.size()),
-                                                  put.error().to_string()));
+      if (!put)
+        return tl::unexpected(fmt::format("etcd journal {}..{}: {}", batch.front().first,
+                                          batch.back().first.substr(m_prefix.size()),
+                                          put.error().to_string()));
       batch.clear();
       bytes = 0;
       return {};
@@ -87,12 +93,18 @@ class EtcdJournalSink : public JournalSink {
 
 }  // namespace
 
-std::string etcd_journal_prefix(const LockSpec& lock, const std::string& run_id) { return journals_prefix(lock) + run_id + "/"; }
+std::string etcd_journal_prefix(const LockSpec& lock, const std::string& run_id) {
+  return journals_prefix(lock) + run_id + "/";
+}
 
-std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock) { return std::make_unique<EtcdJournalSink>(lock); }
+std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock) {
+  return std::make_unique<EtcdJournalSink>(lock);
+}
 
-tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const LockSpec& lock, const std::string& run_id) {
-  if (run_id.find('/') != std::string::npos) return tl::unexpected(fmt::format("not a run id: {}", run_id));
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
+    const LockSpec& lock, const std::string& run_id) {
+  if (run_id.find('/') != std::string::npos)
+    return tl::unexpected(fmt::format("not a run id: {}", run_id));
   auto session = connect(lock);
   if (!session) return tl::unexpected(session.error());
   std::string prefix = etcd_journal_prefix(lock, run_id);
@@ -100,12 +112,15 @@ tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const L
   std::vector<nlohmann::json> lines;
   while (true) {
     auto kv = cursor.next(deadline_from_now());
-    if (!kv) return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
+    if (!kv)
+      return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
     if (!*kv) break;
     auto line = nlohmann::json::parse((*kv)->value, nullptr, false);
     if (line.is_object()) lines.push_back(std::move(line));
   }
-  if (lines.empty()) return tl::unexpected(fmt::format("no run {} in the etcd journal under {}", run_id, journals_prefix(lock)));
+  if (lines.empty())
+    return tl::unexpected(
+        fmt::format("no run {} in the etcd journal under {}", run_id, journals_prefix(lock)));
   return lines;
 }
 
@@ -117,7 +132,8 @@ tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const Loc
   PrefixCursor cursor(**session, prefix, 0);
   while (true) {
     auto kv = cursor.next(deadline_from_now());
-    if (!kv) return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
+    if (!kv)
+      return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
     if (!*kv) break;
     std::string rest = (*kv)->key.substr(prefix.size());
     std::string run = rest.substr(0, rest.find('/'));

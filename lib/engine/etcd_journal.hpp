@@ -1,17 +1,16 @@
 #pragma once
 // The etcd copy of the journal, beside the run lock: each line is a key
 // <lock key>/journal/<run id>/<line number, 6 digits>, committed (by a quorum) when the local
-// file is fsync'd, several lines in one transaction. Not bound to the lock's lease: it outlives a killed run, so the run
-// can be resumed or rolled back from another machine.
+// file is fsync'd, several lines in one transaction. Not bound to the lock's lease: it outlives a
+// killed run, so the run can be resumed or rolled back from another machine.
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <tl/expected.hpp>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-#include <tl/expected.hpp>
-
-#include "engine/journal.hpp"
 #include "core/model.hpp"
+#include "engine/journal.hpp"
 
 namespace drctl {
 
@@ -20,7 +19,8 @@ std::string etcd_journal_prefix(const LockSpec& lock, const std::string& run_id)
 std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock);
 
 // The lines of one run's journal from etcd; an error names the endpoint or says it is absent.
-tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const LockSpec& lock, const std::string& run_id);
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const LockSpec& lock,
+                                                                         const std::string& run_id);
 
 // The run ids journaled under the lock, oldest first.
 tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock);

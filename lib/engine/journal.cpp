@@ -14,13 +14,14 @@
 
 #include "engine/record_json.hpp"
 #include "util/clock.hpp"
-#include "util/json_fields.hpp"
 #include "util/json_dump.hpp"
+#include "util/json_fields.hpp"
 
 namespace drctl {
 
 std::string default_state_dir() {
-  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/drctl";
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0')
+    return std::string(xdg) + "/drctl";
   const char* home = std::getenv("HOME");
   return std::string(home != nullptr ? home : "/tmp") + "/.local/state/drctl";
 }
@@ -32,7 +33,8 @@ tl::expected<std::string, std::string> prepare_journal_dir(const std::string& st
   if (error) return tl::unexpected(fmt::format("state dir {}: {}", runs, error.message()));
   ::chmod(state_dir.c_str(), 0700);
   ::chmod(runs.c_str(), 0700);
-  if (::access(runs.c_str(), W_OK) != 0) return tl::unexpected(fmt::format("state dir {}: {}", runs, std::strerror(errno)));
+  if (::access(runs.c_str(), W_OK) != 0)
+    return tl::unexpected(fmt::format("state dir {}: {}", runs, std::strerror(errno)));
   return runs;
 }
 
@@ -48,7 +50,8 @@ class FileJournalSink : public JournalSink {
   tl::expected<void, std::string> open(const std::string& run_id) override {
     m_path = fmt::format("{}/{}.jsonl", m_dir, run_id);
     m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-    if (m_fd < 0) return tl::unexpected(fmt::format("journal {}: {}", m_path, std::strerror(errno)));
+    if (m_fd < 0)
+      return tl::unexpected(fmt::format("journal {}: {}", m_path, std::strerror(errno)));
     return {};
   }
 
@@ -66,7 +69,8 @@ class FileJournalSink : public JournalSink {
   }
 
   tl::expected<void, std::string> sync() override {
-    if (::fdatasync(m_fd) != 0) return tl::unexpected(fmt::format("journal {}: fsync: {}", m_path, std::strerror(errno)));
+    if (::fdatasync(m_fd) != 0)
+      return tl::unexpected(fmt::format("journal {}: fsync: {}", m_path, std::strerror(errno)));
     if (!m_entry_synced) {
       // The new file's name lives in the directory: without this, a power loss could keep the
       // file's lines but lose the file.
@@ -75,7 +79,8 @@ class FileJournalSink : public JournalSink {
       if (dir < 0 || (::fsync(dir) != 0 && errno != EINVAL)) {
         int error = errno;
         if (dir >= 0) ::close(dir);
-        return tl::unexpected(fmt::format("journal {}: fsync of the directory: {}", m_dir, std::strerror(error)));
+        return tl::unexpected(
+            fmt::format("journal {}: fsync of the directory: {}", m_dir, std::strerror(error)));
       }
       ::close(dir);
       m_entry_synced = true;
@@ -91,22 +96,36 @@ class FileJournalSink : public JournalSink {
 
 }  // namespace
 
-std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir) { return std::make_unique<FileJournalSink>(std::move(runs_dir)); }
+std::unique_ptr<JournalSink> file_journal_sink(std::string runs_dir) {
+  return std::make_unique<FileJournalSink>(std::move(runs_dir));
+}
 
-void JournalReporter::append(const nlohmann::json& line, Durability durability) { m_writer.append(dump_json(line) + "\n", durability); }
+void JournalReporter::append(const nlohmann::json& line, Durability durability) {
+  m_writer.append(dump_json(line) + "\n", durability);
+}
 
 void JournalReporter::run_started(const RunReport& header) {
   m_writer.open(header.run_id);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const char* user = std::getenv("USER");
-  nlohmann::json line = {{"type", "run_started"}, {"run_id", header.run_id}, {"mode", mode_name(header.mode)},
-                         {"playbook", {{"name", header.playbook_name}, {"path", header.playbook_path}, {"hash", header.playbook_hash},
-                                       {"source", m_playbook.source}, {"vars", m_playbook.var_overrides}}},
-                         {"started_at", rfc3339_utc(header.started.wall)}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()}};
+  nlohmann::json line = {{"type", "run_started"},
+                         {"run_id", header.run_id},
+                         {"mode", mode_name(header.mode)},
+                         {"playbook",
+                          {{"name", header.playbook_name},
+                           {"path", header.playbook_path},
+                           {"hash", header.playbook_hash},
+                           {"source", m_playbook.source},
+                           {"vars", m_playbook.var_overrides}}},
+                         {"started_at", rfc3339_utc(header.started.wall)},
+                         {"host", host},
+                         {"user", user ? user : "?"},
+                         {"pid", ::getpid()}};
   if (!header.resumed_from.empty()) line["resumed_from"] = header.resumed_from;
   if (!header.rolls_back.empty()) line["rolls_back"] = header.rolls_back;
-  append(line, Durability::later);  // durable with the first step's start: nothing changes before it
+  append(line,
+         Durability::later);  // durable with the first step's start: nothing changes before it
 }
 
 // A step or rollback may change things from its start on, so `drctl rollback`, here or on
@@ -117,16 +136,23 @@ void JournalReporter::run_started(const RunReport& header) {
 // waited: the window is the same sync, and the step changed nothing in it. A check changes
 // nothing.
 void JournalReporter::entry_started(const EntryRecord& record) {
-  Durability durability = record.phase == Phase::check        ? Durability::later
+  Durability durability = record.phase == Phase::check      ? Durability::later
                           : record.changes_after_undo_state ? Durability::soon
                                                             : Durability::everywhere;
-  append({{"type", "entry_started"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"kind", record.kind},
+  append({{"type", "entry_started"},
+          {"phase", phase_name(record.phase)},
+          {"name", record.name},
+          {"kind", record.kind},
           {"started_at", rfc3339_utc(record.started.wall)}},
          durability);
 }
 
 bool JournalReporter::entry_checkpoint(const EntryRecord& record) {
-  append({{"type", "entry_undo"}, {"phase", phase_name(record.phase)}, {"name", record.name}, {"undo", record.undo_state}}, Durability::everywhere);
+  append({{"type", "entry_undo"},
+          {"phase", phase_name(record.phase)},
+          {"name", record.name},
+          {"undo", record.undo_state}},
+         Durability::everywhere);
   return m_writer.failure().empty();
 }
 
@@ -135,7 +161,8 @@ void JournalReporter::entry_finished(const EntryRecord& record) {
   line["type"] = "entry_finished";
   if (record.phase == Phase::step) line["undo"] = record.undo_state;
   if (!record.done_in_run.empty()) line["done_in_run"] = record.done_in_run;
-  append(line, Durability::later);  // synced with the next step's start, so before it changes anything
+  append(line,
+         Durability::later);  // synced with the next step's start, so before it changes anything
 }
 
 void JournalReporter::run_finished(const RunReport& report) {
@@ -165,12 +192,15 @@ std::vector<JournalEntry> list_journals(const std::string& state_dir) {
     }
     out.push_back(entry);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
   return out;
 }
 
-tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir, const std::string& run_id) {
-  if (run_id.find('/') != std::string::npos) return tl::unexpected(fmt::format("not a run id: {}", run_id));
+tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir,
+                                                                    const std::string& run_id) {
+  if (run_id.find('/') != std::string::npos)
+    return tl::unexpected(fmt::format("not a run id: {}", run_id));
   std::string path = fmt::format("{}/runs/{}.jsonl", state_dir, run_id);
   std::ifstream in(path);
   if (!in) return tl::unexpected(fmt::format("no run {} in {}/runs", run_id, state_dir));

@@ -10,15 +10,14 @@
 // (the directories 0700).
 #include <cstdio>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <tl/expected.hpp>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-#include <tl/expected.hpp>
-
+#include "core/model.hpp"
 #include "engine/journal_writer.hpp"
 #include "engine/reporter.hpp"
-#include "core/model.hpp"
 
 namespace drctl {
 
@@ -58,6 +57,7 @@ struct JournalEntry {
 // Every run in <state dir>/runs, newest first.
 std::vector<JournalEntry> list_journals(const std::string& state_dir);
 // The lines of one run's journal.
-tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir, const std::string& run_id);
+tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir,
+                                                                    const std::string& run_id);
 
 }  // namespace drctl

@@ -17,7 +17,9 @@ std::map<std::string, std::string> string_map(const nlohmann::json& j) {
 }
 
 void erase_named(std::vector<JournaledStep>& steps, const std::string& name) {
-  steps.erase(std::remove_if(steps.begin(), steps.end(), [&](const JournaledStep& s) { return s.name == name; }), steps.end());
+  steps.erase(std::remove_if(steps.begin(), steps.end(),
+                             [&](const JournaledStep& s) { return s.name == name; }),
+              steps.end());
 }
 
 }  // namespace
@@ -37,7 +39,8 @@ const JournaledStep* JournalState::find_cut_short(const std::string& name) const
 }
 
 tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann::json>& lines) {
-  if (lines.empty() || json_text(lines.front(), "type") != "run_started") return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
+  if (lines.empty() || json_text(lines.front(), "type") != "run_started")
+    return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
   JournalState state;
   const auto& head = lines.front();
   state.run_id = json_text(head, "run_id");
@@ -55,24 +58,29 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
     const std::string name = json_text(line, "name");
     if (type == "run_finished") {
       state.ended = true;
-      if (line.contains("report") && line["report"].is_object()) state.result = json_text(line["report"], "result");
+      if (line.contains("report") && line["report"].is_object())
+        state.result = json_text(line["report"], "result");
       continue;
     }
     if (phase == "step" && type == "entry_started") {
       erase_named(state.cut_short, name);
-      state.cut_short.push_back({name, state.run_id, {}, undo.count(name) ? undo[name] : nlohmann::json(nullptr), false});
+      state.cut_short.push_back(
+          {name, state.run_id, {}, undo.count(name) ? undo[name] : nlohmann::json(nullptr), false});
     } else if (phase == "step" && type == "entry_undo") {
       undo[name] = json_member(line, "undo");
       for (auto& s : state.cut_short) {
         if (s.name == name) s.undo = undo[name];
       }
     } else if (phase == "step" && type == "entry_finished") {
-      nlohmann::json step_undo = line.contains("undo") ? line["undo"] : (undo.count(name) ? undo[name] : nlohmann::json(nullptr));
+      nlohmann::json step_undo = line.contains("undo")
+                                     ? line["undo"]
+                                     : (undo.count(name) ? undo[name] : nlohmann::json(nullptr));
       undo[name] = step_undo;
       erase_named(state.cut_short, name);
       erase_named(state.done, name);
       std::string status = json_text(line, "status");
-      JournaledStep step{name, json_text(line, "done_in_run", state.run_id), string_map(json_member(line, "outputs")), step_undo, true};
+      JournaledStep step{name, json_text(line, "done_in_run", state.run_id),
+                         string_map(json_member(line, "outputs")), step_undo, true};
       if (status == "ok") {
         state.done.push_back(std::move(step));
       } else if (status != "skipped" || !step_undo.is_null()) {
@@ -83,11 +91,13 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
       std::string status = json_text(line, "status");
       std::string message = json_text(line, "message");
       bool not_attempted = status == "skipped" && message.rfind("not attempted", 0) == 0;
-      if (status == "ok" || (status == "skipped" && !not_attempted && message.rfind("no rollback declared", 0) != 0)) {
+      if (status == "ok" || (status == "skipped" && !not_attempted &&
+                             message.rfind("no rollback declared", 0) != 0)) {
         erase_named(state.done, name);  // undone (or there was nothing to undo)
         erase_named(state.cut_short, name);
-        state.failed_rollbacks.erase(std::remove(state.failed_rollbacks.begin(), state.failed_rollbacks.end(), name),
-                                     state.failed_rollbacks.end());
+        state.failed_rollbacks.erase(
+            std::remove(state.failed_rollbacks.begin(), state.failed_rollbacks.end(), name),
+            state.failed_rollbacks.end());
       } else if (!not_attempted && status != "skipped") {
         state.failed_rollbacks.push_back(name);
       }

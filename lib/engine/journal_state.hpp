@@ -3,12 +3,11 @@
 // state their undo needs), the step that was cut short, and what has been rolled back since.
 // `drctl run --resume` skips the done steps; `drctl rollback` undoes them, newest first.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace drctl {
 

@@ -6,7 +6,9 @@ namespace drctl {
 
 using Clock = std::chrono::steady_clock;
 
-JournalWriter::JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks, std::chrono::milliseconds linger) : m_linger(linger) {
+JournalWriter::JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks,
+                             std::chrono::milliseconds linger)
+    : m_linger(linger) {
   for (auto& sink : sinks) {
     auto lane = std::make_unique<Lane>();
     lane->sink = std::move(sink);
@@ -61,7 +63,8 @@ void JournalWriter::append(const std::string& line, Durability durability) {
   m_wake.notify_all();
   if (durability != Durability::everywhere || !m_opened) return;
   m_done.wait(lock, [&] {
-    return std::all_of(m_lanes.begin(), m_lanes.end(), [&](const auto& lane) { return lane->failed || lane->synced >= number; });
+    return std::all_of(m_lanes.begin(), m_lanes.end(),
+                       [&](const auto& lane) { return lane->failed || lane->synced >= number; });
   });
 }
 
@@ -81,7 +84,8 @@ void JournalWriter::serve(Lane& lane) {
   }
   while (!lane.failed) {
     bool pending = lane.written > lane.synced;
-    bool due = pending && (lane.due > lane.synced || m_stopping || Clock::now() >= lane.oldest_unsynced + m_linger);
+    bool due = pending && (lane.due > lane.synced || m_stopping ||
+                           Clock::now() >= lane.oldest_unsynced + m_linger);
     if (!due) {
       if (m_stopping) break;
       if (pending) {

@@ -14,9 +14,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace drctl {
 
@@ -45,7 +44,8 @@ class JournalWriter {
   // A line that need not be durable at once is synced at most this long after it was written.
   static constexpr std::chrono::milliseconds k_linger{10};
 
-  explicit JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks, std::chrono::milliseconds linger = k_linger);
+  explicit JournalWriter(std::vector<std::unique_ptr<JournalSink>> sinks,
+                         std::chrono::milliseconds linger = k_linger);
   ~JournalWriter();  // syncs what is pending, then stops the threads
   JournalWriter(const JournalWriter&) = delete;
   JournalWriter& operator=(const JournalWriter&) = delete;
@@ -76,8 +76,8 @@ class JournalWriter {
   std::vector<std::unique_ptr<Lane>> m_lanes;
   std::chrono::milliseconds m_linger;
   std::string m_run_id;
-  std::uint64_t m_lines = 0;   // written so far
-  bool m_opened = false;       // the lanes' threads run
+  std::uint64_t m_lines = 0;  // written so far
+  bool m_opened = false;      // the lanes' threads run
   bool m_stopping = false;
   std::string m_error;
 };

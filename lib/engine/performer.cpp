@@ -9,7 +9,8 @@ class DescribedOperation : public Operation {
  public:
   explicit DescribedOperation(std::string description) : m_description(std::move(description)) {}
   Outcome run(const AttemptContext&) override {
-    Outcome outcome = Outcome::fail(Status::skipped, "dry run: would " + redact(m_description), Changed::no);
+    Outcome outcome =
+        Outcome::fail(Status::skipped, "dry run: would " + redact(m_description), Changed::no);
     return outcome;
   }
 

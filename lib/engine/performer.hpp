@@ -17,7 +17,9 @@ class Performer {
 
 class LivePerformer : public Performer {
  public:
-  std::unique_ptr<Operation> prepare(const Kind& kind, const Spec& spec) const override { return kind.prepare(spec); }
+  std::unique_ptr<Operation> prepare(const Kind& kind, const Spec& spec) const override {
+    return kind.prepare(spec);
+  }
   bool live() const override { return true; }
 };
 

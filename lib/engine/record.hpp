@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/availability_probe.hpp"
-#include "core/outcome.hpp"
 #include "core/model.hpp"
+#include "core/outcome.hpp"
+#include "engine/availability_probe.hpp"
 #include "util/clock.hpp"
 #include "util/duration.hpp"
 
@@ -22,22 +22,33 @@ std::string_view phase_name(Phase phase);
 enum class Mode { run, dry_run, check, rollback };  // rollback: drctl rollback RUN_ID
 std::string_view mode_name(Mode mode);
 
-enum class RunResult { success, checks_failed, rolled_back, partial, sla_breached, interrupted, lock_held, lock_lost, journal_failed };
+enum class RunResult {
+  success,
+  checks_failed,
+  rolled_back,
+  partial,
+  sla_breached,
+  interrupted,
+  lock_held,
+  lock_lost,
+  journal_failed
+};
 std::string_view run_result_name(RunResult result);
 int exit_code_for(RunResult result);
 
 struct EntryRecord {
   Phase phase = Phase::step;
-  std::string name;      // for a rollback: the step it undoes
+  std::string name;  // for a rollback: the step it undoes
   std::string kind;
   std::string target;
-  std::string action;    // what it does, in one line (plan, dry-run)
+  std::string action;  // what it does, in one line (plan, dry-run)
   Status status = Status::skipped;
   std::string message;
   Instant started;
   Instant finished;
   std::chrono::nanoseconds duration{0};
-  std::chrono::nanoseconds journal_wait{0};  // part of `duration`: waiting for its undo state to be durable
+  std::chrono::nanoseconds journal_wait{
+      0};  // part of `duration`: waiting for its undo state to be durable
   int attempts = 0;
   Millis timeout{0};
   std::optional<Millis> budget;
@@ -50,7 +61,7 @@ struct EntryRecord {
   // A step that changes nothing before its undo state is journaled (or nothing at all): its
   // start need only be durable locally before it runs.
   bool changes_after_undo_state = false;
-  std::string done_in_run;              // set when a resumed run reuses a step an earlier run did
+  std::string done_in_run;  // set when a resumed run reuses a step an earlier run did
 };
 
 struct SlaVerdict {
@@ -62,7 +73,9 @@ struct SlaVerdict {
   OnBreach on_breach = OnBreach::fail;
   std::optional<ProbeSpec> probe_spec;
   std::optional<ProbeReport> probe;  // sla.probe, when the playbook has one and steps ran
-  bool breached() const { return total_exceeded || !over_budget_steps.empty() || (probe && probe->breached()); }
+  bool breached() const {
+    return total_exceeded || !over_budget_steps.empty() || (probe && probe->breached());
+  }
 };
 
 struct RunReport {
@@ -76,10 +89,10 @@ struct RunReport {
   std::vector<EntryRecord> checks;
   std::vector<EntryRecord> steps;
   std::vector<EntryRecord> rollbacks;
-  std::string resumed_from;  // drctl run --resume: the run it continues
-  std::string rolls_back;    // drctl rollback: the run it undoes
-  std::string fencing_token;                       // the run lock's revision, when there is a lock
-  nlohmann::json lock = nullptr;                   // key, fencing_token, lease, ttl_ms, lost
+  std::string resumed_from;       // drctl run --resume: the run it continues
+  std::string rolls_back;         // drctl rollback: the run it undoes
+  std::string fencing_token;      // the run lock's revision, when there is a lock
+  nlohmann::json lock = nullptr;  // key, fencing_token, lease, ttl_ms, lost
   SlaVerdict sla;
   RunResult result = RunResult::success;
   std::string summary;  // one line: why the run ended as it did

@@ -9,9 +9,10 @@ namespace {
 
 nlohmann::json totals_of(const std::vector<EntryRecord>& records) {
   nlohmann::json totals = {{"total", records.size()}};
-  for (auto status : {Status::ok, Status::failed, Status::timeout, Status::unreachable, Status::invalid_answer, Status::skipped}) {
-    totals[std::string(status_name(status))] = std::count_if(records.begin(), records.end(),
-                                                             [&](const EntryRecord& r) { return r.status == status; });
+  for (auto status : {Status::ok, Status::failed, Status::timeout, Status::unreachable,
+                      Status::invalid_answer, Status::skipped}) {
+    totals[std::string(status_name(status))] = std::count_if(
+        records.begin(), records.end(), [&](const EntryRecord& r) { return r.status == status; });
   }
   return totals;
 }
@@ -39,12 +40,15 @@ nlohmann::json record_to_json(const EntryRecord& record) {
       {"evidence", record.evidence},
       {"outputs", record.outputs},
       {"warnings", record.warnings},
-      {"changed", record.changed == Changed::yes ? "yes" : record.changed == Changed::no ? "no" : "unknown"},
+      {"changed", record.changed == Changed::yes  ? "yes"
+                  : record.changed == Changed::no ? "no"
+                                                  : "unknown"},
   };
   if (record.phase == Phase::step) {
     j["budget_ms"] = optional_ms(record.budget);
     j["budget_pct"] = record.budget && record.budget->count() > 0
-                          ? nlohmann::json(100.0 * to_ms(record.duration) / static_cast<double>(record.budget->count()))
+                          ? nlohmann::json(100.0 * to_ms(record.duration) /
+                                           static_cast<double>(record.budget->count()))
                           : nlohmann::json(nullptr);
     j["budget_exceeded"] = record.budget_exceeded;
     j["journal_wait_ms"] = to_ms(record.journal_wait);
@@ -66,7 +70,10 @@ nlohmann::json report_to_json(const RunReport& report) {
       {"schema", k_report_schema},
       {"run_id", report.run_id},
       {"mode", mode_name(report.mode)},
-      {"playbook", {{"name", report.playbook_name}, {"path", report.playbook_path}, {"hash", report.playbook_hash}}},
+      {"playbook",
+       {{"name", report.playbook_name},
+        {"path", report.playbook_path},
+        {"hash", report.playbook_hash}}},
       {"started_at", rfc3339_utc(report.started.wall)},
       {"finished_at", rfc3339_utc(report.finished.wall)},
       {"duration_ms", to_ms(report.finished.steady - report.started.steady)},
@@ -74,23 +81,30 @@ nlohmann::json report_to_json(const RunReport& report) {
       {"exit_code", exit_code_for(report.result)},
       {"summary", report.summary},
       {"lock", report.lock},
-      {"resumed_from", report.resumed_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.resumed_from)},
-      {"rolls_back", report.rolls_back.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.rolls_back)},
+      {"resumed_from",
+       report.resumed_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.resumed_from)},
+      {"rolls_back",
+       report.rolls_back.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.rolls_back)},
       {"sla",
        {{"total_budget_ms", optional_ms(sla.total_budget)},
         {"steps_elapsed_ms", to_ms(sla.steps_elapsed)},
         {"total_pct", sla.total_budget && sla.total_budget->count() > 0
-                          ? nlohmann::json(100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()))
+                          ? nlohmann::json(100.0 * to_ms(sla.steps_elapsed) /
+                                           static_cast<double>(sla.total_budget->count()))
                           : nlohmann::json(nullptr)},
         {"total_exceeded", sla.total_exceeded},
         {"over_budget_steps", sla.over_budget_steps},
         {"on_breach", sla.on_breach == OnBreach::fail ? "fail" : "warn"},
-        {"probe", sla.probe && sla.probe_spec ? sla.probe->to_json(*sla.probe_spec) : nlohmann::json(nullptr)},
+        {"probe", sla.probe && sla.probe_spec ? sla.probe->to_json(*sla.probe_spec)
+                                              : nlohmann::json(nullptr)},
         {"verdict", verdict}}},
       {"checks", checks},
       {"steps", steps},
       {"rollbacks", rollbacks},
-      {"totals", {{"checks", totals_of(report.checks)}, {"steps", totals_of(report.steps)}, {"rollbacks", totals_of(report.rollbacks)}}},
+      {"totals",
+       {{"checks", totals_of(report.checks)},
+        {"steps", totals_of(report.steps)},
+        {"rollbacks", totals_of(report.rollbacks)}}},
   };
 }
 

@@ -4,10 +4,9 @@
 // fencing token. A killed process's lock frees itself when its lease expires (ttl).
 #include <atomic>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
 #include "clients/etcd.hpp"
@@ -24,7 +23,8 @@ struct LockRefusal {
 class RunLock {
  public:
   // Takes the lock or says who has it. `holder` is this run's identity (run id, host, user, ...).
-  static tl::expected<std::unique_ptr<RunLock>, LockRefusal> acquire(const LockSpec& spec, const nlohmann::json& holder);
+  static tl::expected<std::unique_ptr<RunLock>, LockRefusal> acquire(const LockSpec& spec,
+                                                                     const nlohmann::json& holder);
   ~RunLock();  // releases
 
   std::int64_t fencing_token() const { return m_token; }

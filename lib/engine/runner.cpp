@@ -1,7 +1,6 @@
 #include "engine/runner.hpp"
 
 #include <fmt/format.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,15 +9,15 @@
 #include <thread>
 
 #include "engine/performer.hpp"
-#include "util/clock.hpp"
-#include "util/crew.hpp"
 #include "engine/run_lock.hpp"
 #include "playbook/field_validator.hpp"
 #include "playbook/interpolate.hpp"
-#include "util/strings.hpp"
+#include "util/clock.hpp"
+#include "util/crew.hpp"
+#include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
-#include "util/json_dump.hpp"
+#include "util/strings.hpp"
 
 namespace drctl {
 namespace {
@@ -27,13 +26,15 @@ using Outputs = std::map<std::string, std::map<std::string, std::string>>;
 
 // Fills in ${steps.*} and ${run.*} just before an entry runs. In a dry run, outputs of steps
 // that did not really run show as <steps.NAME.OUTPUT>.
-nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs, const RunReport& run) {
+nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs,
+                            const RunReport& run) {
   if (value.is_string()) {
     return substitute(
         value.get<std::string>(),
         [&](const Reference& ref) -> std::optional<std::string> {
           if (ref.scope == "run") {
-            if (ref.names[0] == "fencing_token") return run.fencing_token.empty() ? std::string("<no run lock>") : run.fencing_token;
+            if (ref.names[0] == "fencing_token")
+              return run.fencing_token.empty() ? std::string("<no run lock>") : run.fencing_token;
             return ref.names[0] == "id" ? run.run_id : run.playbook_name;
           }
           if (ref.scope != "steps") return std::nullopt;
@@ -78,18 +79,24 @@ class FailedOperation : public Operation {
 };
 
 // The spec with ${steps.*} and ${run.*} filled in, typed fields typed; or why not.
-tl::expected<Spec, std::string> late_spec(const Action& action, const Kind& kind, const Outputs& outputs, const RunReport& run) {
+tl::expected<Spec, std::string> late_spec(const Action& action, const Kind& kind,
+                                          const Outputs& outputs, const RunReport& run) {
   nlohmann::json values = resolve_late(action.spec.json(), outputs, run);
   auto problems = coerce_late_values(values, kind.fields());
-  if (!problems.empty()) return tl::unexpected(fmt::format("{}: {}", action.kind, join(problems, "; ")));
+  if (!problems.empty())
+    return tl::unexpected(fmt::format("{}: {}", action.kind, join(problems, "; ")));
   return Spec(std::move(values));
 }
 
 class Run {
  public:
-  Run(const Playbook& playbook, const KindRegistry& kinds, Reporter& reporter, const RunOptions& options,
-      const CancelToken& cancel)
-      : m_playbook(playbook), m_kinds(kinds), m_reporter(reporter), m_options(options), m_cancel(cancel) {
+  Run(const Playbook& playbook, const KindRegistry& kinds, Reporter& reporter,
+      const RunOptions& options, const CancelToken& cancel)
+      : m_playbook(playbook),
+        m_kinds(kinds),
+        m_reporter(reporter),
+        m_options(options),
+        m_cancel(cancel) {
     if (options.mode == Mode::dry_run) {
       m_step_performer = std::make_unique<DryRunPerformer>();
     } else {
@@ -114,8 +121,10 @@ class Run {
   bool begin(EntryRecord& record);
   // Runs one action with its timeout and retries, filling `record`; returns the last outcome.
   // No operation: it was not run, because its start is not on record.
-  Outcome attempt(Operation* operation, const Timing& timing, EntryRecord& record, bool use_undo = false);
-  EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec, const Timing& timing);
+  Outcome attempt(Operation* operation, const Timing& timing, EntryRecord& record,
+                  bool use_undo = false);
+  EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec,
+                         const Timing& timing);
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
   void conclude();
@@ -146,8 +155,8 @@ class Run {
   bool m_changes_remain = false;   // a step that changed things had no way back
 };
 
-EntryRecord Run::new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec,
-                            const Timing& timing) {
+EntryRecord Run::new_record(Phase phase, const std::string& name, const Kind& kind,
+                            const Spec& spec, const Timing& timing) {
   EntryRecord record;
   record.phase = phase;
   record.name = name;
@@ -167,11 +176,17 @@ nlohmann::json Run::lock_holder() const {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const char* user = std::getenv("USER");
-  return {{"run_id", m_report.run_id}, {"host", host}, {"user", user ? user : "?"}, {"pid", ::getpid()},
-          {"started_at", rfc3339_utc(m_report.started.wall)}, {"playbook", m_playbook.name}};
+  return {{"run_id", m_report.run_id},
+          {"host", host},
+          {"user", user ? user : "?"},
+          {"pid", ::getpid()},
+          {"started_at", rfc3339_utc(m_report.started.wall)},
+          {"playbook", m_playbook.name}};
 }
 
-bool Run::take_lock() { return adopt_lock(RunLock::acquire(*m_playbook.lock, lock_holder())); }
+bool Run::take_lock() {
+  return adopt_lock(RunLock::acquire(*m_playbook.lock, lock_holder()));
+}
 
 bool Run::adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock) {
   if (!lock) {
@@ -185,7 +200,9 @@ bool Run::adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock) {
 }
 
 void Run::emit_started_probe(const EntryRecord& record) {
-  if (m_probe) m_probe->running(fmt::format("{} {}", record.phase == Phase::rollback ? "rollback" : "step", record.name));
+  if (m_probe)
+    m_probe->running(
+        fmt::format("{} {}", record.phase == Phase::rollback ? "rollback" : "step", record.name));
 }
 
 void Run::emit_finished(const EntryRecord& record) {
@@ -203,16 +220,19 @@ bool Run::begin(EntryRecord& record) {
 }
 
 // The entry's clock started in begin(), so its duration includes preparing its client.
-Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRecord& record, bool use_undo) {
+Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRecord& record,
+                     bool use_undo) {
   Outcome outcome;
   if (operation_or_null == nullptr) {
-    outcome = Outcome::fail(Status::failed, "not run: the journal could not record its start", Changed::no);
+    outcome = Outcome::fail(Status::failed, "not run: the journal could not record its start",
+                            Changed::no);
     outcome.evidence["error"] = "journal_failed";
   }
   for (int number = 1; operation_or_null != nullptr && number <= timing.retries + 1; ++number) {
     Operation& operation = *operation_or_null;
     record.attempts = number;
-    AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel, m_report.run_id, m_report.fencing_token};
+    AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel,
+                       m_report.run_id, m_report.fencing_token};
     if (record.phase == Phase::step) {
       ctx.checkpoint = [&] {
         record.undo_state = journalable(operation.undo_state());
@@ -224,7 +244,9 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
       };
     }
     outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
-    if (outcome.status == Status::ok || outcome.status == Status::skipped || m_cancel.stop_requested()) break;
+    if (outcome.status == Status::ok || outcome.status == Status::skipped ||
+        m_cancel.stop_requested())
+      break;
     if (number <= timing.retries) {
       auto resume_at = std::chrono::steady_clock::now() + timing.retry_delay;
       if (!m_cancel.sleep_until(resume_at)) break;
@@ -234,7 +256,8 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
   record.duration = record.finished.steady - record.started.steady;
   record.status = outcome.status;
   record.changed = outcome.changed;
-  if (record.phase == Phase::step && operation_or_null != nullptr) record.undo_state = journalable(operation_or_null->undo_state());
+  if (record.phase == Phase::step && operation_or_null != nullptr)
+    record.undo_state = journalable(operation_or_null->undo_state());
   record.message = redact(valid_utf8(outcome.message));
   record.evidence = nlohmann::json::parse(redact(dump_json(outcome.evidence)));
   for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(valid_utf8(v));
@@ -257,7 +280,8 @@ void Run::run_check(std::size_t i) {
     record.started = record.finished = Instant::now();
   } else {
     begin(record);
-    std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
+    std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec)
+                                                : std::make_unique<FailedOperation>(late.error());
     attempt(operation.get(), entry.timing, record);
     emit_finished(record);
   }
@@ -268,12 +292,15 @@ void Run::run_check(std::size_t i) {
 bool Run::may_start(const Entry& entry) {
   if (m_cancel.stop_requested()) return false;
   if (m_lock && !m_lock->held()) {
-    m_lock_lost = fmt::format("{}; step '{}' and those after it were not started", redact(m_lock->lost_reason()), entry.name);
+    m_lock_lost = fmt::format("{}; step '{}' and those after it were not started",
+                              redact(m_lock->lost_reason()), entry.name);
     return false;
   }
   if (auto why = m_reporter.failure(); !why.empty()) {
-    m_journal_failure = fmt::format("{}; step '{}' and those after it were not started; nothing was rolled back (the steps done stay done)",
-                                    redact(why), entry.name);
+    m_journal_failure = fmt::format(
+        "{}; step '{}' and those after it were not started; nothing was rolled back (the steps "
+        "done stay done)",
+        redact(why), entry.name);
     return false;
   }
   return true;
@@ -288,8 +315,9 @@ EntryRecord Run::reuse(const Entry& entry, const JournaledStep& done, const std:
   record.status = done.finished ? Status::ok : Status::failed;
   record.changed = Changed::unknown;
   record.done_in_run = done.done_in_run;
-  record.message = done.finished ? fmt::format("done in run {}; not run again", done.done_in_run)
-                                 : fmt::format("cut short in run {}; its changes are unknown", from_run);
+  record.message = done.finished
+                       ? fmt::format("done in run {}; not run again", done.done_in_run)
+                       : fmt::format("cut short in run {}; its changes are unknown", from_run);
   record.evidence = {{"done_in_run", done.done_in_run}, {"journal", from_run}};
   record.outputs = done.outputs;
   record.undo_state = done.undo;
@@ -300,7 +328,8 @@ EntryRecord Run::reuse(const Entry& entry, const JournaledStep& done, const std:
 std::unique_ptr<Operation> Run::adopting(const Entry& entry, const nlohmann::json& undo) {
   const Kind& kind = *m_kinds.find(entry.action.kind);
   auto late = late_spec(entry.action, kind, m_outputs, m_report);
-  auto operation = late ? m_step_performer->prepare(kind, *late) : std::make_unique<FailedOperation>(late.error());
+  auto operation = late ? m_step_performer->prepare(kind, *late)
+                        : std::make_unique<FailedOperation>(late.error());
   if (undo.is_object() && !json_bool(undo, "redacted")) operation->adopt_undo_state(undo);
   return operation;
 }
@@ -324,9 +353,12 @@ void Run::run_steps() {
     record.budget = entry.budget;
     record.changes_after_undo_state = !kind.mutates(spec) || kind.undo_state_before_changes(spec);
     const bool recorded = begin(record);
-    std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
-    if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr; cut && cut->undo.is_object() && !json_bool(cut->undo, "redacted")) {
-      operation->adopt_undo_state(cut->undo);  // the "before" of the first attempt, not what it left
+    std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec)
+                                                : std::make_unique<FailedOperation>(late.error());
+    if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr;
+        cut && cut->undo.is_object() && !json_bool(cut->undo, "redacted")) {
+      operation->adopt_undo_state(
+          cut->undo);  // the "before" of the first attempt, not what it left
     }
     Outcome outcome = attempt(recorded ? operation.get() : nullptr, entry.timing, record);
     if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
@@ -339,14 +371,17 @@ void Run::run_steps() {
     if (record.status != Status::ok && record.status != Status::skipped) {
       m_step_failed = true;
       if (!m_cancel.stop_requested() && m_reporter.failure().empty()) {
-        // The failed step first (if it may have changed something), then completed steps, newest first.
+        // The failed step first (if it may have changed something), then completed steps, newest
+        // first.
         std::vector<std::size_t> order;
         if (outcome.changed != Changed::no) order.push_back(i);
         for (std::size_t j = i; j-- > 0;) order.push_back(j);
         roll_back(order);
       } else if (auto why = m_reporter.failure(); !why.empty()) {
-        m_journal_failure = fmt::format("{}; step '{}' {} and those after it were not started; nothing was rolled back", redact(why),
-                                        entry.name, record.evidence.value("error", "") == "journal_failed" ? "was not run" : "failed");
+        m_journal_failure = fmt::format(
+            "{}; step '{}' {} and those after it were not started; nothing was rolled back",
+            redact(why), entry.name,
+            record.evidence.value("error", "") == "journal_failed" ? "was not run" : "failed");
       }
       return;
     }
@@ -390,10 +425,12 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
     if (entry.read_only || !m_step_operations[i]) continue;
     Operation& step_operation = *m_step_operations[i];
     if (m_rollback_failed || m_cancel.stop_requested()) {
-      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      EntryRecord record =
+          new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::skipped;
-      record.message = m_cancel.stop_requested() ? "not attempted: the run was interrupted"
-                                            : "not attempted: an earlier rollback failed, a human must look";
+      record.message = m_cancel.stop_requested()
+                           ? "not attempted: the run was interrupted"
+                           : "not attempted: an earlier rollback failed, a human must look";
       record.started = record.finished = Instant::now();
       m_report.rollbacks.push_back(record);
       emit_finished(record);
@@ -404,23 +441,29 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
       const Kind& kind = *m_kinds.find(entry.rollback->action.kind);
       auto late = late_spec(entry.rollback->action, kind, m_outputs, m_report);
       Spec spec = late ? *late : entry.rollback->action.spec;
-      EntryRecord record = new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
+      EntryRecord record =
+          new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
       const bool recorded = begin(record);
-      std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec) : std::make_unique<FailedOperation>(late.error());
+      std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec)
+                                                  : std::make_unique<FailedOperation>(late.error());
       attempt(recorded ? operation.get() : nullptr, entry.rollback->timing, record);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_operation.can_undo() && undo.is_object() && json_bool(undo, "redacted")) {
-      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      EntryRecord record =
+          new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::failed;
-      record.message = "not undone: what its undo needs held a secret's value, so it was never journaled; restore it by hand";
+      record.message =
+          "not undone: what its undo needs held a secret's value, so it was never journaled; "
+          "restore it by hand";
       record.started = record.finished = Instant::now();
       m_rollback_failed = true;
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_operation.can_undo()) {
-      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      EntryRecord record =
+          new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.action = "built-in undo of " + record.action;
       attempt(begin(record) ? &step_operation : nullptr, entry.timing, record, true);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
@@ -428,7 +471,8 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
       emit_finished(record);
     } else if (step_kind.mutates(entry.action.spec)) {
       // Nothing can undo this step: say so, and the run cannot claim to be rolled back.
-      EntryRecord record = new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
+      EntryRecord record =
+          new_record(Phase::rollback, entry.name, step_kind, entry.action.spec, entry.timing);
       record.status = Status::skipped;
       record.message = "no rollback declared: this step's changes stay";
       record.started = record.finished = Instant::now();
@@ -446,7 +490,8 @@ void Run::conclude() {
   sla.on_breach = m_playbook.sla.on_breach;
   bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
   if (m_options.mode == Mode::run && !m_report.steps.empty()) {
-    sla.steps_elapsed = m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
+    sla.steps_elapsed =
+        m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
     // A resumed run's steps began in another run: the total from the command is not known.
     sla.evaluated = all_steps_ran && m_options.resume == nullptr;
     if (sla.total_budget && sla.steps_elapsed > *sla.total_budget) sla.total_exceeded = true;
@@ -469,63 +514,85 @@ void Run::conclude() {
   } else if (m_options.mode == Mode::rollback && !m_cancel.stop_requested()) {
     bool partial = m_rollback_failed || m_changes_remain;
     m_report.result = partial ? RunResult::partial : RunResult::success;
-    m_report.summary = m_report.steps.empty()
-                           ? fmt::format("run {} has nothing left to roll back", m_report.rolls_back)
-                       : partial ? fmt::format("rollback of run {} incomplete ({}): the state is partial, a human must look", m_report.rolls_back,
-                                               m_rollback_failed ? "a rollback failed" : "a step without rollback changed things")
-                                 : fmt::format("run {} rolled back: {} rollback(s) succeeded", m_report.rolls_back, m_report.rollbacks.size());
+    m_report.summary =
+        m_report.steps.empty()
+            ? fmt::format("run {} has nothing left to roll back", m_report.rolls_back)
+        : partial
+            ? fmt::format(
+                  "rollback of run {} incomplete ({}): the state is partial, a human must look",
+                  m_report.rolls_back,
+                  m_rollback_failed ? "a rollback failed"
+                                    : "a step without rollback changed things")
+            : fmt::format("run {} rolled back: {} rollback(s) succeeded", m_report.rolls_back,
+                          m_report.rollbacks.size());
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
-    m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
-                                              : fmt::format("interrupted during or after step '{}'; nothing was rolled back "
-                                                            "(use drctl rollback)", m_report.steps.back().name);
+    m_report.summary = m_report.steps.empty()
+                           ? "interrupted before any step started"
+                           : fmt::format(
+                                 "interrupted during or after step '{}'; nothing was rolled back "
+                                 "(use drctl rollback)",
+                                 m_report.steps.back().name);
   } else if (failed_check != m_report.checks.end()) {
     m_report.result = RunResult::checks_failed;
-    m_report.summary = fmt::format("check '{}' {}: no step was started, nothing was changed", failed_check->name,
-                                   status_name(failed_check->status));
+    m_report.summary = fmt::format("check '{}' {}: no step was started, nothing was changed",
+                                   failed_check->name, status_name(failed_check->status));
   } else if (m_step_failed) {
     const auto& failed = m_report.steps.back();
     bool partial = m_rollback_failed || m_changes_remain;
     m_report.result = partial ? RunResult::partial : RunResult::rolled_back;
-    m_report.summary = partial
-                           ? fmt::format("step '{}' {}; the rollback is incomplete ({}): the state is partial, a human must look",
-                                         failed.name, status_name(failed.status),
-                                         m_rollback_failed ? "a rollback failed" : "a step without rollback changed things")
-                           : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name, status_name(failed.status),
-                                         m_report.rollbacks.size());
+    m_report.summary = partial ? fmt::format(
+                                     "step '{}' {}; the rollback is incomplete ({}): the state is "
+                                     "partial, a human must look",
+                                     failed.name, status_name(failed.status),
+                                     m_rollback_failed ? "a rollback failed"
+                                                       : "a step without rollback changed things")
+                               : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
+                                             status_name(failed.status), m_report.rollbacks.size());
   } else if (sla.breached()) {
-    m_report.result = sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
+    m_report.result =
+        sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
     std::vector<std::string> why;
     if (sla.total_exceeded) {
-      why.push_back(fmt::format("steps took {} of a {} SLA",
-                                format_duration(std::chrono::duration_cast<Millis>(sla.steps_elapsed)),
-                                format_duration(*sla.total_budget)));
+      why.push_back(
+          fmt::format("steps took {} of a {} SLA",
+                      format_duration(std::chrono::duration_cast<Millis>(sla.steps_elapsed)),
+                      format_duration(*sla.total_budget)));
     }
-    for (const auto& name : sla.over_budget_steps) why.push_back(fmt::format("step '{}' over its budget", name));
+    for (const auto& name : sla.over_budget_steps)
+      why.push_back(fmt::format("step '{}' over its budget", name));
     if (sla.probe && sla.probe->p99_exceeded) {
-      why.push_back(fmt::format("availability P99 {:.1f} ms over {}", sla.probe->latency.p99, format_duration(*sla.probe_spec->p99)));
+      why.push_back(fmt::format("availability P99 {:.1f} ms over {}", sla.probe->latency.p99,
+                                format_duration(*sla.probe_spec->p99)));
     }
     if (sla.probe && sla.probe->error_rate_exceeded) {
-      why.push_back(fmt::format("availability error rate {:.2f}% over {:.2f}% ({} of {} requests failed)", 100.0 * sla.probe->error_rate(),
-                                100.0 * *sla.probe_spec->max_error_rate, sla.probe->errors, sla.probe->requests));
+      why.push_back(
+          fmt::format("availability error rate {:.2f}% over {:.2f}% ({} of {} requests failed)",
+                      100.0 * sla.probe->error_rate(), 100.0 * *sla.probe_spec->max_error_rate,
+                      sla.probe->errors, sla.probe->requests));
     }
     m_report.summary = fmt::format("completed, SLA breached{}: {}",
                                    sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
                                    fmt::format("{}", fmt::join(why, "; ")));
   } else if (auto why = m_reporter.failure(); !why.empty() && m_options.mode == Mode::run) {
     m_report.result = RunResult::journal_failed;
-    m_report.summary = fmt::format("all {} steps completed, but the journal is incomplete: {}", m_report.steps.size(), redact(why));
+    m_report.summary = fmt::format("all {} steps completed, but the journal is incomplete: {}",
+                                   m_report.steps.size(), redact(why));
   } else {
     m_report.result = RunResult::success;
     if (m_options.mode == Mode::check) {
       m_report.summary = fmt::format("all {} checks passed", m_report.checks.size());
     } else if (m_options.mode == Mode::dry_run) {
-      m_report.summary = fmt::format("dry run: checks passed, {} steps described, nothing changed", m_report.steps.size());
+      m_report.summary = fmt::format("dry run: checks passed, {} steps described, nothing changed",
+                                     m_report.steps.size());
     } else {
-      std::size_t reused = std::count_if(m_report.steps.begin(), m_report.steps.end(), [](const EntryRecord& r) { return !r.done_in_run.empty(); });
-      m_report.summary = reused == 0 ? fmt::format("all {} steps completed", m_report.steps.size())
-                                     : fmt::format("all {} steps completed ({} done in run {}, not run again)", m_report.steps.size(),
-                                                   reused, m_report.resumed_from);
+      std::size_t reused =
+          std::count_if(m_report.steps.begin(), m_report.steps.end(),
+                        [](const EntryRecord& r) { return !r.done_in_run.empty(); });
+      m_report.summary =
+          reused == 0 ? fmt::format("all {} steps completed", m_report.steps.size())
+                      : fmt::format("all {} steps completed ({} done in run {}, not run again)",
+                                    m_report.steps.size(), reused, m_report.resumed_from);
     }
   }
 }
@@ -554,7 +621,8 @@ RunReport Run::execute() {
   // starts loading the etcd module.
   const std::size_t checks = m_playbook.checks.size();
   const std::size_t locking = m_options.mode == Mode::run && m_playbook.lock ? 1 : 0;
-  const std::size_t workers = std::min<std::size_t>(std::max(1, m_options.parallel), checks) + locking;
+  const std::size_t workers =
+      std::min<std::size_t>(std::max(1, m_options.parallel), checks) + locking;
   m_report.checks.resize(checks);
   std::optional<tl::expected<std::unique_ptr<RunLock>, LockRefusal>> lock;
   const nlohmann::json holder = lock_holder();
@@ -568,7 +636,8 @@ RunReport Run::execute() {
     }
   });
   for (const auto& record : m_report.checks) m_outputs[record.name] = record.outputs;
-  bool gate_open = std::all_of(m_report.checks.begin(), m_report.checks.end(), [](const EntryRecord& r) { return r.status == Status::ok; });
+  bool gate_open = std::all_of(m_report.checks.begin(), m_report.checks.end(),
+                               [](const EntryRecord& r) { return r.status == Status::ok; });
   if (lock && gate_open && !m_cancel.stop_requested()) gate_open = adopt_lock(std::move(*lock));
   if (gate_open && m_options.mode == Mode::run) {
     if (auto why = m_reporter.failure(); !why.empty()) {

@@ -4,18 +4,18 @@
 #include <string>
 
 #include "core/cancel.hpp"
+#include "core/model.hpp"
 #include "engine/journal_state.hpp"
 #include "engine/record.hpp"
 #include "engine/reporter.hpp"
 #include "kinds/registry.hpp"
-#include "core/model.hpp"
 
 namespace drctl {
 
 struct RunOptions {
   Mode mode = Mode::run;
-  int parallel = 8;       // checks in flight at once
-  std::string run_id;     // generated when empty
+  int parallel = 8;    // checks in flight at once
+  std::string run_id;  // generated when empty
   // drctl run --resume: the journal of the run to continue. Its done steps are not run again
   // (their outputs and undo states carry over); a step it cut short runs again, keeping the
   // undo state journaled the first time.

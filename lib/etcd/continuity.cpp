@@ -12,8 +12,10 @@ void ContinuityTracker::note_problem(const std::string& key) {
 }
 
 void ContinuityTracker::note_lost(const std::string& key) {
-  if (m_lost_keys.size() < k_keys_reported) m_lost_keys.push_back(key);
-  else ++m_lost_beyond;
+  if (m_lost_keys.size() < k_keys_reported)
+    m_lost_keys.push_back(key);
+  else
+    ++m_lost_beyond;
 }
 
 void ContinuityTracker::observe(const EtcdEvent& event) {
@@ -36,7 +38,8 @@ void ContinuityTracker::expect(const EtcdKeyValue& kv) {
   auto it = m_last_seen.find(kv.key);
   if (it != m_last_seen.end()) it->second.confirmed = true;
   if (kv.mod_revision < m_start) return;  // unchanged since before the watch began
-  if (it == m_last_seen.end() || it->second.mod_revision != kv.mod_revision || it->second.deleted) note_lost(kv.key);
+  if (it == m_last_seen.end() || it->second.mod_revision != kv.mod_revision || it->second.deleted)
+    note_lost(kv.key);
 }
 
 void ContinuityTracker::finish(std::int64_t at) {

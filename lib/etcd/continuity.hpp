@@ -29,7 +29,9 @@ class ContinuityTracker {
   std::int64_t last_revision() const { return m_last_revision; }
   std::int64_t out_of_order() const { return m_out_of_order; }
   std::int64_t duplicates() const { return m_duplicates; }
-  std::int64_t lost() const { return static_cast<std::int64_t>(m_lost_keys.size()) + m_lost_beyond; }
+  std::int64_t lost() const {
+    return static_cast<std::int64_t>(m_lost_keys.size()) + m_lost_beyond;
+  }
   // The first few keys behind each count, for the report.
   const std::vector<std::string>& lost_keys() const { return m_lost_keys; }
   const std::vector<std::string>& problem_keys() const { return m_problem_keys; }
@@ -45,7 +47,8 @@ class ContinuityTracker {
 
   std::int64_t m_start;
   std::map<std::string, Seen> m_last_seen;
-  std::int64_t m_events = 0, m_last_revision = 0, m_out_of_order = 0, m_duplicates = 0, m_lost_beyond = 0;
+  std::int64_t m_events = 0, m_last_revision = 0, m_out_of_order = 0, m_duplicates = 0,
+               m_lost_beyond = 0;
   std::vector<std::string> m_lost_keys, m_problem_keys;
 };
 

@@ -2,9 +2,14 @@
 
 namespace drctl {
 
-PrefixCursor::PrefixCursor(EtcdSession& session, std::string prefix, std::int64_t revision, std::size_t page_size)
-    : m_session(session), m_prefix(std::move(prefix)), m_range_end(etcd_prefix_end(m_prefix)), m_from(m_prefix),
-      m_revision(revision), m_page_size(page_size) {}
+PrefixCursor::PrefixCursor(EtcdSession& session, std::string prefix, std::int64_t revision,
+                           std::size_t page_size)
+    : m_session(session),
+      m_prefix(std::move(prefix)),
+      m_range_end(etcd_prefix_end(m_prefix)),
+      m_from(m_prefix),
+      m_revision(revision),
+      m_page_size(page_size) {}
 
 EtcdResult<std::optional<EtcdKeyValue>> PrefixCursor::next(Deadline deadline) {
   if (m_position == m_page.size()) {
@@ -23,7 +28,8 @@ EtcdResult<std::optional<EtcdKeyValue>> PrefixCursor::next(Deadline deadline) {
     m_position = 0;
     m_more = page->more && !m_page.empty();
     ++m_pages;
-    if (!m_page.empty()) m_from = m_page.back().key + std::string(1, '\0');  // the smallest key after the last one
+    if (!m_page.empty())
+      m_from = m_page.back().key + std::string(1, '\0');  // the smallest key after the last one
     if (m_page.empty()) return std::nullopt;
   }
   return std::move(m_page[m_position++]);

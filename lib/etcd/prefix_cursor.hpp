@@ -16,7 +16,8 @@ constexpr std::size_t k_etcd_page_size = 5000;
 class PrefixCursor {
  public:
   // revision 0: the newest, fixed by the first page (then revision() tells which).
-  PrefixCursor(EtcdSession& session, std::string prefix, std::int64_t revision, std::size_t page_size = k_etcd_page_size);
+  PrefixCursor(EtcdSession& session, std::string prefix, std::int64_t revision,
+               std::size_t page_size = k_etcd_page_size);
 
   // The next key-value in key order; nullopt at the end.
   EtcdResult<std::optional<EtcdKeyValue>> next(Deadline deadline);

@@ -13,7 +13,8 @@ void note(std::vector<std::string>& keys, const std::string& key) {
 
 }  // namespace
 
-EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& from_prefix, EtcdSession& to, const std::string& to_prefix,
+EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& from_prefix,
+                                        EtcdSession& to, const std::string& to_prefix,
                                         Deadline deadline, std::size_t page_size) {
   PrefixCursor left(from, from_prefix, 0, page_size);
   PrefixCursor right(to, to_prefix, 0, page_size);
@@ -24,7 +25,10 @@ EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& fr
   if (!b) return tl::unexpected(b.error());
   while (*a || *b) {
     // Compare the parts after each side's prefix.
-    int order = !*a ? 1 : !*b ? -1 : (*a)->key.compare(from_prefix.size(), std::string::npos, (*b)->key, to_prefix.size(), std::string::npos);
+    int order = !*a   ? 1
+                : !*b ? -1
+                      : (*a)->key.compare(from_prefix.size(), std::string::npos, (*b)->key,
+                                          to_prefix.size(), std::string::npos);
     if (order < 0) {
       ++diff.missing;
       note(diff.missing_keys, (*a)->key);

@@ -6,10 +6,13 @@
 namespace drctl {
 namespace {
 using Clock = std::chrono::steady_clock;
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 }  // namespace
 
-EtcdResult<WatchLatencyResult> measure_watch_latency(EtcdSession& put_side, EtcdSession& watch_side, const WatchLatencyOptions& options,
+EtcdResult<WatchLatencyResult> measure_watch_latency(EtcdSession& put_side, EtcdSession& watch_side,
+                                                     const WatchLatencyOptions& options,
                                                      Deadline deadline) {
   // The watch is open (confirmed by etcd) before the first put, so every event counts.
   auto watch = watch_side.watch(options.key, "", 0, deadline);
@@ -45,7 +48,8 @@ EtcdResult<WatchLatencyResult> measure_watch_latency(EtcdSession& put_side, Etcd
   auto start = Clock::now();
   for (int i = 0; i < count; ++i) {
     if (options.rate > 0) {
-      auto due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / options.rate));
+      auto due = start + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(i / options.rate));
       auto drained = drain(std::min(due, deadline));
       if (!drained) return tl::unexpected(drained.error());
       std::this_thread::sleep_until(std::min(due, deadline));

@@ -9,9 +9,9 @@
 namespace drctl {
 
 struct WatchLatencyOptions {
-  std::string key;          // the canary key (written, then deleted)
+  std::string key;  // the canary key (written, then deleted)
   int count = 100;
-  double rate = 50;         // puts per second; 0: back to back
+  double rate = 50;             // puts per second; 0: back to back
   Millis event_timeout{5'000};  // how long to wait for the last events after the last put
 };
 
@@ -23,7 +23,8 @@ struct WatchLatencyResult {
   int watch_reconnects = 0;
 };
 
-EtcdResult<WatchLatencyResult> measure_watch_latency(EtcdSession& put_side, EtcdSession& watch_side, const WatchLatencyOptions& options,
+EtcdResult<WatchLatencyResult> measure_watch_latency(EtcdSession& put_side, EtcdSession& watch_side,
+                                                     const WatchLatencyOptions& options,
                                                      Deadline deadline);
 
 }  // namespace drctl

@@ -10,13 +10,13 @@
 #include "cache/snapshot_store.hpp"
 #include "cache/snapshot_writer.hpp"
 #include "clients/curl_api.hpp"
-#include "etcd/prefix_cursor.hpp"
 #include "clients/etcd_connection.hpp"
+#include "etcd/prefix_cursor.hpp"
+#include "kinds/failure.hpp"
 #include "kinds/warmup_hooks.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
-#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -33,21 +33,29 @@ class CacheWarmupOperation : public Operation {
     const std::string prefix = m_spec.str("prefix");
     auto store = SnapshotStore::open(dir, true);
     if (!store) return failed(Status::failed, "dir", "cache " + store.error());
-    if (auto locked = store->lock(); !locked) return failed(Status::failed, "locked", "cache: " + locked.error());
+    if (auto locked = store->lock(); !locked)
+      return failed(Status::failed, "locked", "cache: " + locked.error());
     auto session = open_etcd(m_spec.object("source"), ctx.deadline, "source");
     if (!session) return session.error();
 
     auto writer = SnapshotWriter::create(dir, prefix);
     if (!writer) return failed(Status::failed, "write", "cache: " + writer.error());
     auto started = std::chrono::steady_clock::now();
-    auto ms_since = [](std::chrono::steady_clock::time_point t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
-    PrefixCursor cursor(**session, prefix, m_spec.integer("revision", 0), static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
+    auto ms_since = [](std::chrono::steady_clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t)
+          .count();
+    };
+    PrefixCursor cursor(**session, prefix, m_spec.integer("revision", 0),
+                        static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
     while (true) {
       auto kv = cursor.next(ctx.deadline);
       if (!kv) return etcd_failure(kv.error(), fmt::format("cache: reading {} from etcd", prefix));
       if (!*kv) break;
-      if (auto added = (*writer)->add(**kv); !added) return failed(Status::failed, "write", "cache: " + added.error());
-      if (ctx.cancelled()) return failed(Status::failed, "interrupted", "cache: interrupted while writing; nothing was switched");
+      if (auto added = (*writer)->add(**kv); !added)
+        return failed(Status::failed, "write", "cache: " + added.error());
+      if (ctx.cancelled())
+        return failed(Status::failed, "interrupted",
+                      "cache: interrupted while writing; nothing was switched");
     }
     double read_ms = ms_since(started);
     auto finishing = std::chrono::steady_clock::now();
@@ -59,40 +67,61 @@ class CacheWarmupOperation : public Operation {
     // Verify what is on disk before it gets a name.
     auto reader = SnapshotReader::open_fd((*writer)->fd(), "the new snapshot");
     if (!reader) return failed(Status::failed, "verify", "cache: " + reader.error());
-    if (auto problem = reader->verify(); !problem.empty()) return failed(Status::failed, "verify", "cache: the new snapshot is corrupt: " + problem);
-    if (cursor.total() >= 0 && reader->header().key_count != static_cast<std::uint64_t>(cursor.total())) {
-      return failed(Status::failed, "verify", fmt::format("cache: the new snapshot has {} keys, etcd counted {} at revision {}", reader->header().key_count,
-                                           cursor.total(), cursor.revision()));
+    if (auto problem = reader->verify(); !problem.empty())
+      return failed(Status::failed, "verify", "cache: the new snapshot is corrupt: " + problem);
+    if (cursor.total() >= 0 &&
+        reader->header().key_count != static_cast<std::uint64_t>(cursor.total())) {
+      return failed(
+          Status::failed, "verify",
+          fmt::format("cache: the new snapshot has {} keys, etcd counted {} at revision {}",
+                      reader->header().key_count, cursor.total(), cursor.revision()));
     }
     double verify_ms = ms_since(verifying);
     const std::string name = store->next_name();
-    if (auto linked = (*writer)->link_as(name); !linked) return failed(Status::failed, "write", "cache: " + linked.error());
-    if (auto synced = store->sync_dir(); !synced) return failed(Status::failed, "write", "cache: " + synced.error());
+    if (auto linked = (*writer)->link_as(name); !linked)
+      return failed(Status::failed, "write", "cache: " + linked.error());
+    if (auto synced = store->sync_dir(); !synced)
+      return failed(Status::failed, "write", "cache: " + synced.error());
 
-    if (!m_adopted) m_previous = store->current();  // a resumed run keeps the version from before the first attempt
+    if (!m_adopted)
+      m_previous =
+          store->current();  // a resumed run keeps the version from before the first attempt
     m_dir = dir;
     m_switched_to = name;
     if (!ctx.save_undo_state()) {
       m_switched_to.clear();  // written beside the others, never made current: nothing to undo
       return Outcome::journal_refused();
     }
-    if (auto switched = store->switch_current(name); !switched) return failed(Status::failed, "switch", "cache: " + switched.error());
+    if (auto switched = store->switch_current(name); !switched)
+      return failed(Status::failed, "switch", "cache: " + switched.error());
     std::vector<std::string> protect = {name};
     if (m_previous) protect.push_back(*m_previous);
     auto pruned = store->prune(static_cast<int>(m_spec.integer("keep", 3)), protect);
 
     Outcome outcome;
     outcome.changed = Changed::yes;
-    outcome.evidence = {{"dir", dir}, {"file", name}, {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)},
-                        {"keys", reader->header().key_count}, {"bytes", *bytes}, {"revision", cursor.revision()},
-                        {"pages", cursor.pages()}, {"pruned", pruned}, {"read_ms", read_ms}, {"finish_ms", finish_ms},
-                        {"verify_ms", verify_ms}};
-    outcome.outputs = {{"version", name.substr(9, 6)}, {"keys", std::to_string(reader->header().key_count)},
-                       {"bytes", std::to_string(*bytes)}, {"revision", std::to_string(cursor.revision())}};
-    outcome.message = fmt::format("cache: {} keys of {} at revision {} in {}/{} ({} bytes), now current", reader->header().key_count, prefix,
-                                  cursor.revision(), dir, name, *bytes);
+    outcome.evidence = {
+        {"dir", dir},
+        {"file", name},
+        {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)},
+        {"keys", reader->header().key_count},
+        {"bytes", *bytes},
+        {"revision", cursor.revision()},
+        {"pages", cursor.pages()},
+        {"pruned", pruned},
+        {"read_ms", read_ms},
+        {"finish_ms", finish_ms},
+        {"verify_ms", verify_ms}};
+    outcome.outputs = {{"version", name.substr(9, 6)},
+                       {"keys", std::to_string(reader->header().key_count)},
+                       {"bytes", std::to_string(*bytes)},
+                       {"revision", std::to_string(cursor.revision())}};
+    outcome.message =
+        fmt::format("cache: {} keys of {} at revision {} in {}/{} ({} bytes), now current",
+                    reader->header().key_count, prefix, cursor.revision(), dir, name, *bytes);
     if (m_spec.has("hooks")) {
-      Outcome hooks = run_warmup_hooks(m_spec.objects("hooks"), static_cast<int>(m_spec.integer("hooks_parallel", 4)), ctx);
+      Outcome hooks = run_warmup_hooks(m_spec.objects("hooks"),
+                                       static_cast<int>(m_spec.integer("hooks_parallel", 4)), ctx);
       outcome.evidence["hooks"] = hooks.evidence["hooks"];
       if (hooks.status != Status::ok) {
         outcome.status = hooks.status;
@@ -110,7 +139,9 @@ class CacheWarmupOperation : public Operation {
 
   nlohmann::json undo_state() const override {
     if (m_switched_to.empty()) return nullptr;
-    return {{"dir", m_dir}, {"switched_to", m_switched_to}, {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)}};
+    return {{"dir", m_dir},
+            {"switched_to", m_switched_to},
+            {"previous", m_previous ? nlohmann::json(*m_previous) : nlohmann::json(nullptr)}};
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
@@ -118,29 +149,36 @@ class CacheWarmupOperation : public Operation {
     m_adopted = true;
     m_dir = json_member(state, "dir");
     m_switched_to = json_text(state, "switched_to");
-    if (json_member(state, "previous").is_string()) m_previous = json_member(state, "previous").get<std::string>();
+    if (json_member(state, "previous").is_string())
+      m_previous = json_member(state, "previous").get<std::string>();
   }
 
   // Points `current` back at the version it had before this step.
   Outcome undo(const AttemptContext&) override {
-    if (m_switched_to.empty()) return Outcome::fail(Status::skipped, "cache: nothing was switched", Changed::no);
+    if (m_switched_to.empty())
+      return Outcome::fail(Status::skipped, "cache: nothing was switched", Changed::no);
     auto store = SnapshotStore::open(m_dir, false);
     if (!store) return failed(Status::failed, "dir", "cache " + store.error());
-    if (auto locked = store->lock(); !locked) return failed(Status::failed, "locked", "cache: " + locked.error());
-    if (store->current() == m_previous) return Outcome::fail(Status::skipped, fmt::format("cache: {}/current was not switched", m_dir), Changed::no);
+    if (auto locked = store->lock(); !locked)
+      return failed(Status::failed, "locked", "cache: " + locked.error());
+    if (store->current() == m_previous)
+      return Outcome::fail(Status::skipped,
+                           fmt::format("cache: {}/current was not switched", m_dir), Changed::no);
     if (store->current() != m_switched_to) {
-      return failed(Status::failed, "changed_since", fmt::format("cache: {}/current no longer points at {}; left alone", m_dir, m_switched_to));
+      return failed(Status::failed, "changed_since",
+                    fmt::format("cache: {}/current no longer points at {}; left alone", m_dir,
+                                m_switched_to));
     }
     auto restored = m_previous ? store->switch_current(*m_previous) : store->remove_current();
     if (!restored) return failed(Status::failed, "switch", "cache: " + restored.error());
-    Outcome outcome = Outcome::ok(m_previous ? fmt::format("cache: {}/current points at {} again", m_dir, *m_previous)
-                                             : fmt::format("cache: {}/current removed (there was none before)", m_dir));
+    Outcome outcome = Outcome::ok(
+        m_previous ? fmt::format("cache: {}/current points at {} again", m_dir, *m_previous)
+                   : fmt::format("cache: {}/current removed (there was none before)", m_dir));
     outcome.changed = Changed::yes;
     return outcome;
   }
 
  private:
-
   Spec m_spec;
   std::string m_dir, m_switched_to;
   std::optional<std::string> m_previous;
@@ -151,34 +189,46 @@ class CacheWarmupKind : public Kind {
  public:
   std::string_view name() const override { return "cache_warmup"; }
   std::string_view summary() const override {
-    return "Snapshot an etcd prefix into a verified, versioned fallback file, switch `current` to it atomically, then run warmup hooks.";
+    return "Snapshot an etcd prefix into a verified, versioned fallback file, switch `current` to "
+           "it atomically, then run warmup hooks.";
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
     static const Fields fields = {
         etcd_connection_field("source", "The etcd to read (the backup site's)."),
         Field::string("prefix", "The config prefix to snapshot.").mandatory(),
-        Field::integer("revision", "Read at this revision (e.g. ${steps.handoff.to_revision}); default: the newest.").range(1, std::nullopt),
+        Field::integer(
+            "revision",
+            "Read at this revision (e.g. ${steps.handoff.to_revision}); default: the newest.")
+            .range(1, std::nullopt),
         Field::string("dir", "Snapshot directory (created 0750 if missing).").mandatory(),
         Field::integer("keep", "Versions to keep.").range(1, 1000).defaults_to(3),
-        Field::integer("page_size", "Keys per read.").range(1, 100'000).defaults_to(static_cast<long long>(k_etcd_page_size)),
+        Field::integer("page_size", "Keys per read.")
+            .range(1, 100'000)
+            .defaults_to(static_cast<long long>(k_etcd_page_size)),
         Field::object_list("hooks", "Warmup hooks run after the switch.", warmup_hook_fields()),
         Field::integer("hooks_parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4),
     };
     return fields;
   }
-  std::vector<std::string> outputs() const override { return {"version", "keys", "bytes", "revision"}; }
+  std::vector<std::string> outputs() const override {
+    return {"version", "keys", "bytes", "revision"};
+  }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     auto problems = check_etcd_connection(spec.object("source"), "source");
     auto hooks = check_warmup_hooks(spec, "hooks");
     problems.insert(problems.end(), hooks.begin(), hooks.end());
     return problems;
   }
-  std::string target(const Spec& spec) const override { return fmt::format("{} -> {}", spec.str("prefix"), spec.str("dir")); }
+  std::string target(const Spec& spec) const override {
+    return fmt::format("{} -> {}", spec.str("prefix"), spec.str("dir"));
+  }
   std::string describe(const Spec& spec) const override {
     return fmt::format("snapshot {} from {} into {}, verify, switch current{}", spec.str("prefix"),
                        join(spec.object("source").strings("endpoints"), ","), spec.str("dir"),
-                       spec.has("hooks") ? fmt::format(", then {} warmup hooks", spec.objects("hooks").size()) : "");
+                       spec.has("hooks")
+                           ? fmt::format(", then {} warmup hooks", spec.objects("hooks").size())
+                           : "");
   }
   // The new snapshot is written beside the others and hooks only warm; the change that matters,
   // switching `current`, waits for its undo state.
@@ -186,11 +236,15 @@ class CacheWarmupKind : public Kind {
   std::string undo_description(const Spec& spec) const override {
     return fmt::format("point {}/current back at the previous version", spec.str("dir"));
   }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<CacheWarmupOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<CacheWarmupOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_cache_warmup_kind() { return std::make_unique<CacheWarmupKind>(); }
+std::unique_ptr<Kind> make_cache_warmup_kind() {
+  return std::make_unique<CacheWarmupKind>();
+}
 
 }  // namespace drctl

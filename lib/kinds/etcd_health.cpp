@@ -16,7 +16,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string hex(std::uint64_t id) { return fmt::format("{:x}", id); }
+std::string hex(std::uint64_t id) {
+  return fmt::format("{:x}", id);
+}
 
 // What one endpoint said; `problem` is empty when it is healthy.
 struct MemberReport {
@@ -31,7 +33,9 @@ struct MemberReport {
 
 class EtcdHealthOperation : public Operation {
  public:
-  explicit EtcdHealthOperation(Spec spec) : m_spec(std::move(spec)) { etcd_client(); }  // loaded before the clock starts
+  explicit EtcdHealthOperation(Spec spec) : m_spec(std::move(spec)) {
+    etcd_client();
+  }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
     auto base = etcd_connection_from(m_spec.object("etcd"));
@@ -40,7 +44,8 @@ class EtcdHealthOperation : public Operation {
     for (const auto& endpoint : base->endpoints) {
       EtcdConnection one = *base;
       one.endpoints = {endpoint};
-      pending.push_back(std::async(std::launch::async, [this, one, &ctx] { return probe(one, ctx.deadline); }));
+      pending.push_back(
+          std::async(std::launch::async, [this, one, &ctx] { return probe(one, ctx.deadline); }));
     }
     std::vector<MemberReport> reports;
     for (auto& report : pending) reports.push_back(report.get());
@@ -53,7 +58,8 @@ class EtcdHealthOperation : public Operation {
       if (r.status.header.member_id == r.status.leader) reference = r.status.raft_index;
     }
     if (reference == 0) {
-      for (const auto& r : reports) reference = std::max(reference, r.reachable ? r.status.raft_index : 0);
+      for (const auto& r : reports)
+        reference = std::max(reference, r.reachable ? r.status.raft_index : 0);
     }
     long long max_lag = m_spec.integer("max_raft_lag", 50);
     std::string expected_cluster = to_lower(m_spec.str("cluster_id"));
@@ -71,19 +77,31 @@ class EtcdHealthOperation : public Operation {
       if (r.reachable) {
         const auto& s = r.status;
         auto lag = reference > s.raft_applied_index ? reference - s.raft_applied_index : 0;
-        member.update({{"member_id", hex(s.header.member_id)}, {"cluster_id", hex(s.header.cluster_id)}, {"version", s.version},
-                       {"leader", hex(s.leader)}, {"raft_term", s.raft_term}, {"raft_index", s.raft_index},
-                       {"raft_applied_index", s.raft_applied_index}, {"raft_lag", lag}, {"db_size", s.db_size},
-                       {"db_size_in_use", s.db_size_in_use}, {"is_learner", s.is_learner}, {"read_ms", r.read_ms}});
+        member.update({{"member_id", hex(s.header.member_id)},
+                       {"cluster_id", hex(s.header.cluster_id)},
+                       {"version", s.version},
+                       {"leader", hex(s.leader)},
+                       {"raft_term", s.raft_term},
+                       {"raft_index", s.raft_index},
+                       {"raft_applied_index", s.raft_applied_index},
+                       {"raft_lag", lag},
+                       {"db_size", s.db_size},
+                       {"db_size_in_use", s.db_size_in_use},
+                       {"is_learner", s.is_learner},
+                       {"read_ms", r.read_ms}});
         nlohmann::json alarms = nlohmann::json::array();
-        for (const auto& alarm : r.alarms) alarms.push_back({{"member_id", hex(alarm.member_id)}, {"type", alarm.type}});
+        for (const auto& alarm : r.alarms)
+          alarms.push_back({{"member_id", hex(alarm.member_id)}, {"type", alarm.type}});
         member["alarms"] = alarms;
-        if (r.problem.empty() && !expected_cluster.empty() && hex(s.header.cluster_id) != expected_cluster) {
-          r.problem = fmt::format("cluster_id {} (expected {})", hex(s.header.cluster_id), expected_cluster);
+        if (r.problem.empty() && !expected_cluster.empty() &&
+            hex(s.header.cluster_id) != expected_cluster) {
+          r.problem = fmt::format("cluster_id {} (expected {})", hex(s.header.cluster_id),
+                                  expected_cluster);
           r.error = "wrong_cluster";
         }
         if (r.problem.empty() && static_cast<long long>(lag) > max_lag) {
-          r.problem = fmt::format("raft applied index {} behind the leader's {} (max {})", lag, reference, max_lag);
+          r.problem = fmt::format("raft applied index {} behind the leader's {} (max {})", lag,
+                                  reference, max_lag);
           r.error = "raft_lag";
         }
         if (r.problem.empty() && max_db > 0 && s.db_size > max_db * 1024 * 1024) {
@@ -117,7 +135,8 @@ class EtcdHealthOperation : public Operation {
     long long needed = m_spec.integer("min_healthy", 0);
     if (needed <= 0) needed = static_cast<long long>(reports.size());
     if (healthy < needed) {
-      outcome.status = unreachable == static_cast<int>(reports.size()) ? Status::unreachable : Status::failed;
+      outcome.status =
+          unreachable == static_cast<int>(reports.size()) ? Status::unreachable : Status::failed;
       const char* first_error = "";
       for (const auto& r : reports) {
         if (!r.problem.empty()) {
@@ -126,11 +145,13 @@ class EtcdHealthOperation : public Operation {
         }
       }
       outcome.evidence["error"] = first_error;
-      outcome.message = redact(fmt::format("etcd: {} of {} endpoints healthy (need {}): {}", healthy, reports.size(), needed, join(problems, "; ")));
+      outcome.message = redact(fmt::format("etcd: {} of {} endpoints healthy (need {}): {}",
+                                           healthy, reports.size(), needed, join(problems, "; ")));
       return outcome;
     }
     outcome.status = Status::ok;
-    outcome.message = fmt::format("etcd: {} of {} endpoints healthy, leader {}, revision {}", healthy, reports.size(), hex(leader), revision);
+    outcome.message = fmt::format("etcd: {} of {} endpoints healthy, leader {}, revision {}",
+                                  healthy, reports.size(), hex(leader), revision);
     if (!problems.empty()) outcome.warnings.push_back(redact(join(problems, "; ")));
     return outcome;
   }
@@ -162,7 +183,8 @@ class EtcdHealthOperation : public Operation {
       return report;
     }
     // A linearizable read needs the leader to confirm it still has a quorum.
-    auto read_deadline = std::min(deadline, Clock::now() + m_spec.duration("read_timeout").value_or(Millis(2000)));
+    auto read_deadline =
+        std::min(deadline, Clock::now() + m_spec.duration("read_timeout").value_or(Millis(2000)));
     EtcdRangeRequest request;
     request.key = m_spec.has("read_key") ? m_spec.str("read_key") : "health";
     request.count_only = true;
@@ -170,8 +192,8 @@ class EtcdHealthOperation : public Operation {
     auto read = (*session)->range(request, read_deadline);
     report.read_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
     if (!read) {
-      report.problem = fmt::format("no quorum: a linearizable read failed after {:.0f} ms ({})", report.read_ms,
-                                   one_line(read.error().message));
+      report.problem = fmt::format("no quorum: a linearizable read failed after {:.0f} ms ({})",
+                                   report.read_ms, one_line(read.error().message));
       report.error = "no_quorum";
       return report;
     }
@@ -180,7 +202,8 @@ class EtcdHealthOperation : public Operation {
     report.alarms = *alarms;
     if (!alarms->empty()) {
       std::vector<std::string> names;
-      for (const auto& alarm : *alarms) names.push_back(fmt::format("{} on member {}", alarm.type, hex(alarm.member_id)));
+      for (const auto& alarm : *alarms)
+        names.push_back(fmt::format("{} on member {}", alarm.type, hex(alarm.member_id)));
       report.problem = "alarm: " + join(names, ", ");
       report.error = "alarm";
     }
@@ -188,14 +211,14 @@ class EtcdHealthOperation : public Operation {
   }
 
   static MemberReport unhealthy(MemberReport report, const EtcdError& error) {
-    report.problem = fmt::format("{}: {}", etcd_error_class_name(error.kind), one_line(error.message));
+    report.problem =
+        fmt::format("{}: {}", etcd_error_class_name(error.kind), one_line(error.message));
     report.error = error.kind == EtcdError::Class::unreachable ? "unreachable"
-                   : error.kind == EtcdError::Class::auth     ? "auth"
-                   : error.kind == EtcdError::Class::timeout  ? "timeout"
-                                                              : "failed";
+                   : error.kind == EtcdError::Class::auth      ? "auth"
+                   : error.kind == EtcdError::Class::timeout   ? "timeout"
+                                                               : "failed";
     return report;
   }
-
 
   Spec m_spec;
 };
@@ -204,7 +227,8 @@ class EtcdHealthKind : public Kind {
  public:
   std::string_view name() const override { return "etcd_health"; }
   std::string_view summary() const override {
-    return "Every etcd endpoint is reachable, in the expected cluster, knows a leader, keeps up with it, "
+    return "Every etcd endpoint is reachable, in the expected cluster, knows a leader, keeps up "
+           "with it, "
            "serves a linearizable read and has no alarm.";
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
@@ -212,26 +236,43 @@ class EtcdHealthKind : public Kind {
     static const Fields fields = {
         etcd_connection_field("etcd", "The endpoints to judge, each on its own."),
         Field::string("cluster_id", "Expected cluster id (hex, as etcdctl prints it)."),
-        Field::integer("max_raft_lag", "Raft entries an endpoint may be behind the leader.").range(0, std::nullopt).defaults_to(50),
-        Field::integer("min_healthy", "Endpoints that must be healthy (default: all).").range(1, std::nullopt),
-        Field::integer("max_db_size_mb", "Largest acceptable backend size, in MiB.").range(1, std::nullopt),
+        Field::integer("max_raft_lag", "Raft entries an endpoint may be behind the leader.")
+            .range(0, std::nullopt)
+            .defaults_to(50),
+        Field::integer("min_healthy", "Endpoints that must be healthy (default: all).")
+            .range(1, std::nullopt),
+        Field::integer("max_db_size_mb", "Largest acceptable backend size, in MiB.")
+            .range(1, std::nullopt),
         Field::string("read_key", "Key of the linearizable read (default: health)."),
-        Field::duration("read_timeout", "Limit of the linearizable read (a member without quorum blocks).").defaults_to("2s"),
+        Field::duration("read_timeout",
+                        "Limit of the linearizable read (a member without quorum blocks).")
+            .defaults_to("2s"),
     };
     return fields;
   }
-  std::vector<std::string> outputs() const override { return {"leader", "cluster_id", "revision", "healthy"}; }
-  std::vector<SpecProblem> check_spec(const Spec& spec) const override { return check_etcd_connection(spec.object("etcd"), "etcd"); }
-  std::string target(const Spec& spec) const override { return "etcd " + join(spec.object("etcd").strings("endpoints"), ","); }
+  std::vector<std::string> outputs() const override {
+    return {"leader", "cluster_id", "revision", "healthy"};
+  }
+  std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    return check_etcd_connection(spec.object("etcd"), "etcd");
+  }
+  std::string target(const Spec& spec) const override {
+    return "etcd " + join(spec.object("etcd").strings("endpoints"), ",");
+  }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("ask each of {} for status, a linearizable read and alarms", join(spec.object("etcd").strings("endpoints"), ", "));
+    return fmt::format("ask each of {} for status, a linearizable read and alarms",
+                       join(spec.object("etcd").strings("endpoints"), ", "));
   }
   bool mutates(const Spec&) const override { return false; }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<EtcdHealthOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<EtcdHealthOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_etcd_health_kind() { return std::make_unique<EtcdHealthKind>(); }
+std::unique_ptr<Kind> make_etcd_health_kind() {
+  return std::make_unique<EtcdHealthKind>();
+}
 
 }  // namespace drctl

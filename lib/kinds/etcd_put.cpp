@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include "clients/etcd_connection.hpp"
+#include "kinds/failure.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
-#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -25,7 +25,8 @@ class EtcdPutOperation : public Operation {
     const std::string value = m_spec.str("value");
     EtcdPutCondition wanted;
     if (m_spec.has("expect_value")) wanted.value = m_spec.str("expect_value");
-    if (m_spec.has("expect_mod_revision")) wanted.mod_revision = m_spec.integer("expect_mod_revision");
+    if (m_spec.has("expect_mod_revision"))
+      wanted.mod_revision = m_spec.integer("expect_mod_revision");
     const std::string what = fmt::format("etcd put {}", key);
 
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -36,12 +37,15 @@ class EtcdPutOperation : public Operation {
       if (m_adopted && current && current->value == value) {
         // Resumed after a crash that came after the write: the key already holds our value.
         m_revision = current->mod_revision;
-        return written(key, what, (*session)->endpoint(), "already held the value (written by the interrupted run)");
+        return written(key, what, (*session)->endpoint(),
+                       "already held the value (written by the interrupted run)");
       }
       if (!satisfies(current, wanted)) {
-        Outcome outcome = Outcome::fail(Status::failed, redact(fmt::format("{}: compare failed: {} (expected {})", what, describe_current(current),
-                                                                           describe_condition(wanted))),
-                                        Changed::no);
+        Outcome outcome = Outcome::fail(
+            Status::failed,
+            redact(fmt::format("{}: compare failed: {} (expected {})", what,
+                               describe_current(current), describe_condition(wanted))),
+            Changed::no);
         outcome.evidence["error"] = "compare_failed";
         return outcome;
       }
@@ -57,17 +61,24 @@ class EtcdPutOperation : public Operation {
       if (!put) return etcd_failure(put.error(), what, Changed::unknown);
       if (!put->succeeded) continue;  // changed between the read and the write: read again
       m_revision = put->header.revision;
-      return written(key, what, (*session)->endpoint(), m_previous ? "replaced its value" : "created it");
+      return written(key, what, (*session)->endpoint(),
+                     m_previous ? "replaced its value" : "created it");
     }
-    Outcome outcome = Outcome::fail(Status::failed, fmt::format("{}: the key kept changing under concurrent writers; not written", what), Changed::no);
+    Outcome outcome = Outcome::fail(
+        Status::failed,
+        fmt::format("{}: the key kept changing under concurrent writers; not written", what),
+        Changed::no);
     outcome.evidence["error"] = "contended";
     return outcome;
   }
 
   nlohmann::json undo_state() const override {
     if (!m_pending) return nullptr;
-    nlohmann::json state = {{"key", m_spec.str("key")}, {"revision", m_revision}, {"previous", nullptr}};
-    if (m_previous) state["previous"] = {{"value", m_previous->value}, {"mod_revision", m_previous->mod_revision}};
+    nlohmann::json state = {
+        {"key", m_spec.str("key")}, {"revision", m_revision}, {"previous", nullptr}};
+    if (m_previous)
+      state["previous"] = {{"value", m_previous->value},
+                           {"mod_revision", m_previous->mod_revision}};
     return state;
   }
 
@@ -93,7 +104,8 @@ class EtcdPutOperation : public Operation {
   Outcome undo(const AttemptContext& ctx) override {
     const std::string key = m_spec.str("key");
     const std::string what = fmt::format("etcd restore {}", key);
-    if (!m_pending) return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
+    if (!m_pending)
+      return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
     auto session = open_etcd(m_spec.object("etcd"), ctx.deadline, "restore");
     if (!session) return session.error();
     if (!m_done) {
@@ -101,7 +113,10 @@ class EtcdPutOperation : public Operation {
       auto read = (*session)->range(EtcdRangeRequest{key, ""}, ctx.deadline);
       if (!read) return etcd_failure(read.error(), what, Changed::no);
       if (read->kvs.empty() || read->kvs.front().value != m_spec.str("value")) {
-        return Outcome::fail(Status::skipped, what + ": the interrupted write did not happen (the key does not hold its value)", Changed::no);
+        return Outcome::fail(
+            Status::skipped,
+            what + ": the interrupted write did not happen (the key does not hold its value)",
+            Changed::no);
       }
       m_revision = read->kvs.front().mod_revision;
     }
@@ -111,7 +126,8 @@ class EtcdPutOperation : public Operation {
       auto put = (*session)->put_if(key, m_previous->value, ours, 0, ctx.deadline);
       if (!put) return etcd_failure(put.error(), what, Changed::unknown);
       if (!put->succeeded) return changed_since(what, put->previous);
-      Outcome outcome = Outcome::ok(fmt::format("{}: previous value restored at revision {}", what, put->header.revision));
+      Outcome outcome = Outcome::ok(
+          fmt::format("{}: previous value restored at revision {}", what, put->header.revision));
       outcome.changed = Changed::yes;
       return outcome;
     }
@@ -124,12 +140,16 @@ class EtcdPutOperation : public Operation {
   }
 
  private:
-  Outcome written(const std::string& key, const std::string& what, const std::string& endpoint, const char* how) {
+  Outcome written(const std::string& key, const std::string& what, const std::string& endpoint,
+                  const char* how) {
     m_done = true;
     Outcome outcome;
     outcome.status = Status::ok;
     outcome.changed = Changed::yes;
-    outcome.evidence = {{"key", key}, {"revision", m_revision}, {"endpoint", endpoint}, {"created", !m_previous.has_value()}};
+    outcome.evidence = {{"key", key},
+                        {"revision", m_revision},
+                        {"endpoint", endpoint},
+                        {"created", !m_previous.has_value()}};
     if (m_previous) outcome.evidence["previous_mod_revision"] = m_previous->mod_revision;
     outcome.outputs["revision"] = std::to_string(m_revision);
     outcome.outputs["previous_value"] = m_previous ? redact(m_previous->value) : "";
@@ -137,17 +157,22 @@ class EtcdPutOperation : public Operation {
     return outcome;
   }
 
-  static bool satisfies(const std::optional<EtcdKeyValue>& current, const EtcdPutCondition& wanted) {
+  static bool satisfies(const std::optional<EtcdKeyValue>& current,
+                        const EtcdPutCondition& wanted) {
     if (wanted.value && (!current || current->value != *wanted.value)) return false;
-    if (wanted.mod_revision && (current ? current->mod_revision : 0) != *wanted.mod_revision) return false;
+    if (wanted.mod_revision && (current ? current->mod_revision : 0) != *wanted.mod_revision)
+      return false;
     return true;
   }
 
   Outcome changed_since(const std::string& what, const std::optional<EtcdKeyValue>& current) const {
     Outcome outcome = Outcome::fail(
         Status::failed,
-        fmt::format("{}: not restored: the key changed since this run wrote it at revision {} (now {})", what, m_revision,
-                    current ? fmt::format("mod_revision {}", current->mod_revision) : std::string("changed or deleted")),
+        fmt::format(
+            "{}: not restored: the key changed since this run wrote it at revision {} (now {})",
+            what, m_revision,
+            current ? fmt::format("mod_revision {}", current->mod_revision)
+                    : std::string("changed or deleted")),
         Changed::no);
     outcome.evidence["error"] = "changed_since";
     return outcome;
@@ -155,13 +180,15 @@ class EtcdPutOperation : public Operation {
 
   static std::string describe_current(const std::optional<EtcdKeyValue>& current) {
     if (!current) return "the key does not exist";
-    return fmt::format("value is '{}' at mod_revision {}", current->value.substr(0, 200), current->mod_revision);
+    return fmt::format("value is '{}' at mod_revision {}", current->value.substr(0, 200),
+                       current->mod_revision);
   }
 
   static std::string describe_condition(const EtcdPutCondition& condition) {
     std::vector<std::string> parts;
     if (condition.value) parts.push_back(fmt::format("value '{}'", *condition.value));
-    if (condition.mod_revision) parts.push_back(fmt::format("mod_revision {}", *condition.mod_revision));
+    if (condition.mod_revision)
+      parts.push_back(fmt::format("mod_revision {}", *condition.mod_revision));
     return join(parts, " and ");
   }
 
@@ -177,7 +204,8 @@ class EtcdPutKind : public Kind {
  public:
   std::string_view name() const override { return "etcd_put"; }
   std::string_view summary() const override {
-    return "Put a key in etcd, optionally only if its current value or mod_revision is as expected; undo restores the previous value.";
+    return "Put a key in etcd, optionally only if its current value or mod_revision is as "
+           "expected; undo restores the previous value.";
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
@@ -186,28 +214,43 @@ class EtcdPutKind : public Kind {
         Field::string("key", "Key to write.").mandatory(),
         Field::string("value", "Value to write.").mandatory(),
         Field::string("expect_value", "Write only if the key currently holds this value."),
-        Field::integer("expect_mod_revision", "Write only if the key's mod_revision is this (0: the key must not exist).").range(0, std::nullopt),
+        Field::integer("expect_mod_revision",
+                       "Write only if the key's mod_revision is this (0: the key must not exist).")
+            .range(0, std::nullopt),
     };
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"revision", "previous_value"}; }
-  std::vector<SpecProblem> check_spec(const Spec& spec) const override { return check_etcd_connection(spec.object("etcd"), "etcd"); }
-  std::string target(const Spec& spec) const override { return fmt::format("etcd {} {}", join(spec.object("etcd").strings("endpoints"), ","), spec.str("key")); }
+  std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    return check_etcd_connection(spec.object("etcd"), "etcd");
+  }
+  std::string target(const Spec& spec) const override {
+    return fmt::format("etcd {} {}", join(spec.object("etcd").strings("endpoints"), ","),
+                       spec.str("key"));
+  }
   std::string describe(const Spec& spec) const override {
     std::string condition;
-    if (spec.has("expect_value")) condition = fmt::format(" if it holds '{}'", spec.str("expect_value"));
-    if (spec.has("expect_mod_revision")) condition += fmt::format(" if its mod_revision is {}", spec.integer("expect_mod_revision"));
-    return fmt::format("put {} = '{}' through {}{}", spec.str("key"), spec.str("value"), join(spec.object("etcd").strings("endpoints"), ","), condition);
+    if (spec.has("expect_value"))
+      condition = fmt::format(" if it holds '{}'", spec.str("expect_value"));
+    if (spec.has("expect_mod_revision"))
+      condition += fmt::format(" if its mod_revision is {}", spec.integer("expect_mod_revision"));
+    return fmt::format("put {} = '{}' through {}{}", spec.str("key"), spec.str("value"),
+                       join(spec.object("etcd").strings("endpoints"), ","), condition);
   }
   bool undo_state_before_changes(const Spec&) const override { return true; }
   std::string undo_description(const Spec& spec) const override {
-    return fmt::format("restore the previous value of {} (unless it changed since)", spec.str("key"));
+    return fmt::format("restore the previous value of {} (unless it changed since)",
+                       spec.str("key"));
   }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<EtcdPutOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<EtcdPutOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_etcd_put_kind() { return std::make_unique<EtcdPutKind>(); }
+std::unique_ptr<Kind> make_etcd_put_kind() {
+  return std::make_unique<EtcdPutKind>();
+}
 
 }  // namespace drctl

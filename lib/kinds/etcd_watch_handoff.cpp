@@ -14,16 +14,16 @@
 #include <fstream>
 #include <thread>
 
+#include "clients/etcd_connection.hpp"
 #include "etcd/continuity.hpp"
 #include "etcd/prefix_cursor.hpp"
 #include "etcd/prefix_diff.hpp"
-#include "clients/etcd_connection.hpp"
+#include "kinds/failure.hpp"
 #include "util/clock.hpp"
+#include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
-#include "util/json_dump.hpp"
-#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -32,9 +32,13 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point start, Clock::time_point end = Clock::now()) {
   return std::chrono::duration<double, std::milli>(end - start).count();
 }
-std::string hex(std::uint64_t id) { return fmt::format("{:x}", id); }
+std::string hex(std::uint64_t id) {
+  return fmt::format("{:x}", id);
+}
 
-nlohmann::json keys_json(const std::vector<std::string>& keys) { return nlohmann::json(keys); }
+nlohmann::json keys_json(const std::vector<std::string>& keys) {
+  return nlohmann::json(keys);
+}
 
 class HandoffOperation : public Operation {
  public:
@@ -59,7 +63,8 @@ class HandoffOperation : public Operation {
     m_to = std::move(*to);
 
     std::int64_t start = 0;
-    if (auto failed = m_mirrored ? compare_sites(ctx, start) : capture_revision(ctx, start)) return *failed;
+    if (auto failed = m_mirrored ? compare_sites(ctx, start) : capture_revision(ctx, start))
+      return *failed;
     if (auto failed = open_watch(ctx, start)) return *failed;
     if (auto failed = canary(ctx)) return *failed;
     if (auto failed = watch_for(ctx)) return *failed;
@@ -72,7 +77,9 @@ class HandoffOperation : public Operation {
   // Written before the marker (its value, unique to this attempt), then with its revision.
   nlohmann::json undo_state() const override {
     if (m_marker_revision == 0 && m_marker_value.empty()) return nullptr;
-    return {{"marker", m_marker}, {"marker_value", m_marker_value}, {"marker_revision", m_marker_revision}};
+    return {{"marker", m_marker},
+            {"marker_value", m_marker_value},
+            {"marker_revision", m_marker_revision}};
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
@@ -85,7 +92,8 @@ class HandoffOperation : public Operation {
   // Deletes the marker, if this run wrote it and nobody changed it since. Without its revision
   // (the attempt was cut short around the write), the value it was to write identifies it.
   Outcome undo(const AttemptContext& ctx) override {
-    if (m_marker_revision == 0 && m_marker_value.empty()) return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);
+    if (m_marker_revision == 0 && m_marker_value.empty())
+      return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);
     auto from = open_etcd(m_spec.object("from"), ctx.deadline, "from");
     if (!from) return from.error();
     std::int64_t revision = m_marker_revision;
@@ -93,24 +101,33 @@ class HandoffOperation : public Operation {
       EtcdRangeRequest request;
       request.key = m_marker;
       auto current = (*from)->range(request, ctx.deadline);
-      if (!current) return etcd_failure(current.error(), "etcd read marker " + m_marker, Changed::no);
+      if (!current)
+        return etcd_failure(current.error(), "etcd read marker " + m_marker, Changed::no);
       if (current->kvs.empty() || current->kvs.front().value != m_marker_value) {
-        return Outcome::fail(Status::skipped, fmt::format("etcd: marker {} was never written by this run, or changed since; left alone", m_marker),
-                             Changed::no);
+        return Outcome::fail(
+            Status::skipped,
+            fmt::format(
+                "etcd: marker {} was never written by this run, or changed since; left alone",
+                m_marker),
+            Changed::no);
       }
       revision = current->kvs.front().mod_revision;
     }
     auto erased = (*from)->erase_if(m_marker, revision, ctx.deadline);
-    if (!erased) return etcd_failure(erased.error(), "etcd delete marker " + m_marker, Changed::unknown);
-    Outcome outcome = Outcome::ok(*erased ? fmt::format("etcd: marker {} deleted", m_marker)
-                                          : fmt::format("etcd: marker {} changed since; left alone", m_marker));
+    if (!erased)
+      return etcd_failure(erased.error(), "etcd delete marker " + m_marker, Changed::unknown);
+    Outcome outcome =
+        Outcome::ok(*erased ? fmt::format("etcd: marker {} deleted", m_marker)
+                            : fmt::format("etcd: marker {} changed since; left alone", m_marker));
     outcome.changed = *erased ? Changed::yes : Changed::no;
     return outcome;
   }
 
  private:
   // The failure, with what was measured so far.
-  Outcome fail(Status status, const char* error, const std::string& message) { return failed(std::move(m_outcome), status, error, message); }
+  Outcome fail(Status status, const char* error, const std::string& message) {
+    return failed(std::move(m_outcome), status, error, message);
+  }
   Outcome fail(const EtcdError& error, const std::string& what) {
     Outcome failure = etcd_failure(error, what, m_outcome.changed);
     return failed(std::move(m_outcome), failure.status, failure.evidence["error"], failure.message);
@@ -125,9 +142,11 @@ class HandoffOperation : public Operation {
     auto to_read = m_to->range(request, ctx.deadline);
     if (!to_read) return fail(to_read.error(), "etcd to: reading the revision");
     if (from_read->header.cluster_id != to_read->header.cluster_id) {
-      return fail(Status::failed, "different_clusters",
-                  fmt::format("etcd: from and to are different clusters ({} and {}); use topology: mirrored",
-                              hex(from_read->header.cluster_id), hex(to_read->header.cluster_id)));
+      return fail(
+          Status::failed, "different_clusters",
+          fmt::format(
+              "etcd: from and to are different clusters ({} and {}); use topology: mirrored",
+              hex(from_read->header.cluster_id), hex(to_read->header.cluster_id)));
     }
     m_revision = from_read->header.revision;
     if (m_spec.has("from_revision")) m_revision = m_spec.integer("from_revision") - 1;
@@ -152,7 +171,9 @@ class HandoffOperation : public Operation {
     if (target == nullptr) {
       std::vector<std::string> names;
       for (const auto& member : *members) names.push_back(member.name);
-      return fail(Status::failed, "no_such_member", fmt::format("etcd: move_leader_to: no member '{}' (members: {})", target_name, join(names, ", ")));
+      return fail(Status::failed, "no_such_member",
+                  fmt::format("etcd: move_leader_to: no member '{}' (members: {})", target_name,
+                              join(names, ", ")));
     }
     auto status = m_from->status(ctx.deadline);
     if (!status) return fail(status.error(), "etcd from: status");
@@ -167,7 +188,8 @@ class HandoffOperation : public Operation {
       if (member.id == status->leader) leader = &member;
     }
     if (leader == nullptr || leader->client_urls.empty()) {
-      return fail(Status::failed, "no_leader", fmt::format("etcd: the leader {} has no client URL", hex(status->leader)));
+      return fail(Status::failed, "no_leader",
+                  fmt::format("etcd: the leader {} has no client URL", hex(status->leader)));
     }
     Spec leader_spec = m_spec.object("from");
     leader_spec.json()["endpoints"] = leader->client_urls;
@@ -175,7 +197,8 @@ class HandoffOperation : public Operation {
     if (!session) return session.error();
     auto started = Clock::now();
     auto moved = (*session)->move_leader(target->id, ctx.deadline);
-    if (!moved) return fail(moved.error(), fmt::format("etcd: moving the leader to {}", target_name));
+    if (!moved)
+      return fail(moved.error(), fmt::format("etcd: moving the leader to {}", target_name));
     m_outcome.changed = Changed::yes;
     m_outcome.evidence["move_leader_ms"] = ms_since(started);
     m_outcome.evidence["leader_after"] = hex(target->id);
@@ -184,7 +207,8 @@ class HandoffOperation : public Operation {
 
   // mirrored: wait for the backup to match, then record where each side stands.
   std::optional<Outcome> compare_sites(const AttemptContext& ctx, std::int64_t& start) {
-    auto converge_by = std::min(ctx.deadline, Clock::now() + m_spec.duration("converge_timeout").value_or(Millis(10'000)));
+    auto converge_by = std::min(
+        ctx.deadline, Clock::now() + m_spec.duration("converge_timeout").value_or(Millis(10'000)));
     auto page = static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size));
     auto started = Clock::now();
     PrefixDiff diff;
@@ -197,26 +221,43 @@ class HandoffOperation : public Operation {
       if (diff.total() == 0 || Clock::now() + Millis(100) >= converge_by) break;
       std::this_thread::sleep_for(Millis(100));
     }
-    m_outcome.evidence["compare"] = {{"from_keys", diff.from_keys}, {"to_keys", diff.to_keys}, {"missing", diff.missing},
-                                     {"extra", diff.extra}, {"different", diff.different}, {"missing_keys", keys_json(diff.missing_keys)},
-                                     {"extra_keys", keys_json(diff.extra_keys)}, {"different_keys", keys_json(diff.different_keys)},
-                                     {"rounds", rounds}, {"compare_ms", ms_since(started)}};
+    m_outcome.evidence["compare"] = {{"from_keys", diff.from_keys},
+                                     {"to_keys", diff.to_keys},
+                                     {"missing", diff.missing},
+                                     {"extra", diff.extra},
+                                     {"different", diff.different},
+                                     {"missing_keys", keys_json(diff.missing_keys)},
+                                     {"extra_keys", keys_json(diff.extra_keys)},
+                                     {"different_keys", keys_json(diff.different_keys)},
+                                     {"rounds", rounds},
+                                     {"compare_ms", ms_since(started)}};
     m_revision = diff.from_revision;
     m_to_revision = diff.to_revision;
     m_outcome.evidence["mapping"] = {{"from_revision", m_revision}, {"to_revision", m_to_revision}};
     long long allowed = m_spec.integer("max_diff_keys", 0);
     if (diff.total() > allowed) {
       std::vector<std::string> parts;
-      if (diff.missing) parts.push_back(fmt::format("{} missing (first: {})", diff.missing, diff.missing_keys.front()));
-      if (diff.extra) parts.push_back(fmt::format("{} extra (first: {})", diff.extra, diff.extra_keys.front()));
-      if (diff.different) parts.push_back(fmt::format("{} different (first: {})", diff.different, diff.different_keys.front()));
-      return fail(Status::failed, "diverged",
-                  fmt::format("etcd: the backup's {} differs from the primary's {} after {}: {} (max_diff_keys {})", m_to_prefix, m_prefix,
-                              format_duration(std::chrono::duration_cast<Millis>(Clock::now() - started)), join(parts, ", "), allowed));
+      if (diff.missing)
+        parts.push_back(
+            fmt::format("{} missing (first: {})", diff.missing, diff.missing_keys.front()));
+      if (diff.extra)
+        parts.push_back(fmt::format("{} extra (first: {})", diff.extra, diff.extra_keys.front()));
+      if (diff.different)
+        parts.push_back(
+            fmt::format("{} different (first: {})", diff.different, diff.different_keys.front()));
+      return fail(
+          Status::failed, "diverged",
+          fmt::format(
+              "etcd: the backup's {} differs from the primary's {} after {}: {} (max_diff_keys {})",
+              m_to_prefix, m_prefix,
+              format_duration(std::chrono::duration_cast<Millis>(Clock::now() - started)),
+              join(parts, ", "), allowed));
     }
     if (m_spec.has("record_key")) {
-      nlohmann::json record = {{"from_revision", m_revision}, {"to_revision", m_to_revision}, {"prefix", m_prefix},
-                               {"to_prefix", m_to_prefix}, {"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}};
+      nlohmann::json record = {
+          {"from_revision", m_revision}, {"to_revision", m_to_revision},
+          {"prefix", m_prefix},          {"to_prefix", m_to_prefix},
+          {"run_id", ctx.run_id},        {"at", rfc3339_utc(std::chrono::system_clock::now())}};
       auto put = m_to->put(m_spec.str("record_key"), dump_json(record), 0, ctx.deadline);
       if (!put) return fail(put.error(), "etcd to: writing record_key " + m_spec.str("record_key"));
       m_outcome.changed = Changed::yes;
@@ -238,11 +279,15 @@ class HandoffOperation : public Operation {
     if (start <= current->header.revision) {
       probe.revision = start;
       auto at_start = m_to->range(probe, ctx.deadline);
-      if (!at_start && at_start.error().kind == EtcdError::Class::compacted) return compacted(ctx, 0);
-      if (!at_start) return fail(at_start.error(), fmt::format("etcd to: reading revision {}", start));
+      if (!at_start && at_start.error().kind == EtcdError::Class::compacted)
+        return compacted(ctx, 0);
+      if (!at_start)
+        return fail(at_start.error(), fmt::format("etcd to: reading revision {}", start));
     }
     auto watch = m_to->watch(m_to_prefix, etcd_prefix_end(m_to_prefix), start, ctx.deadline);
-    if (!watch) return fail(watch.error(), fmt::format("etcd to: watching {} from revision {}", m_to_prefix, start));
+    if (!watch)
+      return fail(watch.error(),
+                  fmt::format("etcd to: watching {} from revision {}", m_to_prefix, start));
     m_watch = std::move(*watch);
     return std::nullopt;
   }
@@ -251,7 +296,8 @@ class HandoffOperation : public Operation {
     if (compact_revision > 0) m_outcome.evidence["compact_revision"] = compact_revision;
     if (!m_spec.boolean("allow_relist", true)) {
       return fail(Status::failed, "compacted",
-                  fmt::format("etcd to: revision {} is compacted and allow_relist is false", m_watch_start));
+                  fmt::format("etcd to: revision {} is compacted and allow_relist is false",
+                              m_watch_start));
     }
     return relist(ctx);
   }
@@ -260,7 +306,8 @@ class HandoffOperation : public Operation {
   // from just after it. Consumers must do the same; the report says so.
   std::optional<Outcome> relist(const AttemptContext& ctx) {
     m_compacted = true;
-    PrefixCursor cursor(*m_to, m_to_prefix, 0, static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
+    PrefixCursor cursor(*m_to, m_to_prefix, 0,
+                        static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
     m_tracker.reset();
     std::int64_t keys = 0;
     ContinuityTracker* tracker = nullptr;
@@ -275,7 +322,8 @@ class HandoffOperation : public Operation {
       if (!*kv) break;
       tracker->seed(**kv);
       ++keys;
-      if (m_canary_sent && !m_canary_seen && (*kv)->key == m_watched_marker && (*kv)->value == m_marker_value) {
+      if (m_canary_sent && !m_canary_seen && (*kv)->key == m_watched_marker &&
+          (*kv)->value == m_marker_value) {
         m_canary_seen = true;  // arrived before the re-list: its time is an upper bound
         m_canary_ms = ms_since(m_canary_sent_at);
       }
@@ -283,20 +331,25 @@ class HandoffOperation : public Operation {
     m_relisted = keys;
     m_watch_start = cursor.revision() + 1;
     m_tracker = std::move(fresh);
-    auto watch = m_to->watch(m_to_prefix, etcd_prefix_end(m_to_prefix), m_watch_start, ctx.deadline);
-    if (!watch) return fail(watch.error(), fmt::format("etcd to: watching {} from revision {}", m_to_prefix, m_watch_start));
+    auto watch =
+        m_to->watch(m_to_prefix, etcd_prefix_end(m_to_prefix), m_watch_start, ctx.deadline);
+    if (!watch)
+      return fail(watch.error(),
+                  fmt::format("etcd to: watching {} from revision {}", m_to_prefix, m_watch_start));
     m_watch = std::move(*watch);
     return std::nullopt;
   }
 
   std::optional<Outcome> consume(const EtcdWatchResponse& response) {
     // etcd confirms a watch, then cancels it with compact_revision when its start is gone.
-    if (response.canceled && response.compact_revision > 0 && !m_compacted && m_tracker->events() == 0) {
+    if (response.canceled && response.compact_revision > 0 && !m_compacted &&
+        m_tracker->events() == 0) {
       return compacted(*m_ctx, response.compact_revision);
     }
     if (response.canceled) {
       return fail(Status::failed, "watch_canceled",
-                  fmt::format("etcd to: the watch was canceled{}{}", response.cancel_reason.empty() ? "" : ": ", response.cancel_reason));
+                  fmt::format("etcd to: the watch was canceled{}{}",
+                              response.cancel_reason.empty() ? "" : ": ", response.cancel_reason));
     }
     for (const auto& event : response.events) {
       if (m_hold_after > 0 && event.kv.mod_revision > m_hold_after) {
@@ -305,7 +358,8 @@ class HandoffOperation : public Operation {
       }
       m_tracker->observe(event);
       record(event);
-      if (m_canary_sent && !m_canary_seen && event.kv.key == m_watched_marker && !event.is_delete && event.kv.value == m_marker_value) {
+      if (m_canary_sent && !m_canary_seen && event.kv.key == m_watched_marker && !event.is_delete &&
+          event.kv.value == m_marker_value) {
         m_canary_seen = true;
         m_canary_ms = ms_since(m_canary_sent_at, response.received_at);
       }
@@ -318,7 +372,9 @@ class HandoffOperation : public Operation {
 
   void record(const EtcdEvent& event) {
     if (!m_events_file.is_open()) return;
-    m_events_file << dump_json(nlohmann::json{{"revision", event.kv.mod_revision}, {"key", event.kv.key}, {"type", event.is_delete ? "DELETE" : "PUT"}})
+    m_events_file << dump_json(nlohmann::json{{"revision", event.kv.mod_revision},
+                                              {"key", event.kv.key},
+                                              {"type", event.is_delete ? "DELETE" : "PUT"}})
                   << '\n';
   }
 
@@ -326,13 +382,20 @@ class HandoffOperation : public Operation {
   std::optional<Outcome> canary(const AttemptContext& ctx) {
     if (m_spec.has("events_file")) {
       m_events_file.open(m_spec.str("events_file"), std::ios::trunc);
-      if (!m_events_file) return fail(Status::failed, "config", "cannot write events_file " + m_spec.str("events_file"));
+      if (!m_events_file)
+        return fail(Status::failed, "config",
+                    "cannot write events_file " + m_spec.str("events_file"));
     }
-    m_watched_marker = m_mirrored && m_marker.rfind(m_prefix, 0) == 0 ? m_to_prefix + m_marker.substr(m_prefix.size()) : m_marker;
+    m_watched_marker = m_mirrored && m_marker.rfind(m_prefix, 0) == 0
+                           ? m_to_prefix + m_marker.substr(m_prefix.size())
+                           : m_marker;
     if (m_watched_marker.rfind(m_to_prefix, 0) != 0) {
-      return fail(Status::failed, "config", fmt::format("etcd: marker_key {} is outside the watched prefix {}", m_marker, m_prefix));
+      return fail(
+          Status::failed, "config",
+          fmt::format("etcd: marker_key {} is outside the watched prefix {}", m_marker, m_prefix));
     }
-    m_marker_value = dump_json(nlohmann::json{{"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}});
+    m_marker_value = dump_json(nlohmann::json{
+        {"run_id", ctx.run_id}, {"at", rfc3339_utc(std::chrono::system_clock::now())}});
     m_marker_revision = 0;
     if (!ctx.save_undo_state()) {  // the marker is this step's one change: its undo goes first
       m_marker_value.clear();
@@ -356,8 +419,10 @@ class HandoffOperation : public Operation {
     }
     if (!m_canary_seen) {
       return fail(Status::timeout, "canary_timeout",
-                  fmt::format("etcd: the marker {} written on the primary did not reach the backup's watch within {}{}", m_marker,
-                              format_duration(timeout), m_mirrored ? " (is the mirror running?)" : ""));
+                  fmt::format("etcd: the marker {} written on the primary did not reach the "
+                              "backup's watch within {}{}",
+                              m_marker, format_duration(timeout),
+                              m_mirrored ? " (is the mirror running?)" : ""));
     }
     m_outcome.evidence["canary_ms"] = m_canary_ms;
     return std::nullopt;
@@ -394,11 +459,14 @@ class HandoffOperation : public Operation {
       if (*response) {
         if (auto failed = consume(**response)) return failed;
       } else if (Clock::now() >= ctx.deadline) {
-        return fail(Status::timeout, "watch_behind",
-                    fmt::format("etcd to: the watch did not reach revision {} by the deadline (at {})", at, m_tracker->last_revision()));
+        return fail(
+            Status::timeout, "watch_behind",
+            fmt::format("etcd to: the watch did not reach revision {} by the deadline (at {})", at,
+                        m_tracker->last_revision()));
       }
     }
-    PrefixCursor cursor(*m_to, m_to_prefix, at, static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
+    PrefixCursor cursor(*m_to, m_to_prefix, at,
+                        static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
     std::int64_t keys = 0;
     while (true) {
       auto kv = cursor.next(ctx.deadline);
@@ -440,16 +508,24 @@ class HandoffOperation : public Operation {
     out["relisted"] = std::to_string(m_relisted);
     if (t.lost() || t.duplicates() || t.out_of_order()) {
       return fail(Status::failed, "discontinuity",
-                  fmt::format("etcd: the watch on {} is not continuous: {} lost, {} duplicate, {} out of order (first: {})", m_to_prefix,
-                              t.lost(), t.duplicates(), t.out_of_order(),
-                              !t.lost_keys().empty() ? t.lost_keys().front() : t.problem_keys().empty() ? "" : t.problem_keys().front()));
+                  fmt::format("etcd: the watch on {} is not continuous: {} lost, {} duplicate, {} "
+                              "out of order (first: {})",
+                              m_to_prefix, t.lost(), t.duplicates(), t.out_of_order(),
+                              !t.lost_keys().empty()     ? t.lost_keys().front()
+                              : t.problem_keys().empty() ? ""
+                                                         : t.problem_keys().front()));
     }
     m_outcome.status = Status::ok;
-    m_outcome.message = fmt::format("etcd: watch on {} resumed {} from revision {}{}; canary {:.1f} ms; {} events, 0 lost, 0 duplicate{}",
-                                    m_to_prefix, m_mirrored ? "on the mirror" : "on the backup", m_watch_start,
-                                    m_mirrored ? fmt::format(" (primary revision {})", m_revision) : "", m_canary_ms, t.events(),
-                                    m_compacted ? fmt::format("; start was compacted, re-listed {} keys", m_relisted) : "");
-    if (m_compacted) m_outcome.warnings.push_back("the start revision was compacted: watchers must re-list the prefix");
+    m_outcome.message = fmt::format(
+        "etcd: watch on {} resumed {} from revision {}{}; canary {:.1f} ms; {} events, 0 lost, 0 "
+        "duplicate{}",
+        m_to_prefix, m_mirrored ? "on the mirror" : "on the backup", m_watch_start,
+        m_mirrored ? fmt::format(" (primary revision {})", m_revision) : "", m_canary_ms,
+        t.events(),
+        m_compacted ? fmt::format("; start was compacted, re-listed {} keys", m_relisted) : "");
+    if (m_compacted)
+      m_outcome.warnings.push_back(
+          "the start revision was compacted: watchers must re-list the prefix");
     return std::move(m_outcome);
   }
 
@@ -474,32 +550,59 @@ class HandoffKind : public Kind {
  public:
   std::string_view name() const override { return "etcd_watch_handoff"; }
   std::string_view summary() const override {
-    return "Resume a prefix's watch on the backup site and prove nothing was lost, repeated or reordered; time a canary's arrival.";
+    return "Resume a prefix's watch on the backup site and prove nothing was lost, repeated or "
+           "reordered; time a canary's arrival.";
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
     static const Fields fields = {
-        Field::string("topology", "same_cluster (members in both sites) or mirrored (two clusters and a mirror).")
-            .one_of({"same_cluster", "mirrored"}).defaults_to("same_cluster"),
+        Field::string(
+            "topology",
+            "same_cluster (members in both sites) or mirrored (two clusters and a mirror).")
+            .one_of({"same_cluster", "mirrored"})
+            .defaults_to("same_cluster"),
         Field::string("prefix", "The watched prefix (on the primary).").mandatory(),
-        Field::string("to_prefix", "The prefix on the backup, when the mirror renames it (mirrored)."),
+        Field::string("to_prefix",
+                      "The prefix on the backup, when the mirror renames it (mirrored)."),
         etcd_connection_field("from", "The primary site's endpoints."),
         etcd_connection_field("to", "The backup site's endpoints."),
-        Field::string("marker_key", "Canary key written on the primary (default <prefix>__drctl_marker); must be under prefix."),
-        Field::integer("from_revision", "Resume from this revision instead of the current one (same_cluster).").range(1, std::nullopt),
-        Field::string("move_leader_to", "Member name (or hex id) to move the raft leader to first (same_cluster)."),
-        Field::duration("canary_timeout", "How long the marker may take to reach the new watch.").defaults_to("5s"),
-        Field::duration("watch_for", "Keep watching this long after the canary (continuity is proven over it).").defaults_to("0s"),
-        Field::boolean("allow_relist", "When the start revision is compacted, re-list and continue (else fail).").defaults_to(true),
-        Field::duration("converge_timeout", "How long the backup may take to match the primary (mirrored).").defaults_to("10s"),
-        Field::integer("max_diff_keys", "Keys allowed to differ after converge_timeout (mirrored).").range(0, std::nullopt).defaults_to(0),
-        Field::string("record_key", "Key on the backup to record {from_revision, to_revision} as JSON (mirrored)."),
-        Field::integer("page_size", "Keys per read when listing the prefix.").range(1, 100'000).defaults_to(static_cast<long long>(k_etcd_page_size)),
-        Field::string("events_file", "Write every event the new watch delivered (revision, key, type) as JSON lines."),
+        Field::string("marker_key",
+                      "Canary key written on the primary (default <prefix>__drctl_marker); must be "
+                      "under prefix."),
+        Field::integer("from_revision",
+                       "Resume from this revision instead of the current one (same_cluster).")
+            .range(1, std::nullopt),
+        Field::string("move_leader_to",
+                      "Member name (or hex id) to move the raft leader to first (same_cluster)."),
+        Field::duration("canary_timeout", "How long the marker may take to reach the new watch.")
+            .defaults_to("5s"),
+        Field::duration("watch_for",
+                        "Keep watching this long after the canary (continuity is proven over it).")
+            .defaults_to("0s"),
+        Field::boolean("allow_relist",
+                       "When the start revision is compacted, re-list and continue (else fail).")
+            .defaults_to(true),
+        Field::duration("converge_timeout",
+                        "How long the backup may take to match the primary (mirrored).")
+            .defaults_to("10s"),
+        Field::integer("max_diff_keys", "Keys allowed to differ after converge_timeout (mirrored).")
+            .range(0, std::nullopt)
+            .defaults_to(0),
+        Field::string(
+            "record_key",
+            "Key on the backup to record {from_revision, to_revision} as JSON (mirrored)."),
+        Field::integer("page_size", "Keys per read when listing the prefix.")
+            .range(1, 100'000)
+            .defaults_to(static_cast<long long>(k_etcd_page_size)),
+        Field::string(
+            "events_file",
+            "Write every event the new watch delivered (revision, key, type) as JSON lines."),
     };
     return fields;
   }
-  std::vector<std::string> outputs() const override { return {"revision", "to_revision", "canary_ms", "events", "relisted"}; }
+  std::vector<std::string> outputs() const override {
+    return {"revision", "to_revision", "canary_ms", "events", "relisted"};
+  }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     auto problems = check_etcd_connection(spec.object("from"), "from");
     auto to = check_etcd_connection(spec.object("to"), "to");
@@ -511,31 +614,42 @@ class HandoffKind : public Kind {
     }
     const char* same_cluster_only[] = {"from_revision", "move_leader_to"};
     for (const char* key : same_cluster_only) {
-      if (mirrored && spec.has(key)) problems.push_back({key, "only for topology: same_cluster (a mirror's revisions differ)"});
+      if (mirrored && spec.has(key))
+        problems.push_back({key, "only for topology: same_cluster (a mirror's revisions differ)"});
     }
     if (spec.has("marker_key") && spec.str("marker_key").rfind(spec.str("prefix"), 0) != 0) {
-      problems.push_back({"marker_key", fmt::format("must be under prefix '{}' so the watch can see it", spec.str("prefix"))});
+      problems.push_back(
+          {"marker_key",
+           fmt::format("must be under prefix '{}' so the watch can see it", spec.str("prefix"))});
     }
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("etcd {} -> {} {}", join(spec.object("from").strings("endpoints"), ","), join(spec.object("to").strings("endpoints"), ","),
-                       spec.str("prefix"));
+    return fmt::format("etcd {} -> {} {}", join(spec.object("from").strings("endpoints"), ","),
+                       join(spec.object("to").strings("endpoints"), ","), spec.str("prefix"));
   }
   std::string describe(const Spec& spec) const override {
     bool mirrored = spec.str("topology") == "mirrored";
-    return fmt::format("{} then watch {} through {}, write a marker through {} and prove the watch continuous",
-                       mirrored ? "compare the prefix on both clusters" : "capture the revision", spec.str("prefix"),
-                       join(spec.object("to").strings("endpoints"), ","), join(spec.object("from").strings("endpoints"), ","));
+    return fmt::format(
+        "{} then watch {} through {}, write a marker through {} and prove the watch continuous",
+        mirrored ? "compare the prefix on both clusters" : "capture the revision",
+        spec.str("prefix"), join(spec.object("to").strings("endpoints"), ","),
+        join(spec.object("from").strings("endpoints"), ","));
   }
   // The marker's undo state goes first; moving the leader (which nothing undoes) does not wait.
-  bool undo_state_before_changes(const Spec& spec) const override { return !spec.has("move_leader_to"); }
+  bool undo_state_before_changes(const Spec& spec) const override {
+    return !spec.has("move_leader_to");
+  }
   std::string undo_description(const Spec&) const override { return "delete the marker key"; }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<HandoffOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<HandoffOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_etcd_watch_handoff_kind() { return std::make_unique<HandoffKind>(); }
+std::unique_ptr<Kind> make_etcd_watch_handoff_kind() {
+  return std::make_unique<HandoffKind>();
+}
 
 }  // namespace drctl

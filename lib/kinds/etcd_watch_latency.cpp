@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include "etcd/watch_latency.hpp"
 #include "clients/etcd_connection.hpp"
+#include "etcd/watch_latency.hpp"
+#include "kinds/failure.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
-#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
@@ -21,7 +21,8 @@ class WatchLatencyOperation : public Operation {
     auto watch_side = open_etcd(m_spec.object("watch"), ctx.deadline, "watch");
     if (!watch_side) return watch_side.error();
     WatchLatencyOptions options;
-    options.key = m_spec.str("prefix") + "__drctl_canary/" + (ctx.run_id.empty() ? "probe" : ctx.run_id);
+    options.key =
+        m_spec.str("prefix") + "__drctl_canary/" + (ctx.run_id.empty() ? "probe" : ctx.run_id);
     options.count = static_cast<int>(m_spec.integer("count", 100));
     options.rate = static_cast<double>(m_spec.integer("rate", 50));
     options.event_timeout = m_spec.duration("event_timeout").value_or(Millis(5000));
@@ -33,19 +34,26 @@ class WatchLatencyOperation : public Operation {
   static Outcome judge(const WatchLatencyResult& result, Millis max_p99) {
     Outcome outcome;
     outcome.changed = Changed::yes;  // canary writes (deleted again)
-    outcome.evidence = {{"propagation", result.propagation.to_json()}, {"put", result.put.to_json()},
-                        {"lost", result.lost}, {"put_endpoint", result.put_endpoint}, {"watch_endpoint", result.watch_endpoint},
-                        {"watch_reconnects", result.watch_reconnects}, {"max_p99_ms", max_p99.count()}};
+    outcome.evidence = {{"propagation", result.propagation.to_json()},
+                        {"put", result.put.to_json()},
+                        {"lost", result.lost},
+                        {"put_endpoint", result.put_endpoint},
+                        {"watch_endpoint", result.watch_endpoint},
+                        {"watch_reconnects", result.watch_reconnects},
+                        {"max_p99_ms", max_p99.count()}};
     outcome.outputs["p99_ms"] = fmt::format("{:.1f}", result.propagation.p99);
     outcome.outputs["p50_ms"] = fmt::format("{:.1f}", result.propagation.p50);
-    std::string summary = fmt::format("etcd watch propagation over {} puts: P50 {:.1f} ms, P90 {:.1f} ms, P99 {:.1f} ms, max {:.1f} ms "
-                                      "(put round trip P99 {:.1f} ms); max P99 {} ms",
-                                      result.put.samples, result.propagation.p50, result.propagation.p90, result.propagation.p99,
-                                      result.propagation.max, result.put.p99, max_p99.count());
+    std::string summary = fmt::format(
+        "etcd watch propagation over {} puts: P50 {:.1f} ms, P90 {:.1f} ms, P99 {:.1f} ms, max "
+        "{:.1f} ms "
+        "(put round trip P99 {:.1f} ms); max P99 {} ms",
+        result.put.samples, result.propagation.p50, result.propagation.p90, result.propagation.p99,
+        result.propagation.max, result.put.p99, max_p99.count());
     if (result.lost > 0) {
       outcome.status = Status::failed;
       outcome.evidence["error"] = "lost";
-      outcome.message = fmt::format("etcd watch: {} of {} canary events never arrived; {}", result.lost, result.put.samples, summary);
+      outcome.message = fmt::format("etcd watch: {} of {} canary events never arrived; {}",
+                                    result.lost, result.put.samples, summary);
     } else if (result.propagation.p99 > static_cast<double>(max_p99.count())) {
       outcome.status = Status::failed;
       outcome.evidence["error"] = "slow";
@@ -65,18 +73,26 @@ class WatchLatencyKind : public Kind {
  public:
   std::string_view name() const override { return "etcd_watch_latency"; }
   std::string_view summary() const override {
-    return "Canary puts through one side, watched through the other: put->event P50/P90/P99/max against max_p99.";
+    return "Canary puts through one side, watched through the other: put->event P50/P90/P99/max "
+           "against max_p99.";
   }
   bool allowed_as(Role) const override { return true; }
   const Fields& fields() const override {
     static const Fields fields = {
         etcd_connection_field("put", "Where the canary puts go (the primary site)."),
         etcd_connection_field("watch", "Where they are watched (the backup site)."),
-        Field::string("prefix", "Prefix for the canary key (<prefix>__drctl_canary/<run id>, deleted afterwards).").mandatory(),
+        Field::string(
+            "prefix",
+            "Prefix for the canary key (<prefix>__drctl_canary/<run id>, deleted afterwards).")
+            .mandatory(),
         Field::integer("count", "Canary puts.").range(1, 100'000).defaults_to(100),
-        Field::integer("rate", "Puts per second (0: back to back).").range(0, 100'000).defaults_to(50),
-        Field::duration("max_p99", "Largest acceptable P99 of put->event latency.").defaults_to("832ms"),
-        Field::duration("event_timeout", "How long to wait for the last events after the last put.").defaults_to("5s"),
+        Field::integer("rate", "Puts per second (0: back to back).")
+            .range(0, 100'000)
+            .defaults_to(50),
+        Field::duration("max_p99", "Largest acceptable P99 of put->event latency.")
+            .defaults_to("832ms"),
+        Field::duration("event_timeout", "How long to wait for the last events after the last put.")
+            .defaults_to("5s"),
     };
     return fields;
   }
@@ -88,18 +104,25 @@ class WatchLatencyKind : public Kind {
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("etcd {} -> {}", join(spec.object("put").strings("endpoints"), ","), join(spec.object("watch").strings("endpoints"), ","));
+    return fmt::format("etcd {} -> {}", join(spec.object("put").strings("endpoints"), ","),
+                       join(spec.object("watch").strings("endpoints"), ","));
   }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("{} canary puts under {} through {}, watched through {}", spec.integer("count", 100), spec.str("prefix"),
-                       join(spec.object("put").strings("endpoints"), ","), join(spec.object("watch").strings("endpoints"), ","));
+    return fmt::format("{} canary puts under {} through {}, watched through {}",
+                       spec.integer("count", 100), spec.str("prefix"),
+                       join(spec.object("put").strings("endpoints"), ","),
+                       join(spec.object("watch").strings("endpoints"), ","));
   }
   bool mutates(const Spec&) const override { return false; }  // its canary key is deleted again
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<WatchLatencyOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<WatchLatencyOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_etcd_watch_latency_kind() { return std::make_unique<WatchLatencyKind>(); }
+std::unique_ptr<Kind> make_etcd_watch_latency_kind() {
+  return std::make_unique<WatchLatencyKind>();
+}
 
 }  // namespace drctl

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <sys/signal.h>
-
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,7 +17,8 @@ namespace {
 
 // The child starts from these of drctl's variables only: drctl's own environment may hold
 // secrets, and a child gets a secret only when the playbook declares it (secret_env/_file).
-constexpr const char* k_passed_through[] = {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TZ", "TMPDIR", "TERM"};
+constexpr const char* k_passed_through[] = {"PATH",   "HOME", "USER",   "LOGNAME", "LANG",
+                                            "LC_ALL", "TZ",   "TMPDIR", "TERM"};
 
 constexpr std::size_t k_tail_lines = 20;
 constexpr std::size_t k_tail_bytes = 2048;
@@ -52,12 +52,18 @@ class ExecOperation : public Operation {
     for (const auto& [k, v] : m_spec.string_map("env")) process.env[k] = v;
     for (const auto& [child_name, source] : m_spec.string_map("secret_env")) {
       auto value = secret_from_env(source);
-      if (!value) return Outcome::fail(Status::failed, fmt::format("secret_env.{}: {}", child_name, value.error()), Changed::no);
+      if (!value)
+        return Outcome::fail(Status::failed,
+                             fmt::format("secret_env.{}: {}", child_name, value.error()),
+                             Changed::no);
       process.env[child_name] = *value;
     }
     for (const auto& [child_name, path] : m_spec.string_map("secret_file")) {
       auto value = secret_from_file(path);
-      if (!value) return Outcome::fail(Status::failed, fmt::format("secret_file.{}: {}", child_name, value.error()), Changed::no);
+      if (!value)
+        return Outcome::fail(Status::failed,
+                             fmt::format("secret_file.{}: {}", child_name, value.error()),
+                             Changed::no);
       process.env[child_name] = *value;
     }
     process.env["DRCTL_RUN_ID"] = ctx.run_id;
@@ -65,7 +71,9 @@ class ExecOperation : public Operation {
     process.env["DRCTL_ENTRY"] = ctx.entry_name;
 
     if (!process.cwd.empty() && ::access(process.cwd.c_str(), X_OK) != 0) {
-      return Outcome::fail(Status::failed, fmt::format("cwd {}: {}", process.cwd, std::strerror(errno)), Changed::no);
+      return Outcome::fail(Status::failed,
+                           fmt::format("cwd {}: {}", process.cwd, std::strerror(errno)),
+                           Changed::no);
     }
     auto result = run_process(process, ctx.deadline, ctx.cancel);
     const std::string shown = process.argv.empty() ? "" : process.argv[0];
@@ -73,7 +81,9 @@ class ExecOperation : public Operation {
     outcome.evidence["argv0"] = shown;
     outcome.evidence["pid"] = result.pid;
     if (result.end == ProcessResult::End::spawn_failed) {
-      return Outcome::fail(Status::failed, fmt::format("cannot run '{}': {}", shown, result.spawn_error), Changed::no);
+      return Outcome::fail(Status::failed,
+                           fmt::format("cannot run '{}': {}", shown, result.spawn_error),
+                           Changed::no);
     }
     outcome.evidence["stdout_tail"] = redact(tail(result.out, k_tail_lines, k_tail_bytes));
     outcome.evidence["stderr_tail"] = redact(tail(result.err, k_tail_lines, k_tail_bytes));
@@ -82,7 +92,8 @@ class ExecOperation : public Operation {
     switch (result.end) {
       case ProcessResult::End::timed_out:
         outcome.status = Status::timeout;
-        outcome.message = fmt::format("'{}' did not finish in time; its process group was killed", shown);
+        outcome.message =
+            fmt::format("'{}' did not finish in time; its process group was killed", shown);
         return outcome;
       case ProcessResult::End::cancelled:
         outcome.status = Status::failed;
@@ -91,22 +102,25 @@ class ExecOperation : public Operation {
       case ProcessResult::End::signaled:
         outcome.status = Status::failed;
         outcome.evidence["signal"] = result.signal;
-        outcome.message = fmt::format("'{}' was killed by signal {} ({})", shown, result.signal, strsignal(result.signal));
+        outcome.message = fmt::format("'{}' was killed by signal {} ({})", shown, result.signal,
+                                      strsignal(result.signal));
         return outcome;
       default:
         break;
     }
     outcome.evidence["exit_code"] = result.exit_code;
     outcome.outputs["exit_code"] = std::to_string(result.exit_code);
-    outcome.outputs["stdout"] = redact(trim(result.out.size() > k_stdout_output_limit
-                                                ? result.out.substr(result.out.size() - k_stdout_output_limit)
-                                                : result.out));
+    outcome.outputs["stdout"] =
+        redact(trim(result.out.size() > k_stdout_output_limit
+                        ? result.out.substr(result.out.size() - k_stdout_output_limit)
+                        : result.out));
     if (std::find(expected.begin(), expected.end(), result.exit_code) == expected.end()) {
       outcome.status = Status::failed;
       std::string last_err = tail(result.err, 1, 200);
-      outcome.message = redact(fmt::format("'{}' exited with {} (expected {}){}", shown, result.exit_code,
-                                           expected.size() == 1 ? std::to_string(expected[0]) : "one of the expect_exit codes",
-                                           last_err.empty() ? "" : ": " + one_line(last_err)));
+      outcome.message = redact(fmt::format(
+          "'{}' exited with {} (expected {}){}", shown, result.exit_code,
+          expected.size() == 1 ? std::to_string(expected[0]) : "one of the expect_exit codes",
+          last_err.empty() ? "" : ": " + one_line(last_err)));
       return outcome;
     }
     outcome.status = Status::ok;
@@ -121,7 +135,9 @@ class ExecOperation : public Operation {
 class ExecKind : public Kind {
  public:
   std::string_view name() const override { return "exec"; }
-  std::string_view summary() const override { return "Runs a program; the timeout kills its whole process group."; }
+  std::string_view summary() const override {
+    return "Runs a program; the timeout kills its whole process group.";
+  }
   bool allowed_as(Role) const override { return true; }
 
   const Fields& fields() const override {
@@ -129,11 +145,15 @@ class ExecKind : public Kind {
         Field::string_list("argv", "Program and arguments, run without a shell."),
         Field::string("command", "A shell command line; requires shell: true."),
         Field::boolean("shell", "Run `command` with /bin/sh -c.").defaults_to(false),
-        Field::string_map("env", "Extra environment variables (not for secrets: they appear in plans)."),
-        Field::string_map("secret_env", "Child variable name -> name of drctl's environment variable holding a secret."),
+        Field::string_map("env",
+                          "Extra environment variables (not for secrets: they appear in plans)."),
+        Field::string_map(
+            "secret_env",
+            "Child variable name -> name of drctl's environment variable holding a secret."),
         Field::string_map("secret_file", "Child variable name -> path of a file holding a secret."),
         Field::string("cwd", "Working directory."),
-        Field::integer_list("expect_exit", "Exit code(s) that count as success.").defaults_to(nlohmann::json::array({0})),
+        Field::integer_list("expect_exit", "Exit code(s) that count as success.")
+            .defaults_to(nlohmann::json::array({0})),
     };
     return fields;
   }
@@ -143,11 +163,17 @@ class ExecKind : public Kind {
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
     bool shell = spec.boolean("shell");
-    if (shell && !spec.has("command")) problems.push_back({"", "shell: true needs `command` (a string)"});
-    if (shell && spec.has("argv")) problems.push_back({"argv", "use `command` with shell: true, `argv` without it"});
-    if (!shell && spec.has("command")) problems.push_back({"command", "`command` runs through a shell: add shell: true, or use argv"});
-    if (!shell && !spec.has("command") && !spec.has("argv")) problems.push_back({"", "missing required key 'argv'"});
-    if (!shell && spec.has("argv") && spec.strings("argv").empty()) problems.push_back({"argv", "must not be empty"});
+    if (shell && !spec.has("command"))
+      problems.push_back({"", "shell: true needs `command` (a string)"});
+    if (shell && spec.has("argv"))
+      problems.push_back({"argv", "use `command` with shell: true, `argv` without it"});
+    if (!shell && spec.has("command"))
+      problems.push_back(
+          {"command", "`command` runs through a shell: add shell: true, or use argv"});
+    if (!shell && !spec.has("command") && !spec.has("argv"))
+      problems.push_back({"", "missing required key 'argv'"});
+    if (!shell && spec.has("argv") && spec.strings("argv").empty())
+      problems.push_back({"argv", "must not be empty"});
     return problems;
   }
 
@@ -167,6 +193,8 @@ class ExecKind : public Kind {
 
 }  // namespace
 
-std::unique_ptr<Kind> make_exec_kind() { return std::make_unique<ExecKind>(); }
+std::unique_ptr<Kind> make_exec_kind() {
+  return std::make_unique<ExecKind>();
+}
 
 }  // namespace drctl

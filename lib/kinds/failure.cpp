@@ -7,7 +7,8 @@
 
 namespace drctl {
 
-Outcome failed(Status status, std::string error_class, const std::string& message, Changed changed) {
+Outcome failed(Status status, std::string error_class, const std::string& message,
+               Changed changed) {
   return Outcome::failure(status, std::move(error_class), redact(message), changed);
 }
 
@@ -21,26 +22,36 @@ Outcome failed(Outcome so_far, Status status, std::string error_class, const std
 Status status_for(HttpError::Class kind) {
   switch (kind) {
     case HttpError::Class::refused:
-    case HttpError::Class::resolve: return Status::unreachable;
-    case HttpError::Class::timeout: return Status::timeout;
-    case HttpError::Class::garbage: return Status::invalid_answer;
-    default: return Status::failed;
+    case HttpError::Class::resolve:
+      return Status::unreachable;
+    case HttpError::Class::timeout:
+      return Status::timeout;
+    case HttpError::Class::garbage:
+      return Status::invalid_answer;
+    default:
+      return Status::failed;
   }
 }
 
 const char* error_name(HttpError::Class kind) {
   switch (kind) {
     case HttpError::Class::refused:
-    case HttpError::Class::resolve: return "unreachable";
-    case HttpError::Class::timeout: return "timeout";
-    case HttpError::Class::garbage: return "bad_answer";
-    case HttpError::Class::tls: return "tls";
-    default: return "transport";
+    case HttpError::Class::resolve:
+      return "unreachable";
+    case HttpError::Class::timeout:
+      return "timeout";
+    case HttpError::Class::garbage:
+      return "bad_answer";
+    case HttpError::Class::tls:
+      return "tls";
+    default:
+      return "transport";
   }
 }
 
 Outcome http_failure(const HttpError& error, const std::string& what, Changed changed) {
-  return failed(status_for(error.kind), error_name(error.kind), fmt::format("{}: {}", what, error.message), changed);
+  return failed(status_for(error.kind), error_name(error.kind),
+                fmt::format("{}: {}", what, error.message), changed);
 }
 
 Outcome etcd_failure(const EtcdError& error, const std::string& what, Changed changed) {
@@ -48,17 +59,22 @@ Outcome etcd_failure(const EtcdError& error, const std::string& what, Changed ch
   if (error.kind == EtcdError::Class::unreachable) status = Status::unreachable;
   if (error.kind == EtcdError::Class::timeout) status = Status::timeout;
   if (error.kind == EtcdError::Class::invalid_answer) status = Status::invalid_answer;
-  return failed(status, std::string(etcd_error_class_name(error.kind)), fmt::format("{}: {}", what, error.to_string()), changed);
+  return failed(status, std::string(etcd_error_class_name(error.kind)),
+                fmt::format("{}: {}", what, error.to_string()), changed);
 }
 
-tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd(const Spec& spec, Deadline deadline, const std::string& who) {
+tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd(const Spec& spec, Deadline deadline,
+                                                              const std::string& who) {
   auto session = etcd_connect(spec, deadline, who);
   if (session) return std::move(*session);
   const auto& why = session.error();
   switch (why.cause) {
-    case EtcdConnectError::Cause::module: return tl::unexpected(failed(Status::failed, "module", why.message));
-    case EtcdConnectError::Cause::config: return tl::unexpected(failed(Status::failed, "config", why.message));
-    case EtcdConnectError::Cause::server: break;
+    case EtcdConnectError::Cause::module:
+      return tl::unexpected(failed(Status::failed, "module", why.message));
+    case EtcdConnectError::Cause::config:
+      return tl::unexpected(failed(Status::failed, "config", why.message));
+    case EtcdConnectError::Cause::server:
+      break;
   }
   Outcome outcome = etcd_failure(why.error, "", Changed::no);
   outcome.message = why.message;

@@ -3,7 +3,6 @@
 // one-line message, the same for every kind that talks to the same kind of server.
 #include <memory>
 #include <string>
-
 #include <tl/expected.hpp>
 
 #include "clients/etcd.hpp"
@@ -15,7 +14,8 @@ namespace drctl {
 
 // A failed outcome with its class in evidence.error and its message redacted: what every kind
 // returns when it fails (changed: no unless it says otherwise).
-Outcome failed(Status status, std::string error_class, const std::string& message, Changed changed = Changed::no);
+Outcome failed(Status status, std::string error_class, const std::string& message,
+               Changed changed = Changed::no);
 // The same for an outcome that already carries evidence (counts measured before the failure).
 Outcome failed(Outcome so_far, Status status, std::string error_class, const std::string& message);
 
@@ -25,12 +25,16 @@ Status status_for(HttpError::Class kind);
 // A short name for evidence.error: "unreachable", "timeout", "bad_answer", "tls", "transport".
 const char* error_name(HttpError::Class kind);
 // A failed outcome for an HTTP transport error, the message prefixed by `what` (the endpoint).
-Outcome http_failure(const HttpError& error, const std::string& what, Changed changed = Changed::unknown);
+Outcome http_failure(const HttpError& error, const std::string& what,
+                     Changed changed = Changed::unknown);
 
-// An outcome for an etcd error: status by class, evidence.error = class, message prefixed by `what`.
-Outcome etcd_failure(const EtcdError& error, const std::string& what, Changed changed = Changed::no);
+// An outcome for an etcd error: status by class, evidence.error = class, message prefixed by
+// `what`.
+Outcome etcd_failure(const EtcdError& error, const std::string& what,
+                     Changed changed = Changed::no);
 // Connects to the etcd a (nested) connection spec names, or explains why not as a failed
 // outcome that changed nothing (`who` names the side: "from", "backup").
-tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd(const Spec& spec, Deadline deadline, const std::string& who);
+tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd(const Spec& spec, Deadline deadline,
+                                                              const std::string& who);
 
 }  // namespace drctl

@@ -18,10 +18,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
 
 // The first present column of several names: MariaDB/MySQL 5.7 and MySQL 8.0.22+ differ.
-std::optional<std::string> column(const SqlRow& row, std::initializer_list<const char*> names, bool& present) {
+std::optional<std::string> column(const SqlRow& row, std::initializer_list<const char*> names,
+                                  bool& present) {
   for (const char* name : names) {
     auto it = row.find(name);
     if (it != row.end()) {
@@ -40,19 +43,27 @@ std::string text(const SqlRow& row, std::initializer_list<const char*> names) {
 
 Status status_of(const SqlError& error) {
   switch (error.kind) {
-    case SqlError::Class::refused: return Status::unreachable;
-    case SqlError::Class::timeout: return Status::timeout;
-    default: return Status::failed;
+    case SqlError::Class::refused:
+      return Status::unreachable;
+    case SqlError::Class::timeout:
+      return Status::timeout;
+    default:
+      return Status::failed;
   }
 }
 
 std::string class_name(const SqlError& error) {
   switch (error.kind) {
-    case SqlError::Class::refused: return "refused";
-    case SqlError::Class::timeout: return "timeout";
-    case SqlError::Class::auth: return "auth";
-    case SqlError::Class::query: return "query";
-    default: return "other";
+    case SqlError::Class::refused:
+      return "refused";
+    case SqlError::Class::timeout:
+      return "timeout";
+    case SqlError::Class::auth:
+      return "auth";
+    case SqlError::Class::query:
+      return "query";
+    default:
+      return "other";
   }
 }
 
@@ -62,11 +73,13 @@ std::map<std::string, unsigned long long> parse_mariadb_gtid(const std::string& 
   std::size_t start = 0;
   while (start < position.size()) {
     auto end = position.find(',', start);
-    std::string part = trim(position.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    std::string part =
+        trim(position.substr(start, end == std::string::npos ? std::string::npos : end - start));
     auto first = part.find('-');
     auto last = part.rfind('-');
     if (first != std::string::npos && last != first) {
-      out[part.substr(0, first)] = std::max(out[part.substr(0, first)], std::stoull(part.substr(last + 1)));
+      out[part.substr(0, first)] =
+          std::max(out[part.substr(0, first)], std::stoull(part.substr(last + 1)));
     }
     if (end == std::string::npos) break;
     start = end + 1;
@@ -76,7 +89,9 @@ std::map<std::string, unsigned long long> parse_mariadb_gtid(const std::string& 
 
 class MysqlOperation : public Operation {
  public:
-  explicit MysqlOperation(Spec spec) : m_spec(std::move(spec)) { sql_client(); }  // loaded before the clock starts
+  explicit MysqlOperation(Spec spec) : m_spec(std::move(spec)) {
+    sql_client();
+  }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
     auto client = sql_client();
@@ -92,7 +107,9 @@ class MysqlOperation : public Operation {
       auto primary_endpoint = endpoint_of(m_spec.object("primary"));
       if (!primary_endpoint) return failed(Status::failed, "config", primary_endpoint.error());
       m_primary_name = "primary " + primary_endpoint->describe();
-      m_primary_pending = std::async(std::launch::async, [this, endpoint = *primary_endpoint] { return connect(endpoint, m_primary_name); });
+      m_primary_pending = std::async(std::launch::async, [this, endpoint = *primary_endpoint] {
+        return connect(endpoint, m_primary_name);
+      });
     }
     auto replica = connect(*replica_endpoint, m_replica_name);
     if (!replica) return replica.error();
@@ -116,31 +133,42 @@ class MysqlOperation : public Operation {
     e.connect_timeout = m_spec.duration("connect_timeout").value_or(Millis(5000));
     e.read_timeout = m_spec.duration("read_timeout").value_or(Millis(5000));
     auto password = spec.secret("password");
-    if (!password) return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
+    if (!password)
+      return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
     e.password = *password;
     return e;
   }
 
-  tl::expected<std::unique_ptr<SqlSession>, Outcome> connect(const SqlEndpoint& endpoint, const std::string& who) {
+  tl::expected<std::unique_ptr<SqlSession>, Outcome> connect(const SqlEndpoint& endpoint,
+                                                             const std::string& who) {
     auto session = m_client->connect(endpoint);
     if (!session) {
       const auto& error = session.error();
-      std::string what = error.kind == SqlError::Class::auth ? "authentication failed" : "cannot connect";
-      return tl::unexpected(failed(status_of(error), class_name(error),
-                                 fmt::format("mysql {}: {} ({}): {}", who, what, error.code, one_line(error.message))));
+      std::string what =
+          error.kind == SqlError::Class::auth ? "authentication failed" : "cannot connect";
+      return tl::unexpected(failed(
+          status_of(error), class_name(error),
+          fmt::format("mysql {}: {} ({}): {}", who, what, error.code, one_line(error.message))));
     }
     return std::move(*session);
   }
 
   Outcome query_failed(const std::string& who, const SqlError& error) {
-    return failed(status_of(error), class_name(error), fmt::format("mysql {}: query failed ({}): {}", who, error.code, one_line(error.message)));
+    return failed(
+        status_of(error), class_name(error),
+        fmt::format("mysql {}: query failed ({}): {}", who, error.code, one_line(error.message)));
   }
 
   Outcome run_replica_status() {
     auto rows = m_replica->query("SHOW REPLICA STATUS");
-    if (!rows) rows = m_replica->query("SHOW SLAVE STATUS");  // servers older than MariaDB 10.5.1 / MySQL 8.0.22
+    if (!rows)
+      rows = m_replica->query(
+          "SHOW SLAVE STATUS");  // servers older than MariaDB 10.5.1 / MySQL 8.0.22
     if (!rows) return query_failed(m_replica_name, rows.error());
-    if (rows->empty()) return failed(Status::failed, "not_a_replica", fmt::format("mysql {}: not a replica (replica status is empty)", m_replica_name));
+    if (rows->empty())
+      return failed(
+          Status::failed, "not_a_replica",
+          fmt::format("mysql {}: not a replica (replica status is empty)", m_replica_name));
     const SqlRow& row = rows->front();
     Outcome outcome;
     outcome.changed = Changed::no;
@@ -148,41 +176,58 @@ class MysqlOperation : public Operation {
     std::string sql = text(row, {"Slave_SQL_Running", "Replica_SQL_Running"});
     bool lag_present = false;
     auto lag = column(row, {"Seconds_Behind_Master", "Seconds_Behind_Source"}, lag_present);
-    outcome.evidence = {{"io_running", io}, {"sql_running", sql},
-                        {"seconds_behind", lag ? nlohmann::json(std::stoll(*lag)) : nlohmann::json(nullptr)},
-                        {"source_host", text(row, {"Master_Host", "Source_Host"})},
-                        {"gtid_io_pos", text(row, {"Gtid_IO_Pos", "Retrieved_Gtid_Set"})},
-                        {"last_io_error", text(row, {"Last_IO_Error"})}, {"last_sql_error", text(row, {"Last_SQL_Error"})},
-                        {"resolution_ms", 1000}};
+    outcome.evidence = {
+        {"io_running", io},
+        {"sql_running", sql},
+        {"seconds_behind", lag ? nlohmann::json(std::stoll(*lag)) : nlohmann::json(nullptr)},
+        {"source_host", text(row, {"Master_Host", "Source_Host"})},
+        {"gtid_io_pos", text(row, {"Gtid_IO_Pos", "Retrieved_Gtid_Set"})},
+        {"last_io_error", text(row, {"Last_IO_Error"})},
+        {"last_sql_error", text(row, {"Last_SQL_Error"})},
+        {"resolution_ms", 1000}};
     if (io != "Yes" || sql != "Yes") {
       std::string errors;
-      if (!text(row, {"Last_IO_Error"}).empty()) errors += "; IO error: " + one_line(text(row, {"Last_IO_Error"}));
-      if (!text(row, {"Last_SQL_Error"}).empty()) errors += "; SQL error: " + one_line(text(row, {"Last_SQL_Error"}));
-      return failed(outcome, Status::failed, "stopped", fmt::format("mysql {}: replication stopped: IO={} SQL={}{}", m_replica_name, io, sql, errors));
+      if (!text(row, {"Last_IO_Error"}).empty())
+        errors += "; IO error: " + one_line(text(row, {"Last_IO_Error"}));
+      if (!text(row, {"Last_SQL_Error"}).empty())
+        errors += "; SQL error: " + one_line(text(row, {"Last_SQL_Error"}));
+      return failed(outcome, Status::failed, "stopped",
+                    fmt::format("mysql {}: replication stopped: IO={} SQL={}{}", m_replica_name, io,
+                                sql, errors));
     }
     if (!lag) {
       // NULL is "unknown", never 0: the classic shell check passes exactly here.
-      return failed(outcome, Status::failed, "lag_unknown", fmt::format("mysql {}: lag unknown (Seconds_Behind_Master is NULL)", m_replica_name));
+      return failed(
+          outcome, Status::failed, "lag_unknown",
+          fmt::format("mysql {}: lag unknown (Seconds_Behind_Master is NULL)", m_replica_name));
     }
     long long lag_ms = std::stoll(*lag) * 1000;
     outcome.evidence["lag_ms"] = lag_ms;
     outcome.outputs["lag_ms"] = std::to_string(lag_ms);
     long long max_ms = m_spec.duration("max_lag").value_or(Millis(0)).count();
-    std::string summary = fmt::format("mysql {}: lag {} ms (1 s resolution), max {} ms", m_replica_name, lag_ms, max_ms);
+    std::string summary = fmt::format("mysql {}: lag {} ms (1 s resolution), max {} ms",
+                                      m_replica_name, lag_ms, max_ms);
     if (lag_ms > max_ms) return failed(outcome, Status::failed, "lagging", summary);
-    if (max_ms < 1000) outcome.warnings.push_back("replica_status measures whole seconds; max_lag under 1s needs method: heartbeat or gtid");
+    if (max_ms < 1000)
+      outcome.warnings.push_back(
+          "replica_status measures whole seconds; max_lag under 1s needs method: heartbeat or "
+          "gtid");
     outcome.status = Status::ok;
     outcome.message = summary;
     return outcome;
   }
 
   // The primary's session, opened concurrently by run().
-  tl::expected<std::unique_ptr<SqlSession>, Outcome> connect_primary() { return m_primary_pending.get(); }
+  tl::expected<std::unique_ptr<SqlSession>, Outcome> connect_primary() {
+    return m_primary_pending.get();
+  }
 
-  tl::expected<std::string, Outcome> scalar(SqlSession& session, const std::string& who, const std::string& sql) {
+  tl::expected<std::string, Outcome> scalar(SqlSession& session, const std::string& who,
+                                            const std::string& sql) {
     auto rows = session.query(sql);
     if (!rows) return tl::unexpected(query_failed(who, rows.error()));
-    if (rows->empty() || rows->front().empty() || !rows->front().begin()->second) return std::string();
+    if (rows->empty() || rows->front().empty() || !rows->front().begin()->second)
+      return std::string();
     return *rows->front().begin()->second;
   }
 
@@ -192,7 +237,8 @@ class MysqlOperation : public Operation {
     auto version = scalar(**primary, m_primary_name, "SELECT VERSION()");
     if (!version) return version.error();
     bool mariadb = version->find("MariaDB") != std::string::npos;
-    auto primary_pos = scalar(**primary, m_primary_name, mariadb ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
+    auto primary_pos = scalar(**primary, m_primary_name,
+                              mariadb ? "SELECT @@gtid_binlog_pos" : "SELECT @@gtid_executed");
     if (!primary_pos) return primary_pos.error();
     Outcome outcome;
     outcome.changed = Changed::no;
@@ -200,13 +246,16 @@ class MysqlOperation : public Operation {
     auto start = Clock::now();
     if (auto wait = m_spec.duration("wait")) {
       double seconds = std::min<double>(wait->count(), ctx.remaining().count()) / 1000.0;
-      std::string sql = mariadb ? fmt::format("SELECT MASTER_GTID_WAIT('{}', {:.3f})", *primary_pos, seconds)
-                                : fmt::format("SELECT WAIT_FOR_EXECUTED_GTID_SET('{}', {:.3f})", *primary_pos, seconds);
+      std::string sql =
+          mariadb ? fmt::format("SELECT MASTER_GTID_WAIT('{}', {:.3f})", *primary_pos, seconds)
+                  : fmt::format("SELECT WAIT_FOR_EXECUTED_GTID_SET('{}', {:.3f})", *primary_pos,
+                                seconds);
       auto waited = scalar(*m_replica, m_replica_name, sql);
       if (!waited) return waited.error();
       outcome.evidence["waited_ms"] = ms_between(start, Clock::now());
     }
-    auto replica_pos = scalar(*m_replica, m_replica_name, mariadb ? "SELECT @@gtid_slave_pos" : "SELECT @@gtid_executed");
+    auto replica_pos = scalar(*m_replica, m_replica_name,
+                              mariadb ? "SELECT @@gtid_slave_pos" : "SELECT @@gtid_executed");
     if (!replica_pos) return replica_pos.error();
     outcome.evidence["replica_gtid"] = *replica_pos;
     bool caught_up = true;
@@ -218,24 +267,32 @@ class MysqlOperation : public Operation {
         unsigned long long got = have.count(domain) ? have[domain] : 0;
         if (got < seq) {
           caught_up = false;
-          behind.push_back(fmt::format("domain {}: {} < {} ({} transactions)", domain, got, seq, seq - got));
+          behind.push_back(
+              fmt::format("domain {}: {} < {} ({} transactions)", domain, got, seq, seq - got));
         }
       }
     } else {
-      auto subset = scalar(*m_replica, m_replica_name, fmt::format("SELECT GTID_SUBSET('{}', '{}')", *primary_pos, *replica_pos));
+      auto subset =
+          scalar(*m_replica, m_replica_name,
+                 fmt::format("SELECT GTID_SUBSET('{}', '{}')", *primary_pos, *replica_pos));
       if (!subset) return subset.error();
       caught_up = *subset == "1";
-      if (!caught_up) behind.push_back("the primary's executed set is not a subset of the replica's");
+      if (!caught_up)
+        behind.push_back("the primary's executed set is not a subset of the replica's");
     }
     outcome.evidence["caught_up"] = caught_up;
     double catch_up_ms = ms_between(start, Clock::now());
     outcome.outputs["catch_up_ms"] = fmt::format("{:.1f}", catch_up_ms);
     if (!caught_up) {
-      return failed(outcome, Status::failed, "behind", fmt::format("mysql {}: behind the primary: {}", m_replica_name, join(behind, "; ")));
+      return failed(
+          outcome, Status::failed, "behind",
+          fmt::format("mysql {}: behind the primary: {}", m_replica_name, join(behind, "; ")));
     }
     outcome.status = Status::ok;
-    outcome.message = fmt::format("mysql {}: has every transaction of the {} (gtid {}){}", m_replica_name, m_primary_name, *primary_pos,
-                                  m_spec.has("wait") ? fmt::format(", caught up in {:.1f} ms", catch_up_ms) : "");
+    outcome.message =
+        fmt::format("mysql {}: has every transaction of the {} (gtid {}){}", m_replica_name,
+                    m_primary_name, *primary_pos,
+                    m_spec.has("wait") ? fmt::format(", caught up in {:.1f} ms", catch_up_ms) : "");
     return outcome;
   }
 
@@ -253,22 +310,30 @@ class MysqlOperation : public Operation {
     if (m_spec.boolean("write")) {
       // Write a fresh heartbeat on the primary and time its arrival on the replica, both on
       // this host's monotonic clock: a direct RPO measurement that no clock skew can distort.
-      auto wrote = (*primary)->execute(fmt::format(
-          "REPLACE INTO {} (ts, server_id) VALUES (DATE_FORMAT(NOW(6), '%Y-%m-%dT%H:%i:%s.%f'), @@server_id)", table));
+      auto wrote = (*primary)->execute(
+          fmt::format("REPLACE INTO {} (ts, server_id) VALUES (DATE_FORMAT(NOW(6), "
+                      "'%Y-%m-%dT%H:%i:%s.%f'), @@server_id)",
+                      table));
       auto written_at = Clock::now();
       if (!wrote) return query_failed(m_primary_name, wrote.error());
-      auto marker = scalar(**primary, m_primary_name, fmt::format("SELECT ts FROM {} WHERE server_id = {}", table, *server_id));
+      auto marker =
+          scalar(**primary, m_primary_name,
+                 fmt::format("SELECT ts FROM {} WHERE server_id = {}", table, *server_id));
       if (!marker) return marker.error();
       outcome.evidence["marker"] = *marker;
       outcome.changed = Changed::yes;  // a heartbeat row, as pt-heartbeat writes
       while (true) {
-        auto seen = scalar(*m_replica, m_replica_name, fmt::format("SELECT ts FROM {} WHERE server_id = {}", table, *server_id));
+        auto seen =
+            scalar(*m_replica, m_replica_name,
+                   fmt::format("SELECT ts FROM {} WHERE server_id = {}", table, *server_id));
         if (!seen) return seen.error();
         if (*seen >= *marker) break;
         if (ctx.expired() || ctx.cancelled()) {
-          return failed(outcome, Status::timeout, "not_replicated",
-                      fmt::format("mysql {}: the heartbeat written on the {} did not arrive within {:.0f} ms", m_replica_name,
-                                  m_primary_name, ms_between(written_at, Clock::now())));
+          return failed(
+              outcome, Status::timeout, "not_replicated",
+              fmt::format(
+                  "mysql {}: the heartbeat written on the {} did not arrive within {:.0f} ms",
+                  m_replica_name, m_primary_name, ms_between(written_at, Clock::now())));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
@@ -278,12 +343,14 @@ class MysqlOperation : public Operation {
 
     // Read mode: the primary's pt-heartbeat row as the replica has it, against the primary's
     // clock. That needs the two clocks' skew: round-trip-corrected NOW(6) on each.
-    auto offset = [&](SqlSession& session, const std::string& who) -> tl::expected<double, Outcome> {
+    auto offset = [&](SqlSession& session,
+                      const std::string& who) -> tl::expected<double, Outcome> {
       auto before = std::chrono::system_clock::now();
       auto now = scalar(session, who, "SELECT UNIX_TIMESTAMP(NOW(6))");
       auto after = std::chrono::system_clock::now();
       if (!now) return tl::unexpected(now.error());
-      double local_mid = std::chrono::duration<double>((before + (after - before) / 2).time_since_epoch()).count();
+      double local_mid =
+          std::chrono::duration<double>((before + (after - before) / 2).time_since_epoch()).count();
       return (std::stod(*now) - local_mid) * 1000.0;
     };
     auto primary_offset = offset(**primary, m_primary_name);
@@ -294,16 +361,22 @@ class MysqlOperation : public Operation {
     outcome.evidence["clock_skew_ms"] = skew_ms;
     if (std::abs(skew_ms) > max_ms / 4.0) {
       return failed(outcome, Status::failed, "clock_skew",
-                  fmt::format("mysql {}: clock skew {:.1f} ms between primary and replica is over a quarter of max_lag ({} ms): "
-                              "lag cannot be measured by timestamps (use write: true)", m_replica_name, skew_ms, max_ms));
+                    fmt::format("mysql {}: clock skew {:.1f} ms between primary and replica is "
+                                "over a quarter of max_lag ({} ms): "
+                                "lag cannot be measured by timestamps (use write: true)",
+                                m_replica_name, skew_ms, max_ms));
     }
-    auto rows = m_replica->query(fmt::format(
-        "SELECT UNIX_TIMESTAMP(NOW(6)) - UNIX_TIMESTAMP(STR_TO_DATE(ts, '%Y-%m-%dT%H:%i:%s.%f')) AS age FROM {} WHERE server_id = {}",
-        table, *server_id));
+    auto rows = m_replica->query(
+        fmt::format("SELECT UNIX_TIMESTAMP(NOW(6)) - UNIX_TIMESTAMP(STR_TO_DATE(ts, "
+                    "'%Y-%m-%dT%H:%i:%s.%f')) AS age FROM {} WHERE server_id = {}",
+                    table, *server_id));
     if (!rows) return query_failed(m_replica_name, rows.error());
     if (rows->empty() || !rows->front().at("age")) {
-      return failed(outcome, Status::failed, "no_heartbeat",
-                  fmt::format("mysql {}: no heartbeat row for server_id {} in {} (is pt-heartbeat running?)", m_replica_name, *server_id, table));
+      return failed(
+          outcome, Status::failed, "no_heartbeat",
+          fmt::format(
+              "mysql {}: no heartbeat row for server_id {} in {} (is pt-heartbeat running?)",
+              m_replica_name, *server_id, table));
     }
     double lag_ms = std::stod(*rows->front().at("age")) * 1000.0 + skew_ms;
     return lag_verdict(outcome, lag_ms, max_ms, "heartbeat age");
@@ -312,13 +385,14 @@ class MysqlOperation : public Operation {
   Outcome lag_verdict(Outcome outcome, double lag_ms, long long max_ms, const char* how) {
     outcome.evidence["lag_ms"] = lag_ms;
     outcome.outputs["lag_ms"] = fmt::format("{:.1f}", lag_ms);
-    std::string summary = fmt::format("mysql {}: lag {:.1f} ms ({}), max {} ms", m_replica_name, lag_ms, how, max_ms);
-    if (lag_ms > static_cast<double>(max_ms)) return failed(outcome, Status::failed, "lagging", summary);
+    std::string summary =
+        fmt::format("mysql {}: lag {:.1f} ms ({}), max {} ms", m_replica_name, lag_ms, how, max_ms);
+    if (lag_ms > static_cast<double>(max_ms))
+      return failed(outcome, Status::failed, "lagging", summary);
     outcome.status = Status::ok;
     outcome.message = summary;
     return outcome;
   }
-
 
   Spec m_spec;
   SqlClient* m_client = nullptr;
@@ -329,32 +403,47 @@ class MysqlOperation : public Operation {
 };
 
 Fields connection_fields() {
-  return with_fields({
-      Field::string("host", "Server host (default 127.0.0.1)."),
-      Field::integer("port", "Server port (default 3306).").range(1, 65535),
-      Field::string("socket", "Unix socket, instead of host and port."),
-      Field::string("user", "User name.").mandatory(),
-      Field::string("password_env", "Environment variable holding the password."),
-      Field::string("password_file", "File holding the password."),
-  }, tls_client_fields(false));
+  return with_fields(
+      {
+          Field::string("host", "Server host (default 127.0.0.1)."),
+          Field::integer("port", "Server port (default 3306).").range(1, 65535),
+          Field::string("socket", "Unix socket, instead of host and port."),
+          Field::string("user", "User name.").mandatory(),
+          Field::string("password_env", "Environment variable holding the password."),
+          Field::string("password_file", "File holding the password."),
+      },
+      tls_client_fields(false));
 }
 
 class MysqlKind : public Kind {
  public:
   std::string_view name() const override { return "mysql"; }
-  std::string_view summary() const override { return "The replica is replicating with lag under max_lag (MariaDB or MySQL)."; }
+  std::string_view summary() const override {
+    return "The replica is replicating with lag under max_lag (MariaDB or MySQL).";
+  }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
     static const Fields fields = [] {
       Fields f = connection_fields();
-      f.push_back(Field::string("method", "replica_status (default), gtid or heartbeat.").one_of({"replica_status", "gtid", "heartbeat"}).defaults_to("replica_status"));
-      f.push_back(Field::duration("max_lag", "Largest acceptable lag (replica_status and heartbeat)."));
-      f.push_back(Field::duration("connect_timeout", "Connection limit (whole seconds in the connector; default 5s).").defaults_to(5000));
-      f.push_back(Field::duration("read_timeout", "Limit for one answer (default 5s).").defaults_to(5000));
-      f.push_back(Field::object("primary", "The primary (gtid and heartbeat).", connection_fields()));
-      f.push_back(Field::duration("wait", "gtid: wait up to this long for the replica to catch up."));
-      f.push_back(Field::string("table", "heartbeat: the pt-heartbeat table (default heartbeat.heartbeat)."));
-      f.push_back(Field::boolean("write", "heartbeat: write a heartbeat on the primary and time its arrival.").defaults_to(false));
+      f.push_back(Field::string("method", "replica_status (default), gtid or heartbeat.")
+                      .one_of({"replica_status", "gtid", "heartbeat"})
+                      .defaults_to("replica_status"));
+      f.push_back(
+          Field::duration("max_lag", "Largest acceptable lag (replica_status and heartbeat)."));
+      f.push_back(Field::duration("connect_timeout",
+                                  "Connection limit (whole seconds in the connector; default 5s).")
+                      .defaults_to(5000));
+      f.push_back(
+          Field::duration("read_timeout", "Limit for one answer (default 5s).").defaults_to(5000));
+      f.push_back(
+          Field::object("primary", "The primary (gtid and heartbeat).", connection_fields()));
+      f.push_back(
+          Field::duration("wait", "gtid: wait up to this long for the replica to catch up."));
+      f.push_back(Field::string(
+          "table", "heartbeat: the pt-heartbeat table (default heartbeat.heartbeat)."));
+      f.push_back(Field::boolean(
+                      "write", "heartbeat: write a heartbeat on the primary and time its arrival.")
+                      .defaults_to(false));
       return f;
     }();
     return fields;
@@ -363,11 +452,16 @@ class MysqlKind : public Kind {
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
     std::string method = spec.str("method");
-    if (spec.has("password_env") && spec.has("password_file")) problems.push_back({"password_file", "give password_env or password_file, not both"});
-    if (method != "gtid" && !spec.has("max_lag")) problems.push_back({"", fmt::format("method {} needs max_lag", method)});
-    if (method != "replica_status" && !spec.has("primary")) problems.push_back({"", fmt::format("method {} needs primary: {{...}}", method)});
-    if (method != "gtid" && spec.has("wait")) problems.push_back({"wait", "wait goes with method: gtid"});
-    if (method != "heartbeat" && (spec.has("table") || spec.boolean("write"))) problems.push_back({"", "table and write go with method: heartbeat"});
+    if (spec.has("password_env") && spec.has("password_file"))
+      problems.push_back({"password_file", "give password_env or password_file, not both"});
+    if (method != "gtid" && !spec.has("max_lag"))
+      problems.push_back({"", fmt::format("method {} needs max_lag", method)});
+    if (method != "replica_status" && !spec.has("primary"))
+      problems.push_back({"", fmt::format("method {} needs primary: {{...}}", method)});
+    if (method != "gtid" && spec.has("wait"))
+      problems.push_back({"wait", "wait goes with method: gtid"});
+    if (method != "heartbeat" && (spec.has("table") || spec.boolean("write")))
+      problems.push_back({"", "table and write go with method: heartbeat"});
     if (spec.has("table")) {
       for (char c : spec.str("table")) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
@@ -379,17 +473,24 @@ class MysqlKind : public Kind {
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return spec.has("socket") ? spec.str("socket") : fmt::format("{}:{}", spec.has("host") ? spec.str("host") : "127.0.0.1", spec.integer("port", 3306));
+    return spec.has("socket")
+               ? spec.str("socket")
+               : fmt::format("{}:{}", spec.has("host") ? spec.str("host") : "127.0.0.1",
+                             spec.integer("port", 3306));
   }
   std::string describe(const Spec& spec) const override {
     return fmt::format("measure replication lag of {} by {}", target(spec), spec.str("method"));
   }
   bool mutates(const Spec&) const override { return false; }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<MysqlOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<MysqlOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_mysql_kind() { return std::make_unique<MysqlKind>(); }
+std::unique_ptr<Kind> make_mysql_kind() {
+  return std::make_unique<MysqlKind>();
+}
 
 }  // namespace drctl

@@ -1,5 +1,6 @@
 #include "kinds/prewarm.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <netdb.h>
 #include <poll.h>
@@ -9,7 +10,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <thread>
 
 #include "clients/curl_api.hpp"
@@ -23,7 +23,9 @@ namespace drctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 struct Target {
   std::string scheme, address;  // "grpc", "10.2.0.11:9090"
@@ -39,7 +41,8 @@ Target parse_target(const std::string& endpoint) {
 nlohmann::json tcp_connect(const std::string& address, Clock::time_point deadline) {
   nlohmann::json out;
   auto colon = address.rfind(':');
-  std::string host = address.substr(0, colon), port = colon == std::string::npos ? "" : address.substr(colon + 1);
+  std::string host = address.substr(0, colon),
+              port = colon == std::string::npos ? "" : address.substr(colon + 1);
   auto started = Clock::now();
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
@@ -54,7 +57,8 @@ nlohmann::json tcp_connect(const std::string& address, Clock::time_point deadlin
   ::freeaddrinfo(found);
   if (rc != 0 && errno == EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
-    int wait_ms = std::max<int>(0, static_cast<int>(std::chrono::duration_cast<Millis>(deadline - Clock::now()).count()));
+    int wait_ms = std::max<int>(
+        0, static_cast<int>(std::chrono::duration_cast<Millis>(deadline - Clock::now()).count()));
     rc = ::poll(&p, 1, wait_ms) == 1 ? 0 : -1;
     int error = 0;
     socklen_t length = sizeof error;
@@ -65,8 +69,10 @@ nlohmann::json tcp_connect(const std::string& address, Clock::time_point deadlin
       errno = ETIMEDOUT;
     }
   }
-  if (rc != 0) out["error"] = fmt::format("connect {}: {}", address, std::strerror(errno));
-  else out["connect_ms"] = ms_since(started);
+  if (rc != 0)
+    out["error"] = fmt::format("connect {}: {}", address, std::strerror(errno));
+  else
+    out["connect_ms"] = ms_since(started);
   if (fd >= 0) ::close(fd);
   return out;
 }
@@ -82,7 +88,8 @@ nlohmann::json warm(const std::string& endpoint, const AttemptContext& outer, Mi
     request.url = endpoint;
     request.connect_timeout = timeout;
     request.max_body = 4096;
-    auto response = http_request(request, ctx.deadline, ctx.cancel);  // the connection stays in the pool
+    auto response =
+        http_request(request, ctx.deadline, ctx.cancel);  // the connection stays in the pool
     if (!response) {
       out["error"] = response.error().message;
     } else {
@@ -103,7 +110,8 @@ nlohmann::json warm(const std::string& endpoint, const AttemptContext& outer, Mi
       auto answer = (*client)->check(grpc, ctx.deadline);
       using R = GrpcHealthAnswer::Result;
       // Any answer, even NOT_SERVING or UNIMPLEMENTED, means the channel is up.
-      if (answer.result == R::connect_failed || answer.result == R::connect_timeout || answer.result == R::config) {
+      if (answer.result == R::connect_failed || answer.result == R::connect_timeout ||
+          answer.result == R::config) {
         out["error"] = fmt::format("{}: {}", grpc_result_name(answer.result), answer.detail);
       } else {
         out["connect_ms"] = answer.connect_ms;
@@ -118,9 +126,12 @@ nlohmann::json warm(const std::string& endpoint, const AttemptContext& outer, Mi
       EtcdConnection connection;
       connection.endpoints = {target.address};
       connection.dial_timeout = timeout;
-      auto session = (*client)->connect(connection, ctx.deadline);  // the channel stays in the module's pool
-      if (!session) out["error"] = session.error().to_string();
-      else out["connect_ms"] = ms_since(started);
+      auto session =
+          (*client)->connect(connection, ctx.deadline);  // the channel stays in the module's pool
+      if (!session)
+        out["error"] = session.error().to_string();
+      else
+        out["connect_ms"] = ms_since(started);
     }
   } else {
     out.update(tcp_connect(target.address, ctx.deadline));
@@ -140,9 +151,11 @@ class PrewarmOperation : public Operation {
     std::vector<nlohmann::json> results(endpoints.size());
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
-      for (std::size_t i = next++; i < endpoints.size(); i = next++) results[i] = warm(endpoints[i], ctx, timeout);
+      for (std::size_t i = next++; i < endpoints.size(); i = next++)
+        results[i] = warm(endpoints[i], ctx, timeout);
     };
-    std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(m_spec.integer("parallel", 8)), endpoints.size());
+    std::size_t workers = std::min<std::size_t>(
+        static_cast<std::size_t>(m_spec.integer("parallel", 8)), endpoints.size());
     std::vector<std::thread> pool;
     for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
     if (workers > 0) worker();
@@ -153,13 +166,17 @@ class PrewarmOperation : public Operation {
     std::vector<std::string> failures;
     double slowest = 0;
     for (const auto& r : results) {
-      if (!r["ok"].get<bool>()) failures.push_back(fmt::format("{}: {}", r["endpoint"].get<std::string>(), r["error"].get<std::string>()));
-      else if (r.contains("connect_ms")) slowest = std::max(slowest, r["connect_ms"].get<double>());
+      if (!r["ok"].get<bool>())
+        failures.push_back(
+            fmt::format("{}: {}", r["endpoint"].get<std::string>(), r["error"].get<std::string>()));
+      else if (r.contains("connect_ms"))
+        slowest = std::max(slowest, r["connect_ms"].get<double>());
     }
     outcome.evidence["endpoints"] = results;
     outcome.outputs["slowest_connect_ms"] = fmt::format("{:.1f}", slowest);
-    std::string summary = fmt::format("prewarm: {} of {} endpoints connected, slowest connect {:.1f} ms", endpoints.size() - failures.size(),
-                                      endpoints.size(), slowest);
+    std::string summary =
+        fmt::format("prewarm: {} of {} endpoints connected, slowest connect {:.1f} ms",
+                    endpoints.size() - failures.size(), endpoints.size(), slowest);
     if (!failures.empty() && m_spec.boolean("required", true)) {
       outcome.status = Status::unreachable;
       outcome.evidence["error"] = "unreachable";
@@ -180,15 +197,20 @@ class PrewarmKind : public Kind {
  public:
   std::string_view name() const override { return "prewarm"; }
   std::string_view summary() const override {
-    return "Connect to the backup's endpoints before the switch and report each connect time; later steps reuse the connections.";
+    return "Connect to the backup's endpoints before the switch and report each connect time; "
+           "later steps reuse the connections.";
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
     static const Fields fields = {
-        Field::string_list("endpoints", "http(s)://host:port/path, grpc(s)://host:port, etcd://host:port or tcp://host:port.").mandatory(),
+        Field::string_list(
+            "endpoints",
+            "http(s)://host:port/path, grpc(s)://host:port, etcd://host:port or tcp://host:port.")
+            .mandatory(),
         Field::duration("connect_timeout", "Per endpoint.").defaults_to("2s"),
         Field::integer("parallel", "Endpoints dialed at once.").range(1, 256).defaults_to(8),
-        Field::boolean("required", "Fail when an endpoint cannot be reached (false: a warning).").defaults_to(true),
+        Field::boolean("required", "Fail when an endpoint cannot be reached (false: a warning).")
+            .defaults_to(true),
     };
     return fields;
   }
@@ -198,20 +220,31 @@ class PrewarmKind : public Kind {
     auto endpoints = spec.strings("endpoints");
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
       auto scheme = parse_target(endpoints[i]).scheme;
-      if (scheme != "http" && scheme != "https" && scheme != "grpc" && scheme != "grpcs" && scheme != "etcd" && scheme != "tcp") {
-        problems.push_back({fmt::format("endpoints[{}]", i), fmt::format("unknown scheme '{}' (http, https, grpc, grpcs, etcd, tcp)", scheme)});
+      if (scheme != "http" && scheme != "https" && scheme != "grpc" && scheme != "grpcs" &&
+          scheme != "etcd" && scheme != "tcp") {
+        problems.push_back(
+            {fmt::format("endpoints[{}]", i),
+             fmt::format("unknown scheme '{}' (http, https, grpc, grpcs, etcd, tcp)", scheme)});
       }
     }
     return problems;
   }
-  std::string target(const Spec& spec) const override { return fmt::format("{} endpoints", spec.strings("endpoints").size()); }
-  std::string describe(const Spec& spec) const override { return "connect to " + join(spec.strings("endpoints"), ", "); }
+  std::string target(const Spec& spec) const override {
+    return fmt::format("{} endpoints", spec.strings("endpoints").size());
+  }
+  std::string describe(const Spec& spec) const override {
+    return "connect to " + join(spec.strings("endpoints"), ", ");
+  }
   bool mutates(const Spec&) const override { return false; }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<PrewarmOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<PrewarmOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_prewarm_kind() { return std::make_unique<PrewarmKind>(); }
+std::unique_ptr<Kind> make_prewarm_kind() {
+  return std::make_unique<PrewarmKind>();
+}
 
 }  // namespace drctl

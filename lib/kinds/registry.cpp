@@ -1,22 +1,24 @@
 #include "kinds/registry.hpp"
 
+#include "kinds/cache_warmup.hpp"
 #include "kinds/consul.hpp"
 #include "kinds/etcd_health.hpp"
-#include "kinds/etcd_watch_latency.hpp"
-#include "kinds/grpc_health.hpp"
-#include "kinds/mysql_replication.hpp"
-#include "kinds/cache_warmup.hpp"
 #include "kinds/etcd_put.hpp"
 #include "kinds/etcd_watch_handoff.hpp"
+#include "kinds/etcd_watch_latency.hpp"
 #include "kinds/exec.hpp"
+#include "kinds/grpc_health.hpp"
 #include "kinds/http.hpp"
+#include "kinds/mysql_replication.hpp"
 #include "kinds/prewarm.hpp"
 #include "kinds/routing_reload.hpp"
 #include "kinds/warmup_hooks.hpp"
 
 namespace drctl {
 
-void KindRegistry::add(std::unique_ptr<Kind> kind) { m_kinds.push_back(std::move(kind)); }
+void KindRegistry::add(std::unique_ptr<Kind> kind) {
+  m_kinds.push_back(std::move(kind));
+}
 
 const Kind* KindRegistry::find(std::string_view name) const {
   for (const auto& kind : m_kinds) {

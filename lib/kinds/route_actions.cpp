@@ -20,10 +20,17 @@ struct RouteActionRow {
 
 // The one table of route actions.
 const RouteActionRow k_route_actions[] = {
-    {"etcd_put", make_etcd_put_kind, "Put a key a gateway watches (as the etcd_put step; undo restores the previous value).", nullptr},
-    {"http", make_http_kind, "Call an admin API (as the http kind); `undo:` is the call that reverses it.", "The call that reverses it (for rollback)."},
-    {"file_and_exec", make_file_and_exec_kind, "Write a proxy config atomically, precheck it, reload.", nullptr},
-    {"exec", make_exec_kind, "Run a program (as the exec kind); `undo:` is the program that reverses it.", "The program that reverses it (for rollback)."},
+    {"etcd_put", make_etcd_put_kind,
+     "Put a key a gateway watches (as the etcd_put step; undo restores the previous value).",
+     nullptr},
+    {"http", make_http_kind,
+     "Call an admin API (as the http kind); `undo:` is the call that reverses it.",
+     "The call that reverses it (for rollback)."},
+    {"file_and_exec", make_file_and_exec_kind,
+     "Write a proxy config atomically, precheck it, reload.", nullptr},
+    {"exec", make_exec_kind,
+     "Run a program (as the exec kind); `undo:` is the program that reverses it.",
+     "The program that reverses it (for rollback)."},
 };
 
 // Each row's kind, made once.
@@ -52,17 +59,23 @@ Chosen chosen(const Spec& spec) {
 // through the same kind.
 class UndoSpecOperation : public Operation {
  public:
-  UndoSpecOperation(const Kind& kind, const Spec& spec) : m_kind(kind), m_spec(spec), m_operation(kind.prepare(spec)) {}
+  UndoSpecOperation(const Kind& kind, const Spec& spec)
+      : m_kind(kind), m_spec(spec), m_operation(kind.prepare(spec)) {}
   Outcome run(const AttemptContext& ctx) override { return m_operation->run(ctx); }
   bool can_undo() const override { return m_operation->can_undo() || m_spec.has("undo"); }
   Outcome undo(const AttemptContext& ctx) override {
     if (m_operation->can_undo()) return m_operation->undo(ctx);
-    if (!m_spec.has("undo")) return Outcome::fail(Status::failed, "no undo: given for this action", Changed::no);
+    if (!m_spec.has("undo"))
+      return Outcome::fail(Status::failed, "no undo: given for this action", Changed::no);
     return m_kind.prepare(m_spec.object("undo"))->run(ctx);
   }
   nlohmann::json undo_state() const override { return m_operation->undo_state(); }
-  void adopt_undo_state(const nlohmann::json& state) override { m_operation->adopt_undo_state(state); }
-  std::optional<std::chrono::steady_clock::time_point> change_started() const override { return m_operation->change_started(); }
+  void adopt_undo_state(const nlohmann::json& state) override {
+    m_operation->adopt_undo_state(state);
+  }
+  std::optional<std::chrono::steady_clock::time_point> change_started() const override {
+    return m_operation->change_started();
+  }
 
  private:
   const Kind& m_kind;
@@ -85,7 +98,8 @@ Fields route_action_fields() {
   Fields fields;
   for (const auto& row : k_route_actions) {
     Fields members = kind_of(row).fields();
-    if (row.undo_doc != nullptr) members.push_back(Field::object("undo", row.undo_doc, kind_of(row).fields()));
+    if (row.undo_doc != nullptr)
+      members.push_back(Field::object("undo", row.undo_doc, kind_of(row).fields()));
     fields.push_back(Field::object(row.key, row.doc, std::move(members)));
   }
   return fields;
@@ -96,11 +110,15 @@ std::vector<SpecProblem> check_route_action(const Spec& spec) {
   for (const auto& name : route_action_names()) {
     if (spec.has(name)) given.push_back(name);
   }
-  if (given.size() != 1) return {{given.empty() ? "" : given[1], fmt::format("give exactly one action: {}", join(route_action_names(), ", "))}};
+  if (given.size() != 1)
+    return {{given.empty() ? "" : given[1],
+             fmt::format("give exactly one action: {}", join(route_action_names(), ", "))}};
   auto action = chosen(spec);
   std::vector<SpecProblem> problems;
   for (auto problem : kind_of(*action.row).check_spec(action.spec)) {
-    problems.push_back({std::string(action.row->key) + (problem.key.empty() ? "" : "." + problem.key), problem.message});
+    problems.push_back(
+        {std::string(action.row->key) + (problem.key.empty() ? "" : "." + problem.key),
+         problem.message});
   }
   return problems;
 }
@@ -117,7 +135,8 @@ bool route_action_undo_state_first(const Spec& spec) {
 
 std::unique_ptr<Operation> make_route_action(const Spec& spec) {
   auto action = chosen(spec);
-  if (action.row->undo_doc != nullptr) return std::make_unique<UndoSpecOperation>(kind_of(*action.row), action.spec);
+  if (action.row->undo_doc != nullptr)
+    return std::make_unique<UndoSpecOperation>(kind_of(*action.row), action.spec);
   return kind_of(*action.row).prepare(action.spec);
 }
 

@@ -9,7 +9,9 @@
 namespace drctl {
 namespace {
 using Clock = std::chrono::steady_clock;
-double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
 }  // namespace
 
 RouteExpect RouteExpect::from(const Spec& expect) {
@@ -52,20 +54,23 @@ nlohmann::json RouteExpect::to_json() const {
 }
 
 nlohmann::json VerifyResult::to_json() const {
-  nlohmann::json out = {{"requests", requests}, {"stale", stale}, {"errors", errors}, {"flaps", flaps}};
+  nlohmann::json out = {
+      {"requests", requests}, {"stale", stale}, {"errors", errors}, {"flaps", flaps}};
   out["takeover_ms"] = takeover_ms >= 0 ? nlohmann::json(takeover_ms) : nlohmann::json(nullptr);
   out["stable_ms"] = stable_ms >= 0 ? nlohmann::json(stable_ms) : nlohmann::json(nullptr);
   return out;
 }
 
-VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since, const AttemptContext& outer) {
+VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since,
+                          const AttemptContext& outer) {
   VerifyResult result;
   AttemptContext ctx = outer;
   ctx.deadline = std::min(outer.deadline, Clock::now() + plan.timeout);
   HttpRequest request;
   request.url = plan.url;
   request.connect_timeout = std::min<Millis>(plan.timeout, Millis(2000));
-  request.fresh_connection = true;  // what a new client sees: a kept-alive connection may still reach the old target
+  request.fresh_connection =
+      true;  // what a new client sees: a kept-alive connection may still reach the old target
   int in_a_row = 0;
   while (true) {
     ++result.requests;

@@ -3,10 +3,9 @@
 // row match what the new target says (status, headers such as X-Site, body text).
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "clients/http_client.hpp"
 #include "core/context.hpp"
@@ -46,6 +45,7 @@ struct VerifyPlan {
   Millis timeout{10'000};
 };
 
-VerifyResult verify_route(const VerifyPlan& plan, std::chrono::steady_clock::time_point since, const AttemptContext& ctx);
+VerifyResult verify_route(const VerifyPlan& plan, std::chrono::steady_clock::time_point since,
+                          const AttemptContext& ctx);
 
 }  // namespace drctl

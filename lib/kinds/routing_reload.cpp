@@ -26,7 +26,10 @@ VerifyPlan plan_of(const Spec& verify) {
 
 class RoutingReloadOperation : public Operation {
  public:
-  explicit RoutingReloadOperation(Spec spec) : m_spec(std::move(spec)), m_action(make_route_action(m_spec)) { curl_api(); }
+  explicit RoutingReloadOperation(Spec spec)
+      : m_spec(std::move(spec)), m_action(make_route_action(m_spec)) {
+    curl_api();
+  }
 
   Outcome run(const AttemptContext& ctx) override {
     VerifyPlan plan = plan_of(m_spec.object("verify"));
@@ -35,7 +38,8 @@ class RoutingReloadOperation : public Operation {
     before.url = plan.url;
     before.connect_timeout = Millis(2000);
     if (!m_adopted) {
-      if (auto answer = http_request(before, ctx.deadline, ctx.cancel)) m_old_target = plan.expect.observed(*answer);
+      if (auto answer = http_request(before, ctx.deadline, ctx.cancel))
+        m_old_target = plan.expect.observed(*answer);
     }
 
     auto started = Clock::now();
@@ -53,7 +57,8 @@ class RoutingReloadOperation : public Operation {
     outcome.changed = Changed::yes;
     outcome.evidence = verified.to_json();
     outcome.evidence["action_ms"] = action_ms;
-    outcome.evidence["precheck_ms"] = std::chrono::duration<double, std::milli>(changed_at - started).count();
+    outcome.evidence["precheck_ms"] =
+        std::chrono::duration<double, std::milli>(changed_at - started).count();
     outcome.evidence["action"] = redact(action.message);
     outcome.evidence["expect"] = plan.expect.describe();
     outcome.outputs["takeover_ms"] = fmt::format("{:.1f}", verified.takeover_ms);
@@ -61,14 +66,19 @@ class RoutingReloadOperation : public Operation {
     if (!verified.ok) {
       outcome.status = Status::failed;
       outcome.evidence["error"] = "not_moved";
-      outcome.message = redact(fmt::format("routing: {} did not serve {} {} times in a row within {} ({} requests, {} stale, {} errors; last: {})",
-                                           plan.url, plan.expect.describe(), plan.consecutive, format_duration(plan.timeout), verified.requests,
-                                           verified.stale, verified.errors, verified.last));
+      outcome.message = redact(fmt::format(
+          "routing: {} did not serve {} {} times in a row within {} ({} requests, {} stale, {} "
+          "errors; last: {})",
+          plan.url, plan.expect.describe(), plan.consecutive, format_duration(plan.timeout),
+          verified.requests, verified.stale, verified.errors, verified.last));
       return outcome;
     }
     outcome.status = Status::ok;
-    outcome.message = redact(fmt::format("routing: {} serves {}: first at {:.1f} ms, {} in a row at {:.1f} ms ({} stale answers before)", plan.url,
-                                         plan.expect.describe(), verified.takeover_ms, plan.consecutive, verified.stable_ms, verified.stale));
+    outcome.message =
+        redact(fmt::format("routing: {} serves {}: first at {:.1f} ms, {} in a row at {:.1f} ms "
+                           "({} stale answers before)",
+                           plan.url, plan.expect.describe(), verified.takeover_ms, plan.consecutive,
+                           verified.stable_ms, verified.stale));
     return outcome;
   }
 
@@ -77,20 +87,23 @@ class RoutingReloadOperation : public Operation {
   nlohmann::json undo_state() const override {
     nlohmann::json action = m_action->undo_state();
     if (action.is_null() && m_changed == Changed::no) return nullptr;
-    return {{"old_target", m_old_target ? m_old_target->to_json() : nlohmann::json(nullptr)}, {"action", action}};
+    return {{"old_target", m_old_target ? m_old_target->to_json() : nlohmann::json(nullptr)},
+            {"action", action}};
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
     if (!state.is_object()) return;
     m_adopted = true;
     m_changed = Changed::unknown;
-    if (json_member(state, "old_target").is_object()) m_old_target = RouteExpect::from(Spec(json_member(state, "old_target")));
+    if (json_member(state, "old_target").is_object())
+      m_old_target = RouteExpect::from(Spec(json_member(state, "old_target")));
     m_action->adopt_undo_state(json_member(state, "action"));
   }
 
   // Restore, reload, and prove the old target answers again.
   Outcome undo(const AttemptContext& ctx) override {
-    if (m_changed == Changed::no) return Outcome::fail(Status::skipped, "routing: nothing was changed", Changed::no);
+    if (m_changed == Changed::no)
+      return Outcome::fail(Status::skipped, "routing: nothing was changed", Changed::no);
     auto started = Clock::now();
     Outcome restored = m_action->undo(ctx);
     if (restored.status != Status::ok) {
@@ -98,7 +111,8 @@ class RoutingReloadOperation : public Operation {
       return restored;
     }
     if (!m_old_target) {
-      restored.warnings.push_back("the old target was not reachable before the switch, so its return cannot be verified");
+      restored.warnings.push_back(
+          "the old target was not reachable before the switch, so its return cannot be verified");
       return restored;
     }
     VerifyPlan plan = plan_of(m_spec.object("verify"));
@@ -111,13 +125,15 @@ class RoutingReloadOperation : public Operation {
     if (!verified.ok) {
       outcome.status = Status::failed;
       outcome.evidence["error"] = "not_restored";
-      outcome.message = redact(fmt::format("routing rollback: restored, but {} does not serve the old target ({}) again: last {}", plan.url,
-                                           plan.expect.describe(), verified.last));
+      outcome.message = redact(fmt::format(
+          "routing rollback: restored, but {} does not serve the old target ({}) again: last {}",
+          plan.url, plan.expect.describe(), verified.last));
       return outcome;
     }
     outcome.status = Status::ok;
-    outcome.message = redact(fmt::format("routing rollback: {} serves the old target ({}) again after {:.1f} ms", plan.url,
-                                         plan.expect.describe(), verified.stable_ms));
+    outcome.message =
+        redact(fmt::format("routing rollback: {} serves the old target ({}) again after {:.1f} ms",
+                           plan.url, plan.expect.describe(), verified.stable_ms));
     return outcome;
   }
 
@@ -133,23 +149,33 @@ class RoutingReloadKind : public Kind {
  public:
   std::string_view name() const override { return "routing_reload"; }
   std::string_view summary() const override {
-    return "Flip the route (etcd_put, http, file_and_exec or exec) and prove traffic landed on the backup.";
+    return "Flip the route (etcd_put, http, file_and_exec or exec) and prove traffic landed on the "
+           "backup.";
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
     static const Fields fields = [] {
       Fields all = route_action_fields();
-      all.push_back(Field::object("verify", "Proof that traffic moved.", {
-          Field::string("url", "Polled on fresh connections after the action.").mandatory(),
-          Field::object("expect", "What the new target answers.", {
-              Field::integer("status", "Status."),
-              Field::string_map("headers", "Headers, e.g. {X-Site: bantian}."),
-              Field::string("body_contains", "Text in the body."),
-          }).mandatory(),
-          Field::integer("consecutive", "Matching answers in a row that prove it.").range(1, 1000).defaults_to(5),
-          Field::duration("interval", "Between requests.").defaults_to("50ms"),
-          Field::duration("timeout", "Limit for the proof.").defaults_to("10s"),
-      }).mandatory());
+      all.push_back(
+          Field::object(
+              "verify", "Proof that traffic moved.",
+              {
+                  Field::string("url", "Polled on fresh connections after the action.").mandatory(),
+                  Field::object(
+                      "expect", "What the new target answers.",
+                      {
+                          Field::integer("status", "Status."),
+                          Field::string_map("headers", "Headers, e.g. {X-Site: bantian}."),
+                          Field::string("body_contains", "Text in the body."),
+                      })
+                      .mandatory(),
+                  Field::integer("consecutive", "Matching answers in a row that prove it.")
+                      .range(1, 1000)
+                      .defaults_to(5),
+                  Field::duration("interval", "Between requests.").defaults_to("50ms"),
+                  Field::duration("timeout", "Limit for the proof.").defaults_to("10s"),
+              })
+              .mandatory());
       return all;
     }();
     return fields;
@@ -162,22 +188,33 @@ class RoutingReloadKind : public Kind {
       problems.push_back({"verify.expect", "give at least one of status, headers, body_contains"});
     }
     auto url = spec.object("verify").str("url");
-    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) problems.push_back({"verify.url", fmt::format("expected an http:// or https:// URL, got '{}'", url)});
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      problems.push_back(
+          {"verify.url", fmt::format("expected an http:// or https:// URL, got '{}'", url)});
     return problems;
   }
   std::string target(const Spec& spec) const override { return spec.object("verify").str("url"); }
   std::string describe(const Spec& spec) const override {
     Spec verify = spec.object("verify");
-    return fmt::format("{}, then poll {} until {} {} times in a row", describe_route_action(spec), verify.str("url"),
-                       RouteExpect::from(verify.object("expect")).describe(), verify.integer("consecutive", 5));
+    return fmt::format("{}, then poll {} until {} {} times in a row", describe_route_action(spec),
+                       verify.str("url"), RouteExpect::from(verify.object("expect")).describe(),
+                       verify.integer("consecutive", 5));
   }
-  bool undo_state_before_changes(const Spec& spec) const override { return route_action_undo_state_first(spec); }
-  std::string undo_description(const Spec&) const override { return "restore the previous route, reload, verify the old target serves again"; }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<RoutingReloadOperation>(spec); }
+  bool undo_state_before_changes(const Spec& spec) const override {
+    return route_action_undo_state_first(spec);
+  }
+  std::string undo_description(const Spec&) const override {
+    return "restore the previous route, reload, verify the old target serves again";
+  }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<RoutingReloadOperation>(spec);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<Kind> make_routing_reload_kind() { return std::make_unique<RoutingReloadKind>(); }
+std::unique_ptr<Kind> make_routing_reload_kind() {
+  return std::make_unique<RoutingReloadKind>();
+}
 
 }  // namespace drctl

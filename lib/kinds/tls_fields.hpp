@@ -11,7 +11,9 @@ inline Fields tls_client_fields(bool with_insecure = true) {
       Field::string("cert", "Client certificate (PEM), for mutual TLS."),
       Field::string("key", "Client private key (PEM)."),
   };
-  if (with_insecure) fields.push_back(Field::boolean("insecure", "Skip TLS verification (never in production).").defaults_to(false));
+  if (with_insecure)
+    fields.push_back(Field::boolean("insecure", "Skip TLS verification (never in production).")
+                         .defaults_to(false));
   return fields;
 }
 

@@ -7,15 +7,17 @@
 
 #include "clients/curl_api.hpp"
 #include "clients/http_client.hpp"
+#include "kinds/failure.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
-#include "kinds/failure.hpp"
 
 namespace drctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 struct HookResult {
   nlohmann::json evidence;
@@ -28,7 +30,8 @@ std::string hook_name(const Spec& hook, std::size_t index) {
 }
 
 bool status_matches(long status, const std::vector<long long>& wanted) {
-  return wanted.empty() ? status >= 200 && status < 300 : std::find(wanted.begin(), wanted.end(), status) != wanted.end();
+  return wanted.empty() ? status >= 200 && status < 300
+                        : std::find(wanted.begin(), wanted.end(), status) != wanted.end();
 }
 
 HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& outer) {
@@ -36,18 +39,21 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   const std::string name = hook_name(hook, index);
   auto started = Clock::now();
   AttemptContext ctx = outer;
-  ctx.deadline = std::min(outer.deadline, started + hook.duration("timeout").value_or(Millis(30'000)));
+  ctx.deadline =
+      std::min(outer.deadline, started + hook.duration("timeout").value_or(Millis(30'000)));
   result.evidence = {{"name", name}, {"url", redact(hook.str("url"))}};
 
   HttpRequest trigger;
   trigger.method = hook.has("method") ? hook.str("method") : "POST";
   trigger.url = hook.str("url");
   trigger.body = hook.str("body");
-  for (const auto& [header, value] : hook.string_map("headers")) trigger.headers.emplace_back(header, value);
+  for (const auto& [header, value] : hook.string_map("headers"))
+    trigger.headers.emplace_back(header, value);
   auto answer = http_request(trigger, ctx.deadline, ctx.cancel);
   if (!answer) {
     result.status = status_for(answer.error().kind);
-    result.problem = fmt::format("hook {}: {} {}: {}", name, trigger.method, trigger.url, answer.error().message);
+    result.problem = fmt::format("hook {}: {} {}: {}", name, trigger.method, trigger.url,
+                                 answer.error().message);
     result.evidence["error"] = error_name(answer.error().kind);
     return result;
   }
@@ -55,7 +61,8 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   result.evidence["trigger_ms"] = ms_since(started);
   if (!status_matches(answer->status, hook.integers("expect_status"))) {
     result.status = Status::failed;
-    result.problem = fmt::format("hook {}: {} {} answered {}", name, trigger.method, trigger.url, answer->status);
+    result.problem = fmt::format("hook {}: {} {} answered {}", name, trigger.method, trigger.url,
+                                 answer->status);
     result.evidence["error"] = "trigger_status";
     return result;
   }
@@ -76,13 +83,15 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
     ++polls;
     auto ready = http_request(poll, ctx.deadline, ctx.cancel);
     if (ready) {
-      bool ok = ready->status == want_status && (!want_body || ready->body.find(*want_body) != std::string::npos);
+      bool ok = ready->status == want_status &&
+                (!want_body || ready->body.find(*want_body) != std::string::npos);
       if (ok) {
         result.evidence["ready_ms"] = ms_since(started);
         result.evidence["polls"] = polls;
         return result;
       }
-      last = fmt::format("status {}{}", ready->status, want_body ? fmt::format(", body without '{}'", *want_body) : "");
+      last = fmt::format("status {}{}", ready->status,
+                         want_body ? fmt::format(", body without '{}'", *want_body) : "");
     } else {
       last = ready.error().message;
     }
@@ -93,8 +102,9 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   result.status = ctx.cancelled() ? Status::failed : Status::timeout;
   result.evidence["polls"] = polls;
   result.evidence["error"] = "not_ready";
-  result.problem = fmt::format("hook {}: {} not ready after {} ({} polls; last: {})", name, poll.url,
-                               format_duration(std::chrono::duration_cast<Millis>(Clock::now() - started)), polls, last);
+  result.problem = fmt::format(
+      "hook {}: {} not ready after {} ({} polls; last: {})", name, poll.url,
+      format_duration(std::chrono::duration_cast<Millis>(Clock::now() - started)), polls, last);
   return result;
 }
 
@@ -102,7 +112,8 @@ class WarmupHooksOperation : public Operation {
  public:
   explicit WarmupHooksOperation(Spec spec) : m_spec(std::move(spec)) { curl_api(); }
   Outcome run(const AttemptContext& ctx) override {
-    return run_warmup_hooks(m_spec.objects("hooks"), static_cast<int>(m_spec.integer("parallel", 4)), ctx);
+    return run_warmup_hooks(m_spec.objects("hooks"),
+                            static_cast<int>(m_spec.integer("parallel", 4)), ctx);
   }
 
  private:
@@ -112,23 +123,33 @@ class WarmupHooksOperation : public Operation {
 class WarmupHooksKind : public Kind {
  public:
   std::string_view name() const override { return "warmup_hooks"; }
-  std::string_view summary() const override { return "Call each service's warmup endpoint, then poll until it reports ready."; }
+  std::string_view summary() const override {
+    return "Call each service's warmup endpoint, then poll until it reports ready.";
+  }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
     static const Fields fields = {
-        Field::object_list("hooks", "The hooks, each an HTTP call and a readiness poll.", warmup_hook_fields()).mandatory(),
+        Field::object_list("hooks", "The hooks, each an HTTP call and a readiness poll.",
+                           warmup_hook_fields())
+            .mandatory(),
         Field::integer("parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4),
     };
     return fields;
   }
-  std::vector<SpecProblem> check_spec(const Spec& spec) const override { return check_warmup_hooks(spec, "hooks"); }
-  std::string target(const Spec& spec) const override { return fmt::format("{} warmup hooks", spec.objects("hooks").size()); }
+  std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    return check_warmup_hooks(spec, "hooks");
+  }
+  std::string target(const Spec& spec) const override {
+    return fmt::format("{} warmup hooks", spec.objects("hooks").size());
+  }
   std::string describe(const Spec& spec) const override {
     std::vector<std::string> urls;
     for (const auto& hook : spec.objects("hooks")) urls.push_back(hook.str("url"));
     return fmt::format("call {} and wait until ready", join(urls, ", "));
   }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<WarmupHooksOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<WarmupHooksOperation>(spec);
+  }
 };
 
 }  // namespace
@@ -142,10 +163,11 @@ Fields warmup_hook_fields() {
       Field::string("body", "Request body."),
       Field::integer_list("expect_status", "Statuses that accept the call (default: any 2xx)."),
       Field::string("ready_url", "Polled until ready (without it, an accepted call is ready)."),
-      Field::object("ready_expect", "What ready looks like.", {
-          Field::integer("status", "Expected status.").defaults_to(200),
-          Field::string("body_contains", "Text the body must contain."),
-      }),
+      Field::object("ready_expect", "What ready looks like.",
+                    {
+                        Field::integer("status", "Expected status.").defaults_to(200),
+                        Field::string("body_contains", "Text the body must contain."),
+                    }),
       Field::duration("interval", "Time between polls.").defaults_to("100ms"),
       Field::duration("timeout", "Limit for the call and the polls together.").defaults_to("30s"),
   };
@@ -158,7 +180,8 @@ std::vector<SpecProblem> check_warmup_hooks(const Spec& spec, const std::string&
     for (const char* url_key : {"url", "ready_url"}) {
       std::string url = hooks[i].str(url_key);
       if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-        problems.push_back({fmt::format("{}[{}].{}", key, i, url_key), fmt::format("expected an http:// or https:// URL, got '{}'", url)});
+        problems.push_back({fmt::format("{}[{}].{}", key, i, url_key),
+                            fmt::format("expected an http:// or https:// URL, got '{}'", url)});
       }
     }
   }
@@ -169,10 +192,12 @@ Outcome run_warmup_hooks(const std::vector<Spec>& hooks, int parallel, const Att
   std::vector<HookResult> results(hooks.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
-    for (std::size_t i = next++; i < hooks.size(); i = next++) results[i] = run_hook(hooks[i], i, ctx);
+    for (std::size_t i = next++; i < hooks.size(); i = next++)
+      results[i] = run_hook(hooks[i], i, ctx);
   };
   std::vector<std::thread> pool;
-  std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(parallel, 1)), hooks.size());
+  std::size_t workers =
+      std::min<std::size_t>(static_cast<std::size_t>(std::max(parallel, 1)), hooks.size());
   for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
   if (workers > 0) worker();
   for (auto& thread : pool) thread.join();
@@ -197,14 +222,18 @@ Outcome run_warmup_hooks(const std::vector<Spec>& hooks, int parallel, const Att
   if (!problems.empty()) {
     outcome.status = worst;
     outcome.evidence["error"] = "hook";
-    outcome.message = redact(fmt::format("{} of {} warmup hooks not ready: {}", problems.size(), hooks.size(), join(problems, "; ")));
+    outcome.message = redact(fmt::format("{} of {} warmup hooks not ready: {}", problems.size(),
+                                         hooks.size(), join(problems, "; ")));
     return outcome;
   }
   outcome.status = Status::ok;
-  outcome.message = fmt::format("{} warmup hooks ready, slowest in {:.1f} ms", hooks.size(), slowest);
+  outcome.message =
+      fmt::format("{} warmup hooks ready, slowest in {:.1f} ms", hooks.size(), slowest);
   return outcome;
 }
 
-std::unique_ptr<Kind> make_warmup_hooks_kind() { return std::make_unique<WarmupHooksKind>(); }
+std::unique_ptr<Kind> make_warmup_hooks_kind() {
+  return std::make_unique<WarmupHooksKind>();
+}
 
 }  // namespace drctl

@@ -8,7 +8,8 @@
 
 namespace drctl {
 
-// One hook: {name, url, method, headers, body, expect_status, ready_url, ready_expect, interval, timeout}.
+// One hook: {name, url, method, headers, body, expect_status, ready_url, ready_expect, interval,
+// timeout}.
 Fields warmup_hook_fields();
 std::vector<SpecProblem> check_warmup_hooks(const Spec& spec, const std::string& key);
 

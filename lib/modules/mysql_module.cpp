@@ -34,16 +34,20 @@ SqlError error_of(const sql::SQLException& e) {
       error.kind = SqlError::Class::auth;
       break;
     default:
-      error.kind = error.code >= 1000 && error.code < 2000 ? SqlError::Class::query : SqlError::Class::other;
+      error.kind =
+          error.code >= 1000 && error.code < 2000 ? SqlError::Class::query : SqlError::Class::other;
   }
   return error;
 }
 
-int whole_seconds(Millis value) { return std::max<int>(1, static_cast<int>((value.count() + 999) / 1000)); }
+int whole_seconds(Millis value) {
+  return std::max<int>(1, static_cast<int>((value.count() + 999) / 1000));
+}
 
 class ConnectorSession : public SqlSession {
  public:
-  explicit ConnectorSession(std::unique_ptr<sql::Connection> connection) : m_connection(std::move(connection)) {}
+  explicit ConnectorSession(std::unique_ptr<sql::Connection> connection)
+      : m_connection(std::move(connection)) {}
 
   tl::expected<std::vector<SqlRow>, SqlError> query(const std::string& text) override {
     try {
@@ -56,7 +60,9 @@ class ConnectorSession : public SqlSession {
         SqlRow row;
         for (unsigned int c = 1; c <= columns; ++c) {
           std::string name = meta->getColumnLabel(c);
-          row[name] = result->isNull(c) ? std::nullopt : std::optional<std::string>(std::string(result->getString(c)));
+          row[name] = result->isNull(c)
+                          ? std::nullopt
+                          : std::optional<std::string>(std::string(result->getString(c)));
         }
         rows.push_back(std::move(row));
       }
@@ -82,7 +88,8 @@ class ConnectorSession : public SqlSession {
 
 class ConnectorClient : public SqlClient {
  public:
-  tl::expected<std::unique_ptr<SqlSession>, SqlError> connect(const SqlEndpoint& endpoint) override {
+  tl::expected<std::unique_ptr<SqlSession>, SqlError> connect(
+      const SqlEndpoint& endpoint) override {
     sql::ConnectOptionsMap options;
     if (!endpoint.socket.empty()) {
       options["hostName"] = sql::SQLString("localhost");

@@ -15,7 +15,9 @@
 namespace drctl {
 namespace {
 
-bool is_plain(const YamlNode& node) { return node.plain; }
+bool is_plain(const YamlNode& node) {
+  return node.plain;
+}
 
 bool looks_integer(const YamlNode& node) {
   static const std::regex k_integer(R"(^[-+]?[0-9]+$)");
@@ -49,10 +51,12 @@ std::string describe_node(const YamlNode& node) {
   if (node.is_null()) return "nothing";
   if (node.is_map()) return "a map";
   if (node.is_sequence()) return "a list";
-  if (looks_integer(node) && !fits_integer(node)) return fmt::format("an integer too large for 64 bits ({})", node.scalar);
+  if (looks_integer(node) && !fits_integer(node))
+    return fmt::format("an integer too large for 64 bits ({})", node.scalar);
   if (looks_integer(node)) return fmt::format("an integer ({})", node.scalar);
   if (looks_boolean(node)) return fmt::format("a boolean ({})", node.scalar);
-  return fmt::format("a string ('{}')", node.scalar.size() > 40 ? node.scalar.substr(0, 40) + "..." : node.scalar);
+  return fmt::format("a string ('{}')",
+                     node.scalar.size() > 40 ? node.scalar.substr(0, 40) + "..." : node.scalar);
 }
 
 namespace {
@@ -60,7 +64,8 @@ namespace {
 // The items of a sequence at `path`: each one `accepts` is converted and kept; any other is
 // reported at its own position as "expected <what>".
 template <class Accepts, class Convert>
-nlohmann::json validate_items(Diagnostics& diagnostics, const YamlNode& node, const std::string& path, const char* what, Accepts accepts,
+nlohmann::json validate_items(Diagnostics& diagnostics, const YamlNode& node,
+                              const std::string& path, const char* what, Accepts accepts,
                               Convert convert) {
   nlohmann::json out = nlohmann::json::array();
   std::size_t index = 0;
@@ -68,7 +73,8 @@ nlohmann::json validate_items(Diagnostics& diagnostics, const YamlNode& node, co
     const YamlNode& item = *item_ptr;
     std::string item_path = fmt::format("{}[{}]", path, index++);
     if (!std::invoke(accepts, item)) {
-      diagnostics.error(pos_of(item), item_path, fmt::format("expected {}, got {}", what, describe_node(item)));
+      diagnostics.error(pos_of(item), item_path,
+                        fmt::format("expected {}, got {}", what, describe_node(item)));
       continue;
     }
     out.push_back(convert(item, item_path));
@@ -89,8 +95,9 @@ void FieldValidator::report_duplicate_keys(const YamlNode& node, const std::stri
     const auto& key = key_ptr->scalar;
     auto [where, fresh] = seen.emplace(key, key_ptr->pos);
     if (!fresh) {
-      m_diagnostics.error(key_ptr->pos, join_path(path, key),
-                          fmt::format("duplicate key '{}' (first at line {})", key, where->second.line));
+      m_diagnostics.error(
+          key_ptr->pos, join_path(path, key),
+          fmt::format("duplicate key '{}' (first at line {})", key, where->second.line));
     }
   }
 }
@@ -109,7 +116,8 @@ nlohmann::json FieldValidator::validate_map(const YamlNode& node, const Fields& 
   for (const auto& [key_ptr, value_ptr] : node.pairs) {
     SourcePos key_pos = key_ptr->pos;
     if (!key_ptr->is_scalar()) {
-      m_diagnostics.error(key_pos, path, fmt::format("expected a string key, got {}", describe_node(*key_ptr)));
+      m_diagnostics.error(key_pos, path,
+                          fmt::format("expected a string key, got {}", describe_node(*key_ptr)));
       continue;
     }
     const std::string key = key_ptr->scalar;
@@ -125,16 +133,19 @@ nlohmann::json FieldValidator::validate_map(const YamlNode& node, const Fields& 
         if (std::find(names.begin(), names.end(), other) == names.end()) names.push_back(other);
       }
       if (is_inline_secret_key(key)) {
-        m_diagnostics.error(key_pos, join_path(path, key),
-                            fmt::format("secrets are never written inline: use {0}_env (an environment "
-                                        "variable) or {0}_file (a file) instead",
-                                        key));
+        m_diagnostics.error(
+            key_pos, join_path(path, key),
+            fmt::format("secrets are never written inline: use {0}_env (an environment "
+                        "variable) or {0}_file (a file) instead",
+                        key));
         continue;
       }
       std::string hint = closest_match(key, names);
-      m_diagnostics.error(key_pos, join_path(path, key),
-                          hint.empty() ? fmt::format("unknown key '{}' (expected one of: {})", key, join(names, ", "))
-                                       : fmt::format("unknown key '{}' (did you mean '{}'?)", key, hint));
+      m_diagnostics.error(
+          key_pos, join_path(path, key),
+          hint.empty()
+              ? fmt::format("unknown key '{}' (expected one of: {})", key, join(names, ", "))
+              : fmt::format("unknown key '{}' (did you mean '{}'?)", key, hint));
       continue;
     }
     auto value = validate_value(*value_ptr, *field, join_path(path, key), key_pos);
@@ -152,7 +163,8 @@ nlohmann::json FieldValidator::validate_map(const YamlNode& node, const Fields& 
   return out;
 }
 
-nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::string& path, SourcePos pos) {
+nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::string& path,
+                                             SourcePos pos) {
   return m_hook ? m_hook(node.scalar, pos, path) : node.scalar;
 }
 
@@ -164,15 +176,19 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
   bool typed = field.type == FieldType::integer || field.type == FieldType::boolean ||
                field.type == FieldType::duration || field.type == FieldType::integer_list ||
                (field.type == FieldType::string && !field.choices.empty());
-  if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook && !m_substituting) {
+  if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook &&
+      !m_substituting) {
     std::size_t errors_before = m_diagnostics.error_count();
     std::string resolved = m_hook(node.scalar, pos, path);
-    if (m_diagnostics.error_count() != errors_before) return nlohmann::json();  // the reference itself is wrong
+    if (m_diagnostics.error_count() != errors_before)
+      return nlohmann::json();  // the reference itself is wrong
     // ${steps.*} and ${run.*} are known just before the entry runs: kept as text until then
     // (coerce_late_values types them, or fails the entry).
     // (An escaped `$${` is not a reference: it stays text, and fails the type check below.)
     auto refs = find_references(resolved);
-    bool late = refs && std::any_of(refs->begin(), refs->end(), [](const Reference& r) { return r.scope == "steps" || r.scope == "run"; });
+    bool late = refs && std::any_of(refs->begin(), refs->end(), [](const Reference& r) {
+                  return r.scope == "steps" || r.scope == "run";
+                });
     if (late) return resolved;
     YamlNode substituted = node;
     substituted.scalar = resolved;
@@ -183,16 +199,20 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
     return value;
   }
   auto mismatch = [&]() {
-    m_diagnostics.error(pos, path,
-                        fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
+    m_diagnostics.error(
+        pos, path,
+        fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
     return nlohmann::json();
   };
 
   switch (field.type) {
     case FieldType::string: {
       if (!node.is_scalar()) return mismatch();
-      if (!field.choices.empty() && std::find(field.choices.begin(), field.choices.end(), node.scalar) == field.choices.end()) {
-        m_diagnostics.error(pos, path, fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), node.scalar));
+      if (!field.choices.empty() && std::find(field.choices.begin(), field.choices.end(),
+                                              node.scalar) == field.choices.end()) {
+        m_diagnostics.error(
+            pos, path,
+            fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), node.scalar));
         return nlohmann::json();
       }
       if (node.scalar.empty() && field.required) {
@@ -211,10 +231,10 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
         return nlohmann::json();
       }
       if ((field.min && value < *field.min) || (field.max && value > *field.max)) {
-        std::string wanted = field.min && field.max && *field.min == *field.max
-                                 ? std::to_string(*field.min)
-                             : field.max ? fmt::format("an integer from {} to {}", field.min.value_or(0), *field.max)
-                                         : fmt::format("an integer of at least {}", field.min.value_or(0));
+        std::string wanted =
+            field.min && field.max && *field.min == *field.max ? std::to_string(*field.min)
+            : field.max ? fmt::format("an integer from {} to {}", field.min.value_or(0), *field.max)
+                        : fmt::format("an integer of at least {}", field.min.value_or(0));
         m_diagnostics.error(pos, path, fmt::format("expected {}, got {}", wanted, value));
         return nlohmann::json();
       }
@@ -230,9 +250,12 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
       auto parsed = parse_duration(node.scalar);
       if (!parsed) {
         bool bare_number = looks_integer(node);
-        m_diagnostics.error(pos, path,
-                            bare_number ? fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)", node.scalar)
-                                        : fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", node.scalar));
+        m_diagnostics.error(
+            pos, path,
+            bare_number
+                ? fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)",
+                              node.scalar)
+                : fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", node.scalar));
         return nlohmann::json();
       }
       return parsed->count();
@@ -240,7 +263,9 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
     case FieldType::string_list: {
       if (!node.is_sequence()) return mismatch();
       return validate_items(m_diagnostics, node, path, "a string", &YamlNode::is_scalar,
-                            [&](const YamlNode& item, const std::string& at) { return scalar_string(item, at, pos_of(item)); });
+                            [&](const YamlNode& item, const std::string& at) {
+                              return scalar_string(item, at, pos_of(item));
+                            });
     }
     case FieldType::string_map: {
       if (!node.is_map()) return mismatch();
@@ -254,7 +279,8 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
         std::string item_path = join_path(path, key_ptr->scalar);
         if (!value_ptr->is_scalar()) {
           SourcePos where = value_ptr->is_null() ? key_ptr->pos : value_ptr->pos;
-          m_diagnostics.error(where, item_path, fmt::format("expected a string, got {}", describe_node(*value_ptr)));
+          m_diagnostics.error(where, item_path,
+                              fmt::format("expected a string, got {}", describe_node(*value_ptr)));
           continue;
         }
         out[key_ptr->scalar] = scalar_string(*value_ptr, item_path, value_ptr->pos);
@@ -269,20 +295,25 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
       }
       if (!node.is_sequence()) return mismatch();
       return validate_items(m_diagnostics, node, path, "an integer", fits_integer,
-                            [](const YamlNode& item, const std::string&) { return nlohmann::json(std::stoll(item.scalar)); });
+                            [](const YamlNode& item, const std::string&) {
+                              return nlohmann::json(std::stoll(item.scalar));
+                            });
     }
     case FieldType::object:
       return validate_map(node, field.fields, path, key_pos);
     case FieldType::object_list: {
       if (!node.is_sequence()) return mismatch();
       return validate_items(m_diagnostics, node, path, "a map", &YamlNode::is_map,
-                            [&](const YamlNode& item, const std::string& at) { return validate_map(item, field.fields, at, pos_of(item)); });
+                            [&](const YamlNode& item, const std::string& at) {
+                              return validate_map(item, field.fields, at, pos_of(item));
+                            });
     }
   }
   return nlohmann::json();
 }
 
-std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields, const std::string& path) {
+std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields,
+                                            const std::string& path) {
   std::vector<std::string> problems;
   if (!values.is_object()) return problems;
   for (const auto& field : fields) {
@@ -317,11 +348,15 @@ std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields
         problems.push_back(fmt::format("{}: resolved to '{}', not an integer", at, text));
       }
     } else if (field.type == FieldType::duration) {
-      if (auto parsed = parse_duration(text)) value = parsed->count();
-      else problems.push_back(fmt::format("{}: resolved to '{}', not a duration", at, text));
+      if (auto parsed = parse_duration(text))
+        value = parsed->count();
+      else
+        problems.push_back(fmt::format("{}: resolved to '{}', not a duration", at, text));
     } else if (field.type == FieldType::boolean) {
-      if (text == "true" || text == "false") value = text == "true";
-      else problems.push_back(fmt::format("{}: resolved to '{}', not true or false", at, text));
+      if (text == "true" || text == "false")
+        value = text == "true";
+      else
+        problems.push_back(fmt::format("{}: resolved to '{}', not true or false", at, text));
     }
   }
   return problems;

@@ -14,9 +14,13 @@
 
 namespace drctl {
 
-inline SourcePos pos_of(const YamlNode& node) { return node.pos; }
+inline SourcePos pos_of(const YamlNode& node) {
+  return node.pos;
+}
 // Where `key` is written in a mapping (the key, not its value); {} when absent.
-inline SourcePos key_pos(const YamlNode& map, const std::string& key) { return map.key_pos(key); }
+inline SourcePos key_pos(const YamlNode& map, const std::string& key) {
+  return map.key_pos(key);
+}
 // "a map", "a list", "nothing", "an integer", "a string", "a boolean".
 std::string describe_node(const YamlNode& node);
 std::string join_path(const std::string& path, const std::string& key);
@@ -25,7 +29,8 @@ class FieldValidator {
  public:
   // Called for every string value: checks its ${...} references and returns the string
   // with load-time references (vars, env) resolved.
-  using StringHook = std::function<std::string(const std::string& value, SourcePos pos, const std::string& path)>;
+  using StringHook =
+      std::function<std::string(const std::string& value, SourcePos pos, const std::string& path)>;
 
   FieldValidator(Diagnostics& diagnostics, StringHook hook)
       : m_diagnostics(diagnostics), m_hook(std::move(hook)) {}
@@ -33,7 +38,8 @@ class FieldValidator {
   // Validates `node` (a map) against `fields`; keys in `handled_elsewhere` are skipped.
   // `owner_pos` locates "missing key" errors when the node itself has no position.
   nlohmann::json validate_map(const YamlNode& node, const Fields& fields, const std::string& path,
-                              SourcePos owner_pos, const std::set<std::string>& handled_elsewhere = {});
+                              SourcePos owner_pos,
+                              const std::set<std::string>& handled_elsewhere = {});
 
   // Validates one value; returns null (and reports) when it does not fit.
   nlohmann::json validate_value(const YamlNode& node, const Field& field, const std::string& path,
@@ -55,6 +61,7 @@ class FieldValidator {
 // After ${steps.*} / ${run.*} are filled in, turns typed fields that held a reference into
 // their type (an integer, a duration in ms, a boolean). Returns one message per value that
 // does not fit; the entry must then fail rather than run with a guess.
-std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields, const std::string& path = "");
+std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields,
+                                            const std::string& path = "");
 
 }  // namespace drctl

@@ -28,7 +28,8 @@ tl::expected<Reference, std::string> parse_reference(std::string_view body) {
   std::size_t start = 0;
   while (true) {
     auto dot = body.find('.', start);
-    parts.emplace_back(body.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    parts.emplace_back(
+        body.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
@@ -39,12 +40,14 @@ tl::expected<Reference, std::string> parse_reference(std::string_view body) {
         "unknown reference scope '{}' in {}: use vars, env, steps or run", ref.scope, ref.text));
   }
   if (parts.size() != want + 1) {
-    return tl::unexpected(ref.scope == "steps"
-                              ? fmt::format("malformed reference {}: expected ${{steps.NAME.OUTPUT}}", ref.text)
-                              : fmt::format("malformed reference {}: expected ${{{}.NAME}}", ref.text, ref.scope));
+    return tl::unexpected(
+        ref.scope == "steps"
+            ? fmt::format("malformed reference {}: expected ${{steps.NAME.OUTPUT}}", ref.text)
+            : fmt::format("malformed reference {}: expected ${{{}.NAME}}", ref.text, ref.scope));
   }
   for (std::size_t i = 1; i < parts.size(); ++i) {
-    if (!valid_part(parts[i])) return tl::unexpected(fmt::format("malformed reference {}", ref.text));
+    if (!valid_part(parts[i]))
+      return tl::unexpected(fmt::format("malformed reference {}", ref.text));
   }
   ref.names.assign(parts.begin() + 1, parts.end());
   return ref;
@@ -61,7 +64,8 @@ tl::expected<std::vector<Reference>, std::string> find_references(std::string_vi
     }
     if (text.compare(i, 2, "${") != 0) continue;
     auto close = text.find('}', i + 2);
-    if (close == std::string_view::npos) return tl::unexpected(std::string("unterminated '${' (write $${ for a literal ${)"));
+    if (close == std::string_view::npos)
+      return tl::unexpected(std::string("unterminated '${' (write $${ for a literal ${)"));
     auto ref = parse_reference(text.substr(i + 2, close - i - 2));
     if (!ref) return tl::unexpected(ref.error());
     refs.push_back(std::move(*ref));

@@ -8,9 +8,9 @@
 #include <regex>
 #include <sstream>
 
+#include "core/spec.hpp"
 #include "playbook/field_validator.hpp"
 #include "playbook/format.hpp"
-#include "core/spec.hpp"
 #include "playbook/interpolate.hpp"
 #include "playbook/yaml_tree.hpp"
 #include "util/json_fields.hpp"
@@ -26,7 +26,8 @@ const YamlNode* find_path(const YamlNode& spec, const std::string& path) {
   std::size_t start = 0;
   while (start < path.size() && node != nullptr) {
     std::size_t end = path.find_first_of(".[", start);
-    std::string key = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string key =
+        path.substr(start, end == std::string::npos ? std::string::npos : end - start);
     const YamlNode* next = key.empty() ? node : node->get(key);
     if (next == nullptr) return node == &spec ? nullptr : node;
     node = next;
@@ -45,7 +46,6 @@ const YamlNode* find_path(const YamlNode& spec, const std::string& path) {
   }
   return node;
 }
-
 
 std::string hash_of(std::string_view text) {
   XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
@@ -88,18 +88,22 @@ class PlaybookReader {
   std::optional<Entry> read_entry(const YamlNode& node, Role role, std::size_t index);
   // Finds the kind key of an entry or rollback mapping, reporting none / two / unknown.
   std::string find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos, Role role,
-                            const std::set<std::string>& ordinary_keys, std::set<std::string>& handled);
+                            const std::set<std::string>& ordinary_keys,
+                            std::set<std::string>& handled);
   std::optional<Action> read_action(const YamlNode& owner, const std::string& kind_key,
                                     const std::string& path, Role role, const RefSite& site);
-  std::optional<Rollback> read_rollback(const YamlNode& node, const std::string& path, std::size_t index);
+  std::optional<Rollback> read_rollback(const YamlNode& node, const std::string& path,
+                                        std::size_t index);
   Timing read_timing(const nlohmann::json& values, Timing base);
   // Keys the engine needs before the run starts (timeouts, budgets): a ${steps.*} or ${run.*}
   // left in one is an error (reported when `report`), and the key is dropped.
   void require_known_now(nlohmann::json& values, const YamlNode& node, const std::string& path,
                          std::initializer_list<const char*> keys, bool report);
   ProbeSpec read_probe(const Spec& values, const YamlNode& root);
-  std::string check_string(const std::string& value, SourcePos pos, const std::string& path, const RefSite* site);
-  void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path, const RefSite& site);
+  std::string check_string(const std::string& value, SourcePos pos, const std::string& path,
+                           const RefSite* site);
+  void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path,
+                            const RefSite& site);
 
   std::string_view m_text;
   const KindRegistry& m_kinds;
@@ -121,29 +125,37 @@ LoadResult PlaybookReader::read() {
   if (documents.empty() || documents.front()->is_null()) {
     m_diag.error({1, 1}, "", "the playbook is empty");
   } else if (documents.size() > 1) {
-    m_diag.error(pos_of(*documents[1]), "", fmt::format("expected one YAML document, found {}", documents.size()));
+    m_diag.error(pos_of(*documents[1]), "",
+                 fmt::format("expected one YAML document, found {}", documents.size()));
   } else if (!documents.front()->is_map()) {
-    m_diag.error(pos_of(*documents.front()), "",
-                 fmt::format("expected a map at the top level, got {}", describe_node(*documents.front())));
+    m_diag.error(
+        pos_of(*documents.front()), "",
+        fmt::format("expected a map at the top level, got {}", describe_node(*documents.front())));
   } else {
     const YamlNode& root = *documents.front();
     m_playbook.hash = hash_of(m_text);
     m_playbook.source = std::string(m_text);
     m_playbook.var_overrides = m_overrides;
     read_vars(root);
-    FieldValidator top(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
-      return check_string(value, pos, path, nullptr);
-    });
-    auto values = top.validate_map(root, top_level_fields(), "", {1, 1}, {"checks", "steps", "vars"});
+    FieldValidator top(m_diag,
+                       [this](const std::string& value, SourcePos pos, const std::string& path) {
+                         return check_string(value, pos, path, nullptr);
+                       });
+    auto values =
+        top.validate_map(root, top_level_fields(), "", {1, 1}, {"checks", "steps", "vars"});
     m_playbook.version = static_cast<int>(json_int(values, "version", k_playbook_version));
     m_playbook.name = json_text(values, "name");
     m_playbook.description = json_text(values, "description");
     // Here a ${steps.*} or ${run.*} was already reported (top-level keys cannot use them).
-    if (const YamlNode* defaults = root.get("defaults"); defaults != nullptr && values.contains("defaults")) {
-      require_known_now(values["defaults"], *defaults, "defaults", {"timeout", "retries", "retry_delay"}, false);
+    if (const YamlNode* defaults = root.get("defaults");
+        defaults != nullptr && values.contains("defaults")) {
+      require_known_now(values["defaults"], *defaults, "defaults",
+                        {"timeout", "retries", "retry_delay"}, false);
     }
-    if (const YamlNode* sla = root.get("sla"); sla != nullptr && values.contains("sla")) require_known_now(values["sla"], *sla, "sla", {"total"}, false);
-    if (values.contains("defaults")) m_playbook.defaults = read_timing(values["defaults"], m_playbook.defaults);
+    if (const YamlNode* sla = root.get("sla"); sla != nullptr && values.contains("sla"))
+      require_known_now(values["sla"], *sla, "sla", {"total"}, false);
+    if (values.contains("defaults"))
+      m_playbook.defaults = read_timing(values["defaults"], m_playbook.defaults);
     if (values.contains("sla")) {
       const auto& sla = values["sla"];
       if (sla.contains("total")) m_playbook.sla.total = Millis(sla["total"].get<long long>());
@@ -152,10 +164,12 @@ LoadResult PlaybookReader::read() {
     }
     if (values.contains("lock")) {
       Spec lock(values["lock"]);
-      m_playbook.lock = LockSpec{lock.json().value("etcd", nlohmann::json::object()), lock.str("key"), lock.duration("ttl").value_or(Millis(30'000))};
+      m_playbook.lock = LockSpec{lock.json().value("etcd", nlohmann::json::object()),
+                                 lock.str("key"), lock.duration("ttl").value_or(Millis(30'000))};
       if (m_playbook.lock->ttl < Millis(1000)) {
         const YamlNode* node = root.get("lock") ? root.get("lock")->get("ttl") : nullptr;
-        m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "lock.ttl", "expected at least 1s (etcd leases count whole seconds)");
+        m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "lock.ttl",
+                     "expected at least 1s (etcd leases count whole seconds)");
       }
     }
     if (const YamlNode* checks = root.get("checks")) scan_headers(*checks, Role::check);
@@ -174,19 +188,22 @@ LoadResult PlaybookReader::read() {
 void PlaybookReader::read_vars(const YamlNode& root) {
   if (const YamlNode* vars = root.get("vars")) {
     // Vars may use ${env.X}, never other vars: one level keeps the order of evaluation obvious.
-    FieldValidator validator(m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
-      auto refs = find_references(value);
-      if (refs) {
-        for (const auto& ref : *refs) {
-          if (ref.scope != "env") {
-            m_diag.error(pos, path, fmt::format("vars may only refer to ${{env.NAME}}, not {}", ref.text));
-            return value;
+    FieldValidator validator(
+        m_diag, [this](const std::string& value, SourcePos pos, const std::string& path) {
+          auto refs = find_references(value);
+          if (refs) {
+            for (const auto& ref : *refs) {
+              if (ref.scope != "env") {
+                m_diag.error(pos, path,
+                             fmt::format("vars may only refer to ${{env.NAME}}, not {}", ref.text));
+                return value;
+              }
+            }
           }
-        }
-      }
-      return check_string(value, pos, path, nullptr);
-    });
-    auto values = validator.validate_value(*vars, top_level_fields()[3], "vars", root.key_pos("vars"));
+          return check_string(value, pos, path, nullptr);
+        });
+    auto values =
+        validator.validate_value(*vars, top_level_fields()[3], "vars", root.key_pos("vars"));
     if (values.is_object()) m_playbook.vars = values.get<std::map<std::string, std::string>>();
   }
   for (const auto& [name, value] : m_overrides) m_playbook.vars[name] = value;
@@ -207,8 +224,10 @@ void PlaybookReader::scan_headers(const YamlNode& list, Role role) {
     }
     auto [existing, fresh] = m_headers.emplace(name, EntryHeader{role, this_index, kind});
     if (!fresh) {
-      m_diag.error(pos_of(*name_node), fmt::format("{}[{}].name", role == Role::check ? "checks" : "steps", this_index),
-                   fmt::format("duplicate name '{}': names are unique across checks and steps", name));
+      m_diag.error(
+          pos_of(*name_node),
+          fmt::format("{}[{}].name", role == Role::check ? "checks" : "steps", this_index),
+          fmt::format("duplicate name '{}': names are unique across checks and steps", name));
     }
   }
 }
@@ -220,7 +239,8 @@ std::vector<Entry> PlaybookReader::read_entries(const YamlNode& root, const char
   const YamlNode& list = *list_node;
   if (!list.is_sequence()) {
     SourcePos where = list.is_null() ? key_pos(root, key) : pos_of(list);
-    m_diag.error(where, key, fmt::format("expected a list of entries, got {}", describe_node(list)));
+    m_diag.error(where, key,
+                 fmt::format("expected a list of entries, got {}", describe_node(list)));
     return entries;
   }
   std::size_t index = 0;
@@ -232,7 +252,8 @@ std::vector<Entry> PlaybookReader::read_entries(const YamlNode& root, const char
   return entries;
 }
 
-std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::string& path, SourcePos pos, Role role,
+std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::string& path,
+                                          SourcePos pos, Role role,
                                           const std::set<std::string>& ordinary_keys,
                                           std::set<std::string>& handled) {
   std::string kind_key;
@@ -246,14 +267,16 @@ std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::strin
         kind_key = key;
       } else if (key != kind_key) {
         m_diag.error(key_ptr->pos, join_path(path, key),
-                     fmt::format("two kinds in one entry ('{}' and '{}'): an entry has exactly one", kind_key, key));
+                     fmt::format("two kinds in one entry ('{}' and '{}'): an entry has exactly one",
+                                 kind_key, key));
       }
     } else if (value_ptr->is_map()) {
       // A mapping under an unknown key is almost always a misspelt or missing kind.
       handled.insert(key);
       std::string hint = closest_match(key, m_kinds.names());
       m_diag.error(key_ptr->pos, join_path(path, key),
-                   hint.empty() ? fmt::format("unknown kind '{}' (known kinds: {})", key, join(m_kinds.names(), ", "))
+                   hint.empty() ? fmt::format("unknown kind '{}' (known kinds: {})", key,
+                                              join(m_kinds.names(), ", "))
                                 : fmt::format("unknown kind '{}' (did you mean '{}'?)", key, hint));
       if (kind_key.empty()) kind_key = "?";
     }
@@ -263,16 +286,19 @@ std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::strin
     for (const auto& kind : m_kinds.all()) {
       if (kind->allowed_as(role)) usable.emplace_back(kind->name());
     }
-    m_diag.error(pos, path, fmt::format("no kind: {} needs exactly one of {}", role == Role::check ? "a check" : "a step",
-                                        join(usable, ", ")));
+    m_diag.error(pos, path,
+                 fmt::format("no kind: {} needs exactly one of {}",
+                             role == Role::check ? "a check" : "a step", join(usable, ", ")));
   }
   return kind_key == "?" ? "" : kind_key;
 }
 
-std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role, std::size_t index) {
+std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
+                                                std::size_t index) {
   const std::string path = fmt::format("{}[{}]", role == Role::check ? "checks" : "steps", index);
   if (!node.is_map()) {
-    m_diag.error(pos_of(node), path, fmt::format("expected a map with a name and a kind, got {}", describe_node(node)));
+    m_diag.error(pos_of(node), path,
+                 fmt::format("expected a map with a name and a kind, got {}", describe_node(node)));
     return std::nullopt;
   }
   Entry entry;
@@ -294,22 +320,29 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
       if (node.get(key) == nullptr) continue;
       handled.insert(key);
       m_diag.error(key_pos(node, key), join_path(path, key),
-                   std::string(key) == "rollback" ? "a check has no rollback: checks observe and change nothing"
-                   : std::string(key) == "budget" ? "a check has no budget: budgets are shares of the steps' SLA"
-                                                  : "checks are always read-only");
+                   std::string(key) == "rollback"
+                       ? "a check has no rollback: checks observe and change nothing"
+                   : std::string(key) == "budget"
+                       ? "a check has no budget: budgets are shares of the steps' SLA"
+                       : "checks are always read-only");
     }
   }
 
   RefSite site{role, index, false};
-  FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
-    return check_string(value, pos, p, &site);
-  });
+  FieldValidator validator(
+      m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
+        return check_string(value, pos, p, &site);
+      });
   auto values = validator.validate_map(node, fields, path, entry.pos, handled);
-  require_known_now(values, node, path, {"timeout", "retries", "retry_delay", "budget", "read_only"}, true);
+  require_known_now(values, node, path,
+                    {"timeout", "retries", "retry_delay", "budget", "read_only"}, true);
   entry.name = values.value("name", "");
   if (!entry.name.empty() && !valid_entry_name(entry.name)) {
-    m_diag.error(pos_of(*node.get("name")), path + ".name",
-                 fmt::format("invalid name '{}': use letters, digits, '-' and '_', starting with a letter or digit", entry.name));
+    m_diag.error(
+        pos_of(*node.get("name")), path + ".name",
+        fmt::format(
+            "invalid name '{}': use letters, digits, '-' and '_', starting with a letter or digit",
+            entry.name));
   }
   entry.timing = read_timing(values, m_playbook.defaults);
   if (values.contains("budget")) entry.budget = Millis(values["budget"].get<long long>());
@@ -320,7 +353,8 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
   if (const YamlNode* rollback = node.get("rollback"); role == Role::step && rollback != nullptr) {
     entry.rollback = read_rollback(*rollback, path + ".rollback", index);
     if (entry.read_only) {
-      m_diag.error(key_pos(node, "rollback"), path + ".rollback", "a read_only step has nothing to roll back");
+      m_diag.error(key_pos(node, "rollback"), path + ".rollback",
+                   "a read_only step has nothing to roll back");
     }
   }
   if (!action) return std::nullopt;
@@ -328,20 +362,24 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
   return entry;
 }
 
-std::optional<Action> PlaybookReader::read_action(const YamlNode& owner, const std::string& kind_key,
-                                                  const std::string& path, Role role, const RefSite& site) {
+std::optional<Action> PlaybookReader::read_action(const YamlNode& owner,
+                                                  const std::string& kind_key,
+                                                  const std::string& path, Role role,
+                                                  const RefSite& site) {
   const Kind* kind = m_kinds.find(kind_key);
   const std::string kind_path = join_path(path, kind_key);
   const YamlNode& node = *owner.get(kind_key);
   SourcePos kind_pos = key_pos(owner, kind_key);
   if (!kind->allowed_as(role)) {
     m_diag.error(kind_pos, kind_path,
-                 fmt::format("kind '{}' cannot be used as a {}", kind_key, role == Role::check ? "check" : "step"));
+                 fmt::format("kind '{}' cannot be used as a {}", kind_key,
+                             role == Role::check ? "check" : "step"));
     return std::nullopt;
   }
-  FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
-    return check_string(value, pos, p, &site);
-  });
+  FieldValidator validator(
+      m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
+        return check_string(value, pos, p, &site);
+      });
   std::size_t errors_before = m_diag.error_count();
   auto values = validator.validate_map(node, kind->fields(), kind_path, kind_pos);
   Action action{kind_key, Spec(values), kind_pos};
@@ -349,16 +387,22 @@ std::optional<Action> PlaybookReader::read_action(const YamlNode& owner, const s
   if (m_diag.error_count() == errors_before) {
     for (const auto& problem : kind->check_spec(action.spec)) {
       SourcePos where = kind_pos;
-      if (const YamlNode* bad = find_path(node, problem.key); !problem.key.empty() && bad != nullptr) where = pos_of(*bad);
-      m_diag.error(where, problem.key.empty() ? kind_path : join_path(kind_path, problem.key), problem.message);
+      if (const YamlNode* bad = find_path(node, problem.key);
+          !problem.key.empty() && bad != nullptr)
+        where = pos_of(*bad);
+      m_diag.error(where, problem.key.empty() ? kind_path : join_path(kind_path, problem.key),
+                   problem.message);
     }
   }
   return action;
 }
 
-std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, const std::string& path, std::size_t index) {
+std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, const std::string& path,
+                                                      std::size_t index) {
   if (!node.is_map()) {
-    m_diag.error(pos_of(node), path, fmt::format("expected a map with one kind (e.g. exec: {{...}}), got {}", describe_node(node)));
+    m_diag.error(pos_of(node), path,
+                 fmt::format("expected a map with one kind (e.g. exec: {{...}}), got {}",
+                             describe_node(node)));
     return std::nullopt;
   }
   std::set<std::string> ordinary;
@@ -366,9 +410,10 @@ std::optional<Rollback> PlaybookReader::read_rollback(const YamlNode& node, cons
   std::set<std::string> handled;
   std::string kind_key = find_kind_key(node, path, pos_of(node), Role::step, ordinary, handled);
   RefSite site{Role::step, index, true};
-  FieldValidator validator(m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
-    return check_string(value, pos, p, &site);
-  });
+  FieldValidator validator(
+      m_diag, [this, site](const std::string& value, SourcePos pos, const std::string& p) {
+        return check_string(value, pos, p, &site);
+      });
   auto values = validator.validate_map(node, rollback_fields(), path, pos_of(node), handled);
   require_known_now(values, node, path, {"timeout", "retries", "retry_delay"}, true);
   if (kind_key.empty()) return std::nullopt;
@@ -408,12 +453,14 @@ ProbeSpec PlaybookReader::read_probe(const Spec& values, const YamlNode& root) {
   if (probe.url.rfind("http://", 0) != 0 && probe.url.rfind("https://", 0) != 0) {
     const YamlNode* node = root.get("sla") ? root.get("sla")->get("probe") : nullptr;
     node = node ? node->get("url") : nullptr;
-    m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "sla.probe.url", fmt::format("expected an http:// or https:// URL, got '{}'", probe.url));
+    m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "sla.probe.url",
+                 fmt::format("expected an http:// or https:// URL, got '{}'", probe.url));
   }
   return probe;
 }
 
-void PlaybookReader::require_known_now(nlohmann::json& values, const YamlNode& node, const std::string& path,
+void PlaybookReader::require_known_now(nlohmann::json& values, const YamlNode& node,
+                                       const std::string& path,
                                        std::initializer_list<const char*> keys, bool report) {
   if (!values.is_object()) return;
   for (const char* key : keys) {
@@ -421,7 +468,9 @@ void PlaybookReader::require_known_now(nlohmann::json& values, const YamlNode& n
     if (it == values.end() || !(it->is_string() || it->is_null())) continue;
     if (report && it->is_string()) {
       m_diag.error(key_pos(node, key), path.empty() ? key : path + "." + key,
-                   fmt::format("'{}' is needed before the run starts: ${{steps.*}} and ${{run.*}} belong in a kind's spec", key));
+                   fmt::format("'{}' is needed before the run starts: ${{steps.*}} and ${{run.*}} "
+                               "belong in a kind's spec",
+                               key));
     }
     values.erase(it);
   }
@@ -430,12 +479,13 @@ void PlaybookReader::require_known_now(nlohmann::json& values, const YamlNode& n
 Timing PlaybookReader::read_timing(const nlohmann::json& values, Timing base) {
   if (values.contains("timeout")) base.timeout = Millis(values["timeout"].get<long long>());
   if (values.contains("retries")) base.retries = values["retries"].get<int>();
-  if (values.contains("retry_delay")) base.retry_delay = Millis(values["retry_delay"].get<long long>());
+  if (values.contains("retry_delay"))
+    base.retry_delay = Millis(values["retry_delay"].get<long long>());
   return base;
 }
 
-std::string PlaybookReader::check_string(const std::string& value, SourcePos pos, const std::string& path,
-                                         const RefSite* site) {
+std::string PlaybookReader::check_string(const std::string& value, SourcePos pos,
+                                         const std::string& path, const RefSite* site) {
   auto refs = find_references(value);
   if (!refs) {
     m_diag.error(pos, path, refs.error());
@@ -443,15 +493,20 @@ std::string PlaybookReader::check_string(const std::string& value, SourcePos pos
   }
   for (const auto& ref : *refs) {
     if (ref.scope == "vars" && m_playbook.vars.count(ref.names[0]) == 0) {
-      m_diag.error(pos, path, fmt::format("unknown variable '{}' (define it under vars: or pass --var {}=...)",
-                                          ref.names[0], ref.names[0]));
+      m_diag.error(pos, path,
+                   fmt::format("unknown variable '{}' (define it under vars: or pass --var {}=...)",
+                               ref.names[0], ref.names[0]));
     } else if (ref.scope == "env" && std::getenv(ref.names[0].c_str()) == nullptr) {
       m_diag.error(pos, path, fmt::format("environment variable {} is not set", ref.names[0]));
-    } else if (ref.scope == "run" && ref.names[0] != "id" && ref.names[0] != "playbook" && ref.names[0] != "fencing_token") {
-      m_diag.error(pos, path, fmt::format("unknown run field '{}' in {} (known: id, playbook, fencing_token)", ref.names[0], ref.text));
+    } else if (ref.scope == "run" && ref.names[0] != "id" && ref.names[0] != "playbook" &&
+               ref.names[0] != "fencing_token") {
+      m_diag.error(pos, path,
+                   fmt::format("unknown run field '{}' in {} (known: id, playbook, fencing_token)",
+                               ref.names[0], ref.text));
     } else if (ref.scope == "steps") {
       if (site == nullptr) {
-        m_diag.error(pos, path, fmt::format("{} can only be used inside a check or step", ref.text));
+        m_diag.error(pos, path,
+                     fmt::format("{} can only be used inside a check or step", ref.text));
       } else {
         check_step_reference(ref, pos, path, *site);
       }
@@ -473,42 +528,50 @@ std::string PlaybookReader::check_string(const std::string& value, SourcePos pos
       false);
 }
 
-void PlaybookReader::check_step_reference(const Reference& ref, SourcePos pos, const std::string& path,
-                                          const RefSite& site) {
+void PlaybookReader::check_step_reference(const Reference& ref, SourcePos pos,
+                                          const std::string& path, const RefSite& site) {
   const std::string& target = ref.names[0];
   const std::string& output = ref.names[1];
   auto it = m_headers.find(target);
   if (it == m_headers.end()) {
-    m_diag.error(pos, path, fmt::format("{} refers to no check or step named '{}'", ref.text, target));
+    m_diag.error(pos, path,
+                 fmt::format("{} refers to no check or step named '{}'", ref.text, target));
     return;
   }
   const EntryHeader& header = it->second;
   if (site.role == Role::check) {
-    m_diag.error(pos, path,
-                 header.role == Role::check
-                     ? fmt::format("{}: a check cannot use another check's outputs (checks run concurrently)", ref.text)
-                     : fmt::format("{}: checks run before steps, so step '{}' has no outputs yet", ref.text, target));
+    m_diag.error(
+        pos, path,
+        header.role == Role::check
+            ? fmt::format(
+                  "{}: a check cannot use another check's outputs (checks run concurrently)",
+                  ref.text)
+            : fmt::format("{}: checks run before steps, so step '{}' has no outputs yet", ref.text,
+                          target));
     return;
   }
   if (header.role == Role::step) {
     bool earlier = header.index < site.index || (site.in_rollback && header.index == site.index);
     if (!earlier) {
-      m_diag.error(pos, path, fmt::format("{}: step '{}' has not run yet at this point", ref.text, target));
+      m_diag.error(pos, path,
+                   fmt::format("{}: step '{}' has not run yet at this point", ref.text, target));
       return;
     }
   }
   if (header.kind == nullptr) return;  // its own kind error is reported where it stands
   auto outputs = header.kind->outputs();
   if (std::find(outputs.begin(), outputs.end(), output) == outputs.end()) {
-    m_diag.error(pos, path,
-                 fmt::format("{}: '{}' ({}) has no output '{}' (it has: {})", ref.text, target, header.kind->name(),
-                             output, outputs.empty() ? "none" : join(outputs, ", ")));
+    m_diag.error(
+        pos, path,
+        fmt::format("{}: '{}' ({}) has no output '{}' (it has: {})", ref.text, target,
+                    header.kind->name(), output, outputs.empty() ? "none" : join(outputs, ", ")));
   }
 }
 
 }  // namespace
 
-LoadResult parse_playbook(std::string_view text, const std::string& display_name, const LoadOptions& options) {
+LoadResult parse_playbook(std::string_view text, const std::string& display_name,
+                          const LoadOptions& options) {
   PlaybookReader reader(text, display_name, options);
   return reader.read();
 }
@@ -518,7 +581,8 @@ LoadResult load_playbook(const std::string& path, const LoadOptions& options) {
   if (!in) {
     LoadResult result;
     result.unreadable = true;
-    result.diagnostics.push_back({Diagnostic::Severity::error, path, {}, "", "cannot read the playbook file"});
+    result.diagnostics.push_back(
+        {Diagnostic::Severity::error, path, {}, "", "cannot read the playbook file"});
     return result;
   }
   std::ostringstream buffer;

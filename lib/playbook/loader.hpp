@@ -7,9 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "kinds/registry.hpp"
 #include "core/diagnostic.hpp"
 #include "core/model.hpp"
+#include "kinds/registry.hpp"
 
 namespace drctl {
 
@@ -19,13 +19,14 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  std::optional<Playbook> playbook;        // set only when there are no errors
-  std::vector<Diagnostic> diagnostics;     // errors and warnings, in file order
-  bool unreadable = false;                 // the file could not be read at all
+  std::optional<Playbook> playbook;     // set only when there are no errors
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, in file order
+  bool unreadable = false;              // the file could not be read at all
 };
 
 // Parses text; `display_name` is the file name used in messages. Touches no disk.
-LoadResult parse_playbook(std::string_view text, const std::string& display_name, const LoadOptions& options);
+LoadResult parse_playbook(std::string_view text, const std::string& display_name,
+                          const LoadOptions& options);
 
 // Reads and parses a file.
 LoadResult load_playbook(const std::string& path, const LoadOptions& options);

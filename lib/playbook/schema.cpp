@@ -19,7 +19,8 @@ nlohmann::json object_schema(const Fields& fields) {
     properties[f.name] = field_schema(f);
     if (f.required) required.push_back(f.name);
   }
-  nlohmann::json schema = {{"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
+  nlohmann::json schema = {
+      {"type", "object"}, {"properties", properties}, {"additionalProperties", false}};
   if (!required.empty()) schema["required"] = required;
   return schema;
 }
@@ -48,7 +49,8 @@ nlohmann::json field_schema(const Field& field) {
       schema = {{"type", "object"}, {"additionalProperties", k_scalar}};
       break;
     case FieldType::integer_list:
-      schema = {{"oneOf", {{{"type", "integer"}}, {{"type", "array"}, {"items", {{"type", "integer"}}}}}}};
+      schema = {{"oneOf",
+                 {{{"type", "integer"}}, {{"type", "array"}, {"items", {{"type", "integer"}}}}}}};
       break;
     case FieldType::object:
       schema = object_schema(field.fields);
@@ -59,8 +61,9 @@ nlohmann::json field_schema(const Field& field) {
   }
   // Typed fields may also hold a ${...} reference: vars and env are resolved and checked at
   // load, steps and run just before the entry runs.
-  if (field.type == FieldType::integer || field.type == FieldType::boolean || field.type == FieldType::duration ||
-      field.type == FieldType::integer_list || (field.type == FieldType::string && !field.choices.empty())) {
+  if (field.type == FieldType::integer || field.type == FieldType::boolean ||
+      field.type == FieldType::duration || field.type == FieldType::integer_list ||
+      (field.type == FieldType::string && !field.choices.empty())) {
     schema = {{"anyOf", {schema, {{"type", "string"}, {"pattern", k_reference_pattern}}}}};
   }
   schema["description"] = field.doc;
@@ -68,7 +71,8 @@ nlohmann::json field_schema(const Field& field) {
 }
 
 // An entry (or rollback) mapping: its ordinary keys plus exactly one kind key.
-nlohmann::json entry_schema(const Fields& fields, const KindRegistry& kinds, Role role, bool with_rollback) {
+nlohmann::json entry_schema(const Fields& fields, const KindRegistry& kinds, Role role,
+                            bool with_rollback) {
   nlohmann::json schema = object_schema(fields);
   nlohmann::json one_kind = nlohmann::json::array();
   for (const auto& kind : kinds.all()) {
@@ -89,7 +93,8 @@ nlohmann::json playbook_json_schema(const KindRegistry& kinds) {
   schema["$schema"] = "http://json-schema.org/draft-07/schema#";
   schema["$id"] = "https://drctl.dev/schema/playbook-v1.schema.json";
   schema["title"] = "drctl playbook, format version 1";
-  schema["properties"]["checks"] = {{"type", "array"}, {"items", {{"$ref", "#/definitions/check"}}}};
+  schema["properties"]["checks"] = {{"type", "array"},
+                                    {"items", {{"$ref", "#/definitions/check"}}}};
   schema["properties"]["steps"] = {{"type", "array"}, {"items", {{"$ref", "#/definitions/step"}}}};
 
   nlohmann::json definitions = nlohmann::json::object();

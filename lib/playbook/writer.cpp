@@ -43,7 +43,9 @@ nlohmann::json entry_to_document(const Entry& entry, const KindRegistry& kinds) 
   out = action_into(out, entry.action, kinds);
   if (entry.budget) out["budget"] = format_duration(*entry.budget);
   if (entry.read_only) out["read_only"] = true;
-  if (entry.rollback) out["rollback"] = action_into(timing_to_document(entry.rollback->timing), entry.rollback->action, kinds);
+  if (entry.rollback)
+    out["rollback"] =
+        action_into(timing_to_document(entry.rollback->timing), entry.rollback->action, kinds);
   return out;
 }
 
@@ -58,10 +60,14 @@ nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry
   if (playbook.sla.total) doc["sla"]["total"] = format_duration(*playbook.sla.total);
   if (const auto& lock = playbook.lock) {
     doc["lock"] = {{"etcd", lock->etcd}, {"key", lock->key}, {"ttl", format_duration(lock->ttl)}};
-    if (doc["lock"]["etcd"].contains("dial_timeout")) doc["lock"]["etcd"]["dial_timeout"] = format_duration(Millis(doc["lock"]["etcd"]["dial_timeout"].get<long long>()));
+    if (doc["lock"]["etcd"].contains("dial_timeout"))
+      doc["lock"]["etcd"]["dial_timeout"] =
+          format_duration(Millis(doc["lock"]["etcd"]["dial_timeout"].get<long long>()));
   }
   if (const auto& probe = playbook.sla.probe) {
-    nlohmann::json p = {{"url", probe->url}, {"interval", format_duration(probe->interval)}, {"timeout", format_duration(probe->timeout)}};
+    nlohmann::json p = {{"url", probe->url},
+                        {"interval", format_duration(probe->interval)},
+                        {"timeout", format_duration(probe->timeout)}};
     if (!probe->expect_status.empty()) p["expect_status"] = probe->expect_status;
     if (probe->p99) p["p99"] = format_duration(*probe->p99);
     if (probe->max_error_rate) p["max_error_rate"] = fmt::format("{}", *probe->max_error_rate);

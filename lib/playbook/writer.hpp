@@ -4,8 +4,8 @@
 // for the journal, which must record exactly what ran.
 #include <nlohmann/json.hpp>
 
-#include "kinds/registry.hpp"
 #include "core/model.hpp"
+#include "kinds/registry.hpp"
 
 namespace drctl {
 

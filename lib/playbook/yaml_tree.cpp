@@ -29,7 +29,8 @@ SourcePos pos_of(const yaml_mark_t& mark) {
 
 bool is_null_scalar(const yaml_event_t& event) {
   if (event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
-  std::string_view text(reinterpret_cast<const char*>(event.data.scalar.value), event.data.scalar.length);
+  std::string_view text(reinterpret_cast<const char*>(event.data.scalar.value),
+                        event.data.scalar.length);
   return text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL";
 }
 
@@ -38,7 +39,8 @@ class TreeBuilder {
  public:
   explicit TreeBuilder(std::string_view text) {
     yaml_parser_initialize(&m_parser);
-    yaml_parser_set_input_string(&m_parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    yaml_parser_set_input_string(&m_parser, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
   }
   ~TreeBuilder() { yaml_parser_delete(&m_parser); }
 
@@ -73,8 +75,10 @@ class TreeBuilder {
           node->type = YamlNode::Type::null;
         } else {
           node->type = YamlNode::Type::scalar;
-          node->scalar.assign(reinterpret_cast<const char*>(event.data.scalar.value), event.data.scalar.length);
-          node->plain = event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && event.data.scalar.tag == nullptr;
+          node->scalar.assign(reinterpret_cast<const char*>(event.data.scalar.value),
+                              event.data.scalar.length);
+          node->plain = event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                        event.data.scalar.tag == nullptr;
         }
         remember_anchor(event.data.scalar.anchor, node);
         return add(node);
@@ -85,7 +89,8 @@ class TreeBuilder {
         node->pos = pos_of(event.start_mark);
         bool sequence = event.type == YAML_SEQUENCE_START_EVENT;
         node->type = sequence ? YamlNode::Type::sequence : YamlNode::Type::map;
-        remember_anchor(sequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor, node);
+        remember_anchor(
+            sequence ? event.data.sequence_start.anchor : event.data.mapping_start.anchor, node);
         m_open.push_back({node, nullptr});
         return {};
       }
@@ -98,7 +103,9 @@ class TreeBuilder {
       case YAML_ALIAS_EVENT: {
         std::string name(reinterpret_cast<const char*>(event.data.alias.anchor));
         auto it = m_anchors.find(name);
-        if (it == m_anchors.end()) return tl::unexpected(YamlError{pos_of(event.start_mark), fmt::format("unknown anchor '*{}'", name)});
+        if (it == m_anchors.end())
+          return tl::unexpected(
+              YamlError{pos_of(event.start_mark), fmt::format("unknown anchor '*{}'", name)});
         return add(it->second);
       }
       case YAML_DOCUMENT_START_EVENT:

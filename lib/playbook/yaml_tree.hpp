@@ -5,10 +5,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
-
-#include <tl/expected.hpp>
 
 #include "core/diagnostic.hpp"
 
@@ -23,10 +22,10 @@ class YamlNode {
 
   Type type = Type::null;
   SourcePos pos;
-  std::string scalar;  // the text of a scalar
-  bool plain = true;   // written without quotes (so `1` may be a number, `"1"` is text)
-  std::vector<YamlNodePtr> items;                            // a sequence's items
-  std::vector<std::pair<YamlNodePtr, YamlNodePtr>> pairs;    // a mapping's pairs, duplicates kept
+  std::string scalar;              // the text of a scalar
+  bool plain = true;               // written without quotes (so `1` may be a number, `"1"` is text)
+  std::vector<YamlNodePtr> items;  // a sequence's items
+  std::vector<std::pair<YamlNodePtr, YamlNodePtr>> pairs;  // a mapping's pairs, duplicates kept
 
   bool is_null() const { return type == Type::null; }
   bool is_scalar() const { return type == Type::scalar; }

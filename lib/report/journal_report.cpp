@@ -1,15 +1,16 @@
 #include "report/journal_report.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "util/json_fields.hpp"
-#include <chrono>
 
 namespace drctl {
 namespace {
 
 Status status_named(const std::string& name) {
-  for (Status s : {Status::ok, Status::failed, Status::timeout, Status::unreachable, Status::invalid_answer, Status::skipped}) {
+  for (Status s : {Status::ok, Status::failed, Status::timeout, Status::unreachable,
+                   Status::invalid_answer, Status::skipped}) {
     if (status_name(s) == name) return s;
   }
   return Status::failed;
@@ -47,10 +48,12 @@ EntryRecord record_of(const nlohmann::json& line) {
   record.finished = at(json_text(line, "finished_at"));
   // Clamped to [0, 1 year]: a corrupt value must not overflow the nanosecond count.
   double ms = std::clamp(json_number(line, "duration_ms"), 0.0, 365.0 * 24 * 3600 * 1000);
-  record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double, std::milli>(ms));
+  record.duration = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double, std::milli>(ms));
   record.attempts = json_int(line, "attempts");
   if (line.contains("budget_ms") && line["budget_ms"].is_number()) {
-    record.budget = Millis(static_cast<long long>(std::clamp(line["budget_ms"].get<double>(), 0.0, 365.0 * 24 * 3600 * 1000)));
+    record.budget = Millis(static_cast<long long>(
+        std::clamp(line["budget_ms"].get<double>(), 0.0, 365.0 * 24 * 3600 * 1000)));
   }
   record.budget_exceeded = json_bool(line, "budget_exceeded");
   if (line.contains("evidence")) record.evidence = line["evidence"];
@@ -79,9 +82,12 @@ RunReport journal_report(const std::vector<nlohmann::json>& lines) {
       open.emplace_back(phase_named(json_text(line, "phase")), json_text(line, "name"));
     } else if (type == "entry_finished") {
       EntryRecord record = record_of(line);
-      open.erase(std::remove(open.begin(), open.end(), std::make_pair(record.phase, record.name)), open.end());
+      open.erase(std::remove(open.begin(), open.end(), std::make_pair(record.phase, record.name)),
+                 open.end());
       report.finished = record.finished;
-      auto& list = record.phase == Phase::check ? report.checks : record.phase == Phase::step ? report.steps : report.rollbacks;
+      auto& list = record.phase == Phase::check  ? report.checks
+                   : record.phase == Phase::step ? report.steps
+                                                 : report.rollbacks;
       list.push_back(std::move(record));
     } else if (type == "run_finished" && line.contains("report")) {
       report.summary = json_text(line["report"], "summary");
@@ -94,7 +100,9 @@ RunReport journal_report(const std::vector<nlohmann::json>& lines) {
     record.name = name;
     record.status = Status::failed;
     record.message = "no end in the journal: the process was killed, or is still running";
-    auto& list = phase == Phase::check ? report.checks : phase == Phase::step ? report.steps : report.rollbacks;
+    auto& list = phase == Phase::check  ? report.checks
+                 : phase == Phase::step ? report.steps
+                                        : report.rollbacks;
     list.push_back(std::move(record));
   }
   report.finished.steady = report.started.steady + (report.finished.wall - report.started.wall);

@@ -1,9 +1,8 @@
 #pragma once
 // A run's report rebuilt from its journal, so `drctl show` renders any run (finished, killed,
 // or read from the etcd copy) through the same reporters as a live one.
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "engine/record.hpp"
 

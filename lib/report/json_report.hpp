@@ -1,7 +1,7 @@
 #pragma once
 // The machine-readable report, schema "drctl.report/v1" (docs/report.md).
-#include <nlohmann/json.hpp>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "engine/record_json.hpp"
 #include "engine/reporter.hpp"

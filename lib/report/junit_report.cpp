@@ -1,10 +1,11 @@
 #include "report/junit_report.hpp"
-#include "util/json_dump.hpp"
 
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <fstream>
+
+#include "util/json_dump.hpp"
 
 namespace drctl {
 namespace {
@@ -13,11 +14,21 @@ std::string xml_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 forbids most control characters even when escaped.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
@@ -30,30 +41,40 @@ std::string xml_escape(std::string_view text) {
   return out;
 }
 
-double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
+double seconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
 
-void write_suite(std::string& xml, const RunReport& report, std::string_view suite, const std::vector<EntryRecord>& records) {
+void write_suite(std::string& xml, const RunReport& report, std::string_view suite,
+                 const std::vector<EntryRecord>& records) {
   std::size_t failures = 0, skipped = 0;
   std::chrono::nanoseconds total{0};
   for (const auto& r : records) {
-    if (r.status == Status::skipped) ++skipped;
-    else if (r.status != Status::ok || r.budget_exceeded) ++failures;
+    if (r.status == Status::skipped)
+      ++skipped;
+    else if (r.status != Status::ok || r.budget_exceeded)
+      ++failures;
     total += r.duration;
   }
-  xml += fmt::format("  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.6f}\" timestamp=\"{}\">\n",
-                     xml_escape(report.playbook_name), suite, records.size(), failures, skipped, seconds(total),
-                     rfc3339_utc(report.started.wall));
+  xml += fmt::format(
+      "  <testsuite name=\"{}.{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" "
+      "time=\"{:.6f}\" timestamp=\"{}\">\n",
+      xml_escape(report.playbook_name), suite, records.size(), failures, skipped, seconds(total),
+      rfc3339_utc(report.started.wall));
   for (const auto& r : records) {
-    xml += fmt::format("    <testcase name=\"{}\" classname=\"{}.{}.{}\" time=\"{:.6f}\">\n", xml_escape(r.name),
-                       xml_escape(report.playbook_name), suite, xml_escape(r.kind), seconds(r.duration));
+    xml += fmt::format("    <testcase name=\"{}\" classname=\"{}.{}.{}\" time=\"{:.6f}\">\n",
+                       xml_escape(r.name), xml_escape(report.playbook_name), suite,
+                       xml_escape(r.kind), seconds(r.duration));
     if (r.status == Status::skipped) {
       xml += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(r.message));
     } else if (r.status != Status::ok) {
-      xml += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n", status_name(r.status),
-                         xml_escape(r.message), xml_escape(dump_json(r.evidence, 2)));
+      xml += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
+                         status_name(r.status), xml_escape(r.message),
+                         xml_escape(dump_json(r.evidence, 2)));
     } else if (r.budget_exceeded) {
-      xml += fmt::format("      <failure type=\"budget_exceeded\" message=\"took {:.1f} ms, budget {} ms\"/>\n",
-                         to_ms(r.duration), r.budget->count());
+      xml += fmt::format(
+          "      <failure type=\"budget_exceeded\" message=\"took {:.1f} ms, budget {} ms\"/>\n",
+          to_ms(r.duration), r.budget->count());
     }
     xml += "    </testcase>\n";
   }
@@ -85,7 +106,8 @@ void JunitReporter::run_finished(const RunReport& report) {
       return;
     }
   }
-  if (std::rename(temp.c_str(), m_path.c_str()) != 0) m_error = fmt::format("cannot write JUnit report {}", m_path);
+  if (std::rename(temp.c_str(), m_path.c_str()) != 0)
+    m_error = fmt::format("cannot write JUnit report {}", m_path);
 }
 
 }  // namespace drctl

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "engine/exit_codes.hpp"
-#include "util/strings.hpp"
-#include "util/print.hpp"
 #include "util/json_dump.hpp"
+#include "util/print.hpp"
+#include "util/strings.hpp"
 
 namespace drctl {
 namespace {
@@ -16,7 +16,9 @@ constexpr const char* k_yellow = "33";
 constexpr const char* k_dim = "2";
 constexpr const char* k_bold = "1";
 
-std::string key_of(const EntryRecord& r) { return fmt::format("{} {}", phase_name(r.phase), r.name); }
+std::string key_of(const EntryRecord& r) {
+  return fmt::format("{} {}", phase_name(r.phase), r.name);
+}
 
 std::string fmt_ms(double ms) {
   if (ms < 1000) return fmt::format("{:.1f}ms", ms);
@@ -50,7 +52,8 @@ std::string TextReporter::paint(std::string_view text, const char* code) const {
 
 std::string TextReporter::status_text(Status status, bool budget_exceeded) const {
   std::string name(status_name(status));
-  if (status == Status::ok) return budget_exceeded ? paint("ok/late", k_yellow) : paint(name, k_green);
+  if (status == Status::ok)
+    return budget_exceeded ? paint("ok/late", k_yellow) : paint(name, k_green);
   if (status == Status::skipped) return paint(name, k_yellow);
   return paint(name, k_red);
 }
@@ -67,7 +70,8 @@ void TextReporter::draw_live_line() {
   auto now = std::chrono::steady_clock::now();
   std::vector<std::string> parts;
   for (const auto& [key, start] : m_running) {
-    parts.push_back(fmt::format("{} {:.1f}s", key, std::chrono::duration<double>(now - start).count()));
+    parts.push_back(
+        fmt::format("{} {:.1f}s", key, std::chrono::duration<double>(now - start).count()));
   }
   std::string line = fmt::format("  … {}", join(parts, ", "));
   std::fputs(("\r\033[K" + paint(fit(line, 110), k_dim)).c_str(), m_out);
@@ -87,14 +91,16 @@ void TextReporter::run_started(const RunReport& header) {
   if (m_style.quiet || !m_style.banner) return;
   std::lock_guard lock(m_mutex);
   if (header.mode == Mode::rollback) {
-    print_to(m_out, "{} rolling back run {} of '{}' (run {})\n", paint("drctl", k_bold), header.rolls_back, header.playbook_name, header.run_id);
+    print_to(m_out, "{} rolling back run {} of '{}' (run {})\n", paint("drctl", k_bold),
+             header.rolls_back, header.playbook_name, header.run_id);
     std::fflush(m_out);
     return;
   }
   print_to(m_out, "{} {} '{}': {} checks, {} steps (run {}{})\n", paint("drctl", k_bold),
-             header.mode == Mode::dry_run ? "dry run of" : (header.mode == Mode::check ? "checks of" : "running"),
-             header.playbook_name, header.planned_checks, header.planned_steps, header.run_id,
-             header.resumed_from.empty() ? "" : ", resuming run " + header.resumed_from);
+           header.mode == Mode::dry_run ? "dry run of"
+                                        : (header.mode == Mode::check ? "checks of" : "running"),
+           header.playbook_name, header.planned_checks, header.planned_steps, header.run_id,
+           header.resumed_from.empty() ? "" : ", resuming run " + header.resumed_from);
   std::fflush(m_out);
 }
 
@@ -107,8 +113,8 @@ void TextReporter::entry_started(const EntryRecord& record) {
   } else if (!m_style.banner) {
     return;
   } else {
-    print_to(m_out, "{} {:<8} {} ({}: {})\n", rfc3339_utc(record.started.wall), phase_name(record.phase),
-               record.name, record.kind, record.target);
+    print_to(m_out, "{} {:<8} {} ({}: {})\n", rfc3339_utc(record.started.wall),
+             phase_name(record.phase), record.name, record.kind, record.target);
     std::fflush(m_out);
   }
 }
@@ -121,15 +127,20 @@ void TextReporter::entry_finished(const EntryRecord& record) {
   clear_live_line();
   std::string budget;
   if (record.budget) {
-    budget = fmt::format(" [budget {}{}]", format_duration(*record.budget), record.budget_exceeded ? ", EXCEEDED" : "");
+    budget = fmt::format(" [budget {}{}]", format_duration(*record.budget),
+                         record.budget_exceeded ? ", EXCEEDED" : "");
   }
-  std::string attempts = record.attempts > 1 ? fmt::format(" after {} attempts", record.attempts) : "";
+  std::string attempts =
+      record.attempts > 1 ? fmt::format(" after {} attempts", record.attempts) : "";
   // A TTY shows events as they happen; logs need the timestamp.
   std::string stamp = m_style.live ? "" : rfc3339_utc(record.finished.wall) + " ";
-  print_to(m_out, "{}{:<8} {} {} in {}{}{}: {}\n", stamp, phase_name(record.phase), record.name, status_text(record.status, record.budget_exceeded),
-             fmt_ms(to_ms(record.duration)), attempts, budget, record.message);
-  for (const auto& warning : record.warnings) print_to(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
-  if (m_style.verbose && !record.evidence.empty()) print_to(m_out, "    evidence: {}\n", dump_json(record.evidence));
+  print_to(m_out, "{}{:<8} {} {} in {}{}{}: {}\n", stamp, phase_name(record.phase), record.name,
+           status_text(record.status, record.budget_exceeded), fmt_ms(to_ms(record.duration)),
+           attempts, budget, record.message);
+  for (const auto& warning : record.warnings)
+    print_to(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
+  if (m_style.verbose && !record.evidence.empty())
+    print_to(m_out, "    evidence: {}\n", dump_json(record.evidence));
   if (m_style.live) draw_live_line();
   std::fflush(m_out);
 }
@@ -138,18 +149,23 @@ void TextReporter::run_finished(const RunReport& report) {
   std::lock_guard lock(m_mutex);
   clear_live_line();
   if (m_style.table && !m_style.quiet) {
-    print_to(m_out, "\n{:<10} {:<28} {:<14} {:<14} {:>10} {:>8} {:>7}\n", "PHASE", "NAME", "KIND", "STATUS", "DURATION",
-               "BUDGET", "%BUDGET");
+    print_to(m_out, "\n{:<10} {:<28} {:<14} {:<14} {:>10} {:>8} {:>7}\n", "PHASE", "NAME", "KIND",
+             "STATUS", "DURATION", "BUDGET", "%BUDGET");
     auto rows = [&](const std::vector<EntryRecord>& records) {
       for (const auto& r : records) {
-        std::string status = std::string(status_name(r.status)) + (r.budget_exceeded ? "/late" : "");
+        std::string status =
+            std::string(status_name(r.status)) + (r.budget_exceeded ? "/late" : "");
         std::string padded = fmt::format("{:<14}", status);
-        std::string coloured = m_style.color ? status_text(r.status, r.budget_exceeded) + padded.substr(status.size()) : padded;
+        std::string coloured =
+            m_style.color ? status_text(r.status, r.budget_exceeded) + padded.substr(status.size())
+                          : padded;
         std::string pct = r.budget && r.budget->count() > 0
-                              ? fmt::format("{:.0f}%", 100.0 * to_ms(r.duration) / static_cast<double>(r.budget->count()))
+                              ? fmt::format("{:.0f}%", 100.0 * to_ms(r.duration) /
+                                                           static_cast<double>(r.budget->count()))
                               : "-";
-        print_to(m_out, "{:<10} {:<28} {:<14} {} {:>10} {:>8} {:>7}\n", phase_name(r.phase), fit(r.name, 28), fit(r.kind, 14),
-                   coloured, fmt_ms(to_ms(r.duration)), r.budget ? format_duration(*r.budget) : "-", pct);
+        print_to(m_out, "{:<10} {:<28} {:<14} {} {:>10} {:>8} {:>7}\n", phase_name(r.phase),
+                 fit(r.name, 28), fit(r.kind, 14), coloured, fmt_ms(to_ms(r.duration)),
+                 r.budget ? format_duration(*r.budget) : "-", pct);
       }
     };
     rows(report.checks);
@@ -158,38 +174,54 @@ void TextReporter::run_finished(const RunReport& report) {
     const auto& sla = report.sla;
     if (report.mode == Mode::run) {
       std::string elapsed = fmt_ms(to_ms(sla.steps_elapsed));
-      std::string verdict = !sla.evaluated ? paint(report.resumed_from.empty() ? "not evaluated (the steps did not all complete)"
-                                                                               : "not evaluated (a resumed run: its steps began in another run)",
-                                                   k_yellow)
-                            : sla.breached() ? paint("BREACHED", k_red)
-                                             : paint("met", k_green);
+      std::string verdict =
+          !sla.evaluated
+              ? paint(report.resumed_from.empty()
+                          ? "not evaluated (the steps did not all complete)"
+                          : "not evaluated (a resumed run: its steps began in another run)",
+                      k_yellow)
+          : sla.breached() ? paint("BREACHED", k_red)
+                           : paint("met", k_green);
       if (sla.total_budget) {
-        print_to(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed, format_duration(*sla.total_budget),
-                   100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()), verdict);
+        print_to(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed,
+                 format_duration(*sla.total_budget),
+                 100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()),
+                 verdict);
       } else {
         print_to(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
       }
       if (sla.probe && sla.probe_spec) {
         const auto& p = *sla.probe;
         std::string limits;
-        if (sla.probe_spec->p99) limits += fmt::format(", P99 budget {}", format_duration(*sla.probe_spec->p99));
-        if (sla.probe_spec->max_error_rate) limits += fmt::format(", max error rate {:.2f}%", 100.0 * *sla.probe_spec->max_error_rate);
-        print_to(m_out, "availability: {} requests to {}, {} failed ({:.2f}%), P50 {:.1f} ms, P99 {:.1f} ms, max {:.1f} ms{}: {}\n", p.requests, p.url,
-                   p.errors, 100.0 * p.error_rate(), p.latency.p50, p.latency.p99, p.latency.max, limits,
-                   p.breached() ? paint("BREACHED", k_red) : paint("met", k_green));
+        if (sla.probe_spec->p99)
+          limits += fmt::format(", P99 budget {}", format_duration(*sla.probe_spec->p99));
+        if (sla.probe_spec->max_error_rate)
+          limits +=
+              fmt::format(", max error rate {:.2f}%", 100.0 * *sla.probe_spec->max_error_rate);
+        print_to(m_out,
+                 "availability: {} requests to {}, {} failed ({:.2f}%), P50 {:.1f} ms, P99 {:.1f} "
+                 "ms, max {:.1f} ms{}: {}\n",
+                 p.requests, p.url, p.errors, 100.0 * p.error_rate(), p.latency.p50, p.latency.p99,
+                 p.latency.max, limits,
+                 p.breached() ? paint("BREACHED", k_red) : paint("met", k_green));
         if (p.longest_streak > 0) {
           std::vector<std::string> where;
-          for (const auto& [entry, count] : p.errors_by_entry) where.push_back(fmt::format("{} during {}", count, entry));
-          print_to(m_out, "  errors: {}; longest streak {} requests ({:.0f} ms) from {}\n", join(where, ", "), p.longest_streak,
-                     p.longest_streak_ms, p.longest_streak_during);
+          for (const auto& [entry, count] : p.errors_by_entry)
+            where.push_back(fmt::format("{} during {}", count, entry));
+          print_to(m_out, "  errors: {}; longest streak {} requests ({:.0f} ms) from {}\n",
+                   join(where, ", "), p.longest_streak, p.longest_streak_ms,
+                   p.longest_streak_during);
         }
       }
     }
   }
   if (!m_style.banner) return;
   const char* colour = report.result == RunResult::success ? k_green : k_red;
-  print_to(m_out, "{} {}\n", paint(fmt::format("result: {} (exit {}):", run_result_name(report.result), exit_code_for(report.result)), colour),
-             report.summary);
+  print_to(m_out, "{} {}\n",
+           paint(fmt::format("result: {} (exit {}):", run_result_name(report.result),
+                             exit_code_for(report.result)),
+                 colour),
+           report.summary);
   std::fflush(m_out);
 }
 

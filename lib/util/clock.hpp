@@ -12,7 +12,9 @@ using WallTime = std::chrono::system_clock::time_point;
 struct Instant {
   SteadyTime steady{};
   WallTime wall{};
-  static Instant now() { return {std::chrono::steady_clock::now(), std::chrono::system_clock::now()}; }
+  static Instant now() {
+    return {std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
+  }
 };
 
 // RFC 3339 UTC with milliseconds: "2026-11-23T22:15:00.123Z".

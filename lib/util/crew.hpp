@@ -16,7 +16,9 @@ class Crew {
   explicit Crew(std::size_t threads) : m_ready(m_go.get_future().share()) {
     for (std::size_t i = 0; i < threads; ++i) m_threads.emplace_back([this] { work(); });
   }
-  ~Crew() { run(0, [](std::size_t) {}); }
+  ~Crew() {
+    run(0, [](std::size_t) {});
+  }
 
   // Runs task(0) .. task(count - 1), on the crew and the calling thread; returns when all are
   // done. Only once per crew.

@@ -24,7 +24,8 @@ std::optional<Millis> parse_duration(std::string_view text) {
     std::int64_t scale = 1;
     if (i < text.size() && text[i] == '.') {
       ++i;
-      if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+      if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i])))
+        return std::nullopt;
       while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
         if (scale < 1'000'000) {
           fraction = fraction * 10 + (text[i] - '0');
@@ -37,12 +38,18 @@ std::optional<Millis> parse_duration(std::string_view text) {
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
     std::int64_t unit_us = 0;
-    if (unit == "h") unit_us = 3'600'000'000;
-    else if (unit == "m") unit_us = 60'000'000;
-    else if (unit == "s") unit_us = 1'000'000;
-    else if (unit == "ms") unit_us = 1'000;
-    else if (unit == "us") unit_us = 1;
-    else return std::nullopt;
+    if (unit == "h")
+      unit_us = 3'600'000'000;
+    else if (unit == "m")
+      unit_us = 60'000'000;
+    else if (unit == "s")
+      unit_us = 1'000'000;
+    else if (unit == "ms")
+      unit_us = 1'000;
+    else if (unit == "us")
+      unit_us = 1;
+    else
+      return std::nullopt;
     total_us += number * unit_us + fraction * unit_us / scale;
   }
   return std::chrono::duration_cast<Millis>(std::chrono::microseconds(total_us));

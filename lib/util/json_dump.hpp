@@ -2,9 +2,8 @@
 // JSON text that drctl writes (reports, journals, evidence, etcd values). Strings in it come
 // from outside (a step's stdout, an HTTP body, an etcd key) and need not be UTF-8: a plain
 // dump() throws on them, which would stop a switchover halfway. Invalid bytes become U+FFFD.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace drctl {
 

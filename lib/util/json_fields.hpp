@@ -3,19 +3,20 @@
 // torn, corrupted or from another version): a field of the wrong type reads as absent,
 // never as an exception.
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace drctl {
 
-inline std::string json_text(const nlohmann::json& object, const char* key, const std::string& fallback = "") {
+inline std::string json_text(const nlohmann::json& object, const char* key,
+                             const std::string& fallback = "") {
   if (!object.is_object()) return fallback;
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
-inline std::int64_t json_int(const nlohmann::json& object, const char* key, std::int64_t fallback = 0) {
+inline std::int64_t json_int(const nlohmann::json& object, const char* key,
+                             std::int64_t fallback = 0) {
   if (!object.is_object()) return fallback;
   auto it = object.find(key);
   return it != object.end() && it->is_number_integer() ? it->get<std::int64_t>() : fallback;

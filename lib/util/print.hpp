@@ -11,7 +11,9 @@
 
 namespace drctl {
 
-inline void print_to(std::FILE* out, std::string_view text) { std::fwrite(text.data(), 1, text.size(), out); }
+inline void print_to(std::FILE* out, std::string_view text) {
+  std::fwrite(text.data(), 1, text.size(), out);
+}
 
 template <typename... Args>
 void print_to(std::FILE* out, fmt::format_string<Args...> format, Args&&... args) {

@@ -48,7 +48,8 @@ std::string redact(std::string_view text) {
 
 tl::expected<std::string, std::string> secret_from_env(const std::string& name) {
   const char* value = std::getenv(name.c_str());
-  if (value == nullptr) return tl::unexpected(fmt::format("environment variable {} is not set", name));
+  if (value == nullptr)
+    return tl::unexpected(fmt::format("environment variable {} is not set", name));
   if (*value == '\0') return tl::unexpected(fmt::format("environment variable {} is empty", name));
   register_secret(value);
   return std::string(value);

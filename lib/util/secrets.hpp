@@ -4,7 +4,6 @@
 // through redact(), so a secret echoed back by a server or a child process is still masked.
 #include <string>
 #include <string_view>
-
 #include <tl/expected.hpp>
 
 namespace drctl {

@@ -1,9 +1,8 @@
 #pragma once
 // Latency summaries: nearest-rank percentiles over a sample.
 #include <cstddef>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace drctl {
 

@@ -22,14 +22,22 @@ std::string valid_utf8(std::string_view text) {
     // (overlong forms, surrogates and code points above U+10FFFF are not well-formed).
     std::size_t length = 0;
     unsigned char low = 0x80, high = 0xBF;
-    if (byte < 0x80) length = 1;
-    else if (byte >= 0xC2 && byte <= 0xDF) length = 2;
-    else if (byte == 0xE0) length = 3, low = 0xA0;
-    else if (byte == 0xED) length = 3, high = 0x9F;
-    else if (byte >= 0xE1 && byte <= 0xEF) length = 3;
-    else if (byte == 0xF0) length = 4, low = 0x90;
-    else if (byte == 0xF4) length = 4, high = 0x8F;
-    else if (byte >= 0xF1 && byte <= 0xF3) length = 4;
+    if (byte < 0x80)
+      length = 1;
+    else if (byte >= 0xC2 && byte <= 0xDF)
+      length = 2;
+    else if (byte == 0xE0)
+      length = 3, low = 0xA0;
+    else if (byte == 0xED)
+      length = 3, high = 0x9F;
+    else if (byte >= 0xE1 && byte <= 0xEF)
+      length = 3;
+    else if (byte == 0xF0)
+      length = 4, low = 0x90;
+    else if (byte == 0xF4)
+      length = 4, high = 0x8F;
+    else if (byte >= 0xF1 && byte <= 0xF3)
+      length = 4;
     bool well_formed = length > 0 && i + length <= text.size();
     for (std::size_t k = 1; well_formed && k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);
@@ -111,7 +119,9 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   if (from.empty()) return text;
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) text.replace(at, from.size(), to);
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
   return text;
 }
 
@@ -144,7 +154,8 @@ std::vector<std::string> split(std::string_view text, char separator) {
   std::size_t start = 0;
   while (true) {
     std::size_t end = text.find(separator, start);
-    parts.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    parts.emplace_back(
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (end == std::string_view::npos) return parts;
     start = end + 1;
   }

@@ -2,6 +2,8 @@
 
 namespace drctl {
 
-std::string_view version() { return DRCTL_VERSION; }
+std::string_view version() {
+  return DRCTL_VERSION;
+}
 
 }  // namespace drctl

@@ -2,11 +2,10 @@
 // as `drctl show`, `run --resume` and `rollback` read a journal that may be torn, corrupted
 // or written by another version. It must return for any input: no crash, no exception.
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/journal_state.hpp"
 #include "report/journal_report.hpp"

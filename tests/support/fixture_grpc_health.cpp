@@ -1,6 +1,7 @@
 // A real gRPC server with the default grpc.health.v1 service, for tests. Serving statuses
 // come from a file of "<service> SERVING|NOT_SERVING" lines, re-read every 50 ms.
-//   drctl-fixture-grpc --port-file F [--status-file S] [--no-health | --hang] [--cert C --key K] [--lifetime N]
+//   drctl-fixture-grpc --port-file F [--status-file S] [--no-health | --hang] [--cert C --key K]
+//   [--lifetime N]
 // --hang: every call (Health/Check included) is accepted and never answered: an RPC deadline.
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
@@ -40,16 +41,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (flag == "--port-file") port_file = value();
-    else if (flag == "--status-file") status_file = value();
-    else if (flag == "--cert") cert = value();
-    else if (flag == "--key") key = value();
-    else if (flag == "--lifetime") lifetime_s = std::atoi(value().c_str());
-    else if (flag == "--no-health") health = false;
-    else if (flag == "--hang") health = false, hang = true;
-    else if (flag == "--listeners") listeners = std::max(1, std::atoi(value().c_str()));
+    if (flag == "--port-file")
+      port_file = value();
+    else if (flag == "--status-file")
+      status_file = value();
+    else if (flag == "--cert")
+      cert = value();
+    else if (flag == "--key")
+      key = value();
+    else if (flag == "--lifetime")
+      lifetime_s = std::atoi(value().c_str());
+    else if (flag == "--no-health")
+      health = false;
+    else if (flag == "--hang")
+      health = false, hang = true;
+    else if (flag == "--listeners")
+      listeners = std::max(1, std::atoi(value().c_str()));
     else {
-      std::cerr << "usage: drctl-fixture-grpc --port-file F [--status-file S] [--no-health] [--cert C --key K]\n";
+      std::cerr << "usage: drctl-fixture-grpc --port-file F [--status-file S] [--no-health] "
+                   "[--cert C --key K]\n";
       return 64;
     }
   }

@@ -7,10 +7,9 @@
 //   /counter             answers 503 for the first --fail-first requests, then 200
 //   /health              answers 200 "ok"
 //   POST /warmup?ms=N    starts a warmup that takes N ms (default 300); GET /ready answers
-//                        503 "warming" (or "cold" before any warmup) until it is done, then 200 "ready"
+//                        503 "warming" (or "cold" before any warmup) until it is done, then 200
+//                        "ready"
 #include <httplib.h>
-
-#include "warmup_routes.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include "warmup_routes.hpp"
+
 int main(int argc, char** argv) {
   std::string port_file;
   std::string site = "a";
@@ -28,12 +29,17 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
     if (i + 1 >= argc) flag = "?";  // a flag without its value
-    if (flag == "--port-file") port_file = argv[i + 1];
-    else if (flag == "--site") site = argv[i + 1];
-    else if (flag == "--lifetime") lifetime_s = std::atoi(argv[i + 1]);
-    else if (flag == "--fail-first") fail_first = std::atoi(argv[i + 1]);
+    if (flag == "--port-file")
+      port_file = argv[i + 1];
+    else if (flag == "--site")
+      site = argv[i + 1];
+    else if (flag == "--lifetime")
+      lifetime_s = std::atoi(argv[i + 1]);
+    else if (flag == "--fail-first")
+      fail_first = std::atoi(argv[i + 1]);
     else {
-      std::cerr << "usage: drctl-fixture-http --port-file F [--site NAME] [--lifetime S] [--fail-first N]\n";
+      std::cerr << "usage: drctl-fixture-http --port-file F [--site NAME] [--lifetime S] "
+                   "[--fail-first N]\n";
       return 64;
     }
   }
@@ -51,17 +57,22 @@ int main(int argc, char** argv) {
     res.set_header("X-Site", site);
     res.set_content("site=" + site + "\n", "text/plain");
   });
-  server.Get(R"(/echo-header/([A-Za-z0-9-]+))", [](const httplib::Request& req, httplib::Response& res) {
-    res.set_content("header=" + req.get_header_value(req.matches[1]) + "\n", "text/plain");
-  });
+  server.Get(
+      R"(/echo-header/([A-Za-z0-9-]+))", [](const httplib::Request& req, httplib::Response& res) {
+        res.set_content("header=" + req.get_header_value(req.matches[1]) + "\n", "text/plain");
+      });
   server.Get("/counter", [&](const httplib::Request&, httplib::Response& res) {
     int n = ++counter;
     res.status = n <= fail_first ? 503 : 200;
     res.set_content("request " + std::to_string(n) + "\n", "text/plain");
   });
-  server.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
   add_warmup_routes(server, 300);
-  server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) { res.set_content(req.body, "text/plain"); });
+  server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(req.body, "text/plain");
+  });
 
   int port = server.bind_to_any_port("127.0.0.1");
   if (port <= 0) {

@@ -10,11 +10,15 @@
 #include <memory>
 
 inline void add_warmup_routes(httplib::Server& server, long long default_ms) {
-  auto ready_at = std::make_shared<std::atomic<long long>>(-1);  // steady-clock ms; -1: never warmed
+  auto ready_at =
+      std::make_shared<std::atomic<long long>>(-1);  // steady-clock ms; -1: never warmed
   auto now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
   };
-  server.Post("/warmup", [ready_at, now_ms, default_ms](const httplib::Request& req, httplib::Response& res) {
+  server.Post("/warmup", [ready_at, now_ms, default_ms](const httplib::Request& req,
+                                                        httplib::Response& res) {
     long long ms = req.has_param("ms") ? std::atoll(req.get_param_value("ms").c_str()) : default_ms;
     *ready_at = now_ms() + ms;
     res.status = 202;

@@ -27,7 +27,8 @@ std::vector<std::string> EventLog::names_of(const std::string& what) const {
   return out;
 }
 
-std::chrono::steady_clock::time_point EventLog::at(const std::string& what, const std::string& name) const {
+std::chrono::steady_clock::time_point EventLog::at(const std::string& what,
+                                                   const std::string& name) const {
   for (const auto& e : events()) {
     if (e.what == what && e.name == name) return e.at;
   }
@@ -71,20 +72,25 @@ class FakeOperation : public Operation {
     if (ctx.cancelled()) return Outcome::fail(Status::failed, "cancelled");
     if (timed_out) return Outcome::fail(Status::timeout, "fake ran out of time");
     Outcome outcome;
-    outcome.status = m_attempts <= m_spec.integer("fail_attempts") ? Status::failed : parse_status(m_spec.str("result"));
+    outcome.status = m_attempts <= m_spec.integer("fail_attempts")
+                         ? Status::failed
+                         : parse_status(m_spec.str("result"));
     outcome.message = "fake " + std::string(status_name(outcome.status));
     outcome.outputs["attempts"] = std::to_string(m_attempts);
     outcome.outputs["id"] = id;
     outcome.evidence["attempt"] = m_attempts;
     std::string changed = m_spec.str("changed");
-    outcome.changed = changed == "no" ? Changed::no : changed == "yes" ? Changed::yes : Changed::unknown;
+    outcome.changed = changed == "no"    ? Changed::no
+                      : changed == "yes" ? Changed::yes
+                                         : Changed::unknown;
     return outcome;
   }
 
   bool can_undo() const override { return m_spec.boolean("undo"); }
   Outcome undo(const AttemptContext&) override {
     event_log().add("undo", m_spec.str("id"));
-    return m_spec.str("undo_result") == "failed" ? Outcome::fail(Status::failed, "undo failed") : Outcome::ok("undone");
+    return m_spec.str("undo_result") == "failed" ? Outcome::fail(Status::failed, "undo failed")
+                                                 : Outcome::ok("undone");
   }
 
  private:
@@ -101,7 +107,9 @@ class FakeKind : public Kind {
     static const Fields fields = {
         Field::string("id", "").mandatory(),
         Field::duration("sleep", ""),
-        Field::string("result", "").one_of({"ok", "failed", "timeout", "unreachable", "invalid_answer"}).defaults_to("ok"),
+        Field::string("result", "")
+            .one_of({"ok", "failed", "timeout", "unreachable", "invalid_answer"})
+            .defaults_to("ok"),
         Field::integer("fail_attempts", "").defaults_to(0),
         Field::string("changed", "").one_of({"no", "yes", "unknown"}).defaults_to("yes"),
         Field::boolean("undo", "").defaults_to(false),
@@ -114,7 +122,9 @@ class FakeKind : public Kind {
   std::string target(const Spec& spec) const override { return "fake:" + spec.str("id"); }
   std::string describe(const Spec& spec) const override { return "pretend " + spec.str("id"); }
   bool mutates(const Spec& spec) const override { return !spec.boolean("readonly"); }
-  std::unique_ptr<Operation> prepare(const Spec& spec) const override { return std::make_unique<FakeOperation>(spec); }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<FakeOperation>(spec);
+  }
 };
 
 }  // namespace

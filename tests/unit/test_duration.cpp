@@ -16,14 +16,16 @@ TEST_CASE("durations parse Go-style units") {
 }
 
 TEST_CASE("durations without a unit or with junk are rejected") {
-  for (const char* bad : {"", "5", "5 s", "s", "-1s", "1.s", ".5s", "5sec", "1m30", "ms", "9999999999s"}) {
+  for (const char* bad :
+       {"", "5", "5 s", "s", "-1s", "1.s", ".5s", "5sec", "1m30", "ms", "9999999999s"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_duration(bad).has_value());
   }
 }
 
 TEST_CASE("durations format back to what parses") {
-  for (long long ms : {0LL, 5LL, 999LL, 1000LL, 1500LL, 23'000LL, 90'000LL, 3'600'000LL, 3'723'004LL}) {
+  for (long long ms :
+       {0LL, 5LL, 999LL, 1000LL, 1500LL, 23'000LL, 90'000LL, 3'600'000LL, 3'723'004LL}) {
     CAPTURE(ms);
     auto text = format_duration(Millis(ms));
     REQUIRE(parse_duration(text).has_value());

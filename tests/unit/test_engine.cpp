@@ -16,13 +16,18 @@ namespace {
 
 class Collecting : public Reporter {
  public:
-  void entry_started(const EntryRecord& r) override { started.push_back(std::string(phase_name(r.phase)) + ":" + r.name); }
-  void entry_finished(const EntryRecord& r) override { finished.push_back(std::string(phase_name(r.phase)) + ":" + r.name); }
+  void entry_started(const EntryRecord& r) override {
+    started.push_back(std::string(phase_name(r.phase)) + ":" + r.name);
+  }
+  void entry_finished(const EntryRecord& r) override {
+    finished.push_back(std::string(phase_name(r.phase)) + ":" + r.name);
+  }
   std::vector<std::string> started;
   std::vector<std::string> finished;
 };
 
-RunReport run_yaml(const std::string& yaml, Mode mode = Mode::run, int parallel = 8, const CancelToken* cancel = nullptr) {
+RunReport run_yaml(const std::string& yaml, Mode mode = Mode::run, int parallel = 8,
+                   const CancelToken* cancel = nullptr) {
   event_log().clear();
   auto playbook = testing::parse_for_test(yaml);
   Collecting reporter;
@@ -30,7 +35,8 @@ RunReport run_yaml(const std::string& yaml, Mode mode = Mode::run, int parallel 
   RunOptions options;
   options.mode = mode;
   options.parallel = parallel;
-  return run_playbook(playbook, testing::test_kinds(), reporter, options, cancel != nullptr ? *cancel : own);
+  return run_playbook(playbook, testing::test_kinds(), reporter, options,
+                      cancel != nullptr ? *cancel : own);
 }
 
 const char* k_header = "version: 1\nname: t\ndefaults: {timeout: 5s, retry_delay: 10ms}\n";
@@ -43,12 +49,15 @@ checks:
   - {name: c1, fake: {id: c1, sleep: 300ms}}
   - {name: c2, fake: {id: c2, sleep: 300ms}}
   - {name: c3, fake: {id: c3, sleep: 300ms}}
-)", Mode::check);
+)",
+                         Mode::check);
   CHECK(report.result == RunResult::success);
   auto starts = event_log().names_of("start");
   REQUIRE(starts.size() == 3);
-  auto latest_start = std::max({event_log().at("start", "c1"), event_log().at("start", "c2"), event_log().at("start", "c3")});
-  auto earliest_end = std::min({event_log().at("end", "c1"), event_log().at("end", "c2"), event_log().at("end", "c3")});
+  auto latest_start = std::max({event_log().at("start", "c1"), event_log().at("start", "c2"),
+                                event_log().at("start", "c3")});
+  auto earliest_end = std::min(
+      {event_log().at("end", "c1"), event_log().at("end", "c2"), event_log().at("end", "c3")});
   CHECK(latest_start < earliest_end);
 }
 
@@ -59,7 +68,8 @@ checks:
   - {name: c2, fake: {id: c2, sleep: 100ms}}
   - {name: c3, fake: {id: c3, sleep: 100ms}}
   - {name: c4, fake: {id: c4, sleep: 100ms}}
-)", Mode::check, 2);
+)",
+           Mode::check, 2);
   int in_flight = 0;
   int most = 0;
   for (const auto& e : event_log().events()) {
@@ -95,7 +105,8 @@ steps:
 )");
   CHECK(report.result == RunResult::rolled_back);
   CHECK(exit_code_for(report.result) == k_exit_rolled_back);
-  CHECK(event_log().names_of("start") == std::vector<std::string>{"a", "b", "c", "d", "undo-c", "undo-b", "undo-a"});
+  CHECK(event_log().names_of("start") ==
+        std::vector<std::string>{"a", "b", "c", "d", "undo-c", "undo-b", "undo-a"});
   REQUIRE(report.rollbacks.size() == 3);
   CHECK(report.rollbacks[0].name == "c");
 }
@@ -194,7 +205,8 @@ steps:
   CHECK(report.result == RunResult::sla_breached);
   CHECK(report.sla.total_exceeded);
   CHECK(report.sla.steps_elapsed >= std::chrono::milliseconds(140));
-  CHECK(report.sla.steps_elapsed == report.steps[1].finished.steady - report.steps[0].started.steady);
+  CHECK(report.sla.steps_elapsed ==
+        report.steps[1].finished.steady - report.steps[0].started.steady);
 }
 
 TEST_CASE("retries: attempts are counted and a later success counts") {
@@ -234,7 +246,8 @@ steps:
   - {name: a, fake: {id: a}, rollback: {fake: {id: undo-a}}}
   - {name: b, fake: {id: b, sleep: 30s}, rollback: {fake: {id: undo-b}}}
   - {name: c, fake: {id: c}}
-)", Mode::run, 8, &cancel);
+)",
+                         Mode::run, 8, &cancel);
   interrupter.join();
   CHECK(report.result == RunResult::interrupted);
   CHECK(exit_code_for(report.result) == k_exit_interrupted);
@@ -249,7 +262,8 @@ checks:
 steps:
   - {name: a, fake: {id: a}}
   - {name: b, fake: {id: "after-${steps.a.id}"}}
-)", Mode::dry_run);
+)",
+                         Mode::dry_run);
   CHECK(report.result == RunResult::success);
   CHECK(event_log().names_of("start") == std::vector<std::string>{"c"});
   REQUIRE(report.steps.size() == 2);

@@ -8,9 +8,15 @@
 using namespace drctl;
 
 namespace {
-EtcdEvent put(const std::string& key, std::int64_t revision) { return {false, {key, "v", revision, revision, 1, 0}}; }
-EtcdEvent del(const std::string& key, std::int64_t revision) { return {true, {key, "", 0, revision, 0, 0}}; }
-EtcdKeyValue kv(const std::string& key, std::int64_t mod_revision) { return {key, "v", mod_revision, mod_revision, 1, 0}; }
+EtcdEvent put(const std::string& key, std::int64_t revision) {
+  return {false, {key, "v", revision, revision, 1, 0}};
+}
+EtcdEvent del(const std::string& key, std::int64_t revision) {
+  return {true, {key, "", 0, revision, 0, 0}};
+}
+EtcdKeyValue kv(const std::string& key, std::int64_t mod_revision) {
+  return {key, "v", mod_revision, mod_revision, 1, 0};
+}
 }  // namespace
 
 TEST_CASE("the range end of a prefix is the prefix with its last byte incremented") {

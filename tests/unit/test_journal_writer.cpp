@@ -157,7 +157,8 @@ TEST_CASE("a sink that fails gets nothing more, names the error, and is not wait
   CHECK(remote.synced_now() == 3);
 }
 
-TEST_CASE("a step's start waits for every copy unless the step changes nothing before its undo state") {
+TEST_CASE(
+    "a step's start waits for every copy unless the step changes nothing before its undo state") {
   SinkLog local, remote;
   Playbook playbook;
   JournalReporter journal(sinks(local, remote), playbook);

@@ -100,7 +100,8 @@ void check_same_entries(const std::vector<Entry>& a, const std::vector<Entry>& b
 TEST_CASE("every valid playbook and example round-trips: load, write, load again, equal") {
   std::vector<fs::path> paths;
   for (const char* sub : {"tests/data/playbooks/valid", "playbooks/examples"}) {
-    for (const auto& item : fs::directory_iterator(fs::path(DRCTL_SOURCE_DIR) / sub)) paths.push_back(item.path());
+    for (const auto& item : fs::directory_iterator(fs::path(DRCTL_SOURCE_DIR) / sub))
+      paths.push_back(item.path());
   }
   REQUIRE(paths.size() >= 4);
   for (const auto& path : paths) {
@@ -178,7 +179,8 @@ steps:
     fake: {id: "${vars.target}-${vars.site}"}
   - name: b
     fake: {id: "${steps.a.id} $${literal}"}
-)", "t.yaml", options);
+)",
+                               "t.yaml", options);
   REQUIRE(result.playbook.has_value());
   CHECK(result.playbook->steps[0].action.spec.str("id") == "override-bantian");
   CHECK(result.playbook->steps[1].action.spec.str("id") == "${steps.a.id} $${literal}");

@@ -37,7 +37,8 @@ bool gone_within(pid_t pid, std::chrono::milliseconds limit) {
 TEST_CASE("run_process captures output and the exit code") {
   ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"};
-  auto result = run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
+  auto result =
+      run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
   CHECK(result.end == ProcessResult::End::exited);
   CHECK(result.exit_code == 3);
   CHECK(result.out == "out\n");
@@ -48,7 +49,8 @@ TEST_CASE("a program that does not exist is a spawn failure") {
   ProcessSpec spec;
   spec.argv = {"drctl-no-such-program"};
   spec.env["PATH"] = "/usr/bin:/bin";
-  auto result = run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
+  auto result =
+      run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
   CHECK(result.end == ProcessResult::End::spawn_failed);
 }
 
@@ -64,7 +66,8 @@ steps:
     timeout: 400ms
     exec:
       shell: true
-      command: "sleep 60 & echo $! > )" + pidfile + R"(; echo $$ >> )" + pidfile + R"(; wait"
+      command: "sleep 60 & echo $! > )" + pidfile +
+                                          R"(; echo $$ >> )" + pidfile + R"(; wait"
 )");
   Reporter quiet;
   CancelToken cancel;

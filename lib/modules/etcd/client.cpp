@@ -7,7 +7,8 @@ namespace {
 
 class Client : public EtcdClient {
  public:
-  EtcdResult<std::unique_ptr<EtcdSession>> connect(const EtcdConnection& connection, Deadline deadline) override {
+  EtcdResult<std::unique_ptr<EtcdSession>> connect(const EtcdConnection& connection,
+                                                   Deadline deadline) override {
     auto core = Core::create(connection);
     if (!core) return tl::unexpected(core.error());
     auto dialed = (*core)->dial(deadline);

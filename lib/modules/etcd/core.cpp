@@ -24,7 +24,9 @@ std::string strip_scheme(const std::string& endpoint, bool& tls) {
 
 tl::expected<std::string, EtcdError> read_pem(const std::string& path, const std::string& what) {
   std::ifstream in(path);
-  if (!in) return tl::unexpected(EtcdError{EtcdError::Class::other, 0, fmt::format("cannot read {} {}", what, path), ""});
+  if (!in)
+    return tl::unexpected(
+        EtcdError{EtcdError::Class::other, 0, fmt::format("cannot read {} {}", what, path), ""});
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
@@ -34,8 +36,10 @@ tl::expected<std::string, EtcdError> read_pem(const std::string& path, const std
 
 // One channel per endpoint and credentials for the whole process: a session opened later (by a
 // later step, or after a `prewarm` step) reuses a connection that is already up.
-std::shared_ptr<grpc::Channel> shared_channel(const std::string& address, const std::string& identity,
-                                              const std::shared_ptr<grpc::ChannelCredentials>& credentials, const grpc::ChannelArguments& args) {
+std::shared_ptr<grpc::Channel> shared_channel(
+    const std::string& address, const std::string& identity,
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const grpc::ChannelArguments& args) {
   static std::mutex mutex;
   static std::map<std::string, std::shared_ptr<grpc::Channel>> channels;
   std::lock_guard lock(mutex);
@@ -46,7 +50,9 @@ std::shared_ptr<grpc::Channel> shared_channel(const std::string& address, const 
 
 std::chrono::system_clock::time_point to_system(Deadline deadline) {
   // gRPC deadlines are on the system clock.
-  return std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline - std::chrono::steady_clock::now());
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             deadline - std::chrono::steady_clock::now());
 }
 
 tl::expected<std::shared_ptr<Core>, EtcdError> Core::create(const EtcdConnection& connection) {
@@ -75,10 +81,13 @@ tl::expected<std::shared_ptr<Core>, EtcdError> Core::create(const EtcdConnection
   for (const auto& given : connection.endpoints) {
     bool tls = false;
     std::string address = strip_scheme(given, tls);
-    auto credentials = (tls || any_tls_file) ? grpc::SslCredentials(ssl) : grpc::InsecureChannelCredentials();
+    auto credentials =
+        (tls || any_tls_file) ? grpc::SslCredentials(ssl) : grpc::InsecureChannelCredentials();
     auto endpoint = std::make_unique<Endpoint>();
     endpoint->address = address;
-    std::string identity = (tls || any_tls_file) ? "tls|" + connection.ca + "|" + connection.cert + "|" + connection.key : "plain";
+    std::string identity = (tls || any_tls_file) ? "tls|" + connection.ca + "|" + connection.cert +
+                                                       "|" + connection.key
+                                                 : "plain";
     endpoint->channel = shared_channel(address, identity, credentials, args);
     endpoint->kv = etcdserverpb::KV::NewStub(endpoint->channel);
     endpoint->watch = etcdserverpb::Watch::NewStub(endpoint->channel);
@@ -92,11 +101,13 @@ tl::expected<std::shared_ptr<Core>, EtcdError> Core::create(const EtcdConnection
 }
 
 EtcdResult<void> Core::dial(Deadline deadline) {
-  if (m_endpoints.empty()) return tl::unexpected(EtcdError{EtcdError::Class::other, 0, "no endpoints", ""});
+  if (m_endpoints.empty())
+    return tl::unexpected(EtcdError{EtcdError::Class::other, 0, "no endpoints", ""});
   std::vector<std::string> failures;
   for (std::size_t tried = 0; tried < m_endpoints.size(); ++tried) {
     Endpoint& endpoint = current();
-    auto dial_deadline = std::min(deadline, std::chrono::steady_clock::now() + m_connection.dial_timeout);
+    auto dial_deadline =
+        std::min(deadline, std::chrono::steady_clock::now() + m_connection.dial_timeout);
     if (endpoint.channel->WaitForConnected(to_system(dial_deadline))) {
       if (!m_connection.user.empty()) {
         auto authenticated = authenticate(endpoint, deadline);
@@ -110,10 +121,11 @@ EtcdResult<void> Core::dial(Deadline deadline) {
     std::lock_guard lock(m_mutex);
     m_current = (m_current + 1) % m_endpoints.size();
   }
-  return tl::unexpected(EtcdError{EtcdError::Class::unreachable, GRPC_STATUS_UNAVAILABLE,
-                                  fmt::format("no connection within dial_timeout {}ms to {}", m_connection.dial_timeout.count(),
-                                              fmt::join(failures, ", ")),
-                                  fmt::format("{}", fmt::join(m_connection.endpoints, ","))});
+  return tl::unexpected(
+      EtcdError{EtcdError::Class::unreachable, GRPC_STATUS_UNAVAILABLE,
+                fmt::format("no connection within dial_timeout {}ms to {}",
+                            m_connection.dial_timeout.count(), fmt::join(failures, ", ")),
+                fmt::format("{}", fmt::join(m_connection.endpoints, ","))});
 }
 
 bool Core::fail_over() {
@@ -172,24 +184,36 @@ EtcdResult<void> Core::authenticate(Endpoint& endpoint, Deadline deadline) {
 EtcdError error_from(const grpc::Status& status, const std::string& endpoint) {
   const std::string& message = status.error_message();
   auto contains = [&](const char* text) { return message.find(text) != std::string::npos; };
-  EtcdError error{EtcdError::Class::other, static_cast<int>(status.error_code()), message, endpoint};
+  EtcdError error{EtcdError::Class::other, static_cast<int>(status.error_code()), message,
+                  endpoint};
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
-      if (contains("no leader")) error.kind = EtcdError::Class::no_leader;
-      else if (contains("request timed out") || contains("leader changed")) error.kind = EtcdError::Class::timeout;
-      else error.kind = EtcdError::Class::unreachable;
+      if (contains("no leader"))
+        error.kind = EtcdError::Class::no_leader;
+      else if (contains("request timed out") || contains("leader changed"))
+        error.kind = EtcdError::Class::timeout;
+      else
+        error.kind = EtcdError::Class::unreachable;
       break;
-    case grpc::StatusCode::DEADLINE_EXCEEDED: error.kind = EtcdError::Class::timeout; break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      error.kind = EtcdError::Class::timeout;
+      break;
     case grpc::StatusCode::UNAUTHENTICATED:
-    case grpc::StatusCode::PERMISSION_DENIED: error.kind = EtcdError::Class::auth; break;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      error.kind = EtcdError::Class::auth;
+      break;
     case grpc::StatusCode::INVALID_ARGUMENT:
-      if (contains("authentication failed") || contains("user name") || contains("auth token")) error.kind = EtcdError::Class::auth;
+      if (contains("authentication failed") || contains("user name") || contains("auth token"))
+        error.kind = EtcdError::Class::auth;
       break;
     case grpc::StatusCode::OUT_OF_RANGE:
       if (contains("compacted")) error.kind = EtcdError::Class::compacted;
       break;
-    case grpc::StatusCode::FAILED_PRECONDITION: error.kind = EtcdError::Class::precondition; break;
-    default: break;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      error.kind = EtcdError::Class::precondition;
+      break;
+    default:
+      break;
   }
   return error;
 }

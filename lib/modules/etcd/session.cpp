@@ -9,7 +9,8 @@
 namespace drctl::etcd {
 
 template <class Call>
-auto Session::invoke(Deadline deadline, Call&& call) -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>())) {
+auto Session::invoke(Deadline deadline, Call&& call)
+    -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>())) {
   bool reauthenticated = false;
   while (true) {
     Endpoint& endpoint = m_core->current();
@@ -20,12 +21,15 @@ auto Session::invoke(Deadline deadline, Call&& call) -> decltype(call(std::declv
       return result;
     }
     const EtcdError& error = result.error();
-    if (error.kind == EtcdError::Class::auth && !reauthenticated && !m_core->connection().user.empty() &&
+    if (error.kind == EtcdError::Class::auth && !reauthenticated &&
+        !m_core->connection().user.empty() &&
         error.message.find("invalid auth token") != std::string::npos) {
       reauthenticated = true;  // simple tokens expire; get a fresh one once
       if (m_core->authenticate(endpoint, deadline)) continue;
     }
-    if (!worth_failing_over(error) || std::chrono::steady_clock::now() >= deadline || !m_core->fail_over()) return result;
+    if (!worth_failing_over(error) || std::chrono::steady_clock::now() >= deadline ||
+        !m_core->fail_over())
+      return result;
     if (!m_core->connection().user.empty()) m_core->authenticate(m_core->current(), deadline);
   }
 }
@@ -39,39 +43,43 @@ EtcdResult<EtcdRange> Session::range(const EtcdRangeRequest& request, Deadline d
   message.set_serializable(request.serializable);
   message.set_keys_only(request.keys_only);
   message.set_count_only(request.count_only);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdRange> {
-    etcdserverpb::RangeResponse response;
-    auto status = endpoint.kv->Range(&context, message, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    EtcdRange range;
-    range.header = header_from(response.header());
-    range.more = response.more();
-    range.count = response.count();
-    range.kvs.reserve(response.kvs_size());
-    for (const auto& kv : response.kvs()) range.kvs.push_back(key_value_from(kv));
-    return range;
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdRange> {
+                  etcdserverpb::RangeResponse response;
+                  auto status = endpoint.kv->Range(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  EtcdRange range;
+                  range.header = header_from(response.header());
+                  range.more = response.more();
+                  range.count = response.count();
+                  range.kvs.reserve(response.kvs_size());
+                  for (const auto& kv : response.kvs()) range.kvs.push_back(key_value_from(kv));
+                  return range;
+                });
 }
 
-EtcdResult<EtcdPutResult> Session::put(const std::string& key, const std::string& value, std::int64_t lease, Deadline deadline) {
+EtcdResult<EtcdPutResult> Session::put(const std::string& key, const std::string& value,
+                                       std::int64_t lease, Deadline deadline) {
   etcdserverpb::PutRequest message;
   message.set_key(key);
   message.set_value(value);
   message.set_lease(lease);
   message.set_prev_kv(true);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdPutResult> {
-    etcdserverpb::PutResponse response;
-    auto status = endpoint.kv->Put(&context, message, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    EtcdPutResult result;
-    result.header = header_from(response.header());
-    if (response.has_prev_kv()) result.previous = key_value_from(response.prev_kv());
-    return result;
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdPutResult> {
+                  etcdserverpb::PutResponse response;
+                  auto status = endpoint.kv->Put(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  EtcdPutResult result;
+                  result.header = header_from(response.header());
+                  if (response.has_prev_kv()) result.previous = key_value_from(response.prev_kv());
+                  return result;
+                });
 }
 
-EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::string& value, const EtcdPutCondition& condition,
-                                             std::int64_t lease, Deadline deadline) {
+EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::string& value,
+                                             const EtcdPutCondition& condition, std::int64_t lease,
+                                             Deadline deadline) {
   etcdserverpb::TxnRequest message;
   if (condition.value) {
     auto* compare = message.add_compare();
@@ -93,23 +101,28 @@ EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::
   put->set_lease(lease);
   put->set_prev_kv(true);
   message.add_failure()->mutable_request_range()->set_key(key);  // what the key holds instead
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdTxnPutResult> {
-    etcdserverpb::TxnResponse response;
-    auto status = endpoint.kv->Txn(&context, message, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    EtcdTxnPutResult result;
-    result.header = header_from(response.header());
-    result.succeeded = response.succeeded();
-    if (response.responses_size() > 0) {
-      const auto& op = response.responses(0);
-      if (op.has_response_put() && op.response_put().has_prev_kv()) result.previous = key_value_from(op.response_put().prev_kv());
-      if (op.has_response_range() && op.response_range().kvs_size() > 0) result.previous = key_value_from(op.response_range().kvs(0));
-    }
-    return result;
-  });
+  return invoke(
+      deadline,
+      [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdTxnPutResult> {
+        etcdserverpb::TxnResponse response;
+        auto status = endpoint.kv->Txn(&context, message, &response);
+        if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+        EtcdTxnPutResult result;
+        result.header = header_from(response.header());
+        result.succeeded = response.succeeded();
+        if (response.responses_size() > 0) {
+          const auto& op = response.responses(0);
+          if (op.has_response_put() && op.response_put().has_prev_kv())
+            result.previous = key_value_from(op.response_put().prev_kv());
+          if (op.has_response_range() && op.response_range().kvs_size() > 0)
+            result.previous = key_value_from(op.response_range().kvs(0));
+        }
+        return result;
+      });
 }
 
-EtcdResult<EtcdHeader> Session::put_all(const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) {
+EtcdResult<EtcdHeader> Session::put_all(
+    const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) {
   etcdserverpb::TxnRequest message;  // no compare: the success branch always runs
   for (const auto& [key, value] : pairs) {
     auto* put = message.add_success()->mutable_request_put();
@@ -117,15 +130,17 @@ EtcdResult<EtcdHeader> Session::put_all(const std::vector<std::pair<std::string,
     put->set_value(value);
   }
   // Repeating it after a failover is harmless: the same keys get the same values.
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdHeader> {
-    etcdserverpb::TxnResponse response;
-    auto status = endpoint.kv->Txn(&context, message, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    return header_from(response.header());
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdHeader> {
+                  etcdserverpb::TxnResponse response;
+                  auto status = endpoint.kv->Txn(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  return header_from(response.header());
+                });
 }
 
-EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revision, Deadline deadline) {
+EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revision,
+                                   Deadline deadline) {
   etcdserverpb::TxnRequest message;
   auto* compare = message.add_compare();
   compare->set_key(key);
@@ -133,135 +148,164 @@ EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revi
   compare->set_result(etcdserverpb::Compare::EQUAL);
   compare->set_mod_revision(mod_revision);
   message.add_success()->mutable_request_delete_range()->set_key(key);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<bool> {
-    etcdserverpb::TxnResponse response;
-    auto status = endpoint.kv->Txn(&context, message, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    return response.succeeded();
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<bool> {
+                  etcdserverpb::TxnResponse response;
+                  auto status = endpoint.kv->Txn(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  return response.succeeded();
+                });
 }
 
-EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key, const std::string& range_end, Deadline deadline) {
+EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
+                                                     const std::string& range_end,
+                                                     Deadline deadline) {
   etcdserverpb::DeleteRangeRequest message;
   message.set_key(key);
   message.set_range_end(range_end);
   message.set_prev_kv(true);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
-    etcdserverpb::DeleteRangeResponse response;
-    auto status = endpoint.kv->DeleteRange(&context, message, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    std::vector<EtcdKeyValue> previous;
-    for (const auto& kv : response.prev_kvs()) previous.push_back(key_value_from(kv));
-    return previous;
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint,
+                    grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
+                  etcdserverpb::DeleteRangeResponse response;
+                  auto status = endpoint.kv->DeleteRange(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  std::vector<EtcdKeyValue> previous;
+                  for (const auto& kv : response.prev_kvs()) previous.push_back(key_value_from(kv));
+                  return previous;
+                });
 }
 
 EtcdResult<EtcdStatus> Session::status(Deadline deadline) {
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdStatus> {
-    etcdserverpb::StatusResponse response;
-    auto status = endpoint.maintenance->Status(&context, etcdserverpb::StatusRequest(), &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    EtcdStatus result;
-    result.header = header_from(response.header());
-    result.version = response.version();
-    result.db_size = response.dbsize();
-    result.db_size_in_use = response.dbsizeinuse();
-    result.leader = response.leader();
-    result.raft_index = response.raftindex();
-    result.raft_term = response.raftterm();
-    result.raft_applied_index = response.raftappliedindex();
-    result.errors.assign(response.errors().begin(), response.errors().end());
-    result.is_learner = response.islearner();
-    return result;
-  });
+  return invoke(
+      deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdStatus> {
+        etcdserverpb::StatusResponse response;
+        auto status =
+            endpoint.maintenance->Status(&context, etcdserverpb::StatusRequest(), &response);
+        if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+        EtcdStatus result;
+        result.header = header_from(response.header());
+        result.version = response.version();
+        result.db_size = response.dbsize();
+        result.db_size_in_use = response.dbsizeinuse();
+        result.leader = response.leader();
+        result.raft_index = response.raftindex();
+        result.raft_term = response.raftterm();
+        result.raft_applied_index = response.raftappliedindex();
+        result.errors.assign(response.errors().begin(), response.errors().end());
+        result.is_learner = response.islearner();
+        return result;
+      });
 }
 
 EtcdResult<std::vector<EtcdMember>> Session::members(Deadline deadline) {
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdMember>> {
-    etcdserverpb::MemberListResponse response;
-    auto status = endpoint.cluster->MemberList(&context, etcdserverpb::MemberListRequest(), &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    std::vector<EtcdMember> members;
-    for (const auto& m : response.members()) {
-      members.push_back({m.id(), m.name(), {m.peerurls().begin(), m.peerurls().end()}, {m.clienturls().begin(), m.clienturls().end()}, m.islearner()});
-    }
-    return members;
-  });
+  return invoke(
+      deadline,
+      [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdMember>> {
+        etcdserverpb::MemberListResponse response;
+        auto status =
+            endpoint.cluster->MemberList(&context, etcdserverpb::MemberListRequest(), &response);
+        if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+        std::vector<EtcdMember> members;
+        for (const auto& m : response.members()) {
+          members.push_back({m.id(),
+                             m.name(),
+                             {m.peerurls().begin(), m.peerurls().end()},
+                             {m.clienturls().begin(), m.clienturls().end()},
+                             m.islearner()});
+        }
+        return members;
+      });
 }
 
 EtcdResult<std::vector<EtcdAlarm>> Session::alarms(Deadline deadline) {
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdAlarm>> {
-    etcdserverpb::AlarmRequest request;
-    request.set_action(etcdserverpb::AlarmRequest::GET);
-    etcdserverpb::AlarmResponse response;
-    auto status = endpoint.maintenance->Alarm(&context, request, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    std::vector<EtcdAlarm> alarms;
-    for (const auto& alarm : response.alarms()) {
-      if (alarm.alarm() == etcdserverpb::NONE) continue;
-      alarms.push_back({alarm.memberid(), etcdserverpb::AlarmType_Name(alarm.alarm())});
-    }
-    return alarms;
-  });
+  return invoke(
+      deadline,
+      [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdAlarm>> {
+        etcdserverpb::AlarmRequest request;
+        request.set_action(etcdserverpb::AlarmRequest::GET);
+        etcdserverpb::AlarmResponse response;
+        auto status = endpoint.maintenance->Alarm(&context, request, &response);
+        if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+        std::vector<EtcdAlarm> alarms;
+        for (const auto& alarm : response.alarms()) {
+          if (alarm.alarm() == etcdserverpb::NONE) continue;
+          alarms.push_back({alarm.memberid(), etcdserverpb::AlarmType_Name(alarm.alarm())});
+        }
+        return alarms;
+      });
 }
 
 EtcdResult<void> Session::move_leader(std::uint64_t target_member, Deadline deadline) {
   etcdserverpb::MoveLeaderRequest request;
   request.set_targetid(target_member);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<void> {
-    etcdserverpb::MoveLeaderResponse response;
-    auto status = endpoint.maintenance->MoveLeader(&context, request, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    return {};
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<void> {
+                  etcdserverpb::MoveLeaderResponse response;
+                  auto status = endpoint.maintenance->MoveLeader(&context, request, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  return {};
+                });
 }
 
 EtcdResult<EtcdLease> Session::grant_lease(std::int64_t ttl_seconds, Deadline deadline) {
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl(ttl_seconds);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
-    etcdserverpb::LeaseGrantResponse response;
-    auto status = endpoint.lease->LeaseGrant(&context, request, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    if (!response.error().empty()) return tl::unexpected(EtcdError{EtcdError::Class::other, 0, response.error(), endpoint.address});
-    return EtcdLease{response.id(), response.ttl()};
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
+                  etcdserverpb::LeaseGrantResponse response;
+                  auto status = endpoint.lease->LeaseGrant(&context, request, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  if (!response.error().empty())
+                    return tl::unexpected(
+                        EtcdError{EtcdError::Class::other, 0, response.error(), endpoint.address});
+                  return EtcdLease{response.id(), response.ttl()};
+                });
 }
 
 EtcdResult<EtcdLease> Session::keep_alive(std::int64_t lease, Deadline deadline) {
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
-    auto stream = endpoint.lease->LeaseKeepAlive(&context);
-    etcdserverpb::LeaseKeepAliveRequest request;
-    request.set_id(lease);
-    etcdserverpb::LeaseKeepAliveResponse response;
-    bool answered = stream->Write(request) && stream->Read(&response);
-    stream->WritesDone();
-    if (answered) {
-      context.TryCancel();  // one renewal per call; do not wait for the server to close
-      stream->Finish();
-      return EtcdLease{response.id(), response.ttl()};
-    }
-    auto status = stream->Finish();
-    return tl::unexpected(error_from(status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "keep-alive stream closed") : status, endpoint.address));
-  });
+  return invoke(
+      deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
+        auto stream = endpoint.lease->LeaseKeepAlive(&context);
+        etcdserverpb::LeaseKeepAliveRequest request;
+        request.set_id(lease);
+        etcdserverpb::LeaseKeepAliveResponse response;
+        bool answered = stream->Write(request) && stream->Read(&response);
+        stream->WritesDone();
+        if (answered) {
+          context.TryCancel();  // one renewal per call; do not wait for the server to close
+          stream->Finish();
+          return EtcdLease{response.id(), response.ttl()};
+        }
+        auto status = stream->Finish();
+        return tl::unexpected(error_from(
+            status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "keep-alive stream closed")
+                        : status,
+            endpoint.address));
+      });
 }
 
 EtcdResult<void> Session::revoke_lease(std::int64_t lease, Deadline deadline) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(lease);
-  return invoke(deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<void> {
-    etcdserverpb::LeaseRevokeResponse response;
-    auto status = endpoint.lease->LeaseRevoke(&context, request, &response);
-    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-    return {};
-  });
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<void> {
+                  etcdserverpb::LeaseRevokeResponse response;
+                  auto status = endpoint.lease->LeaseRevoke(&context, request, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  return {};
+                });
 }
 
-EtcdResult<std::unique_ptr<EtcdWatch>> Session::watch(const std::string& key, const std::string& range_end, std::int64_t start_revision,
+EtcdResult<std::unique_ptr<EtcdWatch>> Session::watch(const std::string& key,
+                                                      const std::string& range_end,
+                                                      std::int64_t start_revision,
                                                       Deadline deadline) {
   return open_watch(m_core, key, range_end, start_revision, deadline);
 }
 
-std::string Session::endpoint() const { return m_core->current().address; }
+std::string Session::endpoint() const {
+  return m_core->current().address;
+}
 
 }  // namespace drctl::etcd

@@ -8,12 +8,17 @@ class Session : public EtcdSession {
   explicit Session(std::shared_ptr<Core> core) : m_core(std::move(core)) {}
 
   EtcdResult<EtcdRange> range(const EtcdRangeRequest& request, Deadline deadline) override;
-  EtcdResult<EtcdPutResult> put(const std::string& key, const std::string& value, std::int64_t lease, Deadline deadline) override;
-  EtcdResult<EtcdTxnPutResult> put_if(const std::string& key, const std::string& value, const EtcdPutCondition& condition,
-                                      std::int64_t lease, Deadline deadline) override;
-  EtcdResult<EtcdHeader> put_all(const std::vector<std::pair<std::string, std::string>>& pairs, Deadline deadline) override;
-  EtcdResult<bool> erase_if(const std::string& key, std::int64_t mod_revision, Deadline deadline) override;
-  EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key, const std::string& range_end, Deadline deadline) override;
+  EtcdResult<EtcdPutResult> put(const std::string& key, const std::string& value,
+                                std::int64_t lease, Deadline deadline) override;
+  EtcdResult<EtcdTxnPutResult> put_if(const std::string& key, const std::string& value,
+                                      const EtcdPutCondition& condition, std::int64_t lease,
+                                      Deadline deadline) override;
+  EtcdResult<EtcdHeader> put_all(const std::vector<std::pair<std::string, std::string>>& pairs,
+                                 Deadline deadline) override;
+  EtcdResult<bool> erase_if(const std::string& key, std::int64_t mod_revision,
+                            Deadline deadline) override;
+  EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key, const std::string& range_end,
+                                              Deadline deadline) override;
   EtcdResult<EtcdStatus> status(Deadline deadline) override;
   EtcdResult<std::vector<EtcdMember>> members(Deadline deadline) override;
   EtcdResult<std::vector<EtcdAlarm>> alarms(Deadline deadline) override;
@@ -21,13 +26,15 @@ class Session : public EtcdSession {
   EtcdResult<EtcdLease> grant_lease(std::int64_t ttl_seconds, Deadline deadline) override;
   EtcdResult<EtcdLease> keep_alive(std::int64_t lease, Deadline deadline) override;
   EtcdResult<void> revoke_lease(std::int64_t lease, Deadline deadline) override;
-  EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key, const std::string& range_end, std::int64_t start_revision,
+  EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key, const std::string& range_end,
+                                               std::int64_t start_revision,
                                                Deadline deadline) override;
   std::string endpoint() const override;
 
  private:
   template <class Call>
-  auto invoke(Deadline deadline, Call&& call) -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>()));
+  auto invoke(Deadline deadline, Call&& call)
+      -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>()));
 
   std::shared_ptr<Core> m_core;
 };

@@ -18,8 +18,12 @@ using Item = std::variant<EtcdWatchResponse, EtcdError>;
 
 class Watch : public EtcdWatch {
  public:
-  Watch(std::shared_ptr<Core> core, std::string key, std::string range_end, std::int64_t start_revision)
-      : m_core(std::move(core)), m_key(std::move(key)), m_range_end(std::move(range_end)), m_resume_from(start_revision) {}
+  Watch(std::shared_ptr<Core> core, std::string key, std::string range_end,
+        std::int64_t start_revision)
+      : m_core(std::move(core)),
+        m_key(std::move(key)),
+        m_range_end(std::move(range_end)),
+        m_resume_from(start_revision) {}
 
   ~Watch() override { close(); }
 
@@ -35,7 +39,9 @@ class Watch : public EtcdWatch {
     create->set_range_end(m_range_end);
     create->set_start_revision(m_resume_from);
     m_created = false;
-    m_reader = std::thread([this, stream = m_stream.get(), endpoint_name = m_endpoint] { read_loop(stream, endpoint_name); });
+    m_reader = std::thread([this, stream = m_stream.get(), endpoint_name = m_endpoint] {
+      read_loop(stream, endpoint_name);
+    });
     {
       std::lock_guard lock(m_write_mutex);
       m_stream->Write(request);
@@ -43,14 +49,16 @@ class Watch : public EtcdWatch {
     // Wait for the created (or an error) response.
     std::unique_lock lock(m_mutex);
     if (!m_changed.wait_until(lock, deadline, [&] { return m_created || !m_queue.empty(); })) {
-      return tl::unexpected(EtcdError{EtcdError::Class::timeout, GRPC_STATUS_DEADLINE_EXCEEDED, "watch not confirmed by the deadline", m_endpoint});
+      return tl::unexpected(EtcdError{EtcdError::Class::timeout, GRPC_STATUS_DEADLINE_EXCEEDED,
+                                      "watch not confirmed by the deadline", m_endpoint});
     }
     if (!m_created && std::holds_alternative<EtcdError>(m_queue.front())) {
       auto error = std::get<EtcdError>(m_queue.front());
       m_queue.pop_front();
       return tl::unexpected(error);
     }
-    if (m_resume_from == 0) m_resume_from = m_created_revision + 1;  // "from now" means after this revision
+    if (m_resume_from == 0)
+      m_resume_from = m_created_revision + 1;  // "from now" means after this revision
     m_core->succeeded();
     return {};
   }
@@ -58,12 +66,15 @@ class Watch : public EtcdWatch {
   EtcdResult<std::optional<EtcdWatchResponse>> next(Deadline deadline) override {
     while (true) {
       std::unique_lock lock(m_mutex);
-      if (!m_changed.wait_until(lock, deadline, [&] { return !m_queue.empty(); })) return std::nullopt;
+      if (!m_changed.wait_until(lock, deadline, [&] { return !m_queue.empty(); }))
+        return std::nullopt;
       Item item = std::move(m_queue.front());
       m_queue.pop_front();
       if (auto* response = std::get_if<EtcdWatchResponse>(&item)) {
-        if (!response->events.empty()) m_resume_from = response->events.back().kv.mod_revision + 1;
-        else if (!response->canceled) m_resume_from = std::max(m_resume_from, response->header.revision + 1);
+        if (!response->events.empty())
+          m_resume_from = response->events.back().kv.mod_revision + 1;
+        else if (!response->canceled)
+          m_resume_from = std::max(m_resume_from, response->header.revision + 1);
         return std::move(*response);
       }
       lock.unlock();
@@ -77,7 +88,8 @@ class Watch : public EtcdWatch {
           ++m_reconnects;
           break;
         }
-        if (!worth_failing_over(reopened.error()) || std::chrono::steady_clock::now() >= deadline) return tl::unexpected(reopened.error());
+        if (!worth_failing_over(reopened.error()) || std::chrono::steady_clock::now() >= deadline)
+          return tl::unexpected(reopened.error());
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     }
@@ -94,7 +106,9 @@ class Watch : public EtcdWatch {
   std::string endpoint() const override { return m_endpoint; }
 
  private:
-  void read_loop(grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* stream, std::string endpoint) {
+  void read_loop(
+      grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* stream,
+      std::string endpoint) {
     etcdserverpb::WatchResponse message;
     while (stream->Read(&message)) {
       auto received_at = std::chrono::steady_clock::now();
@@ -115,13 +129,15 @@ class Watch : public EtcdWatch {
       response.received_at = received_at;
       response.events.reserve(message.events_size());
       for (const auto& event : message.events()) {
-        response.events.push_back({event.type() == mvccpb::Event::DELETE, key_value_from(event.kv())});
+        response.events.push_back(
+            {event.type() == mvccpb::Event::DELETE, key_value_from(event.kv())});
       }
       m_queue.emplace_back(std::move(response));
       m_changed.notify_all();
     }
     auto status = stream->Finish();
-    auto error = status.ok() ? EtcdError{EtcdError::Class::unreachable, GRPC_STATUS_UNAVAILABLE, "watch stream closed by the server", endpoint}
+    auto error = status.ok() ? EtcdError{EtcdError::Class::unreachable, GRPC_STATUS_UNAVAILABLE,
+                                         "watch stream closed by the server", endpoint}
                              : error_from(status, endpoint);
     std::lock_guard lock(m_mutex);
     m_queue.emplace_back(std::move(error));
@@ -148,7 +164,8 @@ class Watch : public EtcdWatch {
   std::int64_t m_resume_from;
   std::string m_endpoint;
   std::unique_ptr<grpc::ClientContext> m_context;
-  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>> m_stream;
+  std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+      m_stream;
   std::thread m_reader;
   std::mutex m_mutex, m_write_mutex;
   std::condition_variable m_changed;
@@ -161,13 +178,16 @@ class Watch : public EtcdWatch {
 
 }  // namespace
 
-EtcdResult<std::unique_ptr<EtcdWatch>> open_watch(std::shared_ptr<Core> core, const std::string& key, const std::string& range_end,
+EtcdResult<std::unique_ptr<EtcdWatch>> open_watch(std::shared_ptr<Core> core,
+                                                  const std::string& key,
+                                                  const std::string& range_end,
                                                   std::int64_t start_revision, Deadline deadline) {
   auto watch = std::make_unique<Watch>(core, key, range_end, start_revision);
   while (true) {
     auto opened = watch->open(deadline);
     if (opened) return std::unique_ptr<EtcdWatch>(std::move(watch));
-    if (!worth_failing_over(opened.error()) || std::chrono::steady_clock::now() >= deadline || !core->fail_over()) {
+    if (!worth_failing_over(opened.error()) || std::chrono::steady_clock::now() >= deadline ||
+        !core->fail_over()) {
       return tl::unexpected(opened.error());
     }
   }
