@@ -168,98 +168,72 @@ nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::st
   return m_hook ? m_hook(node.scalar, pos, path) : node.scalar;
 }
 
+Coerced coerce_scalar(const Field& field, const std::string& text) {
+  static const std::regex k_integer(R"(^[-+]?[0-9]+$)");
+  auto wrong_type = [&]() {
+    return Coerced{nullptr, fmt::format("expected {}", field_type_name(field.type)), true};
+  };
+  auto problem = [](std::string message) { return Coerced{nullptr, std::move(message), false}; };
+  switch (field.type) {
+    case FieldType::integer:
+    case FieldType::integer_list: {
+      if (!std::regex_match(text, k_integer)) return wrong_type();
+      long long value = 0;
+      const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+      auto [end, error] = std::from_chars(begin, text.data() + text.size(), value);
+      if (error != std::errc() || end != text.data() + text.size())
+        return problem(fmt::format("integer out of range: {}", text));
+      if (field.type == FieldType::integer_list) return {nlohmann::json::array({value})};
+      if ((field.min && value < *field.min) || (field.max && value > *field.max)) {
+        std::string wanted =
+            field.min && field.max && *field.min == *field.max ? std::to_string(*field.min)
+            : field.max ? fmt::format("an integer from {} to {}", field.min.value_or(0), *field.max)
+                        : fmt::format("an integer of at least {}", field.min.value_or(0));
+        return problem(fmt::format("expected {}, got {}", wanted, value));
+      }
+      return {value};
+    }
+    case FieldType::boolean:
+      if (text == "true" || text == "True" || text == "TRUE") return {true};
+      if (text == "false" || text == "False" || text == "FALSE") return {false};
+      return wrong_type();
+    case FieldType::duration: {
+      if (auto parsed = parse_duration(text)) return {parsed->count()};
+      if (std::regex_match(text, k_integer)) {
+        return problem(
+            fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)", text));
+      }
+      return problem(fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", text));
+    }
+    case FieldType::string:
+      if (!field.choices.empty() &&
+          std::find(field.choices.begin(), field.choices.end(), text) == field.choices.end()) {
+        return problem(
+            fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), text));
+      }
+      return {text};
+    default:
+      return wrong_type();
+  }
+}
+
 nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field& field,
                                               const std::string& path, SourcePos key_pos) {
   SourcePos pos = node.is_null() || pos_of(node).line == 0 ? key_pos : pos_of(node);
-  // ${vars.x} / ${env.X} in a typed field (a port, a timeout, one of a few words): resolve,
-  // then check the type.
-  bool typed = field.type == FieldType::integer || field.type == FieldType::boolean ||
-               field.type == FieldType::duration || field.type == FieldType::integer_list ||
-               (field.type == FieldType::string && !field.choices.empty());
-  if (typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook &&
-      !m_substituting) {
-    std::size_t errors_before = m_diagnostics.error_count();
-    std::string resolved = m_hook(node.scalar, pos, path);
-    if (m_diagnostics.error_count() != errors_before)
-      return nlohmann::json();  // the reference itself is wrong
-    // ${steps.*} and ${run.*} are known just before the entry runs: kept as text until then
-    // (coerce_late_values types them, or fails the entry).
-    // (An escaped `$${` is not a reference: it stays text, and fails the type check below.)
-    auto refs = find_references(resolved);
-    bool late = refs && std::any_of(refs->begin(), refs->end(), [](const Reference& r) {
-                  return r.scope == "steps" || r.scope == "run";
-                });
-    if (late) return resolved;
-    YamlNode substituted = node;
-    substituted.scalar = resolved;
-    substituted.plain = true;
-    m_substituting = true;  // once: what is left of "${" now is text (an escaped `$${`)
-    nlohmann::json value = validate_value(substituted, field, path, key_pos);
-    m_substituting = false;
-    return value;
-  }
+  if (takes_references_first(field, node))
+    return resolve_then_validate(node, field, path, key_pos, pos);
   auto mismatch = [&]() {
     m_diagnostics.error(
         pos, path,
         fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
     return nlohmann::json();
   };
-
   switch (field.type) {
-    case FieldType::string: {
-      if (!node.is_scalar()) return mismatch();
-      if (!field.choices.empty() && std::find(field.choices.begin(), field.choices.end(),
-                                              node.scalar) == field.choices.end()) {
-        m_diagnostics.error(
-            pos, path,
-            fmt::format("expected one of {}, got '{}'", join(field.choices, ", "), node.scalar));
-        return nlohmann::json();
-      }
-      if (node.scalar.empty() && field.required) {
-        m_diagnostics.error(pos, path, "must not be empty");
-        return nlohmann::json();
-      }
-      return scalar_string(node, path, pos);
-    }
-    case FieldType::integer: {
-      if (!looks_integer(node)) return mismatch();
-      long long value = 0;
-      try {
-        value = std::stoll(node.scalar);
-      } catch (const std::exception&) {
-        m_diagnostics.error(pos, path, fmt::format("integer out of range: {}", node.scalar));
-        return nlohmann::json();
-      }
-      if ((field.min && value < *field.min) || (field.max && value > *field.max)) {
-        std::string wanted =
-            field.min && field.max && *field.min == *field.max ? std::to_string(*field.min)
-            : field.max ? fmt::format("an integer from {} to {}", field.min.value_or(0), *field.max)
-                        : fmt::format("an integer of at least {}", field.min.value_or(0));
-        m_diagnostics.error(pos, path, fmt::format("expected {}, got {}", wanted, value));
-        return nlohmann::json();
-      }
-      return value;
-    }
-    case FieldType::boolean: {
-      if (!looks_boolean(node)) return mismatch();
-      auto s = node.scalar;
-      return s[0] == 't' || s[0] == 'T';
-    }
-    case FieldType::duration: {
-      if (!node.is_scalar()) return mismatch();
-      auto parsed = parse_duration(node.scalar);
-      if (!parsed) {
-        bool bare_number = looks_integer(node);
-        m_diagnostics.error(
-            pos, path,
-            bare_number
-                ? fmt::format("invalid duration '{0}': a unit is required (e.g. {0}s or {0}ms)",
-                              node.scalar)
-                : fmt::format("invalid duration '{}' (use e.g. 250ms, 5s, 1m30s)", node.scalar));
-        return nlohmann::json();
-      }
-      return parsed->count();
-    }
+    case FieldType::string:
+    case FieldType::integer:
+    case FieldType::boolean:
+    case FieldType::duration:
+      return validate_scalar(node, field, path, pos);
     case FieldType::string_list: {
       if (!node.is_sequence()) return mismatch();
       return validate_items(m_diagnostics, node, path, "a string", &YamlNode::is_scalar,
@@ -267,32 +241,11 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
                               return scalar_string(item, at, pos_of(item));
                             });
     }
-    case FieldType::string_map: {
+    case FieldType::string_map:
       if (!node.is_map()) return mismatch();
-      report_duplicate_keys(node, path);
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& [key_ptr, value_ptr] : node.pairs) {
-        if (!key_ptr->is_scalar()) {
-          m_diagnostics.error(key_ptr->pos, path, "expected a string key");
-          continue;
-        }
-        std::string item_path = join_path(path, key_ptr->scalar);
-        if (!value_ptr->is_scalar()) {
-          SourcePos where = value_ptr->is_null() ? key_ptr->pos : value_ptr->pos;
-          m_diagnostics.error(where, item_path,
-                              fmt::format("expected a string, got {}", describe_node(*value_ptr)));
-          continue;
-        }
-        out[key_ptr->scalar] = scalar_string(*value_ptr, item_path, value_ptr->pos);
-      }
-      return out;
-    }
+      return validate_string_map(node, path);
     case FieldType::integer_list: {
-      nlohmann::json out = nlohmann::json::array();
-      if (fits_integer(node)) {
-        out.push_back(std::stoll(node.scalar));
-        return out;
-      }
+      if (fits_integer(node)) return coerce_scalar(field, node.scalar).value;
       if (!node.is_sequence()) return mismatch();
       return validate_items(m_diagnostics, node, path, "an integer", fits_integer,
                             [](const YamlNode& item, const std::string&) {
@@ -312,6 +265,88 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
   return nlohmann::json();
 }
 
+bool FieldValidator::takes_references_first(const Field& field, const YamlNode& node) const {
+  // A typed field (a port, a timeout, one of a few words) with ${vars.x} / ${env.X} in it is
+  // resolved first, then checked; once only (what is left of "${" then is an escaped `$${`).
+  bool typed = field.type == FieldType::integer || field.type == FieldType::boolean ||
+               field.type == FieldType::duration || field.type == FieldType::integer_list ||
+               (field.type == FieldType::string && !field.choices.empty());
+  return typed && node.is_scalar() && node.scalar.find("${") != std::string::npos && m_hook &&
+         !m_substituting;
+}
+
+nlohmann::json FieldValidator::resolve_then_validate(const YamlNode& node, const Field& field,
+                                                     const std::string& path, SourcePos key_pos,
+                                                     SourcePos pos) {
+  std::size_t errors_before = m_diagnostics.error_count();
+  std::string resolved = m_hook(node.scalar, pos, path);
+  if (m_diagnostics.error_count() != errors_before)
+    return nlohmann::json();  // the reference itself is wrong
+  // ${steps.*} and ${run.*} are known just before the entry runs: kept as text until then
+  // (coerce_late_values types them with coerce_scalar, or fails the entry).
+  auto refs = find_references(resolved);
+  bool late = refs && std::any_of(refs->begin(), refs->end(), [](const Reference& r) {
+                return r.scope == "steps" || r.scope == "run";
+              });
+  if (late) return resolved;
+  YamlNode substituted = node;
+  substituted.scalar = resolved;
+  substituted.plain = true;
+  m_substituting = true;
+  nlohmann::json value = validate_value(substituted, field, path, key_pos);
+  m_substituting = false;
+  return value;
+}
+
+nlohmann::json FieldValidator::validate_scalar(const YamlNode& node, const Field& field,
+                                               const std::string& path, SourcePos pos) {
+  // Integers and booleans are plain scalars (`"5"` is text); a duration may be quoted.
+  bool plain_only = field.type == FieldType::integer || field.type == FieldType::boolean;
+  if (!node.is_scalar() || (plain_only && !node.plain)) {
+    m_diagnostics.error(
+        pos, path,
+        fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
+    return nlohmann::json();
+  }
+  Coerced coerced = coerce_scalar(field, node.scalar);
+  if (coerced.wrong_type) {
+    m_diagnostics.error(
+        pos, path,
+        fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
+    return nlohmann::json();
+  }
+  if (!coerced.problem.empty()) {
+    m_diagnostics.error(pos, path, coerced.problem);
+    return nlohmann::json();
+  }
+  if (field.type != FieldType::string) return coerced.value;
+  if (node.scalar.empty() && field.required) {
+    m_diagnostics.error(pos, path, "must not be empty");
+    return nlohmann::json();
+  }
+  return scalar_string(node, path, pos);
+}
+
+nlohmann::json FieldValidator::validate_string_map(const YamlNode& node, const std::string& path) {
+  report_duplicate_keys(node, path);
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key_ptr, value_ptr] : node.pairs) {
+    if (!key_ptr->is_scalar()) {
+      m_diagnostics.error(key_ptr->pos, path, "expected a string key");
+      continue;
+    }
+    std::string item_path = join_path(path, key_ptr->scalar);
+    if (!value_ptr->is_scalar()) {
+      SourcePos where = value_ptr->is_null() ? key_ptr->pos : value_ptr->pos;
+      m_diagnostics.error(where, item_path,
+                          fmt::format("expected a string, got {}", describe_node(*value_ptr)));
+      continue;
+    }
+    out[key_ptr->scalar] = scalar_string(*value_ptr, item_path, value_ptr->pos);
+  }
+  return out;
+}
+
 std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields& fields,
                                             const std::string& path) {
   std::vector<std::string> problems;
@@ -323,40 +358,20 @@ std::vector<std::string> coerce_late_values(nlohmann::json& values, const Fields
     if (field.type == FieldType::object) {
       auto inner = coerce_late_values(value, field.fields, at);
       problems.insert(problems.end(), inner.begin(), inner.end());
-      continue;
-    }
-    if (field.type == FieldType::object_list && value.is_array()) {
+    } else if (field.type == FieldType::object_list && value.is_array()) {
       for (std::size_t i = 0; i < value.size(); ++i) {
         auto inner = coerce_late_values(value[i], field.fields, fmt::format("{}[{}]", at, i));
         problems.insert(problems.end(), inner.begin(), inner.end());
       }
-      continue;
-    }
-    if (!value.is_string()) continue;
-    const std::string text = value.get<std::string>();
-    if (field.type == FieldType::integer) {
-      try {
-        std::size_t used = 0;
-        long long number = std::stoll(text, &used);
-        if (used != text.size()) throw std::invalid_argument(text);
-        if ((field.min && number < *field.min) || (field.max && number > *field.max)) {
-          problems.push_back(fmt::format("{}: resolved to {}, out of range", at, number));
-        } else {
-          value = number;
-        }
-      } catch (const std::exception&) {
-        problems.push_back(fmt::format("{}: resolved to '{}', not an integer", at, text));
-      }
-    } else if (field.type == FieldType::duration) {
-      if (auto parsed = parse_duration(text))
-        value = parsed->count();
+    } else if (value.is_string() && field.type != FieldType::string_list &&
+               field.type != FieldType::string_map) {
+      // The same rule as a literal: coerce_scalar.
+      const std::string text = value.get<std::string>();
+      Coerced coerced = coerce_scalar(field, text);
+      if (!coerced.problem.empty())
+        problems.push_back(fmt::format("{}: resolved to '{}': {}", at, text, coerced.problem));
       else
-        problems.push_back(fmt::format("{}: resolved to '{}', not a duration", at, text));
-    } else if (field.type == FieldType::boolean) {
-      if (text == "true" || text == "false")
-        value = text == "true";
-      else
-        problems.push_back(fmt::format("{}: resolved to '{}', not true or false", at, text));
+        value = std::move(coerced.value);
     }
   }
   return problems;

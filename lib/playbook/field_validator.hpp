@@ -25,6 +25,18 @@ inline SourcePos key_pos(const YamlNode& map, const std::string& key) {
 std::string describe_node(const YamlNode& node);
 std::string join_path(const std::string& path, const std::string& key);
 
+// What a scalar's text stands for in a field of a given type: the typed value, or why it
+// does not fit (`wrong_type`: it is not that type at all). One rule for a literal in the
+// playbook and for a ${steps.*} value known only when its entry runs.
+struct Coerced {
+  nlohmann::json value;
+  std::string problem;  // "" when it fits
+  bool wrong_type = false;
+};
+// Integers (and integer lists) in 64 bits and within the field's range; true/false (also
+// True, TRUE, ...); durations with a unit; strings among the field's choices.
+Coerced coerce_scalar(const Field& field, const std::string& text);
+
 class FieldValidator {
  public:
   // Called for every string value: checks its ${...} references and returns the string
@@ -52,6 +64,12 @@ class FieldValidator {
 
  private:
   nlohmann::json scalar_string(const YamlNode& node, const std::string& path, SourcePos pos);
+  bool takes_references_first(const Field& field, const YamlNode& node) const;
+  nlohmann::json resolve_then_validate(const YamlNode& node, const Field& field,
+                                       const std::string& path, SourcePos key_pos, SourcePos pos);
+  nlohmann::json validate_scalar(const YamlNode& node, const Field& field, const std::string& path,
+                                 SourcePos pos);
+  nlohmann::json validate_string_map(const YamlNode& node, const std::string& path);
 
   Diagnostics& m_diagnostics;
   StringHook m_hook;
