@@ -14,7 +14,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "engine/exit_codes.hpp"
-#include "etcd/prefix_cursor.hpp"
+#include "etcd/prefix_diff.hpp"
 #include "util/clock.hpp"
 #include "util/json_dump.hpp"
 #include "util/print.hpp"
@@ -24,7 +24,6 @@ namespace drctl::cli {
 namespace {
 
 constexpr int k_cache_bad = 1;  // corrupt, not found, different, or unreadable
-constexpr std::size_t k_keys_shown = 20;
 
 // DIR (its `current`) or a snapshot file.
 tl::expected<SnapshotReader, std::string> open_snapshot(const std::string& path) {
@@ -229,36 +228,21 @@ class CacheCommand : public Command {
     auto deadline = std::chrono::steady_clock::now() + *timeout;
     auto session = etcd_connect(Spec(spec), deadline, "diff");
     if (!session) return error(session.error().message);
+    // etcd is the reference: "missing" is in etcd only, "extra" in the snapshot only.
     PrefixCursor live(**session, prefix, 0);
     std::uint64_t index = reader->lower_bound(prefix);
-    auto next_snapshot = [&]() -> std::optional<SnapshotEntry> {
+    KeySource snapshot = [&]() -> EtcdResult<std::optional<KeyAndValue>> {
       auto entry = reader->at(index);
       if (!entry || entry->key.substr(0, prefix.size()) != prefix) return std::nullopt;
       ++index;
-      return entry;
+      return KeyAndValue{std::string(entry->key), std::string(entry->value)};
     };
-    std::vector<std::string> missing, extra,
-        changed;  // missing: in etcd only; extra: in the snapshot only
-    std::size_t counts[3] = {0, 0, 0};
-    auto note = [&](std::vector<std::string>& keys, std::size_t& count, std::string_view key) {
-      if (keys.size() < k_keys_shown) keys.emplace_back(key);
-      ++count;
-    };
-    auto s = next_snapshot();
-    auto l = live.next(deadline);
-    while (true) {
-      if (!l) return error(l.error().to_string());
-      if (!s && !*l) break;
-      int order = !s ? 1 : !*l ? -1 : s->key.compare((*l)->key);
-      if (order < 0)
-        note(extra, counts[1], s->key);
-      else if (order > 0)
-        note(missing, counts[0], (*l)->key);
-      else if (s->value != (*l)->value)
-        note(changed, counts[2], s->key);
-      if (order <= 0) s = next_snapshot();
-      if (order >= 0) l = live.next(deadline);
-    }
+    auto diff = diff_sources(cursor_source(live, deadline), prefix, snapshot, prefix);
+    if (!diff) return error(diff.error().to_string());
+    const auto& missing = diff->missing_keys;
+    const auto& extra = diff->extra_keys;
+    const auto& changed = diff->different_keys;
+    std::int64_t counts[3] = {diff->missing, diff->extra, diff->different};
     bool same = counts[0] + counts[1] + counts[2] == 0;
     if (m_json) {
       std::puts(dump_json(nlohmann::json{{"prefix", prefix},

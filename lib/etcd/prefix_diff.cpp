@@ -13,15 +13,12 @@ void note(std::vector<std::string>& keys, const std::string& key) {
 
 }  // namespace
 
-EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& from_prefix,
-                                        EtcdSession& to, const std::string& to_prefix,
-                                        Deadline deadline, std::size_t page_size) {
-  PrefixCursor left(from, from_prefix, 0, page_size);
-  PrefixCursor right(to, to_prefix, 0, page_size);
+EtcdResult<PrefixDiff> diff_sources(const KeySource& from, const std::string& from_prefix,
+                                    const KeySource& to, const std::string& to_prefix) {
   PrefixDiff diff;
-  auto a = left.next(deadline);
+  auto a = from();
   if (!a) return tl::unexpected(a.error());
-  auto b = right.next(deadline);
+  auto b = to();
   if (!b) return tl::unexpected(b.error());
   while (*a || *b) {
     // Compare the parts after each side's prefix.
@@ -41,17 +38,37 @@ EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& fr
     }
     if (order <= 0) {
       ++diff.from_keys;
-      a = left.next(deadline);
+      a = from();
       if (!a) return tl::unexpected(a.error());
     }
     if (order >= 0) {
       ++diff.to_keys;
-      b = right.next(deadline);
+      b = to();
       if (!b) return tl::unexpected(b.error());
     }
   }
-  diff.from_revision = left.revision();
-  diff.to_revision = right.revision();
+  return diff;
+}
+
+KeySource cursor_source(PrefixCursor& cursor, Deadline deadline) {
+  return [&cursor, deadline]() -> EtcdResult<std::optional<KeyAndValue>> {
+    auto next = cursor.next(deadline);
+    if (!next) return tl::unexpected(next.error());
+    if (!*next) return std::nullopt;
+    return KeyAndValue{std::move((*next)->key), std::move((*next)->value)};
+  };
+}
+
+EtcdResult<PrefixDiff> compare_prefixes(EtcdSession& from, const std::string& from_prefix,
+                                        EtcdSession& to, const std::string& to_prefix,
+                                        Deadline deadline, std::size_t page_size) {
+  PrefixCursor left(from, from_prefix, 0, page_size);
+  PrefixCursor right(to, to_prefix, 0, page_size);
+  auto diff = diff_sources(cursor_source(left, deadline), from_prefix,
+                           cursor_source(right, deadline), to_prefix);
+  if (!diff) return diff;
+  diff->from_revision = left.revision();
+  diff->to_revision = right.revision();
   return diff;
 }
 
