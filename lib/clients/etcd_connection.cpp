@@ -8,20 +8,8 @@
 namespace drctl {
 
 Fields etcd_connection_fields() {
-  return {
-      Field::string_list("endpoints",
-                         "Client endpoints, host:port or http(s)://host:port, tried in order; an "
-                         "item may hold several, comma-separated (as etcdctl --endpoints).")
-          .mandatory(),
-      Field::string("ca", "CA bundle (PEM) to verify the members with; enables TLS."),
-      Field::string("cert", "Client certificate (PEM), for mutual TLS."),
-      Field::string("key", "Client private key (PEM)."),
-      Field::string("user", "User to authenticate as (etcd auth)."),
-      Field::string("password_env", "Environment variable holding the user's password."),
-      Field::string("password_file", "File holding the user's password."),
-      Field::duration("dial_timeout", "Time to connect to one endpoint before trying the next.")
-          .defaults_to("2s"),
-  };
+  return {k_etcd_endpoints, k_etcd_ca,           k_etcd_cert,          k_etcd_key,
+          k_etcd_user,      k_etcd_password_env, k_etcd_password_file, k_etcd_dial_timeout};
 }
 
 Field etcd_connection_field(std::string name, std::string doc) {
@@ -31,33 +19,35 @@ Field etcd_connection_field(std::string name, std::string doc) {
 std::vector<SpecProblem> check_etcd_connection(const Spec& spec, const std::string& at) {
   std::vector<SpecProblem> problems;
   std::string prefix = at.empty() ? "" : at + ".";
-  if (spec.has("password_env") && spec.has("password_file")) {
-    problems.push_back(
-        {prefix + "password_file", "give either password_env or password_file, not both"});
+  if (spec.has(k_etcd_password_env) && spec.has(k_etcd_password_file)) {
+    problems.push_back({prefix + k_etcd_password_file.name,
+                        "give either password_env or password_file, not both"});
   }
-  if ((spec.has("password_env") || spec.has("password_file")) && !spec.has("user")) {
-    problems.push_back({prefix + (spec.has("password_env") ? "password_env" : "password_file"),
+  if ((spec.has(k_etcd_password_env) || spec.has(k_etcd_password_file)) && !spec.has(k_etcd_user)) {
+    problems.push_back({prefix + (spec.has(k_etcd_password_env) ? k_etcd_password_env.name
+                                                                : k_etcd_password_file.name),
                         "a password needs a user"});
   }
-  if (spec.has("cert") != spec.has("key"))
-    problems.push_back({prefix + (spec.has("cert") ? "key" : "cert"), "cert and key go together"});
-  if (spec.has("endpoints") && spec.strings("endpoints").empty())
-    problems.push_back({prefix + "endpoints", "at least one endpoint"});
+  if (spec.has(k_etcd_cert) != spec.has(k_etcd_key))
+    problems.push_back({prefix + (spec.has(k_etcd_cert) ? k_etcd_key.name : k_etcd_cert.name),
+                        "cert and key go together"});
+  if (spec.has(k_etcd_endpoints) && spec.strings(k_etcd_endpoints).empty())
+    problems.push_back({prefix + k_etcd_endpoints.name, "at least one endpoint"});
   return problems;
 }
 
 tl::expected<EtcdConnection, std::string> etcd_connection_from(const Spec& spec) {
   EtcdConnection connection;
-  for (const auto& item : spec.strings("endpoints")) {
+  for (const auto& item : spec.strings(k_etcd_endpoints)) {
     for (const auto& endpoint : split(item, ',')) {
       if (!trim(endpoint).empty()) connection.endpoints.push_back(std::string(trim(endpoint)));
     }
   }
-  connection.ca = spec.str("ca");
-  connection.cert = spec.str("cert");
-  connection.key = spec.str("key");
-  connection.user = spec.str("user");
-  connection.dial_timeout = spec.duration("dial_timeout").value_or(Millis(2000));
+  connection.ca = spec.str(k_etcd_ca);
+  connection.cert = spec.str(k_etcd_cert);
+  connection.key = spec.str(k_etcd_key);
+  connection.user = spec.str(k_etcd_user);
+  connection.dial_timeout = spec.duration(k_etcd_dial_timeout).value();
   auto password = spec.secret("password");
   if (!password)
     return tl::unexpected(

@@ -10,6 +10,26 @@
 
 namespace drctl {
 
+// The keys of a connection spec, for reading them: spec.strings(k_etcd_endpoints). Inline, so
+// a kind's namespace-scope Fields may be built from them (they are initialized first).
+inline const Field k_etcd_endpoints =
+    Field::string_list("endpoints",
+                       "Client endpoints, host:port or http(s)://host:port, tried in order; an "
+                       "item may hold several, comma-separated (as etcdctl --endpoints).")
+        .mandatory();
+inline const Field k_etcd_ca =
+    Field::string("ca", "CA bundle (PEM) to verify the members with; enables TLS.");
+inline const Field k_etcd_cert = Field::string("cert", "Client certificate (PEM), for mutual TLS.");
+inline const Field k_etcd_key = Field::string("key", "Client private key (PEM).");
+inline const Field k_etcd_user = Field::string("user", "User to authenticate as (etcd auth).");
+inline const Field k_etcd_password_env =
+    Field::string("password_env", "Environment variable holding the user's password.");
+inline const Field k_etcd_password_file =
+    Field::string("password_file", "File holding the user's password.");
+inline const Field k_etcd_dial_timeout =
+    Field::duration("dial_timeout", "Time to connect to one endpoint before trying the next.")
+        .defaults_to("2s");
+
 Fields etcd_connection_fields();
 // A mandatory nested connection spec (`from:`, `to:`, `source:`).
 Field etcd_connection_field(std::string name, std::string doc);

@@ -21,21 +21,39 @@
 namespace drctl {
 namespace {
 
+const Field k_source = etcd_connection_field("source", "The etcd to read (the backup site's).");
+const Field k_prefix = Field::string("prefix", "The config prefix to snapshot.").mandatory();
+const Field k_revision =
+    Field::integer(
+        "revision",
+        "Read at this revision (e.g. ${steps.handoff.to_revision}); default: the newest.")
+        .range(1, std::nullopt);
+const Field k_dir =
+    Field::string("dir", "Snapshot directory (created 0750 if missing).").mandatory();
+const Field k_keep = Field::integer("keep", "Versions to keep.").range(1, 1000).defaults_to(3);
+const Field k_page_size = Field::integer("page_size", "Keys per read.")
+                              .range(1, 100'000)
+                              .defaults_to(static_cast<long long>(k_etcd_page_size));
+const Field k_hooks =
+    Field::object_list("hooks", "Warmup hooks run after the switch.", warmup_hook_fields());
+const Field k_hooks_parallel =
+    Field::integer("hooks_parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4);
+
 class CacheWarmupOperation : public Operation {
  public:
   explicit CacheWarmupOperation(Spec spec) : m_spec(std::move(spec)) {
     etcd_client();
-    if (m_spec.has("hooks")) curl_api();
+    if (m_spec.has(k_hooks)) curl_api();
   }
 
   Outcome run(const AttemptContext& ctx) override {
-    const std::string dir = m_spec.str("dir");
-    const std::string prefix = m_spec.str("prefix");
+    const std::string dir = m_spec.str(k_dir);
+    const std::string prefix = m_spec.str(k_prefix);
     auto store = SnapshotStore::open(dir, true);
     if (!store) return failed(Status::failed, "dir", "cache " + store.error());
     if (auto locked = store->lock(); !locked)
       return failed(Status::failed, "locked", "cache: " + locked.error());
-    auto session = open_etcd(m_spec.object("source"), ctx.deadline, "source");
+    auto session = open_etcd(m_spec.object(k_source), ctx.deadline, "source");
     if (!session) return session.error();
 
     auto writer = SnapshotWriter::create(dir, prefix);
@@ -45,8 +63,8 @@ class CacheWarmupOperation : public Operation {
       return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t)
           .count();
     };
-    PrefixCursor cursor(**session, prefix, m_spec.integer("revision", 0),
-                        static_cast<std::size_t>(m_spec.integer("page_size", k_etcd_page_size)));
+    PrefixCursor cursor(**session, prefix, m_spec.integer(k_revision),
+                        static_cast<std::size_t>(m_spec.integer(k_page_size)));
     while (true) {
       auto kv = cursor.next(ctx.deadline);
       if (!kv) return etcd_failure(kv.error(), fmt::format("cache: reading {} from etcd", prefix));
@@ -96,7 +114,7 @@ class CacheWarmupOperation : public Operation {
       return failed(Status::failed, "switch", "cache: " + switched.error());
     std::vector<std::string> protect = {name};
     if (m_previous) protect.push_back(*m_previous);
-    auto pruned = store->prune(static_cast<int>(m_spec.integer("keep", 3)), protect);
+    auto pruned = store->prune(static_cast<int>(m_spec.integer(k_keep)), protect);
 
     Outcome outcome;
     outcome.changed = Changed::yes;
@@ -119,9 +137,9 @@ class CacheWarmupOperation : public Operation {
     outcome.message =
         fmt::format("cache: {} keys of {} at revision {} in {}/{} ({} bytes), now current",
                     reader->header().key_count, prefix, cursor.revision(), dir, name, *bytes);
-    if (m_spec.has("hooks")) {
-      Outcome hooks = run_warmup_hooks(m_spec.objects("hooks"),
-                                       static_cast<int>(m_spec.integer("hooks_parallel", 4)), ctx);
+    if (m_spec.has(k_hooks)) {
+      Outcome hooks = run_warmup_hooks(m_spec.objects(k_hooks),
+                                       static_cast<int>(m_spec.integer(k_hooks_parallel)), ctx);
       outcome.evidence["hooks"] = hooks.evidence["hooks"];
       if (hooks.status != Status::ok) {
         outcome.status = hooks.status;
@@ -145,7 +163,7 @@ class CacheWarmupOperation : public Operation {
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
-    if (!state.is_object() || json_text(state, "dir") != m_spec.str("dir")) return;
+    if (!state.is_object() || json_text(state, "dir") != m_spec.str(k_dir)) return;
     m_adopted = true;
     m_dir = json_member(state, "dir");
     m_switched_to = json_text(state, "switched_to");
@@ -194,47 +212,34 @@ class CacheWarmupKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
-    static const Fields fields = {
-        etcd_connection_field("source", "The etcd to read (the backup site's)."),
-        Field::string("prefix", "The config prefix to snapshot.").mandatory(),
-        Field::integer(
-            "revision",
-            "Read at this revision (e.g. ${steps.handoff.to_revision}); default: the newest.")
-            .range(1, std::nullopt),
-        Field::string("dir", "Snapshot directory (created 0750 if missing).").mandatory(),
-        Field::integer("keep", "Versions to keep.").range(1, 1000).defaults_to(3),
-        Field::integer("page_size", "Keys per read.")
-            .range(1, 100'000)
-            .defaults_to(static_cast<long long>(k_etcd_page_size)),
-        Field::object_list("hooks", "Warmup hooks run after the switch.", warmup_hook_fields()),
-        Field::integer("hooks_parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4),
-    };
+    static const Fields fields = {k_source, k_prefix,    k_revision, k_dir,
+                                  k_keep,   k_page_size, k_hooks,    k_hooks_parallel};
     return fields;
   }
   std::vector<std::string> outputs() const override {
     return {"version", "keys", "bytes", "revision"};
   }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
-    auto problems = check_etcd_connection(spec.object("source"), "source");
-    auto hooks = check_warmup_hooks(spec, "hooks");
+    auto problems = check_etcd_connection(spec.object(k_source), k_source.name);
+    auto hooks = check_warmup_hooks(spec, k_hooks.name);
     problems.insert(problems.end(), hooks.begin(), hooks.end());
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("{} -> {}", spec.str("prefix"), spec.str("dir"));
+    return fmt::format("{} -> {}", spec.str(k_prefix), spec.str(k_dir));
   }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("snapshot {} from {} into {}, verify, switch current{}", spec.str("prefix"),
-                       join(spec.object("source").strings("endpoints"), ","), spec.str("dir"),
-                       spec.has("hooks")
-                           ? fmt::format(", then {} warmup hooks", spec.objects("hooks").size())
+    return fmt::format("snapshot {} from {} into {}, verify, switch current{}", spec.str(k_prefix),
+                       join(spec.object(k_source).strings(k_etcd_endpoints), ","), spec.str(k_dir),
+                       spec.has(k_hooks)
+                           ? fmt::format(", then {} warmup hooks", spec.objects(k_hooks).size())
                            : "");
   }
   // The new snapshot is written beside the others and hooks only warm; the change that matters,
   // switching `current`, waits for its undo state.
   bool undo_state_before_changes(const Spec&) const override { return true; }
   std::string undo_description(const Spec& spec) const override {
-    return fmt::format("point {}/current back at the previous version", spec.str("dir"));
+    return fmt::format("point {}/current back at the previous version", spec.str(k_dir));
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<CacheWarmupOperation>(spec);

@@ -12,6 +12,22 @@
 namespace drctl {
 namespace {
 
+const Field k_address =
+    Field::string("address", "Consul HTTP API, http:// or https:// (e.g. http://10.2.0.5:8500).")
+        .mandatory();
+const Field k_service = Field::string("service", "Service name.").mandatory();
+const Field k_min_passing = Field::integer("min_passing", "Instances that must pass.")
+                                .range(0, std::nullopt)
+                                .defaults_to(1);
+const Field k_dc = Field::string("dc", "Datacenter (default: the agent's).");
+const Field k_filter =
+    Field::string("filter", "Consul filter expression, e.g. Service.Tags contains \"v2\".");
+const Field k_token_env = Field::string(
+    "token_env", "Environment variable holding the ACL token (sent as X-Consul-Token).");
+const Field k_token_file = Field::string("token_file", "File holding the ACL token.");
+const Field k_connect_timeout =
+    Field::duration("connect_timeout", "Connection limit.").defaults_to(5000);
+
 constexpr std::size_t k_failing_listed = 20;
 
 // What one /v1/health/service answer says, after checking its shape.
@@ -62,16 +78,16 @@ class ConsulOperation : public Operation {
   }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
-    std::string address = m_spec.str("address");
+    std::string address = m_spec.str(k_address);
     while (!address.empty() && address.back() == '/') address.pop_back();
-    const std::string service = m_spec.str("service");
+    const std::string service = m_spec.str(k_service);
     HttpRequest request;
     request.url = fmt::format("{}/v1/health/service/{}?passing", address, url_encode(service));
-    if (m_spec.has("dc")) request.url += "&dc=" + url_encode(m_spec.str("dc"));
-    if (m_spec.has("filter")) request.url += "&filter=" + url_encode(m_spec.str("filter"));
-    request.tls = {m_spec.str("ca"), m_spec.str("cert"), m_spec.str("key"),
-                   m_spec.boolean("insecure")};
-    if (auto connect = m_spec.duration("connect_timeout")) request.connect_timeout = *connect;
+    if (m_spec.has(k_dc)) request.url += "&dc=" + url_encode(m_spec.str(k_dc));
+    if (m_spec.has(k_filter)) request.url += "&filter=" + url_encode(m_spec.str(k_filter));
+    request.tls = {m_spec.str(k_tls_ca), m_spec.str(k_tls_cert), m_spec.str(k_tls_key),
+                   m_spec.boolean(k_tls_insecure)};
+    request.connect_timeout = m_spec.duration(k_connect_timeout).value();
     const std::string endpoint = fmt::format("consul {} service '{}'", address, service);
 
     auto token = m_spec.secret("token");
@@ -114,7 +130,7 @@ class ConsulOperation : public Operation {
       return failed(outcome, Status::invalid_answer, "bad_shape",
                     fmt::format("{}: invalid answer: {}", endpoint, health.error()));
     }
-    long long min_passing = m_spec.integer("min_passing", 1);
+    long long min_passing = m_spec.integer(k_min_passing);
     bool filtered = response->header("x-consul-results-filtered-by-acls") == "true";
     outcome.evidence["instances_returned"] = health->instances;
     outcome.evidence["instances_passing"] = health->passing;
@@ -159,44 +175,31 @@ class ConsulKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields = with_fields(
-        {
-            Field::string("address",
-                          "Consul HTTP API, http:// or https:// (e.g. http://10.2.0.5:8500).")
-                .mandatory(),
-            Field::string("service", "Service name.").mandatory(),
-            Field::integer("min_passing", "Instances that must pass.")
-                .range(0, std::nullopt)
-                .defaults_to(1),
-            Field::string("dc", "Datacenter (default: the agent's)."),
-            Field::string("filter", "Consul filter expression, e.g. Service.Tags contains \"v2\"."),
-            Field::string("token_env",
-                          "Environment variable holding the ACL token (sent as X-Consul-Token)."),
-            Field::string("token_file", "File holding the ACL token."),
-            Field::duration("connect_timeout", "Connection limit.").defaults_to(5000),
-        },
-        tls_client_fields());
+    static const Fields fields = with_fields({k_address, k_service, k_min_passing, k_dc, k_filter,
+                                              k_token_env, k_token_file, k_connect_timeout},
+                                             tls_client_fields());
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"passing", "instances", "index"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
-    auto address = spec.str("address");
+    auto address = spec.str(k_address);
     if (address.rfind("http://", 0) != 0 && address.rfind("https://", 0) != 0) {
       problems.push_back(
-          {"address", fmt::format("expected an http:// or https:// URL, got '{}'", address)});
+          {k_address.name, fmt::format("expected an http:// or https:// URL, got '{}'", address)});
     }
-    if (spec.has("token_env") && spec.has("token_file"))
-      problems.push_back({"token_file", "give token_env or token_file, not both"});
-    if (spec.has("cert") != spec.has("key")) problems.push_back({"", "cert and key go together"});
+    if (spec.has(k_token_env) && spec.has(k_token_file))
+      problems.push_back({k_token_file.name, "give token_env or token_file, not both"});
+    if (spec.has(k_tls_cert) != spec.has(k_tls_key))
+      problems.push_back({"", "cert and key go together"});
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("{} {}", spec.str("address"), spec.str("service"));
+    return fmt::format("{} {}", spec.str(k_address), spec.str(k_service));
   }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("ask {} for passing instances of '{}' (need {})", spec.str("address"),
-                       spec.str("service"), spec.integer("min_passing", 1));
+    return fmt::format("ask {} for passing instances of '{}' (need {})", spec.str(k_address),
+                       spec.str(k_service), spec.integer(k_min_passing));
   }
   bool mutates(const Spec&) const override { return false; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {

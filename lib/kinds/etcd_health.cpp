@@ -14,6 +14,26 @@
 namespace drctl {
 namespace {
 
+const Field k_etcd = etcd_connection_field("etcd", "The endpoints to judge, each on its own.");
+const Field k_cluster_id =
+    Field::string("cluster_id", "Expected cluster id (hex, as etcdctl prints it).");
+const Field k_max_raft_lag =
+    Field::integer("max_raft_lag", "Raft entries an endpoint may be behind the leader.")
+        .range(0, std::nullopt)
+        .defaults_to(50);
+const Field k_min_healthy =
+    Field::integer("min_healthy", "Endpoints that must be healthy (default: all).")
+        .range(1, std::nullopt);
+const Field k_max_db_size_mb =
+    Field::integer("max_db_size_mb", "Largest acceptable backend size, in MiB.")
+        .range(1, std::nullopt);
+const Field k_read_key =
+    Field::string("read_key", "Key of the linearizable read.").defaults_to("health");
+const Field k_read_timeout =
+    Field::duration("read_timeout",
+                    "Limit of the linearizable read (a member without quorum blocks).")
+        .defaults_to("2s");
+
 using Clock = std::chrono::steady_clock;
 
 std::string hex(std::uint64_t id) {
@@ -38,7 +58,7 @@ class EtcdHealthOperation : public Operation {
   }  // loaded before the clock starts
 
   Outcome run(const AttemptContext& ctx) override {
-    auto base = etcd_connection_from(m_spec.object("etcd"));
+    auto base = etcd_connection_from(m_spec.object(k_etcd));
     if (!base) return failed(Status::failed, "config", base.error());
     std::vector<std::future<MemberReport>> pending;
     for (const auto& endpoint : base->endpoints) {
@@ -61,9 +81,9 @@ class EtcdHealthOperation : public Operation {
       for (const auto& r : reports)
         reference = std::max(reference, r.reachable ? r.status.raft_index : 0);
     }
-    long long max_lag = m_spec.integer("max_raft_lag", 50);
-    std::string expected_cluster = to_lower(m_spec.str("cluster_id"));
-    long long max_db = m_spec.integer("max_db_size_mb", 0);
+    long long max_lag = m_spec.integer(k_max_raft_lag);
+    std::string expected_cluster = to_lower(m_spec.str(k_cluster_id));
+    long long max_db = m_spec.integer(k_max_db_size_mb);
 
     Outcome outcome;
     outcome.changed = Changed::no;
@@ -132,7 +152,7 @@ class EtcdHealthOperation : public Operation {
     outcome.outputs["revision"] = std::to_string(revision);
     outcome.outputs["healthy"] = std::to_string(healthy);
 
-    long long needed = m_spec.integer("min_healthy", 0);
+    long long needed = m_spec.integer(k_min_healthy);
     if (needed <= 0) needed = static_cast<long long>(reports.size());
     if (healthy < needed) {
       outcome.status =
@@ -183,10 +203,9 @@ class EtcdHealthOperation : public Operation {
       return report;
     }
     // A linearizable read needs the leader to confirm it still has a quorum.
-    auto read_deadline =
-        std::min(deadline, Clock::now() + m_spec.duration("read_timeout").value_or(Millis(2000)));
+    auto read_deadline = std::min(deadline, Clock::now() + m_spec.duration(k_read_timeout).value());
     EtcdRangeRequest request;
-    request.key = m_spec.has("read_key") ? m_spec.str("read_key") : "health";
+    request.key = m_spec.str(k_read_key);
     request.count_only = true;
     auto started = Clock::now();
     auto read = (*session)->range(request, read_deadline);
@@ -233,35 +252,22 @@ class EtcdHealthKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields = {
-        etcd_connection_field("etcd", "The endpoints to judge, each on its own."),
-        Field::string("cluster_id", "Expected cluster id (hex, as etcdctl prints it)."),
-        Field::integer("max_raft_lag", "Raft entries an endpoint may be behind the leader.")
-            .range(0, std::nullopt)
-            .defaults_to(50),
-        Field::integer("min_healthy", "Endpoints that must be healthy (default: all).")
-            .range(1, std::nullopt),
-        Field::integer("max_db_size_mb", "Largest acceptable backend size, in MiB.")
-            .range(1, std::nullopt),
-        Field::string("read_key", "Key of the linearizable read (default: health)."),
-        Field::duration("read_timeout",
-                        "Limit of the linearizable read (a member without quorum blocks).")
-            .defaults_to("2s"),
-    };
+    static const Fields fields = {k_etcd,           k_cluster_id, k_max_raft_lag, k_min_healthy,
+                                  k_max_db_size_mb, k_read_key,   k_read_timeout};
     return fields;
   }
   std::vector<std::string> outputs() const override {
     return {"leader", "cluster_id", "revision", "healthy"};
   }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
-    return check_etcd_connection(spec.object("etcd"), "etcd");
+    return check_etcd_connection(spec.object(k_etcd), k_etcd.name);
   }
   std::string target(const Spec& spec) const override {
-    return "etcd " + join(spec.object("etcd").strings("endpoints"), ",");
+    return "etcd " + join(spec.object(k_etcd).strings(k_etcd_endpoints), ",");
   }
   std::string describe(const Spec& spec) const override {
     return fmt::format("ask each of {} for status, a linearizable read and alarms",
-                       join(spec.object("etcd").strings("endpoints"), ", "));
+                       join(spec.object(k_etcd).strings(k_etcd_endpoints), ", "));
   }
   bool mutates(const Spec&) const override { return false; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {

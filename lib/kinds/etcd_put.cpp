@@ -11,6 +11,16 @@
 namespace drctl {
 namespace {
 
+const Field k_etcd = etcd_connection_field("etcd", "The cluster to write to.");
+const Field k_key = Field::string("key", "Key to write.").mandatory();
+const Field k_value = Field::string("value", "Value to write.").mandatory();
+const Field k_expect_value =
+    Field::string("expect_value", "Write only if the key currently holds this value.");
+const Field k_expect_mod_revision =
+    Field::integer("expect_mod_revision",
+                   "Write only if the key's mod_revision is this (0: the key must not exist).")
+        .range(0, std::nullopt);
+
 class EtcdPutOperation : public Operation {
  public:
   explicit EtcdPutOperation(Spec spec) : m_spec(std::move(spec)) { etcd_client(); }
@@ -19,14 +29,14 @@ class EtcdPutOperation : public Operation {
   // replace, then writes only if the key is still as read (one Txn): the undo state is on disk
   // before the change, and a concurrent writer is never overwritten unseen.
   Outcome run(const AttemptContext& ctx) override {
-    auto session = open_etcd(m_spec.object("etcd"), ctx.deadline, "put");
+    auto session = open_etcd(m_spec.object(k_etcd), ctx.deadline, "put");
     if (!session) return session.error();
-    const std::string key = m_spec.str("key");
-    const std::string value = m_spec.str("value");
+    const std::string key = m_spec.str(k_key);
+    const std::string value = m_spec.str(k_value);
     EtcdPutCondition wanted;
-    if (m_spec.has("expect_value")) wanted.value = m_spec.str("expect_value");
-    if (m_spec.has("expect_mod_revision"))
-      wanted.mod_revision = m_spec.integer("expect_mod_revision");
+    if (m_spec.has(k_expect_value)) wanted.value = m_spec.str(k_expect_value);
+    if (m_spec.has(k_expect_mod_revision))
+      wanted.mod_revision = m_spec.integer(k_expect_mod_revision);
     const std::string what = fmt::format("etcd put {}", key);
 
     for (int attempt = 0; attempt < 5; ++attempt) {
@@ -75,7 +85,7 @@ class EtcdPutOperation : public Operation {
   nlohmann::json undo_state() const override {
     if (!m_pending) return nullptr;
     nlohmann::json state = {
-        {"key", m_spec.str("key")}, {"revision", m_revision}, {"previous", nullptr}};
+        {"key", m_spec.str(k_key)}, {"revision", m_revision}, {"previous", nullptr}};
     if (m_previous)
       state["previous"] = {{"value", m_previous->value},
                            {"mod_revision", m_previous->mod_revision}};
@@ -83,7 +93,7 @@ class EtcdPutOperation : public Operation {
   }
 
   void adopt_undo_state(const nlohmann::json& state) override {
-    if (!state.is_object() || json_text(state, "key") != m_spec.str("key")) return;
+    if (!state.is_object() || json_text(state, "key") != m_spec.str(k_key)) return;
     m_adopted = m_pending = true;
     m_revision = json_int(state, "revision");
     m_done = m_revision != 0;
@@ -102,17 +112,17 @@ class EtcdPutOperation : public Operation {
   // Puts the previous value back (or deletes a key that did not exist), but only while the key
   // still holds what this step wrote: someone else's later change is never overwritten.
   Outcome undo(const AttemptContext& ctx) override {
-    const std::string key = m_spec.str("key");
+    const std::string key = m_spec.str(k_key);
     const std::string what = fmt::format("etcd restore {}", key);
     if (!m_pending)
       return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
-    auto session = open_etcd(m_spec.object("etcd"), ctx.deadline, "restore");
+    auto session = open_etcd(m_spec.object(k_etcd), ctx.deadline, "restore");
     if (!session) return session.error();
     if (!m_done) {
       // Interrupted between the journaled intent and the journaled write: look at the key.
       auto read = (*session)->range(EtcdRangeRequest{key, ""}, ctx.deadline);
       if (!read) return etcd_failure(read.error(), what, Changed::no);
-      if (read->kvs.empty() || read->kvs.front().value != m_spec.str("value")) {
+      if (read->kvs.empty() || read->kvs.front().value != m_spec.str(k_value)) {
         return Outcome::fail(
             Status::skipped,
             what + ": the interrupted write did not happen (the key does not hold its value)",
@@ -209,38 +219,30 @@ class EtcdPutKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
-    static const Fields fields = {
-        etcd_connection_field("etcd", "The cluster to write to."),
-        Field::string("key", "Key to write.").mandatory(),
-        Field::string("value", "Value to write.").mandatory(),
-        Field::string("expect_value", "Write only if the key currently holds this value."),
-        Field::integer("expect_mod_revision",
-                       "Write only if the key's mod_revision is this (0: the key must not exist).")
-            .range(0, std::nullopt),
-    };
+    static const Fields fields = {k_etcd, k_key, k_value, k_expect_value, k_expect_mod_revision};
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"revision", "previous_value"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
-    return check_etcd_connection(spec.object("etcd"), "etcd");
+    return check_etcd_connection(spec.object(k_etcd), k_etcd.name);
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("etcd {} {}", join(spec.object("etcd").strings("endpoints"), ","),
-                       spec.str("key"));
+    return fmt::format("etcd {} {}", join(spec.object(k_etcd).strings(k_etcd_endpoints), ","),
+                       spec.str(k_key));
   }
   std::string describe(const Spec& spec) const override {
     std::string condition;
-    if (spec.has("expect_value"))
-      condition = fmt::format(" if it holds '{}'", spec.str("expect_value"));
-    if (spec.has("expect_mod_revision"))
-      condition += fmt::format(" if its mod_revision is {}", spec.integer("expect_mod_revision"));
-    return fmt::format("put {} = '{}' through {}{}", spec.str("key"), spec.str("value"),
-                       join(spec.object("etcd").strings("endpoints"), ","), condition);
+    if (spec.has(k_expect_value))
+      condition = fmt::format(" if it holds '{}'", spec.str(k_expect_value));
+    if (spec.has(k_expect_mod_revision))
+      condition += fmt::format(" if its mod_revision is {}", spec.integer(k_expect_mod_revision));
+    return fmt::format("put {} = '{}' through {}{}", spec.str(k_key), spec.str(k_value),
+                       join(spec.object(k_etcd).strings(k_etcd_endpoints), ","), condition);
   }
   bool undo_state_before_changes(const Spec&) const override { return true; }
   std::string undo_description(const Spec& spec) const override {
     return fmt::format("restore the previous value of {} (unless it changed since)",
-                       spec.str("key"));
+                       spec.str(k_key));
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<EtcdPutOperation>(spec);

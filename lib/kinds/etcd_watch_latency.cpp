@@ -11,24 +11,40 @@
 namespace drctl {
 namespace {
 
+const Field k_put = etcd_connection_field("put", "Where the canary puts go (the primary site).");
+const Field k_watch = etcd_connection_field("watch", "Where they are watched (the backup site).");
+const Field k_prefix =
+    Field::string(
+        "prefix",
+        "Prefix for the canary key (<prefix>__drctl_canary/<run id>, deleted afterwards).")
+        .mandatory();
+const Field k_count = Field::integer("count", "Canary puts.").range(1, 100'000).defaults_to(100);
+const Field k_rate =
+    Field::integer("rate", "Puts per second (0: back to back).").range(0, 100'000).defaults_to(50);
+const Field k_max_p99 = Field::duration("max_p99", "Largest acceptable P99 of put->event latency.")
+                            .defaults_to("832ms");
+const Field k_event_timeout =
+    Field::duration("event_timeout", "How long to wait for the last events after the last put.")
+        .defaults_to("5s");
+
 class WatchLatencyOperation : public Operation {
  public:
   explicit WatchLatencyOperation(Spec spec) : m_spec(std::move(spec)) { etcd_client(); }
 
   Outcome run(const AttemptContext& ctx) override {
-    auto put_side = open_etcd(m_spec.object("put"), ctx.deadline, "put");
+    auto put_side = open_etcd(m_spec.object(k_put), ctx.deadline, "put");
     if (!put_side) return put_side.error();
-    auto watch_side = open_etcd(m_spec.object("watch"), ctx.deadline, "watch");
+    auto watch_side = open_etcd(m_spec.object(k_watch), ctx.deadline, "watch");
     if (!watch_side) return watch_side.error();
     WatchLatencyOptions options;
     options.key =
-        m_spec.str("prefix") + "__drctl_canary/" + (ctx.run_id.empty() ? "probe" : ctx.run_id);
-    options.count = static_cast<int>(m_spec.integer("count", 100));
-    options.rate = static_cast<double>(m_spec.integer("rate", 50));
-    options.event_timeout = m_spec.duration("event_timeout").value_or(Millis(5000));
+        m_spec.str(k_prefix) + "__drctl_canary/" + (ctx.run_id.empty() ? "probe" : ctx.run_id);
+    options.count = static_cast<int>(m_spec.integer(k_count));
+    options.rate = static_cast<double>(m_spec.integer(k_rate));
+    options.event_timeout = m_spec.duration(k_event_timeout).value();
     auto result = measure_watch_latency(**put_side, **watch_side, options, ctx.deadline);
     if (!result) return etcd_failure(result.error(), "etcd watch latency", Changed::unknown);
-    return judge(*result, m_spec.duration("max_p99").value_or(Millis(832)));
+    return judge(*result, m_spec.duration(k_max_p99).value());
   }
 
   static Outcome judge(const WatchLatencyResult& result, Millis max_p99) {
@@ -78,42 +94,30 @@ class WatchLatencyKind : public Kind {
   }
   bool allowed_as(Role) const override { return true; }
   const Fields& fields() const override {
-    static const Fields fields = {
-        etcd_connection_field("put", "Where the canary puts go (the primary site)."),
-        etcd_connection_field("watch", "Where they are watched (the backup site)."),
-        Field::string(
-            "prefix",
-            "Prefix for the canary key (<prefix>__drctl_canary/<run id>, deleted afterwards).")
-            .mandatory(),
-        Field::integer("count", "Canary puts.").range(1, 100'000).defaults_to(100),
-        Field::integer("rate", "Puts per second (0: back to back).")
-            .range(0, 100'000)
-            .defaults_to(50),
-        Field::duration("max_p99", "Largest acceptable P99 of put->event latency.")
-            .defaults_to("832ms"),
-        Field::duration("event_timeout", "How long to wait for the last events after the last put.")
-            .defaults_to("5s"),
-    };
+    static const Fields fields = {k_put,  k_watch,   k_prefix,       k_count,
+                                  k_rate, k_max_p99, k_event_timeout};
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"p50_ms", "p99_ms"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
-    auto problems = check_etcd_connection(spec.object("put"), "put");
-    auto watch = check_etcd_connection(spec.object("watch"), "watch");
+    auto problems = check_etcd_connection(spec.object(k_put), k_put.name);
+    auto watch = check_etcd_connection(spec.object(k_watch), k_watch.name);
     problems.insert(problems.end(), watch.begin(), watch.end());
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("etcd {} -> {}", join(spec.object("put").strings("endpoints"), ","),
-                       join(spec.object("watch").strings("endpoints"), ","));
+    return fmt::format("etcd {} -> {}", join(spec.object(k_put).strings(k_etcd_endpoints), ","),
+                       join(spec.object(k_watch).strings(k_etcd_endpoints), ","));
   }
   std::string describe(const Spec& spec) const override {
     return fmt::format("{} canary puts under {} through {}, watched through {}",
-                       spec.integer("count", 100), spec.str("prefix"),
-                       join(spec.object("put").strings("endpoints"), ","),
-                       join(spec.object("watch").strings("endpoints"), ","));
+                       spec.integer(k_count), spec.str(k_prefix),
+                       join(spec.object(k_put).strings(k_etcd_endpoints), ","),
+                       join(spec.object(k_watch).strings(k_etcd_endpoints), ","));
   }
   bool mutates(const Spec&) const override { return false; }  // its canary key is deleted again
+  // ...but it is written first, on every run.
+  bool writes(const Spec&) const override { return true; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<WatchLatencyOperation>(spec);
   }

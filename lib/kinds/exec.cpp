@@ -15,6 +15,20 @@
 namespace drctl {
 namespace {
 
+const Field k_argv = Field::string_list("argv", "Program and arguments, run without a shell.");
+const Field k_command = Field::string("command", "A shell command line; requires shell: true.");
+const Field k_shell = Field::boolean("shell", "Run `command` with /bin/sh -c.").defaults_to(false);
+const Field k_env = Field::string_map(
+    "env", "Extra environment variables (not for secrets: they appear in plans).");
+const Field k_secret_env = Field::string_map(
+    "secret_env", "Child variable name -> name of drctl's environment variable holding a secret.");
+const Field k_secret_file =
+    Field::string_map("secret_file", "Child variable name -> path of a file holding a secret.");
+const Field k_cwd = Field::string("cwd", "Working directory.");
+const Field k_expect_exit =
+    Field::integer_list("expect_exit", "Exit code(s) that count as success.")
+        .defaults_to(nlohmann::json::array({0}));
+
 // The child starts from these of drctl's variables only: drctl's own environment may hold
 // secrets, and a child gets a secret only when the playbook declares it (secret_env/_file).
 constexpr const char* k_passed_through[] = {"PATH",   "HOME", "USER",   "LOGNAME", "LANG",
@@ -34,8 +48,8 @@ std::string quote_argv(const std::vector<std::string>& argv) {
 }
 
 std::vector<std::string> argv_of(const Spec& spec) {
-  if (spec.boolean("shell")) return {"/bin/sh", "-c", spec.str("command")};
-  return spec.strings("argv");
+  if (spec.boolean(k_shell)) return {"/bin/sh", "-c", spec.str(k_command)};
+  return spec.strings(k_argv);
 }
 
 class ExecOperation : public Operation {
@@ -45,12 +59,12 @@ class ExecOperation : public Operation {
   Outcome run(const AttemptContext& ctx) override {
     ProcessSpec process;
     process.argv = argv_of(m_spec);
-    process.cwd = m_spec.str("cwd");
+    process.cwd = m_spec.str(k_cwd);
     for (const char* name : k_passed_through) {
       if (const char* value = std::getenv(name)) process.env[name] = value;
     }
-    for (const auto& [k, v] : m_spec.string_map("env")) process.env[k] = v;
-    for (const auto& [child_name, source] : m_spec.string_map("secret_env")) {
+    for (const auto& [k, v] : m_spec.string_map(k_env)) process.env[k] = v;
+    for (const auto& [child_name, source] : m_spec.string_map(k_secret_env)) {
       auto value = secret_from_env(source);
       if (!value)
         return Outcome::fail(Status::failed,
@@ -58,7 +72,7 @@ class ExecOperation : public Operation {
                              Changed::no);
       process.env[child_name] = *value;
     }
-    for (const auto& [child_name, path] : m_spec.string_map("secret_file")) {
+    for (const auto& [child_name, path] : m_spec.string_map(k_secret_file)) {
       auto value = secret_from_file(path);
       if (!value)
         return Outcome::fail(Status::failed,
@@ -88,7 +102,7 @@ class ExecOperation : public Operation {
     outcome.evidence["stdout_tail"] = redact(tail(result.out, k_tail_lines, k_tail_bytes));
     outcome.evidence["stderr_tail"] = redact(tail(result.err, k_tail_lines, k_tail_bytes));
     outcome.changed = Changed::unknown;  // a program ran: drctl cannot know what it changed
-    auto expected = m_spec.integers("expect_exit");
+    auto expected = m_spec.integers(k_expect_exit);
     switch (result.end) {
       case ProcessResult::End::timed_out:
         outcome.status = Status::timeout;
@@ -141,20 +155,8 @@ class ExecKind : public Kind {
   bool allowed_as(Role) const override { return true; }
 
   const Fields& fields() const override {
-    static const Fields fields = {
-        Field::string_list("argv", "Program and arguments, run without a shell."),
-        Field::string("command", "A shell command line; requires shell: true."),
-        Field::boolean("shell", "Run `command` with /bin/sh -c.").defaults_to(false),
-        Field::string_map("env",
-                          "Extra environment variables (not for secrets: they appear in plans)."),
-        Field::string_map(
-            "secret_env",
-            "Child variable name -> name of drctl's environment variable holding a secret."),
-        Field::string_map("secret_file", "Child variable name -> path of a file holding a secret."),
-        Field::string("cwd", "Working directory."),
-        Field::integer_list("expect_exit", "Exit code(s) that count as success.")
-            .defaults_to(nlohmann::json::array({0})),
-    };
+    static const Fields fields = {k_argv,       k_command,     k_shell, k_env,
+                                  k_secret_env, k_secret_file, k_cwd,   k_expect_exit};
     return fields;
   }
 
@@ -162,24 +164,24 @@ class ExecKind : public Kind {
 
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
-    bool shell = spec.boolean("shell");
-    if (shell && !spec.has("command"))
+    bool shell = spec.boolean(k_shell);
+    if (shell && !spec.has(k_command))
       problems.push_back({"", "shell: true needs `command` (a string)"});
-    if (shell && spec.has("argv"))
-      problems.push_back({"argv", "use `command` with shell: true, `argv` without it"});
-    if (!shell && spec.has("command"))
+    if (shell && spec.has(k_argv))
+      problems.push_back({k_argv.name, "use `command` with shell: true, `argv` without it"});
+    if (!shell && spec.has(k_command))
       problems.push_back(
-          {"command", "`command` runs through a shell: add shell: true, or use argv"});
-    if (!shell && !spec.has("command") && !spec.has("argv"))
+          {k_command.name, "`command` runs through a shell: add shell: true, or use argv"});
+    if (!shell && !spec.has(k_command) && !spec.has(k_argv))
       problems.push_back({"", "missing required key 'argv'"});
-    if (!shell && spec.has("argv") && spec.strings("argv").empty())
-      problems.push_back({"argv", "must not be empty"});
+    if (!shell && spec.has(k_argv) && spec.strings(k_argv).empty())
+      problems.push_back({k_argv.name, "must not be empty"});
     return problems;
   }
 
   std::string target(const Spec& spec) const override {
     auto argv = argv_of(spec);
-    return spec.boolean("shell") ? "sh -c" : (argv.empty() ? "" : argv[0]);
+    return spec.boolean(k_shell) ? "sh -c" : (argv.empty() ? "" : argv[0]);
   }
 
   std::string describe(const Spec& spec) const override {

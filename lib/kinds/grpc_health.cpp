@@ -11,6 +11,24 @@
 namespace drctl {
 namespace {
 
+const Field k_address = Field::string("address", "host:port of one server.");
+const Field k_addresses =
+    Field::string_list("addresses", "host:port of several servers, asked concurrently.");
+const Field k_min_serving =
+    Field::integer("min_serving", "How many addresses must answer SERVING (default: all).")
+        .range(0, std::nullopt);
+const Field k_service =
+    Field::string("service", "Service name to ask about; \"\" (default) is the server as a whole.");
+const Field k_connect_timeout =
+    Field::duration("connect_timeout", "Limit for the connection.").defaults_to(1000);
+const Field k_rpc_timeout =
+    Field::duration("rpc_timeout", "Limit for the Check RPC.").defaults_to(1000);
+const Field k_tls = Field::boolean("tls", "Use TLS (implied by ca or cert).").defaults_to(false);
+const Field k_server_name =
+    Field::string("server_name", "Name to verify in the server's certificate instead of the host.");
+const Field k_metadata = Field::string_map("metadata", "Request metadata (not for secrets).");
+const Field k_user_agent = Field::string("user_agent", "User-agent prefix.");
+
 using R = GrpcHealthAnswer::Result;
 
 // How bad each answer is for the check's class: the worst one decides when too few serve.
@@ -71,21 +89,21 @@ class GrpcHealthOperation : public Operation {
     auto client = grpc_health_client();
     if (!client)
       return Outcome::fail(Status::failed, "grpc_health: " + client.error(), Changed::no);
-    std::vector<std::string> addresses = m_spec.has("addresses")
-                                             ? m_spec.strings("addresses")
-                                             : std::vector<std::string>{m_spec.str("address")};
+    std::vector<std::string> addresses = m_spec.has(k_addresses)
+                                             ? m_spec.strings(k_addresses)
+                                             : std::vector<std::string>{m_spec.str(k_address)};
     GrpcTarget base;
-    base.service = m_spec.str("service");
-    base.connect_timeout = m_spec.duration("connect_timeout").value_or(Millis(1000));
-    base.rpc_timeout = m_spec.duration("rpc_timeout").value_or(Millis(1000));
-    base.tls = m_spec.boolean("tls") || m_spec.has("ca") || m_spec.has("cert");
-    base.ca = m_spec.str("ca");
-    base.cert = m_spec.str("cert");
-    base.key = m_spec.str("key");
-    base.server_name = m_spec.str("server_name");
-    base.insecure = m_spec.boolean("insecure");
-    base.metadata = m_spec.string_map("metadata");
-    base.user_agent = m_spec.str("user_agent");
+    base.service = m_spec.str(k_service);
+    base.connect_timeout = m_spec.duration(k_connect_timeout).value();
+    base.rpc_timeout = m_spec.duration(k_rpc_timeout).value();
+    base.tls = m_spec.boolean(k_tls) || m_spec.has(k_tls_ca) || m_spec.has(k_tls_cert);
+    base.ca = m_spec.str(k_tls_ca);
+    base.cert = m_spec.str(k_tls_cert);
+    base.key = m_spec.str(k_tls_key);
+    base.server_name = m_spec.str(k_server_name);
+    base.insecure = m_spec.boolean(k_tls_insecure);
+    base.metadata = m_spec.string_map(k_metadata);
+    base.user_agent = m_spec.str(k_user_agent);
 
     // Every address is asked at once: the check takes as long as the slowest, not the sum.
     // One address is asked on this thread (the common case, and the 200-target fan-out).
@@ -125,8 +143,8 @@ class GrpcHealthOperation : public Operation {
           worst = a.result;
       }
     }
-    std::size_t needed = m_spec.has("min_serving")
-                             ? static_cast<std::size_t>(m_spec.integer("min_serving"))
+    std::size_t needed = m_spec.has(k_min_serving)
+                             ? static_cast<std::size_t>(m_spec.integer(k_min_serving))
                              : addresses.size();
     outcome.evidence["targets"] = targets;
     outcome.evidence["serving"] = serving;
@@ -170,48 +188,34 @@ class GrpcHealthKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields = with_fields(
-        {
-            Field::string("address", "host:port of one server."),
-            Field::string_list("addresses", "host:port of several servers, asked concurrently."),
-            Field::integer("min_serving", "How many addresses must answer SERVING (default: all).")
-                .range(0, std::nullopt),
-            Field::string("service",
-                          "Service name to ask about; \"\" (default) is the server as a whole."),
-            Field::duration("connect_timeout", "Limit for the connection (default 1s).")
-                .defaults_to(1000),
-            Field::duration("rpc_timeout", "Limit for the Check RPC (default 1s).")
-                .defaults_to(1000),
-            Field::boolean("tls", "Use TLS (implied by ca or cert).").defaults_to(false),
-            Field::string("server_name",
-                          "Name to verify in the server's certificate instead of the host."),
-            Field::string_map("metadata", "Request metadata (not for secrets)."),
-            Field::string("user_agent", "User-agent prefix."),
-        },
-        tls_client_fields());
+    static const Fields fields =
+        with_fields({k_address, k_addresses, k_min_serving, k_service, k_connect_timeout,
+                     k_rpc_timeout, k_tls, k_server_name, k_metadata, k_user_agent},
+                    tls_client_fields());
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"status", "serving"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
-    if (spec.has("address") == spec.has("addresses"))
+    if (spec.has(k_address) == spec.has(k_addresses))
       problems.push_back({"", "give address or addresses (exactly one)"});
-    if (spec.has("addresses") && spec.strings("addresses").empty())
-      problems.push_back({"addresses", "must not be empty"});
-    if (spec.has("min_serving") && !spec.has("addresses"))
-      problems.push_back({"min_serving", "min_serving goes with addresses"});
-    if (spec.has("min_serving") && spec.has("addresses") &&
-        static_cast<std::size_t>(spec.integer("min_serving")) > spec.strings("addresses").size()) {
-      problems.push_back({"min_serving", "is more than the number of addresses"});
+    if (spec.has(k_addresses) && spec.strings(k_addresses).empty())
+      problems.push_back({k_addresses.name, "must not be empty"});
+    if (spec.has(k_min_serving) && !spec.has(k_addresses))
+      problems.push_back({k_min_serving.name, "min_serving goes with addresses"});
+    if (spec.has(k_min_serving) && spec.has(k_addresses) &&
+        static_cast<std::size_t>(spec.integer(k_min_serving)) > spec.strings(k_addresses).size()) {
+      problems.push_back({k_min_serving.name, "is more than the number of addresses"});
     }
-    if (spec.has("cert") != spec.has("key")) problems.push_back({"", "cert and key go together"});
+    if (spec.has(k_tls_cert) != spec.has(k_tls_key))
+      problems.push_back({"", "cert and key go together"});
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return spec.has("addresses") ? join(spec.strings("addresses"), ",") : spec.str("address");
+    return spec.has(k_addresses) ? join(spec.strings(k_addresses), ",") : spec.str(k_address);
   }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("ask {} for grpc health of '{}'", target(spec), spec.str("service"));
+    return fmt::format("ask {} for grpc health of '{}'", target(spec), spec.str(k_service));
   }
   bool mutates(const Spec&) const override { return false; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {

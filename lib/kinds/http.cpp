@@ -12,6 +12,23 @@
 namespace drctl {
 namespace {
 
+const Field k_url = Field::string("url", "http:// or https:// URL.").mandatory();
+const Field k_method = Field::string("method", "HTTP method.")
+                           .one_of({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+                           .defaults_to("GET");
+const Field k_headers = Field::string_map("headers", "Request headers (not for secrets).");
+const Field k_headers_env = Field::string_map(
+    "headers_env", "Header name -> environment variable holding its (secret) value.");
+const Field k_headers_file =
+    Field::string_map("headers_file", "Header name -> file holding its (secret) value.");
+const Field k_body = Field::string("body", "Request body.");
+const Field k_expect_status =
+    Field::integer_list("expect_status", "Status code(s) that pass; default any 2xx.");
+const Field k_expect_body_contains =
+    Field::string("expect_body_contains", "Text the body must contain.");
+const Field k_connect_timeout =
+    Field::duration("connect_timeout", "Limit for establishing the connection.").defaults_to(5000);
+
 constexpr std::size_t k_body_output_limit = 64 * 1024;
 
 class HttpOperation : public Operation {
@@ -22,16 +39,16 @@ class HttpOperation : public Operation {
 
   Outcome run(const AttemptContext& ctx) override {
     HttpRequest request;
-    request.method = m_spec.str("method");
-    request.url = m_spec.str("url");
-    request.body = m_spec.str("body");
-    request.tls = {m_spec.str("ca"), m_spec.str("cert"), m_spec.str("key"),
-                   m_spec.boolean("insecure")};
-    if (auto connect = m_spec.duration("connect_timeout")) request.connect_timeout = *connect;
-    for (const auto& [name, value] : m_spec.string_map("headers"))
+    request.method = m_spec.str(k_method);
+    request.url = m_spec.str(k_url);
+    request.body = m_spec.str(k_body);
+    request.tls = {m_spec.str(k_tls_ca), m_spec.str(k_tls_cert), m_spec.str(k_tls_key),
+                   m_spec.boolean(k_tls_insecure)};
+    request.connect_timeout = m_spec.duration(k_connect_timeout).value();
+    for (const auto& [name, value] : m_spec.string_map(k_headers))
       request.headers.emplace_back(name, value);
     const std::string endpoint = fmt::format("{} {}", request.method, request.url);
-    for (const auto& [name, source] : m_spec.string_map("headers_env")) {
+    for (const auto& [name, source] : m_spec.string_map(k_headers_env)) {
       auto value = secret_from_env(source);
       if (!value)
         return Outcome::fail(Status::failed,
@@ -39,7 +56,7 @@ class HttpOperation : public Operation {
                              Changed::no);
       request.headers.emplace_back(name, *value);
     }
-    for (const auto& [name, path] : m_spec.string_map("headers_file")) {
+    for (const auto& [name, path] : m_spec.string_map(k_headers_file)) {
       auto value = secret_from_file(path);
       if (!value)
         return Outcome::fail(Status::failed,
@@ -67,7 +84,7 @@ class HttpOperation : public Operation {
     outcome.outputs["status"] = std::to_string(response->status);
     outcome.outputs["body"] = redact(response->body.substr(0, k_body_output_limit));
 
-    auto expected = m_spec.integers("expect_status");
+    auto expected = m_spec.integers(k_expect_status);
     bool status_ok = expected.empty() ? (response->status >= 200 && response->status < 300)
                                       : std::find(expected.begin(), expected.end(),
                                                   response->status) != expected.end();
@@ -79,7 +96,7 @@ class HttpOperation : public Operation {
                       expected.empty() ? "2xx" : fmt::format("{}", fmt::join(expected, " or "))));
       return outcome;
     }
-    auto needle = m_spec.opt_str("expect_body_contains");
+    auto needle = m_spec.opt_str(k_expect_body_contains);
     if (needle && response->body.find(*needle) == std::string::npos) {
       outcome.status = Status::failed;
       outcome.evidence["body_tail"] = redact(tail(response->body, 5, 512));
@@ -107,23 +124,10 @@ class HttpKind : public Kind {
   bool allowed_as(Role) const override { return true; }
 
   const Fields& fields() const override {
-    static const Fields fields = with_fields(
-        {
-            Field::string("url", "http:// or https:// URL.").mandatory(),
-            Field::string("method", "HTTP method.")
-                .one_of({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-                .defaults_to("GET"),
-            Field::string_map("headers", "Request headers (not for secrets)."),
-            Field::string_map("headers_env",
-                              "Header name -> environment variable holding its (secret) value."),
-            Field::string_map("headers_file", "Header name -> file holding its (secret) value."),
-            Field::string("body", "Request body."),
-            Field::integer_list("expect_status", "Status code(s) that pass; default any 2xx."),
-            Field::string("expect_body_contains", "Text the body must contain."),
-            Field::duration("connect_timeout", "Limit for establishing the connection.")
-                .defaults_to(5000),
-        },
-        tls_client_fields());
+    static const Fields fields =
+        with_fields({k_url, k_method, k_headers, k_headers_env, k_headers_file, k_body,
+                     k_expect_status, k_expect_body_contains, k_connect_timeout},
+                    tls_client_fields());
     return fields;
   }
 
@@ -131,23 +135,24 @@ class HttpKind : public Kind {
 
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
-    auto url = spec.str("url");
+    auto url = spec.str(k_url);
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 && url.find("${") != 0) {
       problems.push_back(
-          {"url", fmt::format("expected an http:// or https:// URL, got '{}'", url)});
+          {k_url.name, fmt::format("expected an http:// or https:// URL, got '{}'", url)});
     }
-    if (spec.has("cert") != spec.has("key")) problems.push_back({"", "cert and key go together"});
+    if (spec.has(k_tls_cert) != spec.has(k_tls_key))
+      problems.push_back({"", "cert and key go together"});
     return problems;
   }
 
   std::string target(const Spec& spec) const override {
-    return fmt::format("{} {}", spec.str("method"), spec.str("url"));
+    return fmt::format("{} {}", spec.str(k_method), spec.str(k_url));
   }
   std::string describe(const Spec& spec) const override {
     return fmt::format("send {}", target(spec));
   }
   bool mutates(const Spec& spec) const override {
-    auto method = spec.str("method");
+    auto method = spec.str(k_method);
     return method != "GET" && method != "HEAD" && method != "OPTIONS";
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {

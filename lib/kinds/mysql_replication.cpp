@@ -16,6 +16,44 @@
 namespace drctl {
 namespace {
 
+// The connection keys, of the replica (the spec itself) and of `primary:`.
+const Field k_host = Field::string("host", "Server host.").defaults_to("127.0.0.1");
+const Field k_port = Field::integer("port", "Server port.").range(1, 65535).defaults_to(3306);
+const Field k_socket = Field::string("socket", "Unix socket, instead of host and port.");
+const Field k_user = Field::string("user", "User name.").mandatory();
+const Field k_password_env =
+    Field::string("password_env", "Environment variable holding the password.");
+const Field k_password_file = Field::string("password_file", "File holding the password.");
+
+Fields connection_fields() {
+  return with_fields({k_host, k_port, k_socket, k_user, k_password_env, k_password_file},
+                     tls_client_fields(false));
+}
+
+const Field k_method =
+    Field::string("method",
+                  "How lag is measured: replica status, GTID positions, or a heartbeat row.")
+        .one_of({"replica_status", "gtid", "heartbeat"})
+        .defaults_to("replica_status");
+const Field k_max_lag =
+    Field::duration("max_lag", "Largest acceptable lag (replica_status and heartbeat).");
+const Field k_connect_timeout =
+    Field::duration("connect_timeout", "Connection limit (whole seconds in the connector).")
+        .defaults_to(5000);
+const Field k_read_timeout =
+    Field::duration("read_timeout", "Limit for one answer.").defaults_to(5000);
+const Field k_primary =
+    Field::object("primary", "The primary (gtid and heartbeat).", connection_fields());
+const Field k_wait =
+    Field::duration("wait", "gtid: wait up to this long for the replica to catch up.");
+const Field k_table =
+    Field::string("table", "heartbeat: the pt-heartbeat table (default heartbeat.heartbeat).");
+// Not a table default: check_spec refuses `table` without method heartbeat.
+constexpr const char* k_default_heartbeat_table = "heartbeat.heartbeat";
+const Field k_write =
+    Field::boolean("write", "heartbeat: write a heartbeat on the primary and time its arrival.")
+        .defaults_to(false);
+
 using Clock = std::chrono::steady_clock;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -100,11 +138,11 @@ class MysqlOperation : public Operation {
     auto replica_endpoint = endpoint_of(m_spec);
     if (!replica_endpoint) return failed(Status::failed, "config", replica_endpoint.error());
     m_replica_name = "replica " + replica_endpoint->describe();
-    std::string method = m_spec.str("method");
+    std::string method = m_spec.str(k_method);
     // The primary's connection (gtid, heartbeat) opens while the replica's does: each costs
     // several round trips to the backup site, and they do not depend on each other.
     if (method != "replica_status") {
-      auto primary_endpoint = endpoint_of(m_spec.object("primary"));
+      auto primary_endpoint = endpoint_of(m_spec.object(k_primary));
       if (!primary_endpoint) return failed(Status::failed, "config", primary_endpoint.error());
       m_primary_name = "primary " + primary_endpoint->describe();
       m_primary_pending = std::async(std::launch::async, [this, endpoint = *primary_endpoint] {
@@ -123,15 +161,15 @@ class MysqlOperation : public Operation {
   // The connection settings of the replica (the spec itself) or of `primary:`.
   tl::expected<SqlEndpoint, std::string> endpoint_of(const Spec& spec) const {
     SqlEndpoint e;
-    e.host = spec.has("host") ? spec.str("host") : "127.0.0.1";
-    e.port = static_cast<int>(spec.integer("port", 3306));
-    e.socket = spec.str("socket");
-    e.user = spec.str("user");
-    e.ca = spec.str("ca");
-    e.cert = spec.str("cert");
-    e.key = spec.str("key");
-    e.connect_timeout = m_spec.duration("connect_timeout").value_or(Millis(5000));
-    e.read_timeout = m_spec.duration("read_timeout").value_or(Millis(5000));
+    e.host = spec.str(k_host);
+    e.port = static_cast<int>(spec.integer(k_port));
+    e.socket = spec.str(k_socket);
+    e.user = spec.str(k_user);
+    e.ca = spec.str(k_tls_ca);
+    e.cert = spec.str(k_tls_cert);
+    e.key = spec.str(k_tls_key);
+    e.connect_timeout = m_spec.duration(k_connect_timeout).value();
+    e.read_timeout = m_spec.duration(k_read_timeout).value();
     auto password = spec.secret("password");
     if (!password)
       return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
@@ -204,7 +242,7 @@ class MysqlOperation : public Operation {
     long long lag_ms = std::stoll(*lag) * 1000;
     outcome.evidence["lag_ms"] = lag_ms;
     outcome.outputs["lag_ms"] = std::to_string(lag_ms);
-    long long max_ms = m_spec.duration("max_lag").value_or(Millis(0)).count();
+    long long max_ms = m_spec.duration(k_max_lag).value_or(Millis(0)).count();
     std::string summary = fmt::format("mysql {}: lag {} ms (1 s resolution), max {} ms",
                                       m_replica_name, lag_ms, max_ms);
     if (lag_ms > max_ms) return failed(outcome, Status::failed, "lagging", summary);
@@ -244,7 +282,7 @@ class MysqlOperation : public Operation {
     outcome.changed = Changed::no;
     outcome.evidence["primary_gtid"] = *primary_pos;
     auto start = Clock::now();
-    if (auto wait = m_spec.duration("wait")) {
+    if (auto wait = m_spec.duration(k_wait)) {
       double seconds = std::min<double>(wait->count(), ctx.remaining().count()) / 1000.0;
       std::string sql =
           mariadb ? fmt::format("SELECT MASTER_GTID_WAIT('{}', {:.3f})", *primary_pos, seconds)
@@ -292,13 +330,13 @@ class MysqlOperation : public Operation {
     outcome.message =
         fmt::format("mysql {}: has every transaction of the {} (gtid {}){}", m_replica_name,
                     m_primary_name, *primary_pos,
-                    m_spec.has("wait") ? fmt::format(", caught up in {:.1f} ms", catch_up_ms) : "");
+                    m_spec.has(k_wait) ? fmt::format(", caught up in {:.1f} ms", catch_up_ms) : "");
     return outcome;
   }
 
   Outcome run_heartbeat(const AttemptContext& ctx) {
-    const std::string table = m_spec.has("table") ? m_spec.str("table") : "heartbeat.heartbeat";
-    long long max_ms = m_spec.duration("max_lag").value_or(Millis(0)).count();
+    const std::string table = m_spec.has(k_table) ? m_spec.str(k_table) : k_default_heartbeat_table;
+    long long max_ms = m_spec.duration(k_max_lag).value_or(Millis(0)).count();
     auto primary = connect_primary();
     if (!primary) return primary.error();
     Outcome outcome;
@@ -307,7 +345,7 @@ class MysqlOperation : public Operation {
     auto server_id = scalar(**primary, m_primary_name, "SELECT @@server_id");
     if (!server_id) return server_id.error();
 
-    if (m_spec.boolean("write")) {
+    if (m_spec.boolean(k_write)) {
       // Write a fresh heartbeat on the primary and time its arrival on the replica, both on
       // this host's monotonic clock: a direct RPO measurement that no clock skew can distort.
       auto wrote = (*primary)->execute(
@@ -402,19 +440,6 @@ class MysqlOperation : public Operation {
   std::future<tl::expected<std::unique_ptr<SqlSession>, Outcome>> m_primary_pending;
 };
 
-Fields connection_fields() {
-  return with_fields(
-      {
-          Field::string("host", "Server host (default 127.0.0.1)."),
-          Field::integer("port", "Server port (default 3306).").range(1, 65535),
-          Field::string("socket", "Unix socket, instead of host and port."),
-          Field::string("user", "User name.").mandatory(),
-          Field::string("password_env", "Environment variable holding the password."),
-          Field::string("password_file", "File holding the password."),
-      },
-      tls_client_fields(false));
-}
-
 class MysqlKind : public Kind {
  public:
   std::string_view name() const override { return "mysql"; }
@@ -423,49 +448,29 @@ class MysqlKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields = [] {
-      Fields f = connection_fields();
-      f.push_back(Field::string("method", "replica_status (default), gtid or heartbeat.")
-                      .one_of({"replica_status", "gtid", "heartbeat"})
-                      .defaults_to("replica_status"));
-      f.push_back(
-          Field::duration("max_lag", "Largest acceptable lag (replica_status and heartbeat)."));
-      f.push_back(Field::duration("connect_timeout",
-                                  "Connection limit (whole seconds in the connector; default 5s).")
-                      .defaults_to(5000));
-      f.push_back(
-          Field::duration("read_timeout", "Limit for one answer (default 5s).").defaults_to(5000));
-      f.push_back(
-          Field::object("primary", "The primary (gtid and heartbeat).", connection_fields()));
-      f.push_back(
-          Field::duration("wait", "gtid: wait up to this long for the replica to catch up."));
-      f.push_back(Field::string(
-          "table", "heartbeat: the pt-heartbeat table (default heartbeat.heartbeat)."));
-      f.push_back(Field::boolean(
-                      "write", "heartbeat: write a heartbeat on the primary and time its arrival.")
-                      .defaults_to(false));
-      return f;
-    }();
+    static const Fields fields =
+        with_fields(connection_fields(), {k_method, k_max_lag, k_connect_timeout, k_read_timeout,
+                                          k_primary, k_wait, k_table, k_write});
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"lag_ms", "catch_up_ms"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
-    std::string method = spec.str("method");
-    if (spec.has("password_env") && spec.has("password_file"))
-      problems.push_back({"password_file", "give password_env or password_file, not both"});
-    if (method != "gtid" && !spec.has("max_lag"))
+    std::string method = spec.str(k_method);
+    if (spec.has(k_password_env) && spec.has(k_password_file))
+      problems.push_back({k_password_file.name, "give password_env or password_file, not both"});
+    if (method != "gtid" && !spec.has(k_max_lag))
       problems.push_back({"", fmt::format("method {} needs max_lag", method)});
-    if (method != "replica_status" && !spec.has("primary"))
+    if (method != "replica_status" && !spec.has(k_primary))
       problems.push_back({"", fmt::format("method {} needs primary: {{...}}", method)});
-    if (method != "gtid" && spec.has("wait"))
-      problems.push_back({"wait", "wait goes with method: gtid"});
-    if (method != "heartbeat" && (spec.has("table") || spec.boolean("write")))
+    if (method != "gtid" && spec.has(k_wait))
+      problems.push_back({k_wait.name, "wait goes with method: gtid"});
+    if (method != "heartbeat" && (spec.has(k_table) || spec.boolean(k_write)))
       problems.push_back({"", "table and write go with method: heartbeat"});
-    if (spec.has("table")) {
-      for (char c : spec.str("table")) {
+    if (spec.has(k_table)) {
+      for (char c : spec.str(k_table)) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
-          problems.push_back({"table", "a table name of letters, digits, '_' and one '.'"});
+          problems.push_back({k_table.name, "a table name of letters, digits, '_' and one '.'"});
           break;
         }
       }
@@ -473,15 +478,15 @@ class MysqlKind : public Kind {
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return spec.has("socket")
-               ? spec.str("socket")
-               : fmt::format("{}:{}", spec.has("host") ? spec.str("host") : "127.0.0.1",
-                             spec.integer("port", 3306));
+    return spec.has(k_socket) ? spec.str(k_socket)
+                              : fmt::format("{}:{}", spec.str(k_host), spec.integer(k_port));
   }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("measure replication lag of {} by {}", target(spec), spec.str("method"));
+    return fmt::format("measure replication lag of {} by {}", target(spec), spec.str(k_method));
   }
   bool mutates(const Spec&) const override { return false; }
+  // write: true writes a heartbeat row on the primary (changing nothing anyone relies on).
+  bool writes(const Spec& spec) const override { return spec.boolean(k_write); }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<MysqlOperation>(spec);
   }

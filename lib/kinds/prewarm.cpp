@@ -22,6 +22,19 @@
 namespace drctl {
 namespace {
 
+const Field k_endpoints =
+    Field::string_list(
+        "endpoints",
+        "http(s)://host:port/path, grpc(s)://host:port, etcd://host:port or tcp://host:port.")
+        .mandatory();
+const Field k_connect_timeout =
+    Field::duration("connect_timeout", "Per endpoint.").defaults_to("2s");
+const Field k_parallel =
+    Field::integer("parallel", "Endpoints dialed at once.").range(1, 256).defaults_to(8);
+const Field k_required =
+    Field::boolean("required", "Fail when an endpoint cannot be reached (false: a warning).")
+        .defaults_to(true);
+
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -146,8 +159,8 @@ class PrewarmOperation : public Operation {
   explicit PrewarmOperation(Spec spec) : m_spec(std::move(spec)) { curl_api(); }
 
   Outcome run(const AttemptContext& ctx) override {
-    auto endpoints = m_spec.strings("endpoints");
-    auto timeout = m_spec.duration("connect_timeout").value_or(Millis(2000));
+    auto endpoints = m_spec.strings(k_endpoints);
+    auto timeout = m_spec.duration(k_connect_timeout).value();
     std::vector<nlohmann::json> results(endpoints.size());
     std::atomic<std::size_t> next{0};
     auto worker = [&] {
@@ -155,7 +168,7 @@ class PrewarmOperation : public Operation {
         results[i] = warm(endpoints[i], ctx, timeout);
     };
     std::size_t workers = std::min<std::size_t>(
-        static_cast<std::size_t>(m_spec.integer("parallel", 8)), endpoints.size());
+        static_cast<std::size_t>(m_spec.integer(k_parallel)), endpoints.size());
     std::vector<std::thread> pool;
     for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(worker);
     if (workers > 0) worker();
@@ -177,7 +190,7 @@ class PrewarmOperation : public Operation {
     std::string summary =
         fmt::format("prewarm: {} of {} endpoints connected, slowest connect {:.1f} ms",
                     endpoints.size() - failures.size(), endpoints.size(), slowest);
-    if (!failures.empty() && m_spec.boolean("required", true)) {
+    if (!failures.empty() && m_spec.boolean(k_required)) {
       outcome.status = Status::unreachable;
       outcome.evidence["error"] = "unreachable";
       outcome.message = redact(summary + ": " + join(failures, "; "));
@@ -202,38 +215,29 @@ class PrewarmKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
-    static const Fields fields = {
-        Field::string_list(
-            "endpoints",
-            "http(s)://host:port/path, grpc(s)://host:port, etcd://host:port or tcp://host:port.")
-            .mandatory(),
-        Field::duration("connect_timeout", "Per endpoint.").defaults_to("2s"),
-        Field::integer("parallel", "Endpoints dialed at once.").range(1, 256).defaults_to(8),
-        Field::boolean("required", "Fail when an endpoint cannot be reached (false: a warning).")
-            .defaults_to(true),
-    };
+    static const Fields fields = {k_endpoints, k_connect_timeout, k_parallel, k_required};
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"slowest_connect_ms"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
-    auto endpoints = spec.strings("endpoints");
+    auto endpoints = spec.strings(k_endpoints);
     for (std::size_t i = 0; i < endpoints.size(); ++i) {
       auto scheme = parse_target(endpoints[i]).scheme;
       if (scheme != "http" && scheme != "https" && scheme != "grpc" && scheme != "grpcs" &&
           scheme != "etcd" && scheme != "tcp") {
         problems.push_back(
-            {fmt::format("endpoints[{}]", i),
+            {fmt::format("{}[{}]", k_endpoints.name, i),
              fmt::format("unknown scheme '{}' (http, https, grpc, grpcs, etcd, tcp)", scheme)});
       }
     }
     return problems;
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("{} endpoints", spec.strings("endpoints").size());
+    return fmt::format("{} endpoints", spec.strings(k_endpoints).size());
   }
   std::string describe(const Spec& spec) const override {
-    return "connect to " + join(spec.strings("endpoints"), ", ");
+    return "connect to " + join(spec.strings(k_endpoints), ", ");
   }
   bool mutates(const Spec&) const override { return false; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {

@@ -16,9 +16,9 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 
 RouteExpect RouteExpect::from(const Spec& expect) {
   RouteExpect out;
-  if (expect.has("status")) out.status = expect.integer("status");
-  out.headers = expect.string_map("headers");
-  out.body_contains = expect.opt_str("body_contains");
+  if (expect.has(k_expect_status)) out.status = expect.integer(k_expect_status);
+  out.headers = expect.string_map(k_expect_headers);
+  out.body_contains = expect.opt_str(k_expect_body_contains);
   return out;
 }
 
@@ -47,9 +47,9 @@ RouteExpect RouteExpect::observed(const HttpResponse& response) const {
 
 nlohmann::json RouteExpect::to_json() const {
   nlohmann::json out = nlohmann::json::object();
-  if (status) out["status"] = *status;
-  if (!headers.empty()) out["headers"] = headers;
-  if (body_contains) out["body_contains"] = *body_contains;
+  if (status) out[k_expect_status.name] = *status;
+  if (!headers.empty()) out[k_expect_headers.name] = headers;
+  if (body_contains) out[k_expect_body_contains.name] = *body_contains;
   return out;
 }
 

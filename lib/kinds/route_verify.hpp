@@ -9,9 +9,16 @@
 
 #include "clients/http_client.hpp"
 #include "core/context.hpp"
+#include "core/field.hpp"
 #include "core/spec.hpp"
 
 namespace drctl {
+
+// The keys of an expectation (routing_reload's verify.expect), as RouteExpect::from reads them.
+inline const Field k_expect_status = Field::integer("status", "Status.");
+inline const Field k_expect_headers =
+    Field::string_map("headers", "Headers, e.g. {X-Site: bantian}.");
+inline const Field k_expect_body_contains = Field::string("body_contains", "Text in the body.");
 
 struct RouteExpect {
   std::optional<long> status;

@@ -12,15 +12,34 @@
 namespace drctl {
 namespace {
 
+const Field k_verify_url =
+    Field::string("url", "Polled on fresh connections after the action.").mandatory();
+const Field k_verify_expect =
+    Field::object("expect", "What the new target answers.",
+                  {k_expect_status, k_expect_headers, k_expect_body_contains})
+        .mandatory();
+const Field k_verify_consecutive =
+    Field::integer("consecutive", "Matching answers in a row that prove it.")
+        .range(1, 1000)
+        .defaults_to(5);
+const Field k_verify_interval =
+    Field::duration("interval", "Between requests.").defaults_to("50ms");
+const Field k_verify_timeout =
+    Field::duration("timeout", "Limit for the proof.").defaults_to("10s");
+const Field k_verify = Field::object("verify", "Proof that traffic moved.",
+                                     {k_verify_url, k_verify_expect, k_verify_consecutive,
+                                      k_verify_interval, k_verify_timeout})
+                           .mandatory();
+
 using Clock = std::chrono::steady_clock;
 
 VerifyPlan plan_of(const Spec& verify) {
   VerifyPlan plan;
-  plan.url = verify.str("url");
-  plan.expect = RouteExpect::from(verify.object("expect"));
-  plan.consecutive = static_cast<int>(verify.integer("consecutive", 5));
-  plan.interval = verify.duration("interval").value_or(Millis(50));
-  plan.timeout = verify.duration("timeout").value_or(Millis(10'000));
+  plan.url = verify.str(k_verify_url);
+  plan.expect = RouteExpect::from(verify.object(k_verify_expect));
+  plan.consecutive = static_cast<int>(verify.integer(k_verify_consecutive));
+  plan.interval = verify.duration(k_verify_interval).value();
+  plan.timeout = verify.duration(k_verify_timeout).value();
   return plan;
 }
 
@@ -32,7 +51,7 @@ class RoutingReloadOperation : public Operation {
   }
 
   Outcome run(const AttemptContext& ctx) override {
-    VerifyPlan plan = plan_of(m_spec.object("verify"));
+    VerifyPlan plan = plan_of(m_spec.object(k_verify));
     // What answers before the flip: "the old target" for the rollback's proof.
     HttpRequest before;
     before.url = plan.url;
@@ -115,7 +134,7 @@ class RoutingReloadOperation : public Operation {
           "the old target was not reachable before the switch, so its return cannot be verified");
       return restored;
     }
-    VerifyPlan plan = plan_of(m_spec.object("verify"));
+    VerifyPlan plan = plan_of(m_spec.object(k_verify));
     plan.expect = *m_old_target;
     VerifyResult verified = verify_route(plan, started, ctx);
     Outcome outcome;
@@ -156,26 +175,7 @@ class RoutingReloadKind : public Kind {
   const Fields& fields() const override {
     static const Fields fields = [] {
       Fields all = route_action_fields();
-      all.push_back(
-          Field::object(
-              "verify", "Proof that traffic moved.",
-              {
-                  Field::string("url", "Polled on fresh connections after the action.").mandatory(),
-                  Field::object(
-                      "expect", "What the new target answers.",
-                      {
-                          Field::integer("status", "Status."),
-                          Field::string_map("headers", "Headers, e.g. {X-Site: bantian}."),
-                          Field::string("body_contains", "Text in the body."),
-                      })
-                      .mandatory(),
-                  Field::integer("consecutive", "Matching answers in a row that prove it.")
-                      .range(1, 1000)
-                      .defaults_to(5),
-                  Field::duration("interval", "Between requests.").defaults_to("50ms"),
-                  Field::duration("timeout", "Limit for the proof.").defaults_to("10s"),
-              })
-              .mandatory());
+      all.push_back(k_verify);
       return all;
     }();
     return fields;
@@ -183,22 +183,27 @@ class RoutingReloadKind : public Kind {
   std::vector<std::string> outputs() const override { return {"takeover_ms", "stable_ms"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     auto problems = check_route_action(spec);
-    Spec expect = spec.object("verify").object("expect");
-    if (!expect.has("status") && !expect.has("headers") && !expect.has("body_contains")) {
-      problems.push_back({"verify.expect", "give at least one of status, headers, body_contains"});
+    Spec expect = spec.object(k_verify).object(k_verify_expect);
+    if (!expect.has(k_expect_status) && !expect.has(k_expect_headers) &&
+        !expect.has(k_expect_body_contains)) {
+      problems.push_back({k_verify.name + "." + k_verify_expect.name,
+                          "give at least one of status, headers, body_contains"});
     }
-    auto url = spec.object("verify").str("url");
+    auto url = spec.object(k_verify).str(k_verify_url);
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
-      problems.push_back(
-          {"verify.url", fmt::format("expected an http:// or https:// URL, got '{}'", url)});
+      problems.push_back({k_verify.name + "." + k_verify_url.name,
+                          fmt::format("expected an http:// or https:// URL, got '{}'", url)});
     return problems;
   }
-  std::string target(const Spec& spec) const override { return spec.object("verify").str("url"); }
+  std::string target(const Spec& spec) const override {
+    return spec.object(k_verify).str(k_verify_url);
+  }
   std::string describe(const Spec& spec) const override {
-    Spec verify = spec.object("verify");
+    Spec verify = spec.object(k_verify);
     return fmt::format("{}, then poll {} until {} {} times in a row", describe_route_action(spec),
-                       verify.str("url"), RouteExpect::from(verify.object("expect")).describe(),
-                       verify.integer("consecutive", 5));
+                       verify.str(k_verify_url),
+                       RouteExpect::from(verify.object(k_verify_expect)).describe(),
+                       verify.integer(k_verify_consecutive));
   }
   bool undo_state_before_changes(const Spec& spec) const override {
     return route_action_undo_state_first(spec);

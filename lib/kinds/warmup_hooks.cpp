@@ -14,6 +14,13 @@
 namespace drctl {
 namespace {
 
+const Field k_hooks =
+    Field::object_list("hooks", "The hooks, each an HTTP call and a readiness poll.",
+                       warmup_hook_fields())
+        .mandatory();
+const Field k_parallel =
+    Field::integer("parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4);
+
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -26,7 +33,8 @@ struct HookResult {
 };
 
 std::string hook_name(const Spec& hook, std::size_t index) {
-  return hook.has("name") ? hook.str("name") : fmt::format("hooks[{}] {}", index, hook.str("url"));
+  return hook.has(k_hook_name) ? hook.str(k_hook_name)
+                               : fmt::format("hooks[{}] {}", index, hook.str(k_hook_url));
 }
 
 bool status_matches(long status, const std::vector<long long>& wanted) {
@@ -39,15 +47,14 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   const std::string name = hook_name(hook, index);
   auto started = Clock::now();
   AttemptContext ctx = outer;
-  ctx.deadline =
-      std::min(outer.deadline, started + hook.duration("timeout").value_or(Millis(30'000)));
-  result.evidence = {{"name", name}, {"url", redact(hook.str("url"))}};
+  ctx.deadline = std::min(outer.deadline, started + hook.duration(k_hook_timeout).value());
+  result.evidence = {{"name", name}, {"url", redact(hook.str(k_hook_url))}};
 
   HttpRequest trigger;
-  trigger.method = hook.has("method") ? hook.str("method") : "POST";
-  trigger.url = hook.str("url");
-  trigger.body = hook.str("body");
-  for (const auto& [header, value] : hook.string_map("headers"))
+  trigger.method = hook.str(k_hook_method);
+  trigger.url = hook.str(k_hook_url);
+  trigger.body = hook.str(k_hook_body);
+  for (const auto& [header, value] : hook.string_map(k_hook_headers))
     trigger.headers.emplace_back(header, value);
   auto answer = http_request(trigger, ctx.deadline, ctx.cancel);
   if (!answer) {
@@ -59,24 +66,24 @@ HookResult run_hook(const Spec& hook, std::size_t index, const AttemptContext& o
   }
   result.evidence["trigger_status"] = answer->status;
   result.evidence["trigger_ms"] = ms_since(started);
-  if (!status_matches(answer->status, hook.integers("expect_status"))) {
+  if (!status_matches(answer->status, hook.integers(k_hook_expect_status))) {
     result.status = Status::failed;
     result.problem = fmt::format("hook {}: {} {} answered {}", name, trigger.method, trigger.url,
                                  answer->status);
     result.evidence["error"] = "trigger_status";
     return result;
   }
-  if (!hook.has("ready_url")) {
+  if (!hook.has(k_hook_ready_url)) {
     result.evidence["ready_ms"] = ms_since(started);
     return result;
   }
   // Poll until ready, or the hook's timeout.
-  Spec expect = hook.object("ready_expect");
-  long long want_status = expect.integer("status", 200);
-  auto want_body = expect.opt_str("body_contains");
-  auto interval = hook.duration("interval").value_or(Millis(100));
+  Spec expect = hook.object(k_hook_ready_expect);
+  long long want_status = expect.integer(k_hook_ready_expect_status);
+  auto want_body = expect.opt_str(k_hook_ready_expect_body_contains);
+  auto interval = hook.duration(k_hook_interval).value();
   HttpRequest poll;
-  poll.url = hook.str("ready_url");
+  poll.url = hook.str(k_hook_ready_url);
   int polls = 0;
   std::string last;
   while (true) {
@@ -112,8 +119,8 @@ class WarmupHooksOperation : public Operation {
  public:
   explicit WarmupHooksOperation(Spec spec) : m_spec(std::move(spec)) { curl_api(); }
   Outcome run(const AttemptContext& ctx) override {
-    return run_warmup_hooks(m_spec.objects("hooks"),
-                            static_cast<int>(m_spec.integer("parallel", 4)), ctx);
+    return run_warmup_hooks(m_spec.objects(k_hooks), static_cast<int>(m_spec.integer(k_parallel)),
+                            ctx);
   }
 
  private:
@@ -128,23 +135,18 @@ class WarmupHooksKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
-    static const Fields fields = {
-        Field::object_list("hooks", "The hooks, each an HTTP call and a readiness poll.",
-                           warmup_hook_fields())
-            .mandatory(),
-        Field::integer("parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4),
-    };
+    static const Fields fields = {k_hooks, k_parallel};
     return fields;
   }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
-    return check_warmup_hooks(spec, "hooks");
+    return check_warmup_hooks(spec, k_hooks.name);
   }
   std::string target(const Spec& spec) const override {
-    return fmt::format("{} warmup hooks", spec.objects("hooks").size());
+    return fmt::format("{} warmup hooks", spec.objects(k_hooks).size());
   }
   std::string describe(const Spec& spec) const override {
     std::vector<std::string> urls;
-    for (const auto& hook : spec.objects("hooks")) urls.push_back(hook.str("url"));
+    for (const auto& hook : spec.objects(k_hooks)) urls.push_back(hook.str(k_hook_url));
     return fmt::format("call {} and wait until ready", join(urls, ", "));
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
@@ -155,32 +157,19 @@ class WarmupHooksKind : public Kind {
 }  // namespace
 
 Fields warmup_hook_fields() {
-  return {
-      Field::string("name", "Name in the report (default: its URL)."),
-      Field::string("url", "The warmup call.").mandatory(),
-      Field::string("method", "HTTP method.").defaults_to("POST"),
-      Field::string_map("headers", "Request headers."),
-      Field::string("body", "Request body."),
-      Field::integer_list("expect_status", "Statuses that accept the call (default: any 2xx)."),
-      Field::string("ready_url", "Polled until ready (without it, an accepted call is ready)."),
-      Field::object("ready_expect", "What ready looks like.",
-                    {
-                        Field::integer("status", "Expected status.").defaults_to(200),
-                        Field::string("body_contains", "Text the body must contain."),
-                    }),
-      Field::duration("interval", "Time between polls.").defaults_to("100ms"),
-      Field::duration("timeout", "Limit for the call and the polls together.").defaults_to("30s"),
-  };
+  return {k_hook_name,     k_hook_url,           k_hook_method,    k_hook_headers,
+          k_hook_body,     k_hook_expect_status, k_hook_ready_url, k_hook_ready_expect,
+          k_hook_interval, k_hook_timeout};
 }
 
 std::vector<SpecProblem> check_warmup_hooks(const Spec& spec, const std::string& key) {
   std::vector<SpecProblem> problems;
   auto hooks = spec.objects(key);
   for (std::size_t i = 0; i < hooks.size(); ++i) {
-    for (const char* url_key : {"url", "ready_url"}) {
-      std::string url = hooks[i].str(url_key);
+    for (const Field* url_key : {&k_hook_url, &k_hook_ready_url}) {
+      std::string url = hooks[i].str(*url_key);
       if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
-        problems.push_back({fmt::format("{}[{}].{}", key, i, url_key),
+        problems.push_back({fmt::format("{}[{}].{}", key, i, url_key->name),
                             fmt::format("expected an http:// or https:// URL, got '{}'", url)});
       }
     }
