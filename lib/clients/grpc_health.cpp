@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "clients/curl_api.hpp"
+#include "clients/grpc_wire.hpp"
 #include "util/strings.hpp"
 
 // grpc.health.v1.Health/Check spoken directly over libcurl's HTTP/2 (gRPC's wire protocol:
@@ -18,74 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using R = GrpcHealthAnswer::Result;
-
-// gRPC status codes used here (grpc/include/grpc/status.h).
-constexpr int k_grpc_ok = 0;
-constexpr int k_grpc_deadline_exceeded = 4;
-constexpr int k_grpc_not_found = 5;
-constexpr int k_grpc_unimplemented = 12;
-
-void put_varint(std::string& out, std::uint64_t value) {
-  while (value >= 0x80) {
-    out += static_cast<char>((value & 0x7f) | 0x80);
-    value >>= 7;
-  }
-  out += static_cast<char>(value);
-}
-
-// HealthCheckRequest{service = 1} in a gRPC frame: flag 0 (uncompressed), 4-byte length.
-std::string request_frame(const std::string& service) {
-  std::string message;
-  if (!service.empty()) {
-    message += '\x0a';  // field 1, length-delimited
-    put_varint(message, service.size());
-    message += service;
-  }
-  std::string frame(1, '\0');
-  for (int shift = 24; shift >= 0; shift -= 8)
-    frame += static_cast<char>((message.size() >> shift) & 0xff);
-  return frame + message;
-}
-
-// HealthCheckResponse.status (field 1, varint) from a gRPC frame; nullopt when malformed.
-std::optional<int> response_status(const std::string& body) {
-  if (body.size() < 5 || body[0] != 0) return std::nullopt;  // too short, or compressed
-  std::size_t length = 0;
-  for (int i = 1; i <= 4; ++i) length = (length << 8) | static_cast<unsigned char>(body[i]);
-  if (body.size() < 5 + length) return std::nullopt;
-  int status = 0;  // proto3: an absent field is 0 (UNKNOWN)
-  std::size_t i = 5;
-  while (i < 5 + length) {
-    unsigned char key = static_cast<unsigned char>(body[i++]);
-    std::uint64_t value = 0;
-    int shift = 0;
-    if ((key & 7) != 0) return std::nullopt;  // only varint fields are expected
-    while (i < 5 + length) {
-      unsigned char byte = static_cast<unsigned char>(body[i++]);
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      shift += 7;
-      if ((byte & 0x80) == 0) break;
-    }
-    if ((key >> 3) == 1) status = static_cast<int>(value);
-  }
-  return status;
-}
-
-// grpc-message is percent-encoded.
-std::string percent_decode(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
 
 struct Exchange {
   std::string body;
@@ -110,6 +43,19 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return size * count;
 }
 
+// What one exchange measured, from curl_easy_getinfo.
+struct Transfer {
+  CURLcode code = CURLE_OK;
+  double connect_s = 0, app_connect_s = 0, total_s = 0;
+  long http_version = 0, http_status = 0;
+  std::string error;  // curl's own words
+};
+
+// The time a check may take: the connection, then the RPC, both capped by the deadline.
+struct Limits {
+  long connect_ms = 0, total_ms = 0;
+};
+
 class Http2GrpcHealthClient : public GrpcHealthClient {
  public:
   GrpcHealthAnswer check(const GrpcTarget& target, Clock::time_point deadline) override {
@@ -118,160 +64,143 @@ class Http2GrpcHealthClient : public GrpcHealthClient {
     auto colon = target.address.rfind(':');
     if (colon == std::string::npos)
       return {R::config, fmt::format("address '{}' is not host:port", target.address)};
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    if (left.count() <= 0) return {R::deadline, "no time left"};
+    Limits limits{
+        static_cast<long>(std::min(left, target.connect_timeout).count()),
+        static_cast<long>(std::min(left, target.connect_timeout + target.rpc_timeout).count())};
+
+    CurlEasy curl;
+    if (curl.get() == nullptr) return {R::config, "curl_easy_init failed"};
+    CurlList headers, connect_to;
+    Exchange exchange;
+    const std::string frame = health_request_frame(target.service);
+    prepare(curl, target, limits, frame, headers, connect_to, exchange);
+    Transfer transfer = perform(curl);
+
+    double handshake_s = target.tls ? transfer.app_connect_s : transfer.connect_s;
+    double connect_ms = handshake_s * 1000;
+    double rpc_ms = std::max(0.0, transfer.total_s - handshake_s) * 1000;
+    GrpcHealthAnswer answer = classify(transfer, exchange, handshake_s, limits);
+    answer.connect_ms = connect_ms;
+    answer.rpc_ms = rpc_ms;
+    return answer;
+  }
+
+ private:
+  // Sets every option of one Check call.
+  static void prepare(const CurlEasy& curl, const GrpcTarget& target, const Limits& limits,
+                      const std::string& frame, CurlList& headers, CurlList& connect_to,
+                      Exchange& exchange) {
+    const CurlApi& api = curl_api();
+    auto colon = target.address.rfind(':');
     const std::string host = target.address.substr(0, colon);
     const std::string port = target.address.substr(colon + 1);
     const std::string authority =
         target.server_name.empty() ? target.address : target.server_name + ":" + port;
-    const std::string url = fmt::format("{}://{}/grpc.health.v1.Health/Check",
-                                        target.tls ? "https" : "http", authority);
-
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-    if (left.count() <= 0) return {R::deadline, "no time left"};
-    long connect_ms = static_cast<long>(std::min(left, target.connect_timeout).count());
-    long total_ms =
-        static_cast<long>(std::min(left, target.connect_timeout + target.rpc_timeout).count());
-    std::string frame = request_frame(target.service);
-    Exchange exchange;
-
-    CURL* curl = api.easy_init();
-    if (curl == nullptr) return {R::config, "curl_easy_init failed"};
-    curl_slist* headers = nullptr;
-    headers = api.slist_append(headers, "content-type: application/grpc");
-    headers = api.slist_append(headers, "te: trailers");
-    headers = api.slist_append(headers, "grpc-accept-encoding: identity");
-    headers = api.slist_append(
-        headers, fmt::format("grpc-timeout: {}m", target.rpc_timeout.count()).c_str());
-    for (const auto& [k, v] : target.metadata)
-      headers = api.slist_append(headers, fmt::format("{}: {}", k, v).c_str());
-    curl_slist* connect_to = nullptr;
+    std::string url = fmt::format("{}://{}/grpc.health.v1.Health/Check",
+                                  target.tls ? "https" : "http", authority);
+    headers.append("content-type: application/grpc");
+    headers.append("te: trailers");
+    headers.append("grpc-accept-encoding: identity");
+    headers.append(fmt::format("grpc-timeout: {}m", target.rpc_timeout.count()));
+    for (const auto& [k, v] : target.metadata) headers.append(fmt::format("{}: {}", k, v));
+    CURL* handle = curl.get();
     if (!target.server_name.empty()) {
       // Dial the address but speak to (SNI, verification, :authority) the given name.
-      connect_to = api.slist_append(
-          connect_to, fmt::format("{}:{}:{}:{}", target.server_name, port, host, port).c_str());
-      api.easy_setopt(curl, CURLOPT_CONNECT_TO, connect_to);
+      connect_to.append(fmt::format("{}:{}:{}:{}", target.server_name, port, host, port));
+      api.easy_setopt(handle, CURLOPT_CONNECT_TO, connect_to.get());
     }
-    std::string user_agent =
+    // libcurl copies string options (not POSTFIELDS: `frame` outlives the call).
+    const std::string user_agent =
         target.user_agent.empty() ? "drctl/0.1" : target.user_agent + " drctl/0.1";
-    api.easy_setopt(curl, CURLOPT_URL, url.c_str());
-    api.easy_setopt(curl, CURLOPT_HTTP_VERSION,
+    api.easy_setopt(handle, CURLOPT_URL, url.c_str());
+    api.easy_setopt(handle, CURLOPT_HTTP_VERSION,
                     target.tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     // A connection of its own every time: libcurl 7.88 fails ("Error in the HTTP2 framing layer")
     // when an HTTP/2 connection left in the shared pool by one thread's handle is reused by
     // another's (the lab's grpc check, then prewarm, showed it). Health checks are rare; a
     // loopback or LAN connect costs well under a millisecond.
-    api.easy_setopt(curl, CURLOPT_FRESH_CONNECT, 1L);
-    api.easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
-    api.easy_setopt(curl, CURLOPT_POST, 1L);
-    api.easy_setopt(curl, CURLOPT_POSTFIELDS, frame.data());
-    api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(frame.size()));
-    api.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    api.easy_setopt(curl, CURLOPT_USERAGENT, user_agent.c_str());
-    api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, connect_ms));
-    api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, std::max(1L, total_ms));
-    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    api.easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
-    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    api.easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+    api.easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
+    api.easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
+    api.easy_setopt(handle, CURLOPT_POST, 1L);
+    api.easy_setopt(handle, CURLOPT_POSTFIELDS, frame.data());
+    api.easy_setopt(handle, CURLOPT_POSTFIELDSIZE, static_cast<long>(frame.size()));
+    api.easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+    api.easy_setopt(handle, CURLOPT_USERAGENT, user_agent.c_str());
+    api.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, limits.connect_ms));
+    api.easy_setopt(handle, CURLOPT_TIMEOUT_MS, std::max(1L, limits.total_ms));
+    api.easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
+    api.easy_setopt(handle, CURLOPT_WRITEDATA, &exchange);
+    api.easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
+    api.easy_setopt(handle, CURLOPT_HEADERDATA, &exchange);
     if (target.tls) {
-      if (!target.ca.empty()) api.easy_setopt(curl, CURLOPT_CAINFO, target.ca.c_str());
-      if (!target.cert.empty()) api.easy_setopt(curl, CURLOPT_SSLCERT, target.cert.c_str());
-      if (!target.key.empty()) api.easy_setopt(curl, CURLOPT_SSLKEY, target.key.c_str());
+      if (!target.ca.empty()) api.easy_setopt(handle, CURLOPT_CAINFO, target.ca.c_str());
+      if (!target.cert.empty()) api.easy_setopt(handle, CURLOPT_SSLCERT, target.cert.c_str());
+      if (!target.key.empty()) api.easy_setopt(handle, CURLOPT_SSLKEY, target.key.c_str());
       if (target.insecure) {
-        api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+        api.easy_setopt(handle, CURLOPT_SSL_VERIFYPEER, 0L);
+        api.easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, 0L);
       }
     }
+  }
+
+  static Transfer perform(const CurlEasy& curl) {
+    const CurlApi& api = curl_api();
     char error_buffer[CURL_ERROR_SIZE] = {0};
-    api.easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+    api.easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error_buffer);
+    Transfer t;
+    t.code = api.easy_perform(curl.get());
+    api.easy_getinfo(curl.get(), CURLINFO_CONNECT_TIME, &t.connect_s);
+    api.easy_getinfo(curl.get(), CURLINFO_APPCONNECT_TIME, &t.app_connect_s);
+    api.easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME, &t.total_s);
+    api.easy_getinfo(curl.get(), CURLINFO_HTTP_VERSION, &t.http_version);
+    api.easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &t.http_status);
+    api.easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, nullptr);
+    t.error = error_buffer[0] != '\0' ? one_line(error_buffer) : api.easy_strerror(t.code);
+    return t;
+  }
 
-    CURLcode code = api.easy_perform(curl);
-    double connect_s = 0, app_connect_s = 0, total_s = 0;
-    long http_version = 0, http_status = 0;
-    api.easy_getinfo(curl, CURLINFO_CONNECT_TIME, &connect_s);
-    api.easy_getinfo(curl, CURLINFO_APPCONNECT_TIME, &app_connect_s);
-    api.easy_getinfo(curl, CURLINFO_TOTAL_TIME, &total_s);
-    api.easy_getinfo(curl, CURLINFO_HTTP_VERSION, &http_version);
-    api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-    api.slist_free_all(headers);
-    api.slist_free_all(connect_to);
-    api.easy_cleanup(curl);
-
-    GrpcHealthAnswer answer;
-    double handshake_s = target.tls ? app_connect_s : connect_s;
-    answer.connect_ms = handshake_s * 1000;
-    answer.rpc_ms = std::max(0.0, total_s - handshake_s) * 1000;
-    std::string detail = error_buffer[0] != '\0' ? one_line(error_buffer) : api.easy_strerror(code);
+  // What the exchange came to: a transport failure, or the answer its trailers give.
+  static GrpcHealthAnswer classify(const Transfer& t, Exchange& exchange, double handshake_s,
+                                   const Limits& limits) {
     bool answered = exchange.headers.count("grpc-status") != 0;
-    if (code == CURLE_HTTP2_STREAM && !answered && handshake_s > 0) {
+    if (t.code == CURLE_HTTP2_STREAM && !answered && handshake_s > 0) {
       // Connected, then the stream was reset before an answer reached us. A server without the
       // health service answers UNIMPLEMENTED at once and resets the stream while the request is
       // still arriving; curl 7.88 then drops that answer (RFC 9113 8.1 says keep it). So the
       // status is unknown: reported as what was seen, not guessed.
-      answer.result = R::stream_reset;
-      answer.detail =
-          "the server reset the stream before an answer arrived (a server without grpc.health.v1 "
-          "does this)";
-      return answer;
+      return {R::stream_reset,
+              "the server reset the stream before an answer arrived (a server without "
+              "grpc.health.v1 does this)"};
     }
-    if (code != CURLE_OK && !answered) {
-      answer.detail = detail;
-      if (code == CURLE_OPERATION_TIMEDOUT) {
-        // gRPC counts a connection as made once HTTP/2 answers; a peer that accepted TCP but
-        // sent nothing back is still "connecting" (as grpc_health_probe reports it).
-        bool answered = http_status != 0;
-        answer.result = handshake_s > 0 && answered ? R::deadline : R::connect_timeout;
-        if (answer.result == R::connect_timeout) {
-          answer.detail =
-              handshake_s == 0
-                  ? fmt::format("still connecting after {} ms", connect_ms)
-                  : fmt::format("connected, but no HTTP/2 answer within {} ms", total_ms);
-        }
-      } else if (http_status == 0) {
-        // Refused, reset, TLS handshake failed, or a peer that is not HTTP/2 at all.
-        answer.result = R::connect_failed;
-      } else {
-        answer.result = R::rpc_failed;
-      }
-      return answer;
-    }
-    if (!answered && http_version != CURL_HTTP_VERSION_2_0)
-      return {R::connect_failed, "the server did not speak HTTP/2", answer.connect_ms,
-              answer.rpc_ms};
-    if (!answered && http_status != 200)
-      return {R::rpc_failed, fmt::format("HTTP status {}", http_status), answer.connect_ms,
-              answer.rpc_ms};
+    if (t.code != CURLE_OK && !answered) return transport_failure(t, handshake_s, limits);
+    if (!answered && t.http_version != CURL_HTTP_VERSION_2_0)
+      return {R::connect_failed, "the server did not speak HTTP/2"};
+    if (!answered && t.http_status != 200)
+      return {R::rpc_failed, fmt::format("HTTP status {}", t.http_status)};
     auto grpc_status = exchange.headers.find("grpc-status");
     if (grpc_status == exchange.headers.end())
-      return {R::rpc_failed, "no grpc-status in the answer", answer.connect_ms, answer.rpc_ms};
-    int status = std::atoi(grpc_status->second.c_str());
-    answer.detail = percent_decode(
-        exchange.headers.count("grpc-message") ? exchange.headers["grpc-message"] : "");
-    switch (status) {
-      case k_grpc_ok: {
-        auto serving = response_status(exchange.body);
-        if (!serving)
-          return {R::rpc_failed, "malformed HealthCheckResponse", answer.connect_ms, answer.rpc_ms};
-        answer.result = *serving == 1   ? R::serving
-                        : *serving == 2 ? R::not_serving
-                        : *serving == 3 ? R::service_unknown
-                                        : R::unknown;
-        return answer;
-      }
-      case k_grpc_not_found:
-        answer.result = R::not_found;
-        return answer;
-      case k_grpc_unimplemented:
-        answer.result = R::unimplemented;
-        return answer;
-      case k_grpc_deadline_exceeded:
-        answer.result = R::deadline;
-        return answer;
-      default:
-        answer.result = R::rpc_failed;
-        answer.detail = fmt::format("{} (code {})", answer.detail, status);
-        return answer;
+      return {R::rpc_failed, "no grpc-status in the answer"};
+    return answer_from_trailers(std::atoi(grpc_status->second.c_str()),
+                                exchange.headers["grpc-message"], exchange.body);
+  }
+
+  static GrpcHealthAnswer transport_failure(const Transfer& t, double handshake_s,
+                                            const Limits& limits) {
+    if (t.code == CURLE_OPERATION_TIMEDOUT) {
+      // gRPC counts a connection as made once HTTP/2 answers; a peer that accepted TCP but
+      // sent nothing back is still "connecting" (as grpc_health_probe reports it).
+      if (handshake_s > 0 && t.http_status != 0) return {R::deadline, t.error};
+      return {R::connect_timeout,
+              handshake_s == 0
+                  ? fmt::format("still connecting after {} ms", limits.connect_ms)
+                  : fmt::format("connected, but no HTTP/2 answer within {} ms", limits.total_ms)};
     }
+    // Refused, reset, TLS handshake failed, or a peer that is not HTTP/2 at all.
+    if (t.http_status == 0) return {R::connect_failed, t.error};
+    return {R::rpc_failed, t.error};
   }
 };
 

@@ -127,7 +127,12 @@ class Run {
                          const Timing& timing);
   void emit_started(const EntryRecord& record);
   void emit_finished(const EntryRecord& record);
-  void conclude();
+  void conclude();  // the result and its one-line summary
+  void measure_sla();
+  void conclude_rollback_run();
+  void conclude_failed_step();
+  std::string sla_breach_summary() const;
+  std::string success_summary() const;
   RunReport finish();  // concludes, reports (the journal last), releases the lock
   bool take_lock();
   bool adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock);  // false: refused
@@ -484,22 +489,7 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
 }
 
 void Run::conclude() {
-  auto& sla = m_report.sla;
-  sla.total_budget = m_playbook.sla.total;
-  sla.probe_spec = m_playbook.sla.probe;
-  sla.on_breach = m_playbook.sla.on_breach;
-  bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
-  if (m_options.mode == Mode::run && !m_report.steps.empty()) {
-    sla.steps_elapsed =
-        m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
-    // A resumed run's steps began in another run: the total from the command is not known.
-    sla.evaluated = all_steps_ran && m_options.resume == nullptr;
-    if (sla.total_budget && sla.steps_elapsed > *sla.total_budget) sla.total_exceeded = true;
-    for (const auto& step : m_report.steps) {
-      if (step.budget_exceeded) sla.over_budget_steps.push_back(step.name);
-    }
-  }
-
+  measure_sla();
   auto failed_check = std::find_if(m_report.checks.begin(), m_report.checks.end(),
                                    [](const EntryRecord& r) { return r.status != Status::ok; });
   if (m_lock_refusal) {
@@ -512,89 +502,118 @@ void Run::conclude() {
     m_report.result = RunResult::journal_failed;
     m_report.summary = m_journal_failure;
   } else if (m_options.mode == Mode::rollback && !m_cancel.stop_requested()) {
-    bool partial = m_rollback_failed || m_changes_remain;
-    m_report.result = partial ? RunResult::partial : RunResult::success;
-    m_report.summary =
-        m_report.steps.empty()
-            ? fmt::format("run {} has nothing left to roll back", m_report.rolls_back)
-        : partial
-            ? fmt::format(
-                  "rollback of run {} incomplete ({}): the state is partial, a human must look",
-                  m_report.rolls_back,
-                  m_rollback_failed ? "a rollback failed"
-                                    : "a step without rollback changed things")
-            : fmt::format("run {} rolled back: {} rollback(s) succeeded", m_report.rolls_back,
-                          m_report.rollbacks.size());
+    conclude_rollback_run();
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
-    m_report.summary = m_report.steps.empty()
-                           ? "interrupted before any step started"
-                           : fmt::format(
-                                 "interrupted during or after step '{}'; nothing was rolled back "
-                                 "(use drctl rollback)",
-                                 m_report.steps.back().name);
+    m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
+                                              : fmt::format(
+                                                    "interrupted during or after step '{}'; "
+                                                    "nothing was rolled back (use drctl rollback)",
+                                                    m_report.steps.back().name);
   } else if (failed_check != m_report.checks.end()) {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("check '{}' {}: no step was started, nothing was changed",
                                    failed_check->name, status_name(failed_check->status));
   } else if (m_step_failed) {
-    const auto& failed = m_report.steps.back();
-    bool partial = m_rollback_failed || m_changes_remain;
-    m_report.result = partial ? RunResult::partial : RunResult::rolled_back;
-    m_report.summary = partial ? fmt::format(
-                                     "step '{}' {}; the rollback is incomplete ({}): the state is "
-                                     "partial, a human must look",
-                                     failed.name, status_name(failed.status),
-                                     m_rollback_failed ? "a rollback failed"
-                                                       : "a step without rollback changed things")
-                               : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
-                                             status_name(failed.status), m_report.rollbacks.size());
-  } else if (sla.breached()) {
+    conclude_failed_step();
+  } else if (m_report.sla.breached()) {
     m_report.result =
-        sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
-    std::vector<std::string> why;
-    if (sla.total_exceeded) {
-      why.push_back(
-          fmt::format("steps took {} of a {} SLA",
-                      format_duration(std::chrono::duration_cast<Millis>(sla.steps_elapsed)),
-                      format_duration(*sla.total_budget)));
-    }
-    for (const auto& name : sla.over_budget_steps)
-      why.push_back(fmt::format("step '{}' over its budget", name));
-    if (sla.probe && sla.probe->p99_exceeded) {
-      why.push_back(fmt::format("availability P99 {:.1f} ms over {}", sla.probe->latency.p99,
-                                format_duration(*sla.probe_spec->p99)));
-    }
-    if (sla.probe && sla.probe->error_rate_exceeded) {
-      why.push_back(
-          fmt::format("availability error rate {:.2f}% over {:.2f}% ({} of {} requests failed)",
-                      100.0 * sla.probe->error_rate(), 100.0 * *sla.probe_spec->max_error_rate,
-                      sla.probe->errors, sla.probe->requests));
-    }
-    m_report.summary = fmt::format("completed, SLA breached{}: {}",
-                                   sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
-                                   fmt::format("{}", fmt::join(why, "; ")));
+        m_report.sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
+    m_report.summary = sla_breach_summary();
   } else if (auto why = m_reporter.failure(); !why.empty() && m_options.mode == Mode::run) {
     m_report.result = RunResult::journal_failed;
     m_report.summary = fmt::format("all {} steps completed, but the journal is incomplete: {}",
                                    m_report.steps.size(), redact(why));
   } else {
     m_report.result = RunResult::success;
-    if (m_options.mode == Mode::check) {
-      m_report.summary = fmt::format("all {} checks passed", m_report.checks.size());
-    } else if (m_options.mode == Mode::dry_run) {
-      m_report.summary = fmt::format("dry run: checks passed, {} steps described, nothing changed",
-                                     m_report.steps.size());
-    } else {
-      std::size_t reused =
-          std::count_if(m_report.steps.begin(), m_report.steps.end(),
-                        [](const EntryRecord& r) { return !r.done_in_run.empty(); });
-      m_report.summary =
-          reused == 0 ? fmt::format("all {} steps completed", m_report.steps.size())
-                      : fmt::format("all {} steps completed ({} done in run {}, not run again)",
-                                    m_report.steps.size(), reused, m_report.resumed_from);
-    }
+    m_report.summary = success_summary();
   }
+}
+
+void Run::measure_sla() {
+  auto& sla = m_report.sla;
+  sla.total_budget = m_playbook.sla.total;
+  sla.probe_spec = m_playbook.sla.probe;
+  sla.on_breach = m_playbook.sla.on_breach;
+  bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
+  if (m_options.mode != Mode::run || m_report.steps.empty()) return;
+  sla.steps_elapsed = m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
+  // A resumed run's steps began in another run: the total from the command is not known.
+  sla.evaluated = all_steps_ran && m_options.resume == nullptr;
+  if (sla.total_budget && sla.steps_elapsed > *sla.total_budget) sla.total_exceeded = true;
+  for (const auto& step : m_report.steps) {
+    if (step.budget_exceeded) sla.over_budget_steps.push_back(step.name);
+  }
+}
+
+void Run::conclude_rollback_run() {
+  bool partial = m_rollback_failed || m_changes_remain;
+  m_report.result = partial ? RunResult::partial : RunResult::success;
+  if (m_report.steps.empty()) {
+    m_report.summary = fmt::format("run {} has nothing left to roll back", m_report.rolls_back);
+  } else if (partial) {
+    m_report.summary = fmt::format(
+        "rollback of run {} incomplete ({}): the state is partial, a human must look",
+        m_report.rolls_back,
+        m_rollback_failed ? "a rollback failed" : "a step without rollback changed things");
+  } else {
+    m_report.summary = fmt::format("run {} rolled back: {} rollback(s) succeeded",
+                                   m_report.rolls_back, m_report.rollbacks.size());
+  }
+}
+
+void Run::conclude_failed_step() {
+  const auto& failed = m_report.steps.back();
+  bool partial = m_rollback_failed || m_changes_remain;
+  m_report.result = partial ? RunResult::partial : RunResult::rolled_back;
+  m_report.summary = partial ? fmt::format(
+                                   "step '{}' {}; the rollback is incomplete ({}): the state is "
+                                   "partial, a human must look",
+                                   failed.name, status_name(failed.status),
+                                   m_rollback_failed ? "a rollback failed"
+                                                     : "a step without rollback changed things")
+                             : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
+                                           status_name(failed.status), m_report.rollbacks.size());
+}
+
+std::string Run::sla_breach_summary() const {
+  const auto& sla = m_report.sla;
+  std::vector<std::string> why;
+  if (sla.total_exceeded) {
+    why.push_back(
+        fmt::format("steps took {} of a {} SLA",
+                    format_duration(std::chrono::duration_cast<Millis>(sla.steps_elapsed)),
+                    format_duration(*sla.total_budget)));
+  }
+  for (const auto& name : sla.over_budget_steps)
+    why.push_back(fmt::format("step '{}' over its budget", name));
+  if (sla.probe && sla.probe->p99_exceeded) {
+    why.push_back(fmt::format("availability P99 {:.1f} ms over {}", sla.probe->latency.p99,
+                              format_duration(*sla.probe_spec->p99)));
+  }
+  if (sla.probe && sla.probe->error_rate_exceeded) {
+    why.push_back(
+        fmt::format("availability error rate {:.2f}% over {:.2f}% ({} of {} requests failed)",
+                    100.0 * sla.probe->error_rate(), 100.0 * *sla.probe_spec->max_error_rate,
+                    sla.probe->errors, sla.probe->requests));
+  }
+  return fmt::format("completed, SLA breached{}: {}",
+                     sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
+                     fmt::format("{}", fmt::join(why, "; ")));
+}
+
+std::string Run::success_summary() const {
+  if (m_options.mode == Mode::check)
+    return fmt::format("all {} checks passed", m_report.checks.size());
+  if (m_options.mode == Mode::dry_run) {
+    return fmt::format("dry run: checks passed, {} steps described, nothing changed",
+                       m_report.steps.size());
+  }
+  std::size_t reused = std::count_if(m_report.steps.begin(), m_report.steps.end(),
+                                     [](const EntryRecord& r) { return !r.done_in_run.empty(); });
+  if (reused == 0) return fmt::format("all {} steps completed", m_report.steps.size());
+  return fmt::format("all {} steps completed ({} done in run {}, not run again)",
+                     m_report.steps.size(), reused, m_report.resumed_from);
 }
 
 RunReport Run::execute() {
