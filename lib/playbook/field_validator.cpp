@@ -21,7 +21,8 @@ bool is_plain(const YamlNode& node) {
 
 bool looks_integer(const YamlNode& node) {
   static const std::regex k_integer(R"(^[-+]?[0-9]+$)");
-  return node.is_scalar() && is_plain(node) && std::regex_match(node.scalar, k_integer);
+  return node.is_scalar() && is_plain(node) &&
+         std::regex_match(node.scalar.begin(), node.scalar.end(), k_integer);
 }
 
 // An integer that fits in 64 bits (a longer run of digits is not one drctl can use).
@@ -55,8 +56,9 @@ std::string describe_node(const YamlNode& node) {
     return fmt::format("an integer too large for 64 bits ({})", node.scalar);
   if (looks_integer(node)) return fmt::format("an integer ({})", node.scalar);
   if (looks_boolean(node)) return fmt::format("a boolean ({})", node.scalar);
-  return fmt::format("a string ('{}')",
-                     node.scalar.size() > 40 ? node.scalar.substr(0, 40) + "..." : node.scalar);
+  return fmt::format("a string ('{}')", node.scalar.size() > 40
+                                            ? std::string(node.scalar.substr(0, 40)) + "..."
+                                            : std::string(node.scalar));
 }
 
 namespace {
@@ -92,7 +94,7 @@ void FieldValidator::report_duplicate_keys(const YamlNode& node, const std::stri
   std::map<std::string, SourcePos> seen;
   for (const auto& [key_ptr, value_ptr] : node.pairs) {
     if (!key_ptr->is_scalar()) continue;
-    const auto& key = key_ptr->scalar;
+    const std::string key(key_ptr->scalar);
     auto [where, fresh] = seen.emplace(key, key_ptr->pos);
     if (!fresh) {
       m_diagnostics.error(
@@ -120,7 +122,7 @@ nlohmann::json FieldValidator::validate_map(const YamlNode& node, const Fields& 
                           fmt::format("expected a string key, got {}", describe_node(*key_ptr)));
       continue;
     }
-    const std::string key = key_ptr->scalar;
+    const std::string key(key_ptr->scalar);
     if (handled_elsewhere.count(key) != 0) continue;
     if (!present.insert(key).second) continue;  // duplicate, already reported
     const Field* field = nullptr;
@@ -165,7 +167,8 @@ nlohmann::json FieldValidator::validate_map(const YamlNode& node, const Fields& 
 
 nlohmann::json FieldValidator::scalar_string(const YamlNode& node, const std::string& path,
                                              SourcePos pos) {
-  return m_hook ? m_hook(node.scalar, pos, path) : node.scalar;
+  std::string text(node.scalar);
+  return m_hook ? m_hook(text, pos, path) : text;
 }
 
 Coerced coerce_scalar(const Field& field, const std::string& text) {
@@ -245,11 +248,11 @@ nlohmann::json FieldValidator::validate_value(const YamlNode& node, const Field&
       if (!node.is_map()) return mismatch();
       return validate_string_map(node, path);
     case FieldType::integer_list: {
-      if (fits_integer(node)) return coerce_scalar(field, node.scalar).value;
+      if (fits_integer(node)) return coerce_scalar(field, std::string(node.scalar)).value;
       if (!node.is_sequence()) return mismatch();
       return validate_items(m_diagnostics, node, path, "an integer", fits_integer,
                             [](const YamlNode& item, const std::string&) {
-                              return nlohmann::json(std::stoll(item.scalar));
+                              return nlohmann::json(std::stoll(std::string(item.scalar)));
                             });
     }
     case FieldType::object:
@@ -279,7 +282,7 @@ nlohmann::json FieldValidator::resolve_then_validate(const YamlNode& node, const
                                                      const std::string& path, SourcePos key_pos,
                                                      SourcePos pos) {
   std::size_t errors_before = m_diagnostics.error_count();
-  std::string resolved = m_hook(node.scalar, pos, path);
+  std::string resolved = m_hook(std::string(node.scalar), pos, path);
   if (m_diagnostics.error_count() != errors_before)
     return nlohmann::json();  // the reference itself is wrong
   // ${steps.*} and ${run.*} are known just before the entry runs: kept as text until then
@@ -308,7 +311,7 @@ nlohmann::json FieldValidator::validate_scalar(const YamlNode& node, const Field
         fmt::format("expected {}, got {}", field_type_name(field.type), describe_node(node)));
     return nlohmann::json();
   }
-  Coerced coerced = coerce_scalar(field, node.scalar);
+  Coerced coerced = coerce_scalar(field, std::string(node.scalar));
   if (coerced.wrong_type) {
     m_diagnostics.error(
         pos, path,
@@ -335,7 +338,7 @@ nlohmann::json FieldValidator::validate_string_map(const YamlNode& node, const s
       m_diagnostics.error(key_ptr->pos, path, "expected a string key");
       continue;
     }
-    std::string item_path = join_path(path, key_ptr->scalar);
+    std::string item_path = join_path(path, std::string(key_ptr->scalar));
     if (!value_ptr->is_scalar()) {
       SourcePos where = value_ptr->is_null() ? key_ptr->pos : value_ptr->pos;
       m_diagnostics.error(where, item_path,

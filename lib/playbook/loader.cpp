@@ -37,7 +37,7 @@ const YamlNode* find_path(const YamlNode& spec, const std::string& path) {
       if (close == std::string::npos) break;
       std::size_t index = std::stoul(path.substr(end + 1, close - end - 1));
       if (!node->is_sequence() || index >= node->items.size()) return node;
-      node = node->items[index].get();
+      node = node->items[index];
       start = close + 1;
       if (start < path.size() && path[start] == '.') ++start;
     } else {
@@ -121,7 +121,7 @@ LoadResult PlaybookReader::read() {
     result.diagnostics = m_diag.sorted();
     return result;
   }
-  const auto& documents = *parsed;
+  const auto& documents = parsed->documents;
   if (documents.empty() || documents.front()->is_null()) {
     m_diag.error({1, 1}, "", "the playbook is empty");
   } else if (documents.size() > 1) {
@@ -217,7 +217,7 @@ void PlaybookReader::scan_headers(const YamlNode& list, Role role) {
     std::size_t this_index = index++;
     const YamlNode* name_node = node.get("name");
     if (!node.is_map() || name_node == nullptr || !name_node->is_scalar()) continue;
-    const std::string name = name_node->scalar;
+    const std::string name(name_node->scalar);
     const Kind* kind = nullptr;
     for (const auto& [key_ptr, value_ptr] : node.pairs) {
       if (key_ptr->is_scalar() && kind == nullptr) kind = m_kinds.find(key_ptr->scalar);
@@ -259,7 +259,7 @@ std::string PlaybookReader::find_kind_key(const YamlNode& node, const std::strin
   std::string kind_key;
   for (const auto& [key_ptr, value_ptr] : node.pairs) {
     if (!key_ptr->is_scalar()) continue;
-    const std::string key = key_ptr->scalar;
+    const std::string key(key_ptr->scalar);
     if (ordinary_keys.count(key) != 0) continue;
     if (m_kinds.find(key) != nullptr) {
       handled.insert(key);

@@ -61,6 +61,15 @@ assert isinstance(d["line"], int) and isinstance(d["column"], int) and d["line"]
 PY
 then pass "validate --output json lists every error with line and column"; else fail "validate --output json"; fi
 
+# Hostile input: nesting 20,000 levels deep is refused at the 65th level with its position
+# (libyaml's cost grows with the square of the depth: it took 2.3 s before the limit).
+python3 -c 'n = 20000; print("version: 1\nname: deep\nvars:\n  x: " + "[" * n + "]" * n)' > "$WORK/deep.yaml"
+check deep-nesting 65 validate "$WORK/deep.yaml"
+contains "deep nesting is a located error" "$WORK/deep-nesting.err" "deep.yaml:4:"
+contains "deep nesting says why" "$WORK/deep-nesting.err" "nested deeper than 64 levels"
+python3 -c 'n = 70; print("version: 1\nname: deep\nvars:\n" + "".join("  " * (i + 1) + "k%d:\n" % i for i in range(n)))' > "$WORK/deep-map.yaml"
+check deep-map-nesting 65 validate "$WORK/deep-map.yaml"
+contains "deep block mappings are refused too" "$WORK/deep-map-nesting.err" "nested deeper than 64 levels"
 check unknown-flag 64 validate --frobnicate "$SOURCE_DIR/playbooks/examples/demo.yaml"
 contains "unknown flag is a one-line error" "$WORK/unknown-flag.err" "drctl: error:"
 check missing-file 64 validate "$WORK/nope.yaml"
