@@ -9,7 +9,9 @@
 
 #include "clients/sql.hpp"
 #include "kinds/failure.hpp"
+#include "kinds/gtid.hpp"
 #include "kinds/tls_fields.hpp"
+#include "util/clock.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -56,10 +58,6 @@ const Field k_write =
 
 using Clock = std::chrono::steady_clock;
 
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
 // The first present column of several names: MariaDB/MySQL 5.7 and MySQL 8.0.22+ differ.
 std::optional<std::string> column(const SqlRow& row, std::initializer_list<const char*> names,
                                   bool& present) {
@@ -103,26 +101,6 @@ std::string class_name(const SqlError& error) {
     default:
       return "other";
   }
-}
-
-// MariaDB GTID positions "domain-server-seq,...": the highest seq per domain.
-std::map<std::string, unsigned long long> parse_mariadb_gtid(const std::string& position) {
-  std::map<std::string, unsigned long long> out;
-  std::size_t start = 0;
-  while (start < position.size()) {
-    auto end = position.find(',', start);
-    std::string part =
-        trim(position.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    auto first = part.find('-');
-    auto last = part.rfind('-');
-    if (first != std::string::npos && last != first) {
-      out[part.substr(0, first)] =
-          std::max(out[part.substr(0, first)], std::stoull(part.substr(last + 1)));
-    }
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
 }
 
 class MysqlOperation : public Operation {
@@ -301,13 +279,15 @@ class MysqlOperation : public Operation {
     if (mariadb) {
       auto want = parse_mariadb_gtid(*primary_pos);
       auto have = parse_mariadb_gtid(*replica_pos);
-      for (const auto& [domain, seq] : want) {
-        unsigned long long got = have.count(domain) ? have[domain] : 0;
-        if (got < seq) {
-          caught_up = false;
-          behind.push_back(
-              fmt::format("domain {}: {} < {} ({} transactions)", domain, got, seq, seq - got));
-        }
+      if (!want || !have) {
+        return failed(outcome, Status::invalid_answer, "bad_gtid",
+                      fmt::format("mysql: cannot read the GTID position '{}'",
+                                  !want ? *primary_pos : *replica_pos));
+      }
+      for (const auto& lag : gtid_behind(*want, *have)) {
+        caught_up = false;
+        behind.push_back(fmt::format("domain {}: {} < {} ({} transactions)", lag.domain, lag.have,
+                                     lag.want, lag.want - lag.have));
       }
     } else {
       auto subset =

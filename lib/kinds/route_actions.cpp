@@ -115,10 +115,15 @@ std::vector<SpecProblem> check_route_action(const Spec& spec) {
              fmt::format("give exactly one action: {}", join(route_action_names(), ", "))}};
   auto action = chosen(spec);
   std::vector<SpecProblem> problems;
-  for (auto problem : kind_of(*action.row).check_spec(action.spec)) {
-    problems.push_back(
-        {std::string(action.row->key) + (problem.key.empty() ? "" : "." + problem.key),
-         problem.message});
+  auto add = [&](const Spec& checked, const std::string& at) {
+    for (auto problem : kind_of(*action.row).check_spec(checked)) {
+      problems.push_back({at + (problem.key.empty() ? "" : "." + problem.key), problem.message});
+    }
+  };
+  add(action.spec, action.row->key);
+  // The `undo:` spec runs through the same kind: the same checks, before it is ever needed.
+  if (action.row->undo_doc != nullptr && action.spec.has("undo")) {
+    add(action.spec.object("undo"), std::string(action.row->key) + ".undo");
   }
   return problems;
 }
