@@ -46,7 +46,8 @@ class PlanCommand : public Command {
                           {"action", redact(kind.describe(e.action.spec))},
                           {"timeout_ms", e.timing.timeout.count()},
                           {"retries", e.timing.retries},
-                          {"retry_delay_ms", e.timing.retry_delay.count()}};
+                          {"retry_delay_ms", e.timing.retry_delay.count()},
+                          {"writes", kind.writes(e.action.spec) && !e.read_only}};
       if (e.role == Role::step) {
         j["budget_ms"] = e.budget ? nlohmann::json(e.budget->count()) : nlohmann::json(nullptr);
         std::string undo = kind.undo_description(e.action.spec);
@@ -95,6 +96,10 @@ class PlanCommand : public Command {
                j.contains("budget_ms") && !j["budget_ms"].is_null()
                    ? format_duration(Millis(j["budget_ms"].get<long long>()))
                    : "-");
+      if (j["phase"] == "check" && j["writes"].get<bool>()) {
+        print_to(stdout, "{:>3} {:<6} {}\n", "", "",
+                 "writes: this check writes to the system it checks");
+      }
       if (j.contains("rollback")) {
         print_to(stdout, "{:>3} {:<6} {}\n", "", "",
                  j["rollback"].is_null()

@@ -288,6 +288,11 @@ void Run::run_check(std::size_t i) {
     std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec)
                                                 : std::make_unique<FailedOperation>(late.error());
     attempt(operation.get(), entry.timing, record);
+    // Honest roles: a check that writes (a heartbeat row, a canary key) says so, in every mode
+    // (a dry run runs its checks for real).
+    if (kind.writes(spec))
+      record.warnings.push_back(
+          fmt::format("this {} check writes to the system it checks", kind.name()));
     emit_finished(record);
   }
   m_report.checks[i] = std::move(record);
