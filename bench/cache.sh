@@ -8,9 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh "${1:-build}"
-set +eu
-. tests/cli/etcd.sh
-set -e
+load_etcd_helpers
 runs=${RUNS:-10}
 
 start_etcd E 1 --quota-backend-bytes 8589934592

@@ -23,3 +23,10 @@ fanout_targets() {
   [ "$(grep -c grpc_health "$WORK/fanout-200.yaml")" = 200 ] || { echo "fan-out fixture did not start"; exit 1; }
 }
 median() { python3 -c 'import statistics,sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 3))' "$@"; }
+
+# The test suites' etcd helpers (start_etcd, ...), which do not run under set -eu.
+load_etcd_helpers() {
+  set +eu
+  . tests/cli/etcd.sh
+  set -e
+}

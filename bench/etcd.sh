@@ -9,9 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh "${1:-build}"
-set +eu
-. tests/cli/etcd.sh
-set -e
+load_etcd_helpers
 runs=${RUNS:-5}
 
 if [ -z "${SKIP_LATENCY:-}" ]; then

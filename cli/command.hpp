@@ -18,11 +18,10 @@ struct GlobalOptions {
   int parallel = 8;
   bool quiet = false;
   bool verbose = false;
-  bool probe = false;     // a single check: one result line, no table or banner
-  std::string state_dir;  // journals; "" = $XDG_STATE_HOME/drctl or ~/.local/state/drctl
-  std::string grace = "10s";
-  std::string push_metrics;  // Pushgateway base URL; "" = no push  // after SIGINT/SIGTERM, how
-                             // long the running step may still take
+  bool probe = false;         // a single check: one result line, no table or banner
+  std::string state_dir;      // journals; "" = $XDG_STATE_HOME/drctl or ~/.local/state/drctl
+  std::string grace = "10s";  // after SIGINT/SIGTERM, how long the running step may still take
+  std::string push_metrics;   // Pushgateway base URL; "" = no push
 };
 
 class Command {

@@ -6,13 +6,11 @@
 
 #include "clients/http_client.hpp"
 #include "core/context.hpp"
+#include "util/clock.hpp"
 
 namespace drctl {
 namespace {
 using Clock = std::chrono::steady_clock;
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 }  // namespace
 
 AvailabilityProbe::AvailabilityProbe(ProbeSpec spec) : m_spec(std::move(spec)) {

@@ -110,14 +110,7 @@ class FileAndExecOperation : public Operation {
     m_written = true;
     m_change_started =
         std::chrono::steady_clock::now();  // the new route can take effect from the reload on
-    if (auto problem = run_command(m_spec.strings(k_reload), ctx); !problem.empty()) {
-      return failed(Status::failed, "reload",
-                    fmt::format("{} written, but the reload failed: {}", m_path, problem),
-                    Changed::yes);
-    }
-    Outcome outcome = Outcome::ok(fmt::format("{} written and reloaded", m_path));
-    outcome.changed = Changed::yes;
-    return outcome;
+    return reload(ctx, "written");
   }
 
   bool can_undo() const override { return true; }
@@ -149,19 +142,24 @@ class FileAndExecOperation : public Operation {
       return failed(Status::failed, "write", fmt::format("{}: {}", m_path, std::strerror(errno)),
                     Changed::unknown);
     }
-    if (auto problem = run_command(m_spec.strings(k_reload), ctx); !problem.empty()) {
-      return failed(Status::failed, "reload",
-                    fmt::format("{} restored, but the reload failed: {}", m_path, problem),
-                    Changed::yes);
-    }
-    Outcome outcome = Outcome::ok(fmt::format("{} restored and reloaded", m_path));
-    outcome.changed = Changed::yes;
-    return outcome;
+    return reload(ctx, "restored");
   }
 
  private:
   mode_t file_mode() const {
     return static_cast<mode_t>(std::stoul(m_spec.str(k_mode), nullptr, 8));
+  }
+
+  // Runs the reload command once the file is `done` ("written", "restored").
+  Outcome reload(const AttemptContext& ctx, const char* done) const {
+    if (auto problem = run_command(m_spec.strings(k_reload), ctx); !problem.empty()) {
+      return failed(Status::failed, "reload",
+                    fmt::format("{} {}, but the reload failed: {}", m_path, done, problem),
+                    Changed::yes);
+    }
+    Outcome outcome = Outcome::ok(fmt::format("{} {} and reloaded", m_path, done));
+    outcome.changed = Changed::yes;
+    return outcome;
   }
 
   // "" when the command exited 0, else what went wrong (with its stderr's tail).

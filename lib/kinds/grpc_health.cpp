@@ -52,13 +52,11 @@ Status status_of(R result) {
 std::string explain(R result, const std::string& detail) {
   switch (result) {
     case R::serving:
-      return "SERVING";
     case R::not_serving:
-      return "NOT_SERVING";
+    case R::service_unknown:
+      return std::string(grpc_result_name(result));
     case R::unknown:
       return "UNKNOWN status";
-    case R::service_unknown:
-      return "SERVICE_UNKNOWN";
     case R::not_found:
       return "NOT_FOUND: the server does not know this service name";
     case R::unimplemented:

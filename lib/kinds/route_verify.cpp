@@ -4,14 +4,12 @@
 
 #include <thread>
 
+#include "util/clock.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
 namespace {
 using Clock = std::chrono::steady_clock;
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
 }  // namespace
 
 RouteExpect RouteExpect::from(const Spec& expect) {

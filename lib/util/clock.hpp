@@ -17,6 +17,11 @@ struct Instant {
   }
 };
 
+// Milliseconds from `a` to `b`, with sub-millisecond precision.
+inline double ms_between(SteadyTime a, SteadyTime b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
 // RFC 3339 UTC with milliseconds: "2026-11-23T22:15:00.123Z".
 std::string rfc3339_utc(WallTime time);
 // Reads what rfc3339_utc writes; the epoch when `text` is not in that form.

@@ -62,18 +62,16 @@ TEST_CASE("the proof catches a lost put, a lost delete, a duplicate and a reorde
     t.finish(12);
     CHECK(t.lost() == 1);
   }
-  SUBCASE("duplicate") {
+  auto watched = [](std::vector<EtcdEvent> events) {
     ContinuityTracker t(10);
-    t.observe(put("/a", 10));
-    t.observe(put("/a", 10));
-    CHECK(t.duplicates() == 1);
+    for (const auto& event : events) t.observe(event);
+    return t;
+  };
+  SUBCASE("duplicate") {
+    CHECK(watched({put("/a", 10), put("/a", 10)}).duplicates() == 1);
   }
   SUBCASE("reordering, and an event before the start") {
-    ContinuityTracker t(10);
-    t.observe(put("/a", 12));
-    t.observe(put("/b", 11));
-    t.observe(put("/c", 9));
-    CHECK(t.out_of_order() == 2);
+    CHECK(watched({put("/a", 12), put("/b", 11), put("/c", 9)}).out_of_order() == 2);
   }
   SUBCASE("a re-list seeds keys: an unchanged seeded key is not lost, a deleted one is") {
     ContinuityTracker t(20);
