@@ -4,11 +4,13 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <string_view>
 
 #include "command.hpp"
 #include "common.hpp"
@@ -91,7 +93,12 @@ int main(int argc, char** argv) {
   Command* selected = nullptr;
   for (auto& command : commands) {
     CLI::App* sub = app.add_subcommand(command->name(), command->help());
-    command->setup(*sub);
+    // Only the named subcommand declares its options: `drctl probe` alone makes ~100 flags from
+    // the kinds' tables, a cost `drctl version` should not pay at every start.
+    bool named = std::any_of(argv + 1, argv + argc, [&](const char* arg) {
+      return std::string_view(arg) == command->name();
+    });
+    if (named) command->setup(*sub);
     sub->callback([&selected, c = command.get()] { selected = c; });
   }
   try {
