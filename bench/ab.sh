@@ -32,16 +32,7 @@ done
 base=$WORK/base new=$WORK/new
 
 # ---- 1. start-up and validation
-{
-  printf 'version: 1\nname: bench-500\nvars: {url: "http://127.0.0.1:9"}\ndefaults: {timeout: 5s}\nsla: {total: 23s}\n'
-  printf 'checks:\n'
-  for i in $(seq 1 20); do printf '  - name: check-%d\n    http: {url: "${vars.url}/health/%d", expect_status: [200]}\n' "$i" "$i"; done
-  printf 'steps:\n'
-  for i in $(seq 1 500); do
-    printf '  - name: step-%d\n    budget: 40ms\n    exec:\n      argv: [echo, "step %d", "${vars.url}"]\n      env: {N: "%d"}\n' "$i" "$i" "$i"
-    printf '    rollback:\n      exec: {argv: [echo, "undo %d"]}\n' "$i"
-  done
-} > "$WORK/500.yaml"
+bench/support/playbook-500.sh > "$WORK/500.yaml"
 # Rounds in alternating order, pooled: hyperfine runs one command's runs before the next's.
 for round in 1 2 3 4 5 6; do
   order=(base new); [ $((round % 2)) -eq 0 ] && order=(new base)

@@ -42,7 +42,7 @@ const std::vector<ProbeRow>& probe_rows() {
        "mysql",
        "Replica running with lag under --max-lag (exit 0 pass, 1 fail, 64 usage)",
        "30s",
-       {.inherited_members = {"user", "password_env", "password_file"}}},
+       {.inherited_members = {{"user"}, {"password_env", "password_file"}}}},
       {"grpc",
        "grpc_health",
        "grpc.health.v1 Check; exit codes as grpc_health_probe (0 SERVING, 1 bad arguments, 2 "

@@ -107,7 +107,7 @@ void ProbeFlags::add(CLI::App& app, const Field& field, std::string name,
   const std::string& key = flag->paths.front().back();
   if (auto alias = m_shape.aliases.find(key);
       alias != m_shape.aliases.end() && flag->paths.front().size() == 1) {
-    names += "," + alias->second;
+    names = alias->second + "," + names;  // the alias first: CLI11's messages name it
   }
   if (field.type == FieldType::boolean) {
     flag->option = app.add_flag(names, flag->on, help_of(field));
@@ -161,9 +161,16 @@ std::optional<nlohmann::json> ProbeFlags::spec() const {
         listed(m_shape.shared_objects, field.name)) {
       continue;
     }
-    for (const auto& member : m_shape.inherited_members) {
-      if (!spec[field.name].contains(member) && spec.contains(member))
-        spec[field.name][member] = spec[member];
+    for (const auto& group : m_shape.inherited_members) {
+      // A group is inherited whole or not at all: --primary-password-file beside the
+      // replica's --password-env must not leave the primary with both.
+      bool given = std::any_of(group.begin(), group.end(), [&](const std::string& key) {
+        return spec[field.name].contains(key);
+      });
+      if (given) continue;
+      for (const auto& key : group) {
+        if (spec.contains(key)) spec[field.name][key] = spec[key];
+      }
     }
   }
   return spec;

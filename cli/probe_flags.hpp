@@ -23,9 +23,10 @@ struct ProbeShape {
   // Members of those that differ per object: `--put-endpoints`, `--watch-endpoints` (or just
   // `--endpoints` when there is one object).
   std::vector<std::string> per_object_members;
-  // Members of other nested objects that default to the top-level flag of the same name
-  // (mysql's `--primary-*` take --user and the password from the replica's flags).
-  std::vector<std::string> inherited_members;
+  // Members of other nested objects that default to the top-level flags of the same names,
+  // in groups taken whole (mysql's `--primary-*` take --user, and the password as given for
+  // the replica, env or file, unless a --primary-password-* is given).
+  std::vector<std::vector<std::string>> inherited_members;
   // Keys whose flag is required although the kind's table does not require the key (the
   // table accepts `address` or `addresses`; the probe takes one address).
   std::vector<std::string> required;

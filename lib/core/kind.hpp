@@ -63,10 +63,11 @@ class Kind {
   virtual std::string describe(const Spec& spec) const = 0;
   // Whether running it can change anything (a read-only step needs no rollback).
   virtual bool mutates(const Spec& /*spec*/) const { return true; }
-  // Whether running it writes to a system at all, even a write it cleans up or that changes
-  // no state anyone relies on (a heartbeat row, a canary key): a check that writes says so in
-  // plans, dry runs and the docs, and continuous evaluation must rate-limit it.
-  virtual bool writes(const Spec& spec) const { return mutates(spec); }
+  // Whether running it as a check writes to a system, even a write it cleans up or that
+  // changes no state anyone relies on (a heartbeat row, a canary key): such a check says so
+  // in plans, dry runs and the docs, and continuous evaluation must rate-limit it. Only the
+  // kinds that write while they observe override it (a script's effects are its own business).
+  virtual bool writes(const Spec& /*spec*/) const { return false; }
   // True when every change it makes waits for ctx.save_undo_state() first: its start then
   // need not wait for the journal's remote copy, since the undo state's wait covers it.
   virtual bool undo_state_before_changes(const Spec& /*spec*/) const { return false; }

@@ -51,13 +51,9 @@ class EtcdPutOperation : public Operation {
                        "already held the value (written by the interrupted run)");
       }
       if (!satisfies(current, wanted)) {
-        Outcome outcome = Outcome::fail(
-            Status::failed,
-            redact(fmt::format("{}: compare failed: {} (expected {})", what,
-                               describe_current(current), describe_condition(wanted))),
-            Changed::no);
-        outcome.evidence["error"] = "compare_failed";
-        return outcome;
+        return failed(Status::failed, "compare_failed",
+                      fmt::format("{}: compare failed: {} (expected {})", what,
+                                  describe_current(current), describe_condition(wanted)));
       }
       if (!m_adopted) m_previous = current;
       m_pending = true;
@@ -74,12 +70,9 @@ class EtcdPutOperation : public Operation {
       return written(key, what, (*session)->endpoint(),
                      m_previous ? "replaced its value" : "created it");
     }
-    Outcome outcome = Outcome::fail(
-        Status::failed,
-        fmt::format("{}: the key kept changing under concurrent writers; not written", what),
-        Changed::no);
-    outcome.evidence["error"] = "contended";
-    return outcome;
+    return failed(
+        Status::failed, "contended",
+        fmt::format("{}: the key kept changing under concurrent writers; not written", what));
   }
 
   nlohmann::json undo_state() const override {
@@ -176,16 +169,13 @@ class EtcdPutOperation : public Operation {
   }
 
   Outcome changed_since(const std::string& what, const std::optional<EtcdKeyValue>& current) const {
-    Outcome outcome = Outcome::fail(
-        Status::failed,
+    return failed(
+        Status::failed, "changed_since",
         fmt::format(
             "{}: not restored: the key changed since this run wrote it at revision {} (now {})",
             what, m_revision,
             current ? fmt::format("mod_revision {}", current->mod_revision)
-                    : std::string("changed or deleted")),
-        Changed::no);
-    outcome.evidence["error"] = "changed_since";
-    return outcome;
+                    : std::string("changed or deleted")));
   }
 
   static std::string describe_current(const std::optional<EtcdKeyValue>& current) {
