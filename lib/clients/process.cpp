@@ -1,6 +1,7 @@
 #include "clients/process.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+
+#include "util/strings.hpp"
 
 namespace drctl {
 namespace {
@@ -79,29 +82,24 @@ ProcessResult run_process(const ProcessSpec& spec, std::chrono::steady_clock::ti
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  // PATH lookup uses the child's PATH when given, as a shell would.
+  // A bare name is looked up in the child's PATH (when given) and only there: never relative
+  // to drctl's working directory or the step's `cwd`, so an empty or relative PATH entry
+  // (which a shell would read as ".") is skipped, and a name found nowhere is not run.
   std::string path_env =
       spec.env.count("PATH") ? spec.env.at("PATH") : "/usr/local/bin:/usr/bin:/bin";
   std::string program = spec.argv.empty() ? "" : spec.argv[0];
-  if (program.find('/') == std::string::npos) {
-    std::size_t start = 0;
-    while (start <= path_env.size()) {
-      auto end = path_env.find(':', start);
-      std::string dir =
-          path_env.substr(start, end == std::string::npos ? std::string::npos : end - start);
-      std::string candidate = (dir.empty() ? "." : dir) + "/" + spec.argv[0];
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        program = candidate;
-        break;
-      }
-      if (end == std::string::npos) break;
-      start = end + 1;
-    }
+  bool found = program.find('/') != std::string::npos;
+  for (const auto& dir : split(path_env, ':')) {
+    if (found) break;
+    if (dir.empty() || dir[0] != '/') continue;
+    std::string candidate = dir + "/" + program;
+    found = ::access(candidate.c_str(), X_OK) == 0;
+    if (found) program = candidate;
   }
 
   pid_t pid = -1;
-  int rc = spec.argv.empty()
-               ? EINVAL
+  int rc = spec.argv.empty() || !found
+               ? (spec.argv.empty() ? EINVAL : ENOENT)
                : ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
@@ -111,7 +109,8 @@ ProcessResult run_process(const ProcessSpec& spec, std::chrono::steady_clock::ti
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     result.end = ProcessResult::End::spawn_failed;
-    result.spawn_error = std::strerror(rc);
+    result.spawn_error =
+        found ? std::strerror(rc) : fmt::format("not found in PATH ({})", path_env);
     return result;
   }
   result.pid = pid;

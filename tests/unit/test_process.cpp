@@ -54,6 +54,37 @@ TEST_CASE("a program that does not exist is a spawn failure") {
   CHECK(result.end == ProcessResult::End::spawn_failed);
 }
 
+TEST_CASE("a bare name runs from PATH only, never from the working directory or the step's cwd") {
+  // An executable `flip-route` planted in a directory that is the working directory, the
+  // step's cwd and an empty PATH entry ("::", which a shell reads as "."): none may run it.
+  auto dir = std::filesystem::temp_directory_path() / ("drctl-path-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto marker = dir / "ran";
+  {
+    std::ofstream script(dir / "flip-route");
+    script << "#!/bin/sh\ntouch " << marker.string() << "\n";
+  }
+  std::filesystem::permissions(dir / "flip-route", std::filesystem::perms::owner_all);
+  auto old_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir);
+  ProcessSpec spec;
+  spec.argv = {"flip-route"};
+  spec.cwd = dir.string();
+  spec.env["PATH"] = "/usr/bin::/bin:relative";
+  auto result =
+      run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
+  std::filesystem::current_path(old_cwd);
+  CHECK(result.end == ProcessResult::End::spawn_failed);
+  CHECK(result.spawn_error == "not found in PATH (/usr/bin::/bin:relative)");
+  CHECK_FALSE(std::filesystem::exists(marker));
+  // The same program named by a path runs: the lookup, not the program, was refused.
+  spec.argv = {(dir / "flip-route").string()};
+  result = run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
+  CHECK(result.end == ProcessResult::End::exited);
+  CHECK(std::filesystem::exists(marker));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("an exec step's timeout kills its whole process group, grandchildren included") {
   auto dir = std::filesystem::temp_directory_path() / ("drctl-unit-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
