@@ -1,7 +1,9 @@
 // drctl: disaster-recovery switchover between two sites. Parses the command line into
 // GlobalOptions and one subcommand, and maps every failure to the exit-code contract.
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -40,7 +42,22 @@ int with_output_checked(int exit_code) {
 
 }  // namespace
 
+// A descriptor 0-2 that was closed (`drctl run ... >&-`) is opened on /dev/null before
+// anything else opens a file: otherwise the first file drctl opens (the journal) gets fd 1, and
+// the report and progress lines are written into it.
+void reopen_closed_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
+  reopen_closed_standard_fds();
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error to report, not a reason to die
   ::signal(SIGXFSZ, SIG_IGN);  // so is a file-size limit (write() fails with EFBIG)
 

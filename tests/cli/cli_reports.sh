@@ -76,4 +76,15 @@ report_is gbk '[x["status"] for x in r["steps"]]' "['ok', 'ok']"
 xmllint --noout "$WORK/gbk.xml" 2>"$WORK/gbk-xmllint.err" && pass "gbk: the JUnit file is well-formed" || fail "gbk: JUnit" "$(cat "$WORK/gbk-xmllint.err")"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]' "$WORK"/state-gbk/runs/*.jsonl \
   && pass "gbk: every journal line is valid UTF-8 JSON" || fail "gbk: the journal is not valid UTF-8 JSON"
+# With stdout (or stderr) closed, the first file drctl opens must not become fd 1 or 2: the
+# journal once received the whole JSON report and the progress lines this way.
+"$DRCTL" --state-dir "$WORK/state-closed" run --yes --output json "$WORK/gbk.yaml" >&- 2>&-; RC=$?
+LAST=closed-stdout; expect_rc "closed stdout and stderr" 0
+python3 -c '
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert all(json.loads(l).get("type") for l in lines), "a line that is not a journal record"
+assert not any(json.loads(l).get("schema") == "drctl.report/v1" for l in lines), "the report is in the journal"
+' "$WORK"/state-closed/runs/*.jsonl 2>"$WORK/closed.err" \
+  && pass "closed stdout: the journal holds journal records only" || fail "closed stdout: the journal holds other output" "$(cat "$WORK/closed.err")"
 finish
