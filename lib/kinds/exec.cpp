@@ -99,8 +99,11 @@ class ExecOperation : public Operation {
                            fmt::format("cannot run '{}': {}", shown, result.spawn_error),
                            Changed::no);
     }
-    outcome.evidence["stdout_tail"] = redact(tail(result.out, k_tail_lines, k_tail_bytes));
-    outcome.evidence["stderr_tail"] = redact(tail(result.err, k_tail_lines, k_tail_bytes));
+    // Masked first, then cut: a cut through a secret would leave part of it unrecognisable.
+    const std::string out = redact(result.out);
+    const std::string err = redact(result.err);
+    outcome.evidence["stdout_tail"] = tail(out, k_tail_lines, k_tail_bytes);
+    outcome.evidence["stderr_tail"] = tail(err, k_tail_lines, k_tail_bytes);
     outcome.changed = Changed::unknown;  // a program ran: drctl cannot know what it changed
     auto expected = m_spec.integers(k_expect_exit);
     switch (result.end) {
@@ -124,13 +127,11 @@ class ExecOperation : public Operation {
     }
     outcome.evidence["exit_code"] = result.exit_code;
     outcome.outputs["exit_code"] = std::to_string(result.exit_code);
-    outcome.outputs["stdout"] =
-        redact(trim(result.out.size() > k_stdout_output_limit
-                        ? result.out.substr(result.out.size() - k_stdout_output_limit)
-                        : result.out));
+    outcome.outputs["stdout"] = trim(
+        out.size() > k_stdout_output_limit ? out.substr(out.size() - k_stdout_output_limit) : out);
     if (std::find(expected.begin(), expected.end(), result.exit_code) == expected.end()) {
       outcome.status = Status::failed;
-      std::string last_err = tail(result.err, 1, 200);
+      std::string last_err = tail(err, 1, 200);
       outcome.message = redact(fmt::format(
           "'{}' exited with {} (expected {}){}", shown, result.exit_code,
           expected.size() == 1 ? std::to_string(expected[0]) : "one of the expect_exit codes",

@@ -82,7 +82,9 @@ class HttpOperation : public Operation {
     outcome.evidence["first_byte_ms"] = response->first_byte_ms;
     outcome.evidence["total_ms"] = response->total_ms;
     outcome.outputs["status"] = std::to_string(response->status);
-    outcome.outputs["body"] = redact(response->body.substr(0, k_body_output_limit));
+    // Masked first, then cut: a cut through a secret would leave part of it unrecognisable.
+    const std::string body = redact(response->body);
+    outcome.outputs["body"] = body.substr(0, k_body_output_limit);
 
     auto expected = m_spec.integers(k_expect_status);
     bool status_ok = expected.empty() ? (response->status >= 200 && response->status < 300)
@@ -90,7 +92,7 @@ class HttpOperation : public Operation {
                                                   response->status) != expected.end();
     if (!status_ok) {
       outcome.status = Status::failed;
-      outcome.evidence["body_tail"] = redact(tail(response->body, 5, 512));
+      outcome.evidence["body_tail"] = tail(body, 5, 512);
       outcome.message = redact(
           fmt::format("{}: status {} (expected {})", endpoint, response->status,
                       expected.empty() ? "2xx" : fmt::format("{}", fmt::join(expected, " or "))));
@@ -99,7 +101,7 @@ class HttpOperation : public Operation {
     auto needle = m_spec.opt_str(k_expect_body_contains);
     if (needle && response->body.find(*needle) == std::string::npos) {
       outcome.status = Status::failed;
-      outcome.evidence["body_tail"] = redact(tail(response->body, 5, 512));
+      outcome.evidence["body_tail"] = tail(body, 5, 512);
       outcome.message = redact(fmt::format("{}: status {} but the body does not contain '{}'{}",
                                            endpoint, response->status, *needle,
                                            response->truncated ? " (body truncated)" : ""));

@@ -58,6 +58,24 @@ journals=$(cat "$XDG_STATE_HOME"/drctl/runs/*.jsonl 2>/dev/null)
 grep -qF -- "$token" <<<"$journals" && fail "env secret found in a journal" || pass "env secret absent from the journals"
 grep -qF -- "$filesecret" <<<"$journals" && fail "file secret found in a journal" || pass "file secret absent from the journals"
 
+# A secret followed by 2040 bytes: a tail cut 2048 bytes from the end falls inside the secret.
+# Masked after the cut, its last 8 characters leaked into the report and the journal.
+cat > "$WORK/cut.yaml" <<YAML
+version: 1
+name: cut
+steps:
+  - name: cut-secret
+    exec:
+      argv: [sh, -c, 'printf "token=%s" "\$TOKEN"; printf "%2040s" "" | tr " " x; echo; exit 3']
+      secret_env: {TOKEN: DRCTL_TEST_TOKEN}
+YAML
+"$DRCTL" --state-dir "$WORK/state-cut" run --yes -v --output json "$WORK/cut.yaml" >"$WORK/cut.out" 2>"$WORK/cut.err"
+python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["steps"][0]["evidence"]["stdout_tail"]; assert t.endswith("x" * 2040 + "\n") or t.endswith("x" * 2040), t[:40]' "$WORK/cut.out" \
+  && pass "cut: the tail is there (the test is not vacuous)" || fail "cut: no stdout_tail" "$(head -c 300 "$WORK/cut.out")"
+lacks "cut: no end of the secret in the report" "$WORK/cut.out" "${token: -8}"
+lacks "cut: no end of the secret on stderr" "$WORK/cut.err" "${token: -8}"
+grep -qF -- "${token: -8}" "$WORK"/state-cut/runs/*.jsonl && fail "cut: the end of the secret is in the journal" || pass "cut: no end of the secret in the journal"
+
 cat > "$WORK/missing.yaml" <<YAML
 version: 1
 name: missing
