@@ -12,11 +12,23 @@ namespace {
 // to 100 ms at exit).
 constexpr int k_wake_signal = SIGUSR2;
 
+// SIGHUP (a dropped SSH session) is an interrupt like SIGINT and SIGTERM: grace, journal, lock
+// released, the step's group stopped. Unless drctl was started to ignore it (`nohup`): a
+// blocked signal is queued even when ignored, so that choice is read once, before blocking.
+bool hangup_ignored() {
+  static const bool ignored = [] {
+    struct sigaction current {};
+    return sigaction(SIGHUP, nullptr, &current) == 0 && current.sa_handler == SIG_IGN;
+  }();
+  return ignored;
+}
+
 sigset_t watched_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  if (!hangup_ignored()) sigaddset(&set, SIGHUP);
   sigaddset(&set, k_wake_signal);
   return set;
 }

@@ -75,4 +75,32 @@ contains "second interrupt announced" "$WORK/twice.err" "interrupted again: stop
 journal=$(ls -t "$XDG_STATE_HOME"/drctl/runs/*.jsonl | head -1)
 grep -q '"type":"run_finished"' "$journal" && grep -q '"result":"interrupted"' "$journal" \
   && pass "the interrupted run is journaled to its end" || fail "journal $journal has no interrupted end"
+# SIGHUP (a dropped SSH session) is an interrupt too: grace, the step's group stopped, the run
+# journaled to its end (it used to kill drctl outright: exit 129, no end, the child went on).
+rm -f "$WORK/grandchild.pid"
+"$DRCTL" run --yes --grace 1s "$WORK/long.yaml" >"$WORK/hup.out" 2>"$WORK/hup.err" </dev/null &
+drctl_pid=$!
+for _ in $(seq 600); do [ -s "$WORK/grandchild.pid" ] && break; sleep 0.05; done
+grandchild=$(cat "$WORK/grandchild.pid" 2>/dev/null)
+kill -HUP "$drctl_pid"
+wait "$drctl_pid"; RC=$?; LAST=hup
+expect_rc "SIGHUP mid-step" 130
+contains "SIGHUP is announced as an interrupt" "$WORK/hup.err" "interrupted: no new step will start"
+journal=$(ls -t "$XDG_STATE_HOME"/drctl/runs/*.jsonl | head -1)
+grep -q '"type":"run_finished"' "$journal" && grep -q '"result":"interrupted"' "$journal" \
+  && pass "the hung-up run is journaled to its end" || fail "journal $journal has no interrupted end"
+sleep 0.3
+if [ -n "$grandchild" ] && kill -0 "$grandchild" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$grandchild/stat" 2>/dev/null)" != Z ]; then
+  fail "after SIGHUP the step's grandchild $grandchild survived"; kill -9 "$grandchild"
+else
+  pass "after SIGHUP the step's process group is gone"
+fi
+# Under nohup (SIGHUP ignored when drctl starts) a hangup changes nothing: the run completes.
+nohup "$DRCTL" run --yes --output json "$WORK/short.yaml" >"$WORK/nohup.out" 2>"$WORK/nohup.err" </dev/null &
+drctl_pid=$!
+sleep 0.3
+kill -HUP "$drctl_pid"
+wait "$drctl_pid"; RC=$?; LAST=nohup
+expect_rc "SIGHUP under nohup" 0
+report_is nohup '[(x["name"], x["status"]) for x in r["steps"]]' "[('short', 'ok'), ('never', 'ok')]"
 finish
