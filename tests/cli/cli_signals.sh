@@ -3,6 +3,27 @@
 # group is killed; a second SIGINT stops it at once; exit 130, journaled either way.
 . "$(dirname "$0")/lib.sh"
 
+# run_signalled NAME SIGNAL COMMAND...: runs COMMAND (a drctl run) in the background, sends it
+# SIGNAL 0.3 s in and waits; RC is its exit code, $WORK/NAME.out and .err its output.
+run_signalled() {
+  local name=$1 sig=$2; shift 2
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
+  local pid=$!
+  sleep 0.3
+  kill "-$sig" "$pid"
+  wait "$pid"; RC=$?; LAST=$name
+}
+
+# group_gone WHAT GRANDCHILD: the step's grandchild (and so its process group) no longer runs.
+group_gone() {
+  sleep 0.3
+  if [ -n "$2" ] && kill -0 "$2" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$2/stat" 2>/dev/null)" != Z ]; then
+    fail "$1: the step's grandchild $2 survived"; kill -9 "$2"
+  else
+    pass "$1: the step's process group is gone"
+  fi
+}
+
 cat > "$WORK/long.yaml" <<YAML
 version: 1
 name: signals
@@ -33,12 +54,7 @@ contains "grace period ends the step" "$WORK/sig.err" "grace period over: stoppi
 contains "result says interrupted" "$WORK/sig.out" "result: interrupted (exit 130)"
 [ -e "$WORK/never-ran" ] && fail "a step started after the interrupt" || pass "no step started after the interrupt"
 [ -e "$WORK/rolled-back" ] && fail "an interrupt ran rollbacks" || pass "an interrupt leaves rollback to the operator"
-sleep 0.3
-if [ -n "$grandchild" ] && kill -0 "$grandchild" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$grandchild/stat" 2>/dev/null)" != Z ]; then
-  fail "the step's grandchild $grandchild survived"; kill -9 "$grandchild"
-else
-  pass "the step's process group is gone"
-fi
+group_gone "SIGINT" "$grandchild"
 
 # A step that ends within the grace period finishes normally; the next one does not start.
 cat > "$WORK/short.yaml" <<YAML
@@ -51,11 +67,7 @@ steps:
   - name: never
     exec: {argv: [touch, "$WORK/never-ran-2"]}
 YAML
-"$DRCTL" run --yes --output json --grace 5s "$WORK/short.yaml" >"$WORK/short.out" 2>"$WORK/short.err" </dev/null &
-drctl_pid=$!
-sleep 0.3
-kill -INT "$drctl_pid"
-wait "$drctl_pid"; RC=$?; LAST=short
+run_signalled short INT "$DRCTL" run --yes --output json --grace 5s "$WORK/short.yaml"
 expect_rc "SIGINT during a short step" 130
 report_is short '[(x["name"], x["status"]) for x in r["steps"]]' "[('short', 'ok')]"
 [ -e "$WORK/never-ran-2" ] && fail "a step started after the interrupt" || pass "the running step finished within its grace; no step started after it"
@@ -89,18 +101,9 @@ contains "SIGHUP is announced as an interrupt" "$WORK/hup.err" "interrupted: no 
 journal=$(ls -t "$XDG_STATE_HOME"/drctl/runs/*.jsonl | head -1)
 grep -q '"type":"run_finished"' "$journal" && grep -q '"result":"interrupted"' "$journal" \
   && pass "the hung-up run is journaled to its end" || fail "journal $journal has no interrupted end"
-sleep 0.3
-if [ -n "$grandchild" ] && kill -0 "$grandchild" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$grandchild/stat" 2>/dev/null)" != Z ]; then
-  fail "after SIGHUP the step's grandchild $grandchild survived"; kill -9 "$grandchild"
-else
-  pass "after SIGHUP the step's process group is gone"
-fi
+group_gone "SIGHUP" "$grandchild"
 # Under nohup (SIGHUP ignored when drctl starts) a hangup changes nothing: the run completes.
-nohup "$DRCTL" run --yes --output json "$WORK/short.yaml" >"$WORK/nohup.out" 2>"$WORK/nohup.err" </dev/null &
-drctl_pid=$!
-sleep 0.3
-kill -HUP "$drctl_pid"
-wait "$drctl_pid"; RC=$?; LAST=nohup
+run_signalled nohup HUP nohup "$DRCTL" run --yes --output json "$WORK/short.yaml"
 expect_rc "SIGHUP under nohup" 0
 report_is nohup '[(x["name"], x["status"]) for x in r["steps"]]' "[('short', 'ok'), ('never', 'ok')]"
 finish
