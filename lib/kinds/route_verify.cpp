@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "util/clock.hpp"
+#include "util/secrets.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
@@ -51,9 +52,18 @@ nlohmann::json RouteExpect::to_json() const {
   return out;
 }
 
+std::string VerifyResult::describe_last() const {
+  std::vector<std::string> parts;
+  if (!last_error.empty()) parts.push_back("last error: " + last_error);
+  if (!last_stale.empty()) parts.push_back("last stale: " + last_stale);
+  return parts.empty() ? "no answer" : join(parts, "; ");
+}
+
 nlohmann::json VerifyResult::to_json() const {
   nlohmann::json out = {
       {"requests", requests}, {"stale", stale}, {"errors", errors}, {"flaps", flaps}};
+  if (!last_error.empty()) out["last_error"] = redact(last_error);
+  if (!last_stale.empty()) out["last_stale"] = redact(last_stale);
   out["takeover_ms"] = takeover_ms >= 0 ? nlohmann::json(takeover_ms) : nlohmann::json(nullptr);
   out["stable_ms"] = stable_ms >= 0 ? nlohmann::json(stable_ms) : nlohmann::json(nullptr);
   return out;
@@ -70,6 +80,7 @@ VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since,
   request.fresh_connection =
       true;  // what a new client sees: a kept-alive connection may still reach the old target
   int in_a_row = 0;
+  bool new_answered = false;  // since the last stale answer: the next stale one is a flap
   while (true) {
     ++result.requests;
     auto response = http_request(request, ctx.deadline, ctx.cancel);
@@ -77,20 +88,26 @@ VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since,
     if (!response) {
       ++result.errors;
       in_a_row = 0;
-      result.last = response.error().message;
+      result.last_error = response.error().message;
     } else if (plan.expect.matches(*response)) {
+      new_answered = true;
       if (result.takeover_ms < 0) result.takeover_ms = ms_between(since, answered);
       if (++in_a_row >= plan.consecutive) {
         result.stable_ms = ms_between(since, answered);
         result.ok = true;
         return result;
       }
-    } else {
-      if (in_a_row > 0) ++result.flaps;  // back to the old target after the new one answered
+    } else if (plan.old && plan.old->matches(*response)) {
+      if (new_answered) ++result.flaps;  // back to the old target after the new one answered
+      new_answered = false;
       in_a_row = 0;
       ++result.stale;
-      auto seen = plan.expect.observed(*response);
-      result.last = seen.describe();
+      result.last_stale = plan.expect.observed(*response).describe();
+    } else {
+      // Neither target: the proxy's 502, another status, an answer from somewhere else.
+      in_a_row = 0;
+      ++result.errors;
+      result.last_error = plan.expect.observed(*response).describe();
     }
     auto next = Clock::now() + plan.interval;
     if (next >= ctx.deadline || ctx.cancelled()) return result;

@@ -1,6 +1,8 @@
 #pragma once
 // Proof that traffic moved: poll a URL on fresh connections until `consecutive` answers in a
-// row match what the new target says (status, headers such as X-Site, body text).
+// row match what the new target says (status, headers such as X-Site, body text). Of the other
+// answers only those of the old target are stale; everything else (another status, a proxy's
+// 502, a connection error, an answer of neither target) is an error.
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -38,8 +40,14 @@ struct VerifyResult {
   bool ok = false;
   double takeover_ms = -1;  // since `since`: the first matching answer
   double stable_ms = -1;    // the `consecutive`-th matching answer in a row
-  int requests = 0, stale = 0, errors = 0, flaps = 0;
-  std::string last;  // the last answer that did not match, or the last error
+  int requests = 0;
+  int stale = 0;   // answers of the old target
+  int errors = 0;  // anything else that did not match: status, 502, no answer, another target
+  int flaps = 0;   // old-target answers after the new target had answered
+  std::string last_error;  // the last error ("status 502, X-Site: " or a transport error)
+  std::string last_stale;  // the last old-target answer
+  // "last error: ...; last stale: ..." (those seen), for a failure message.
+  std::string describe_last() const;
 
   nlohmann::json to_json() const;
 };
@@ -47,6 +55,9 @@ struct VerifyResult {
 struct VerifyPlan {
   std::string url;
   RouteExpect expect;
+  // What the target being left answers; only an answer matching it is stale. Unknown (the old
+  // target did not answer before the change): every answer that does not match is an error.
+  std::optional<RouteExpect> old;
   int consecutive = 5;
   Millis interval{50};
   Millis timeout{10'000};

@@ -71,6 +71,7 @@ class RoutingReloadOperation : public Operation {
       return action;
     }
     auto changed_at = m_action->change_started().value_or(started);
+    plan.old = stale_target();
     VerifyResult verified = verify_route(plan, changed_at, ctx);
     Outcome outcome;
     outcome.changed = Changed::yes;
@@ -86,22 +87,35 @@ class RoutingReloadOperation : public Operation {
       outcome.status = Status::failed;
       outcome.evidence["error"] = "not_moved";
       outcome.message = redact(fmt::format(
-          "routing: {} did not serve {} {} times in a row within {} ({} requests, {} stale, {} "
-          "errors; last: {})",
+          "routing: {} did not serve {} {} times in a row within {} ({} requests, {} stale "
+          "(the old target: {}), {} errors; {})",
           plan.url, plan.expect.describe(), plan.consecutive, format_duration(plan.timeout),
-          verified.requests, verified.stale, verified.errors, verified.last));
+          verified.requests, verified.stale, old_target_text(), verified.errors,
+          verified.describe_last()));
       return outcome;
     }
     outcome.status = Status::ok;
     outcome.message =
         redact(fmt::format("routing: {} serves {}: first at {:.1f} ms, {} in a row at {:.1f} ms "
-                           "({} stale answers before)",
+                           "({} stale answers and {} errors before)",
                            plan.url, plan.expect.describe(), verified.takeover_ms, plan.consecutive,
-                           verified.stable_ms, verified.stale));
+                           verified.stable_ms, verified.stale, verified.errors));
     return outcome;
   }
 
   bool can_undo() const override { return m_action->can_undo(); }
+
+  // The answer that counts as stale: the old target's. A 5xx before the change (the old site
+  // down behind the proxy) names no target, so the same 502 afterwards is an error, not stale.
+  std::optional<RouteExpect> stale_target() const {
+    if (m_old_target && m_old_target->status && *m_old_target->status >= 500) return std::nullopt;
+    return m_old_target;
+  }
+  std::string old_target_text() const {
+    if (auto old = stale_target()) return old->describe();
+    return m_old_target ? "none: it answered " + m_old_target->describe() + " before"
+                        : "none: it did not answer before";
+  }
 
   nlohmann::json undo_state() const override {
     nlohmann::json action = m_action->undo_state();
@@ -135,6 +149,7 @@ class RoutingReloadOperation : public Operation {
       return restored;
     }
     VerifyPlan plan = plan_of(m_spec.object(k_verify));
+    plan.old = plan.expect;  // going back: the new target's answers are the stale ones now
     plan.expect = *m_old_target;
     VerifyResult verified = verify_route(plan, started, ctx);
     Outcome outcome;
@@ -145,8 +160,10 @@ class RoutingReloadOperation : public Operation {
       outcome.status = Status::failed;
       outcome.evidence["error"] = "not_restored";
       outcome.message = redact(fmt::format(
-          "routing rollback: restored, but {} does not serve the old target ({}) again: last {}",
-          plan.url, plan.expect.describe(), verified.last));
+          "routing rollback: restored, but {} does not serve the old target ({}) again ({} "
+          "requests, {} still the new target, {} errors; {})",
+          plan.url, plan.expect.describe(), verified.requests, verified.stale, verified.errors,
+          verified.describe_last()));
       return outcome;
     }
     outcome.status = Status::ok;

@@ -45,6 +45,11 @@ report_is broken 'len(r["rollbacks"])' 0
 # bantian, the rollback restores the file, reloads, and proves futian serves again.
 routing wrong-upstream 2 "$(closed_port)"
 report_is wrong-upstream 's["route"]["evidence"]["error"]' not_moved
+# nginx's 502 for the dead upstream is an error, not a stale answer (issue 14, item 6): only
+# futian's answers (old workers finishing) may count as stale.
+report_is wrong-upstream '[(e["stale"] + e["errors"] == e["requests"], e["errors"] > e["stale"], e["flaps"]) for e in [s["route"]["evidence"]]]' "[(True, True, 0)]"
+report_is wrong-upstream 's["route"]["evidence"]["last_error"]' "status 502, X-Site: "
+contains wrong-upstream-names-the-error "$WORK/wrong-upstream.out" "errors; last error: status 502"
 report_is wrong-upstream 'r["rollbacks"][0]["status"]' ok
 contains wrong-upstream-rollback-verified "$WORK/wrong-upstream.out" "serves the old target (status 200, X-Site: futian) again"
 cmp -s "$NGINX_CONF" "$WORK/conf.before" && pass "wrong-upstream: the config file is restored" || fail "wrong-upstream: the config file differs"
@@ -65,7 +70,8 @@ steps:
       verify: {url: "http://127.0.0.1:$NGINX_PORT/site", expect: {headers: {X-Site: nowhere}}, consecutive: 3, interval: 20ms, timeout: 1s}
 YAML
 check exec-action 2 run --yes --output json "$WORK/exec-action.yaml"
-report_is exec-action 's["route"]["evidence"]["stale"] > 0' True
+# bantian's answers match neither the old target (futian) nor the expected one: errors.
+report_is exec-action 's["route"]["evidence"]["errors"] > 0 and s["route"]["evidence"]["last_error"] == "status 200, X-Site: bantian"' True
 report_is exec-action 'r["rollbacks"][0]["status"]' ok
 [ "$(served_site)" = futian ] && pass "exec-action: the undo script brought futian back" || fail "exec-action: serves '$(served_site)'"
 
