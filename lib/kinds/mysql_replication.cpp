@@ -58,6 +58,12 @@ const Field k_write =
 
 using Clock = std::chrono::steady_clock;
 
+// heartbeat with write: true: how often the replica's threads are looked at while waiting.
+constexpr auto k_threads_every = std::chrono::milliseconds(50);
+// "Access denied; you need (at least one of) the ... privilege(s)": reading the replica status
+// without SLAVE MONITOR / REPLICATION CLIENT.
+constexpr int k_er_specific_access_denied = 1227;
+
 // The first present column of several names: MariaDB/MySQL 5.7 and MySQL 8.0.22+ differ.
 std::optional<std::string> column(const SqlRow& row, std::initializer_list<const char*> names,
                                   bool& present) {
@@ -175,42 +181,54 @@ class MysqlOperation : public Operation {
         fmt::format("mysql {}: query failed ({}): {}", who, error.code, one_line(error.message)));
   }
 
-  Outcome run_replica_status() {
+  // The replica's status: SHOW REPLICA STATUS, falling back to SHOW SLAVE STATUS (servers older
+  // than MariaDB 10.5.1 / MySQL 8.0.22). An empty result: not a replica.
+  tl::expected<std::vector<SqlRow>, SqlError> replica_status_rows() {
     auto rows = m_replica->query("SHOW REPLICA STATUS");
-    if (!rows)
-      rows = m_replica->query(
-          "SHOW SLAVE STATUS");  // servers older than MariaDB 10.5.1 / MySQL 8.0.22
-    if (!rows) return query_failed(m_replica_name, rows.error());
-    if (rows->empty())
-      return failed(
-          Status::failed, "not_a_replica",
-          fmt::format("mysql {}: not a replica (replica status is empty)", m_replica_name));
-    const SqlRow& row = rows->front();
-    Outcome outcome;
-    outcome.changed = Changed::no;
+    if (!rows) rows = m_replica->query("SHOW SLAVE STATUS");
+    return rows;
+  }
+
+  Outcome not_a_replica(Outcome so_far) {
+    return failed(std::move(so_far), Status::failed, "not_a_replica",
+                  fmt::format("mysql {}: not a replica (replica status is empty)", m_replica_name));
+  }
+
+  // The threads' state of a status row into the evidence; the failure if one is not running
+  // (`when` says when it was seen, e.g. " while waiting for the heartbeat").
+  std::optional<Outcome> stopped(Outcome& outcome, const SqlRow& row, const char* when = "") {
     std::string io = text(row, {"Slave_IO_Running", "Replica_IO_Running"});
     std::string sql = text(row, {"Slave_SQL_Running", "Replica_SQL_Running"});
+    outcome.evidence["io_running"] = io;
+    outcome.evidence["sql_running"] = sql;
+    outcome.evidence["last_io_error"] = text(row, {"Last_IO_Error"});
+    outcome.evidence["last_sql_error"] = text(row, {"Last_SQL_Error"});
+    if (io == "Yes" && sql == "Yes") return std::nullopt;
+    std::string errors;
+    if (!text(row, {"Last_IO_Error"}).empty())
+      errors += "; IO error: " + one_line(text(row, {"Last_IO_Error"}));
+    if (!text(row, {"Last_SQL_Error"}).empty())
+      errors += "; SQL error: " + one_line(text(row, {"Last_SQL_Error"}));
+    return failed(outcome, Status::failed, "stopped",
+                  fmt::format("mysql {}: replication stopped{}: IO={} SQL={}{}", m_replica_name,
+                              when, io, sql, errors));
+  }
+
+  Outcome run_replica_status() {
+    auto rows = replica_status_rows();
+    if (!rows) return query_failed(m_replica_name, rows.error());
+    Outcome outcome;
+    outcome.changed = Changed::no;
+    if (rows->empty()) return not_a_replica(outcome);
+    const SqlRow& row = rows->front();
     bool lag_present = false;
     auto lag = column(row, {"Seconds_Behind_Master", "Seconds_Behind_Source"}, lag_present);
-    outcome.evidence = {
-        {"io_running", io},
-        {"sql_running", sql},
-        {"seconds_behind", lag ? nlohmann::json(std::stoll(*lag)) : nlohmann::json(nullptr)},
-        {"source_host", text(row, {"Master_Host", "Source_Host"})},
-        {"gtid_io_pos", text(row, {"Gtid_IO_Pos", "Retrieved_Gtid_Set"})},
-        {"last_io_error", text(row, {"Last_IO_Error"})},
-        {"last_sql_error", text(row, {"Last_SQL_Error"})},
-        {"resolution_ms", 1000}};
-    if (io != "Yes" || sql != "Yes") {
-      std::string errors;
-      if (!text(row, {"Last_IO_Error"}).empty())
-        errors += "; IO error: " + one_line(text(row, {"Last_IO_Error"}));
-      if (!text(row, {"Last_SQL_Error"}).empty())
-        errors += "; SQL error: " + one_line(text(row, {"Last_SQL_Error"}));
-      return failed(outcome, Status::failed, "stopped",
-                    fmt::format("mysql {}: replication stopped: IO={} SQL={}{}", m_replica_name, io,
-                                sql, errors));
-    }
+    outcome.evidence["seconds_behind"] =
+        lag ? nlohmann::json(std::stoll(*lag)) : nlohmann::json(nullptr);
+    outcome.evidence["source_host"] = text(row, {"Master_Host", "Source_Host"});
+    outcome.evidence["gtid_io_pos"] = text(row, {"Gtid_IO_Pos", "Retrieved_Gtid_Set"});
+    outcome.evidence["resolution_ms"] = 1000;
+    if (auto failure = stopped(outcome, row)) return *failure;
     if (!lag) {
       // NULL is "unknown", never 0: the classic shell check passes exactly here.
       return failed(
@@ -324,6 +342,9 @@ class MysqlOperation : public Operation {
     outcome.evidence["table"] = table;
     auto server_id = scalar(**primary, m_primary_name, "SELECT @@server_id");
     if (!server_id) return server_id.error();
+    // A stopped thread fails at once with its cause: no heartbeat can arrive, and an old row
+    // would still look fresh for a while.
+    if (auto failure = watch_threads(outcome, "")) return *failure;
 
     if (m_spec.boolean(k_write)) {
       // Write a fresh heartbeat on the primary and time its arrival on the replica, both on
@@ -340,6 +361,7 @@ class MysqlOperation : public Operation {
       if (!marker) return marker.error();
       outcome.evidence["marker"] = *marker;
       outcome.changed = Changed::yes;  // a heartbeat row, as pt-heartbeat writes
+      auto threads_seen = Clock::now();
       while (true) {
         auto seen =
             scalar(*m_replica, m_replica_name,
@@ -349,9 +371,15 @@ class MysqlOperation : public Operation {
         if (ctx.expired() || ctx.cancelled()) {
           return failed(
               outcome, Status::timeout, "not_replicated",
-              fmt::format(
-                  "mysql {}: the heartbeat written on the {} did not arrive within {:.0f} ms",
-                  m_replica_name, m_primary_name, ms_between(written_at, Clock::now())));
+              fmt::format("mysql {}: the heartbeat written on the {} did not arrive within {:.0f} "
+                          "ms{}",
+                          m_replica_name, m_primary_name, ms_between(written_at, Clock::now()),
+                          m_status_readable ? replica_progress() : ""));
+        }
+        if (Clock::now() - threads_seen >= k_threads_every) {
+          if (auto failure = watch_threads(outcome, " while waiting for the heartbeat"))
+            return *failure;
+          threads_seen = Clock::now();
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
       }
@@ -400,6 +428,46 @@ class MysqlOperation : public Operation {
     return lag_verdict(outcome, lag_ms, max_ms, "heartbeat age");
   }
 
+  // heartbeat: the replica's threads, read before the heartbeat is looked at and every
+  // k_threads_every while it is awaited. A user without the privilege to read the replica's
+  // status (SLAVE MONITOR) gets a warning once and the old behaviour: the wait until the timeout.
+  std::optional<Outcome> watch_threads(Outcome& outcome, const char* when) {
+    if (!m_status_readable) return std::nullopt;
+    auto rows = replica_status_rows();
+    if (!rows) {
+      if (rows.error().code != k_er_specific_access_denied)
+        return query_failed(m_replica_name, rows.error());
+      m_status_readable = false;
+      outcome.warnings.push_back(fmt::format(
+          "cannot read the replica's status ({}: {}): grant SLAVE MONITOR (REPLICATION CLIENT on "
+          "MySQL) so that a stopped replication thread fails the check at once instead of at its "
+          "timeout",
+          rows.error().code, one_line(rows.error().message)));
+      return std::nullopt;
+    }
+    if (rows->empty()) return not_a_replica(outcome);
+    return stopped(outcome, rows->front(), when);
+  }
+
+  // Why a heartbeat may be late although both threads run: " (replica threads running, SQL_Delay
+  // 2 s, Seconds_Behind_Master 1, SQL thread: Waiting until MASTER_DELAY ...)".
+  std::string replica_progress() {
+    auto rows = replica_status_rows();
+    if (!rows || rows->empty()) return "";
+    const SqlRow& row = rows->front();
+    std::vector<std::string> parts = {
+        fmt::format("IO={} SQL={}", text(row, {"Slave_IO_Running", "Replica_IO_Running"}),
+                    text(row, {"Slave_SQL_Running", "Replica_SQL_Running"}))};
+    std::string delay = text(row, {"SQL_Delay"});
+    if (!delay.empty() && delay != "0") parts.push_back(fmt::format("SQL_Delay {} s", delay));
+    bool present = false;
+    auto behind = column(row, {"Seconds_Behind_Master", "Seconds_Behind_Source"}, present);
+    if (present) parts.push_back(fmt::format("Seconds_Behind_Master {}", behind.value_or("NULL")));
+    std::string state = text(row, {"Slave_SQL_Running_State", "Replica_SQL_Running_State"});
+    if (!state.empty()) parts.push_back("SQL thread: " + one_line(state));
+    return " (replica: " + join(parts, ", ") + ")";
+  }
+
   Outcome lag_verdict(Outcome outcome, double lag_ms, long long max_ms, const char* how) {
     outcome.evidence["lag_ms"] = lag_ms;
     outcome.outputs["lag_ms"] = fmt::format("{:.1f}", lag_ms);
@@ -418,6 +486,7 @@ class MysqlOperation : public Operation {
   std::string m_replica_name;
   std::string m_primary_name;
   std::future<tl::expected<std::unique_ptr<SqlSession>, Outcome>> m_primary_pending;
+  bool m_status_readable = true;  // heartbeat: false once the replica's status was refused
 };
 
 class MysqlKind : public Kind {
