@@ -20,11 +20,23 @@ namespace {
 
 const Field k_path = Field::string("path", "The config file.").mandatory();
 const Field k_content =
-    Field::string("content", "Its new content (${...} interpolated).").mandatory();
+    Field::string("content", "Its new content (${...} interpolated); or content_file.");
+const Field k_content_file =
+    Field::string("content_file",
+                  "A file whose bytes are the new content, read when the step runs (not "
+                  "interpolated); instead of content.");
 const Field k_mode = Field::string("mode", "File mode, octal.").defaults_to("0644");
-const Field k_precheck = Field::string_list("precheck",
-                                            "Run before anything changes; {candidate} is the new "
-                                            "file, e.g. [nginx, -t, -c, \"{candidate}\"].");
+const Field k_precheck =
+    Field::string_list("precheck",
+                       "Run before the new file takes effect; {candidate} is the new file written "
+                       "beside the real one, e.g. [nginx, -t, -c, \"{candidate}\"] (with "
+                       "precheck_in_place: the whole config, {path} is the real file).");
+const Field k_precheck_in_place =
+    Field::boolean("precheck_in_place",
+                   "Precheck with the new file under its real name (a file another one includes, "
+                   "e.g. an nginx upstream file): restored if the precheck fails, never reloaded "
+                   "in between.")
+        .defaults_to(false);
 const Field k_reload =
     Field::string_list("reload",
                        "Run after the file is in place, e.g. [nginx, -c, FILE, -s, reload].")
@@ -42,6 +54,38 @@ std::string read_file(const std::string& path, bool& exists) {
   std::ostringstream text;
   if (exists) text << in.rdbuf();
   return text.str();
+}
+
+// The whole of a file, or why not ("PATH: No such file or directory").
+tl::expected<std::string, std::string> read_whole(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return tl::unexpected(fmt::format("{}: {}", path, std::strerror(errno)));
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      ::close(fd);
+      return tl::unexpected(fmt::format("{}: {}", path, std::strerror(saved)));
+    }
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
+// The placeholder a precheck may use: {candidate} beside the real file, or {path} in place.
+constexpr const char* k_candidate_placeholder = "{candidate}";
+constexpr const char* k_path_placeholder = "{path}";
+
+bool mentions(const std::vector<std::string>& argv, const char* placeholder) {
+  for (const auto& arg : argv) {
+    if (arg.find(placeholder) != std::string::npos) return true;
+  }
+  return false;
 }
 
 // Writes `content` to `path` through a temp file in the same directory, fsync, rename.
@@ -77,24 +121,28 @@ tl::expected<void, std::string> write_atomically(const std::string& path,
   return {};
 }
 
-// Write a config file atomically, precheck it before it is in place, reload.
+// Write a config file atomically, precheck it (beside the real one, or in its place for a file
+// that is only valid inside the whole configuration), reload.
 class FileAndExecOperation : public Operation {
  public:
   explicit FileAndExecOperation(const Spec& spec) : m_spec(spec), m_path(spec.str(k_path)) {}
 
   Outcome run(const AttemptContext& ctx) override {
     mode_t mode = file_mode();
-    if (!m_adopted)
+    if (!m_adopted) {
       m_previous = read_file(m_path, m_existed);  // a resumed run restores what was there first
-    const std::string content = m_spec.str(k_content);
-    if (m_spec.has(k_precheck)) {
+      struct stat st {};
+      if (m_existed && ::stat(m_path.c_str(), &st) == 0) m_previous_mode = st.st_mode & 07777;
+    }
+    auto content = new_content();
+    if (!content) return failed(Status::failed, "content_file", content.error(), Changed::no);
+    const bool in_place = m_spec.boolean(k_precheck_in_place);
+    if (m_spec.has(k_precheck) && !in_place) {
       // The candidate sits beside the real file (same relative paths) until it passes.
       std::string candidate = m_path + ".drctl-candidate";
-      if (auto written = write_atomically(candidate, content, mode); !written)
+      if (auto written = write_atomically(candidate, *content, mode); !written)
         return failed(Status::failed, "write", written.error(), Changed::no);
-      auto argv = m_spec.strings(k_precheck);
-      for (auto& arg : argv) arg = replace_all(arg, "{candidate}", candidate);
-      auto result = run_command(argv, ctx);
+      auto result = run_command(precheck_argv(k_candidate_placeholder, candidate), ctx);
       ::unlink(candidate.c_str());
       if (!result.empty())
         return failed(Status::failed, "precheck",
@@ -105,9 +153,30 @@ class FileAndExecOperation : public Operation {
       m_pending = m_adopted;  // an adopted state still describes the killed attempt
       return Outcome::journal_refused();
     }
-    if (auto written = write_atomically(m_path, content, mode); !written)
+    if (auto written = write_atomically(m_path, *content, mode); !written)
       return failed(Status::failed, "write", written.error(), Changed::no);
     m_written = true;
+    if (in_place) {
+      // The whole configuration is tested with the new file under its real name; nothing is
+      // reloaded until it passes, and a failure puts the previous bytes back first.
+      auto result = run_command(precheck_argv(k_path_placeholder, m_path), ctx);
+      if (!result.empty()) {
+        if (auto restored = restore_previous(); !restored) {
+          return failed(Status::failed, "precheck",
+                        fmt::format("precheck failed with {} in place: {}; restoring it failed "
+                                    "too: {} (nothing reloaded)",
+                                    m_path, result, restored.error()),
+                        Changed::unknown);
+        }
+        m_written = false;
+        return failed(
+            Status::failed, "precheck",
+            fmt::format("precheck failed, nothing changed ({} tested in place, restored, not "
+                        "reloaded): {}",
+                        m_path, result),
+            Changed::no);
+      }
+    }
     m_change_started =
         std::chrono::steady_clock::now();  // the new route can take effect from the reload on
     return reload(ctx, "written");
@@ -134,20 +203,37 @@ class FileAndExecOperation : public Operation {
   Outcome undo(const AttemptContext& ctx) override {
     if (!m_written)
       return Outcome::fail(Status::skipped, fmt::format("{} was not changed", m_path), Changed::no);
-    if (m_existed) {
-      mode_t mode = file_mode();
-      if (auto written = write_atomically(m_path, m_previous, mode); !written)
-        return failed(Status::failed, "write", written.error(), Changed::unknown);
-    } else if (::unlink(m_path.c_str()) != 0) {
-      return failed(Status::failed, "write", fmt::format("{}: {}", m_path, std::strerror(errno)),
-                    Changed::unknown);
-    }
+    if (auto restored = restore_previous(); !restored)
+      return failed(Status::failed, "write", restored.error(), Changed::unknown);
     return reload(ctx, "restored");
   }
 
  private:
   mode_t file_mode() const {
     return static_cast<mode_t>(std::stoul(m_spec.str(k_mode), nullptr, 8));
+  }
+
+  tl::expected<std::string, std::string> new_content() const {
+    if (!m_spec.has(k_content_file)) return m_spec.str(k_content);
+    auto text = read_whole(m_spec.str(k_content_file));
+    if (!text) return tl::unexpected("content_file " + text.error());
+    return text;
+  }
+
+  std::vector<std::string> precheck_argv(const char* placeholder, const std::string& file) const {
+    auto argv = m_spec.strings(k_precheck);
+    for (auto& arg : argv) arg = replace_all(arg, placeholder, file);
+    return argv;
+  }
+
+  // The previous bytes back under the real name (its mode as it was), or no file if there was
+  // none.
+  tl::expected<void, std::string> restore_previous() const {
+    if (m_existed)
+      return write_atomically(m_path, m_previous, m_previous_mode.value_or(file_mode()));
+    if (::unlink(m_path.c_str()) != 0 && errno != ENOENT)
+      return tl::unexpected(fmt::format("{}: {}", m_path, std::strerror(errno)));
+    return {};
   }
 
   // Runs the reload command once the file is `done` ("written", "restored").
@@ -189,6 +275,7 @@ class FileAndExecOperation : public Operation {
 
   Spec m_spec;
   std::string m_path, m_previous;
+  std::optional<mode_t> m_previous_mode;  // the old file's mode, when this process read it
   bool m_existed = false, m_written = false;
   bool m_pending = false;  // about to write, or written: there is an undo state
   bool m_adopted = false;  // the undo state came from an earlier process's journal
@@ -203,22 +290,47 @@ class FileAndExecKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::step; }
   const Fields& fields() const override {
-    static const Fields fields = {k_path, k_content, k_mode, k_precheck, k_reload, k_cwd};
+    static const Fields fields = {k_path,     k_content,           k_content_file, k_mode,
+                                  k_precheck, k_precheck_in_place, k_reload,       k_cwd};
     return fields;
   }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    std::vector<SpecProblem> problems;
     auto mode = spec.str(k_mode);
     if (mode.empty() || mode.find_first_not_of("01234567") != std::string::npos)
-      return {{k_mode.name, "expected an octal mode such as 0644"}};
-    return {};
+      problems.push_back({k_mode.name, "expected an octal mode such as 0644"});
+    if (spec.has(k_content) == spec.has(k_content_file))
+      problems.push_back({spec.has(k_content) ? k_content_file.name : "",
+                          "give content or content_file (exactly one)"});
+    auto precheck = spec.strings(k_precheck);
+    if (spec.boolean(k_precheck_in_place)) {
+      if (!spec.has(k_precheck))
+        problems.push_back({k_precheck_in_place.name,
+                            "precheck_in_place needs precheck (the command that tests the whole "
+                            "configuration, e.g. [nginx, -t, -c, /etc/nginx/nginx.conf])"});
+      else if (mentions(precheck, k_candidate_placeholder))
+        problems.push_back({k_precheck.name,
+                            "{candidate} does not exist with precheck_in_place: the new file is "
+                            "tested under its real name, {path}"});
+    } else if (mentions(precheck, k_path_placeholder)) {
+      problems.push_back({k_precheck.name,
+                          "{path} is the real file, still the old one while precheck runs: test "
+                          "{candidate}, or set precheck_in_place: true"});
+    }
+    return problems;
   }
   std::string target(const Spec& spec) const override { return spec.str(k_path); }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("write {}{}, run `{}`", spec.str(k_path),
-                       spec.has(k_precheck) ? fmt::format(" after `{}` accepts it",
-                                                          join(spec.strings(k_precheck), " "))
-                                            : "",
-                       join(spec.strings(k_reload), " "));
+    std::string what = spec.has(k_content_file) ? fmt::format("write {} from {}", spec.str(k_path),
+                                                              spec.str(k_content_file))
+                                                : fmt::format("write {}", spec.str(k_path));
+    if (spec.has(k_precheck) && spec.boolean(k_precheck_in_place)) {
+      what += fmt::format(", run `{}` with it in place (the old file back if that fails)",
+                          join(spec.strings(k_precheck), " "));
+    } else if (spec.has(k_precheck)) {
+      what += fmt::format(" after `{}` accepts it", join(spec.strings(k_precheck), " "));
+    }
+    return fmt::format("{}, run `{}`", what, join(spec.strings(k_reload), " "));
   }
   // The old file is journaled before the new one is written.
   bool undo_state_before_changes(const Spec&) const override { return true; }

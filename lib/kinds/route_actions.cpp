@@ -27,7 +27,9 @@ const RouteActionRow k_route_actions[] = {
      "Call an admin API (as the http kind); `undo:` is the call that reverses it.",
      "The call that reverses it (for rollback)."},
     {"file_and_exec", make_file_and_exec_kind,
-     "Write a proxy config atomically, precheck it, reload.", nullptr},
+     "Write a proxy config atomically (content or content_file), precheck it (beside the real "
+     "file, or in place for an included file), reload.",
+     nullptr},
     {"exec", make_exec_kind,
      "Run a program (as the exec kind); `undo:` is the program that reverses it.",
      "The program that reverses it (for rollback)."},

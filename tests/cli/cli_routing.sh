@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # routing_reload against real nginx routing to two upstream "sites" (X-Site: futian, bantian):
 # a good switch with takeover/stable times, a broken config stopped by the precheck, a reload
-# whose new upstream is wrong (rolled back and re-verified), and an etcd_put whose compare fails.
+# whose new upstream is wrong (its 502s counted as errors, rolled back and re-verified), an
+# included upstream file prechecked in place, and an etcd_put whose compare fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 . "$(dirname "$0")/etcd.sh"
@@ -151,6 +152,100 @@ report_is prewarm-refused 's["prewarm"]["status"]' unreachable
 contains prewarm-refused-names-endpoint "$WORK/prewarm-refused.out" "tcp://127.0.0.1:$closed: connect 127.0.0.1:$closed: Connection refused"
 sed -i 's/connect_timeout: 500ms}/connect_timeout: 500ms, required: false}/' "$WORK/prewarm-refused.yaml"
 check prewarm-optional 0 run --yes --output json "$WORK/prewarm-refused.yaml"
+
+# file_and_exec on an included file (issue 14, item 8): nginx's main config includes an
+# upstream file, which `nginx -t -c FILE` cannot check alone; precheck_in_place tests the whole
+# config with the new file under its real name, and puts the old bytes back before any reload
+# if that fails.
+UPSTREAM_CONF="$WORK/nginx/upstream.conf"
+upstream_conf() { printf 'upstream site { server 127.0.0.1:%s; }\n%s' "$1" "${2:-}"; }
+upstream_conf "$PORT_primary" > "$UPSTREAM_CONF"
+nginx_conf "$PORT_primary" | sed "s|proxy_pass http://127.0.0.1:$PORT_primary;|proxy_pass http://site;|; s|^  server {|  include $UPSTREAM_CONF;\n  server {|" > "$NGINX_CONF"
+nginx -t -q -e "$WORK/nginx/error.log" -c "$NGINX_CONF" && nginx -e "$WORK/nginx/error.log" -c "$NGINX_CONF" -s reload
+wait_served futian || fail "include layout: nginx does not serve futian"
+# The pids of nginx's workers: a reload replaces them. Waits until the old ones have gone.
+workers() {
+  local now
+  for _ in $(seq 100); do
+    now=$(ps -o pid= --ppid "$(cat "$WORK/nginx/nginx.pid")" | tr -d ' ' | sort | tr '\n' ' ')
+    [ "$(wc -w <<<"$now")" -eq 1 ] && break
+    sleep 0.05
+  done
+  echo "$now"
+}
+included_playbook() {  # included_playbook NAME CONTENT-FILE PRECHECK-ARGV [IN-PLACE]
+  cat > "$WORK/$1.yaml" <<YAML
+version: 1
+name: $1
+steps:
+  - name: route
+    timeout: 20s
+    routing_reload:
+      file_and_exec:
+        path: $UPSTREAM_CONF
+        content_file: $2
+        precheck_in_place: ${4:-true}
+        precheck: $3
+        reload: [nginx, -e, $WORK/nginx/error.log, -c, $NGINX_CONF, -s, reload]
+      verify: {url: "http://127.0.0.1:$NGINX_PORT/site", expect: {status: 200, headers: {X-Site: bantian}}, consecutive: 5, interval: 20ms, timeout: 3s}
+YAML
+}
+nginx_test="[nginx, -t, -q, -e, $WORK/nginx/error.log, -c, $NGINX_CONF]"
+upstream_conf "$PORT_backup" > "$WORK/upstream-bantian.conf"
+
+# What the SRE hit: the included file tested alone.
+included_playbook included-alone "$WORK/upstream-bantian.conf" "[nginx, -t, -q, -e, $WORK/nginx/error.log, -c, '{candidate}']" false
+check included-alone 2 run --yes --output json "$WORK/included-alone.yaml"
+contains included-alone-says-why "$WORK/included-alone.out" '\"upstream\" directive is not allowed here'
+
+cp "$UPSTREAM_CONF" "$WORK/upstream.before"
+before_workers=$(workers)
+# A broken upstream file: nginx -t rejects the whole config; the file is back byte for byte and
+# nginx was not reloaded (same worker, still futian).
+upstream_conf "$PORT_backup" "not_a_directive on;" > "$WORK/upstream-broken.conf"
+included_playbook included-broken "$WORK/upstream-broken.conf" "$nginx_test"
+check included-broken 2 run --yes --output json "$WORK/included-broken.yaml"
+report_is included-broken 's["route"]["evidence"]["error"]' precheck
+report_is included-broken 'len(r["rollbacks"])' 0
+contains included-broken-message "$WORK/included-broken.out" "precheck failed, nothing changed ($UPSTREAM_CONF tested in place, restored, not reloaded)"
+contains included-broken-names-directive "$WORK/included-broken.out" 'unknown directive \"not_a_directive\"'
+cmp -s "$UPSTREAM_CONF" "$WORK/upstream.before" && pass "included-broken: the upstream file is as before" || fail "included-broken: the upstream file changed"
+[ "$(workers)" = "$before_workers" ] && pass "included-broken: nginx was not reloaded (same worker $before_workers)" || fail "included-broken: workers $before_workers -> $(workers)"
+[ "$(served_site)" = futian ] && pass "included-broken: futian still serves" || fail "included-broken: serves '$(served_site)'"
+ls "$WORK/nginx" | grep -q drctl && fail "included-broken: a temp file was left" || pass "included-broken: no temp file left"
+
+# A valid config that the precheck still refuses (a policy script after nginx -t): had drctl
+# reloaded at any point, nginx would serve bantian or have a new worker.
+included_playbook included-refused "$WORK/upstream-bantian.conf" "[sh, -c, \"nginx -t -q -e $WORK/nginx/error.log -c $NGINX_CONF && echo 'change freeze: bantian' >&2 && exit 3\"]"
+check included-refused 2 run --yes --output json "$WORK/included-refused.yaml"
+contains included-refused-says-why "$WORK/included-refused.out" "exited 3: change freeze: bantian"
+cmp -s "$UPSTREAM_CONF" "$WORK/upstream.before" && pass "included-refused: the upstream file is as before" || fail "included-refused: the upstream file changed"
+[ "$(workers)" = "$before_workers" ] && pass "included-refused: nginx was not reloaded" || fail "included-refused: workers $before_workers -> $(workers)"
+[ "$(served_site)" = futian ] && pass "included-refused: futian still serves" || fail "included-refused: serves '$(served_site)'"
+
+# The good switch: prechecked in place, reloaded, bantian proven.
+included_playbook included "$WORK/upstream-bantian.conf" "$nginx_test"
+check included 0 run --yes --output json "$WORK/included.yaml"
+cmp -s "$UPSTREAM_CONF" "$WORK/upstream-bantian.conf" && pass "included: the upstream file is the new one" || fail "included: the upstream file differs"
+[ "$(served_site)" = bantian ] && pass "included: nginx serves bantian" || fail "included: serves '$(served_site)'"
+[ "$(workers)" != "$before_workers" ] && pass "included: reloaded (a new worker: the check above can see a reload)" || fail "included: the worker is still $before_workers"
+report_is included 's["route"]["evidence"]["stale"] + s["route"]["evidence"]["errors"] < s["route"]["evidence"]["requests"]' True
+
+# Spelled wrong: each mistake named at validation.
+included_playbook in-place-candidate "$WORK/upstream-bantian.conf" "[nginx, -t, -c, '{candidate}']"
+check in-place-candidate 65 validate "$WORK/in-place-candidate.yaml"
+contains in-place-candidate-why "$WORK/in-place-candidate.err" "{candidate} does not exist with precheck_in_place"
+included_playbook path-not-in-place "$WORK/upstream-bantian.conf" "[nginx, -t, -c, '{path}']" false
+check path-not-in-place 65 validate "$WORK/path-not-in-place.yaml"
+contains path-not-in-place-why "$WORK/path-not-in-place.err" "{path} is the real file, still the old one while precheck runs"
+sed 's|content_file: .*|content_file: /x\n        content: y|' "$WORK/included.yaml" > "$WORK/both-contents.yaml"
+check both-contents 65 validate "$WORK/both-contents.yaml"
+contains both-contents-why "$WORK/both-contents.err" "give content or content_file (exactly one)"
+included_playbook missing-content-file "$WORK/nope.conf" "$nginx_test"
+check missing-content-file 2 run --yes --output json "$WORK/missing-content-file.yaml"
+report_is missing-content-file 's["route"]["evidence"]["error"]' content_file
+contains missing-content-file-why "$WORK/missing-content-file.out" "content_file $WORK/nope.conf: No such file or directory"
+cmp -s "$UPSTREAM_CONF" "$WORK/upstream-bantian.conf" && pass "missing-content-file: the upstream file is untouched" || fail "missing-content-file: the upstream file changed"
 
 # etcd_put whose compare does not match: fails without writing.
 if command -v etcd >/dev/null; then
