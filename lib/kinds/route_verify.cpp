@@ -32,7 +32,10 @@ bool RouteExpect::matches(const HttpResponse& response) const {
 std::string RouteExpect::describe() const {
   std::vector<std::string> parts;
   if (status) parts.push_back(fmt::format("status {}", *status));
-  for (const auto& [name, value] : headers) parts.push_back(fmt::format("{}: {}", name, value));
+  for (const auto& [name, value] : headers) {
+    // An answer without the header (a proxy's own error page) reads "no X-Site".
+    parts.push_back(value.empty() ? "no " + name : fmt::format("{}: {}", name, value));
+  }
   if (body_contains) parts.push_back(fmt::format("body containing '{}'", *body_contains));
   return parts.empty() ? "any answer" : join(parts, ", ");
 }

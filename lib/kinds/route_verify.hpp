@@ -29,7 +29,7 @@ struct RouteExpect {
 
   static RouteExpect from(const Spec& expect);
   bool matches(const HttpResponse& response) const;
-  std::string describe() const;  // "status 200, X-Site: bantian"
+  std::string describe() const;  // "status 200, X-Site: bantian"; "status 502, no X-Site"
   // What the current target answers for the same fields: the expectation that means "the old
   // target again" (used to verify a rollback).
   RouteExpect observed(const HttpResponse& response) const;
