@@ -1,4 +1,4 @@
-// drctl help playbook [KIND] | drctl help exit-codes: the reference, generated from the same
+// drctl help [playbook [KIND] | exit-codes]: the reference, generated from the same
 // tables the validator enforces (so it cannot drift from what drctl accepts).
 #include <fmt/format.h>
 
@@ -130,6 +130,18 @@ int exit_codes_help() {
   return 0;
 }
 
+int topics_help() {
+  print_to(stdout,
+           "drctl help TOPIC: the reference, made from the tables drctl itself enforces.\n\n"
+           "  playbook [KIND]   every key of a playbook and of each kind ({}), with types and "
+           "defaults\n"
+           "  exit-codes        what each exit code means\n\n"
+           "Commands and their options: drctl --help, drctl COMMAND --help. JSON Schemas: "
+           "drctl schema [playbook|report].\n",
+           join(builtin_kinds().names(), ", "));
+  return 0;
+}
+
 class HelpCommand : public Command {
  public:
   const char* name() const override { return "help"; }
@@ -137,12 +149,12 @@ class HelpCommand : public Command {
     return "Reference: `help playbook [KIND]` (every key of every kind), `help exit-codes`";
   }
   void setup(CLI::App& app) override {
-    app.add_option("topic", m_topic, "playbook or exit-codes")
-        ->required()
+    app.add_option("topic", m_topic, "playbook or exit-codes (none: list the topics)")
         ->check(CLI::IsMember({"playbook", "exit-codes"}));
     app.add_option("kind", m_kind, "With playbook: only this kind");
   }
   int run(const GlobalOptions&) override {
+    if (m_topic.empty()) return topics_help();
     return m_topic == "playbook" ? playbook_help(m_kind) : exit_codes_help();
   }
 

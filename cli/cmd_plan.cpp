@@ -1,6 +1,7 @@
 // drctl plan PLAYBOOK: the ordered plan with targets, timeouts and budgets; no side effects.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "command.hpp"
@@ -10,12 +11,51 @@
 #include "util/json_dump.hpp"
 #include "util/print.hpp"
 #include "util/secrets.hpp"
+#include "util/strings.hpp"
 
 namespace drctl::cli {
 namespace {
 
 std::string or_dash(const std::optional<Millis>& d) {
   return d ? format_duration(*d) : "-";
+}
+
+// A command of several lines on one table line: newlines, tabs and CRs written as \n, \t, \r.
+std::string escaped(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The lock's etcd endpoints as written (an item may hold several, comma-separated).
+std::vector<std::string> endpoints_of(const nlohmann::json& etcd) {
+  std::vector<std::string> out;
+  if (etcd.is_object() && etcd.contains("endpoints") && etcd["endpoints"].is_array()) {
+    for (const auto& e : etcd["endpoints"]) {
+      if (e.is_string()) out.push_back(redact(e.get<std::string>()));
+    }
+  }
+  return out;
+}
+
+std::string probe_text(const std::optional<ProbeSpec>& probe) {
+  if (!probe) return "none (no availability measured during the switch)";
+  std::string text = fmt::format("GET {} every {} (timeout {})", redact(probe->url),
+                                 format_duration(probe->interval), format_duration(probe->timeout));
+  if (probe->p99) text += fmt::format(", P99 budget {}", format_duration(*probe->p99));
+  if (probe->max_error_rate)
+    text += fmt::format(", max error rate {:g}%", 100.0 * *probe->max_error_rate);
+  return text + ", from the first step to the end of the run";
 }
 
 class PlanCommand : public Command {
@@ -69,44 +109,92 @@ class PlanCommand : public Command {
     for (const auto& e : playbook->checks) add(e, order++);
     for (const auto& e : playbook->steps) add(e, order++);
 
+    nlohmann::json lock = nullptr;
+    if (playbook->lock) {
+      lock = {{"key", playbook->lock->key},
+              {"endpoints", endpoints_of(playbook->lock->etcd)},
+              {"ttl_ms", playbook->lock->ttl.count()}};
+    }
+    nlohmann::json probe = nullptr;
+    if (const auto& p = playbook->sla.probe) {
+      probe = {{"url", redact(p->url)},
+               {"interval_ms", p->interval.count()},
+               {"timeout_ms", p->timeout.count()},
+               {"expect_status", p->expect_status},
+               {"p99_ms", p->p99 ? nlohmann::json(p->p99->count()) : nlohmann::json(nullptr)},
+               {"max_error_rate",
+                p->max_error_rate ? nlohmann::json(*p->max_error_rate) : nlohmann::json(nullptr)}};
+    }
+
     if (global.output == OutputFormat::json) {
       nlohmann::json out = {
           {"playbook", playbook->name},
           {"hash", playbook->hash},
+          {"lock", lock},
           {"entries", entries},
           {"budget_sum_ms", budget_sum.count()},
           {"every_step_budgeted", every_step_budgeted},
           {"sla_total_ms", playbook->sla.total ? nlohmann::json(playbook->sla.total->count())
-                                               : nlohmann::json(nullptr)}};
+                                               : nlohmann::json(nullptr)},
+          {"sla",
+           {{"total_ms", playbook->sla.total ? nlohmann::json(playbook->sla.total->count())
+                                             : nlohmann::json(nullptr)},
+            {"on_breach", playbook->sla.on_breach == OnBreach::warn ? "warn" : "fail"},
+            {"probe", probe}}}};
       print_to(stdout, "{}\n", dump_json(out, 2));
       return k_exit_success;
     }
     print_to(stdout,
-             "plan of '{}' ({}): checks run concurrently (--parallel {}), then steps in order\n\n",
+             "plan of '{}' ({}): checks run concurrently (--parallel {}), then steps in order\n",
              playbook->name, m_path, global.parallel);
-    print_to(stdout, "{:>3} {:<6} {:<24} {:<10} {:<40} {:>8} {:>7} {:>8}\n", "#", "PHASE", "NAME",
-             "KIND", "TARGET", "TIMEOUT", "RETRIES", "BUDGET");
+    if (lock.is_null()) {
+      print_to(stdout, "lock: none (nothing stops two runs of this playbook at once)\n");
+    } else {
+      print_to(stdout,
+               "lock: {} on etcd {}, ttl {}: taken when the checks pass, held to the run's end\n",
+               playbook->lock->key, join(lock["endpoints"].get<std::vector<std::string>>(), ","),
+               format_duration(playbook->lock->ttl));
+    }
+    print_to(stdout, "sla: total {}, on breach {}; probe: {}\n",
+             playbook->sla.total ? format_duration(*playbook->sla.total) : "none",
+             playbook->sla.on_breach == OnBreach::warn ? "warn" : "fail",
+             probe_text(playbook->sla.probe));
+
+    // Columns as wide as their widest cell; the last (what the entry does) is never cut.
+    std::vector<std::vector<std::string>> rows{
+        {"#", "PHASE", "NAME", "KIND", "TIMEOUT", "RETRIES", "BUDGET", "ACTION"}};
     for (const auto& j : entries) {
-      std::string target = j["target"].get<std::string>();
-      if (target.size() > 40) target = target.substr(0, 39) + "~";
-      print_to(stdout, "{:>3} {:<6} {:<24} {:<10} {:<40} {:>8} {:>7} {:>8}\n",
-               j["order"].get<int>(), j["phase"].get<std::string>(), j["name"].get<std::string>(),
-               j["kind"].get<std::string>(), target,
-               format_duration(Millis(j["timeout_ms"].get<long long>())), j["retries"].get<int>(),
-               j.contains("budget_ms") && !j["budget_ms"].is_null()
-                   ? format_duration(Millis(j["budget_ms"].get<long long>()))
-                   : "-");
-      if (j["phase"] == "check" && j["writes"].get<bool>()) {
-        print_to(stdout, "{:>3} {:<6} {}\n", "", "",
-                 "writes: this check writes to the system it checks");
-      }
+      rows.push_back({std::to_string(j["order"].get<int>()), j["phase"].get<std::string>(),
+                      j["name"].get<std::string>(), j["kind"].get<std::string>(),
+                      format_duration(Millis(j["timeout_ms"].get<long long>())),
+                      std::to_string(j["retries"].get<int>()),
+                      j.contains("budget_ms") && !j["budget_ms"].is_null()
+                          ? format_duration(Millis(j["budget_ms"].get<long long>()))
+                          : "-",
+                      escaped(j["action"].get<std::string>())});
+    }
+    std::vector<std::size_t> width(rows[0].size() - 1, 0);
+    for (const auto& row : rows) {
+      for (std::size_t i = 0; i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    }
+    const std::string indent(width[0] + width[1] + 4, ' ');  // sub-lines start under NAME
+    print_to(stdout, "\n");
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const auto& row = rows[r];
+      print_to(stdout, "{:>{}}  {:<{}}  {:<{}}  {:<{}}  {:>{}}  {:>{}}  {:>{}}  {}\n", row[0],
+               width[0], row[1], width[1], row[2], width[2], row[3], width[3], row[4], width[4],
+               row[5], width[5], row[6], width[6], row[7]);
+      if (r == 0) continue;
+      const auto& j = entries[r - 1];
+      if (j["phase"] == "check" && j["writes"].get<bool>())
+        print_to(stdout, "{}writes: this check writes to the system it checks\n", indent);
       if (j.contains("rollback")) {
-        print_to(stdout, "{:>3} {:<6} {}\n", "", "",
+        print_to(stdout, "{}{}\n", indent,
                  j["rollback"].is_null()
                      ? (j["mutates"].get<bool>()
                             ? "rollback: none (a later failure leaves this step's changes)"
                             : "rollback: not needed (read-only)")
-                     : "rollback: " + j["rollback"].get<std::string>());
+                     : "rollback: " + escaped(j["rollback"].get<std::string>()));
       }
     }
     print_to(stdout, "\nbudgets: {} in all{}; sla.total: {}", format_duration(budget_sum),
