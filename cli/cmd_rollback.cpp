@@ -1,5 +1,7 @@
 // drctl rollback RUN_ID [--playbook FILE] [--force] [--yes]: undoes what a run changed, newest
 // first, from its journal (the state dir, else the etcd copy under the playbook's run lock).
+// The run's whole chain is read (its resumes, earlier rollbacks): only what is still done is
+// undone, so rolling back twice changes nothing the second time.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -32,22 +34,45 @@ class RollbackCommand : public Command {
 
   int run(const GlobalOptions& global) override {
     if (!journal_dir(global)) return k_exit_usage;
+    // The playbook first only to find the journals (its lock names their etcd copy), with
+    // the run's --var values when its journal is on this machine.
+    auto given = parse_vars(global.vars);
+    if (!given) return k_exit_usage;
+    std::optional<JournalState> local;
+    if (auto lines = find_journal(global, m_run_id, nullptr); lines) {
+      if (auto state = journal_state(*lines); state) local = std::move(*state);
+    }
+    auto first_vars = local ? local->vars : std::map<std::string, std::string>{};
+    for (const auto& [name, value] : *given) first_vars[name] = value;
     std::optional<Playbook> playbook;
     if (!m_playbook_path.empty()) {
       int exit_code = 0;
-      playbook = load_or_report(m_playbook_path, global, exit_code);
+      playbook = load_or_report(m_playbook_path, with_vars(global, first_vars), exit_code);
       if (!playbook) return exit_code;
+    } else if (!local) {
+      load_journal_state(global, m_run_id, nullptr);  // prints why not
+      return k_exit_usage;
+    } else {
+      playbook = journaled_playbook(*local, first_vars);
+      if (!playbook) return k_exit_usage;
     }
-    auto journal = load_journal_state(global, m_run_id, playbook ? &*playbook : nullptr);
+    auto journal = load_chain_state(global, m_run_id, &*playbook);
     if (!journal) return k_exit_usage;
     if (journal->mode != "run" && journal->mode != "rollback") {
       print_error(fmt::format("run {} was a {}: it changed nothing", m_run_id, journal->mode));
       return k_exit_usage;
     }
-    if (playbook) {
+    // Then the playbook the undo runs from, with the run's --var values unless overridden.
+    std::vector<std::string> notices;
+    auto vars = recovery_vars(*journal, global, notices);
+    if (!vars) return k_exit_usage;
+    if (!m_playbook_path.empty()) {
+      int exit_code = 0;
+      playbook = load_or_report(m_playbook_path, with_vars(global, *vars), exit_code);
+      if (!playbook) return exit_code;
       if (!same_playbook(*journal, *playbook, m_force)) return k_exit_usage;
     } else {
-      playbook = journaled_playbook(*journal);
+      playbook = journaled_playbook(*journal, *vars);
       if (!playbook) return k_exit_usage;
     }
     if (!m_yes) {
@@ -67,6 +92,7 @@ class RollbackCommand : public Command {
     RunOptions options;
     options.mode = Mode::rollback;
     options.rollback = &*journal;
+    options.notices = std::move(notices);
     return exit_code_for(execute_report(*playbook, options, global).result);
   }
 

@@ -1,5 +1,6 @@
-// drctl run PLAYBOOK [--dry-run] [--yes] [--resume RUN_ID [--force]]: checks, then steps;
-// rollback on failure. --resume continues a run that failed or was cut short.
+// drctl run PLAYBOOK [--dry-run] [--yes] [--resume RUN_ID [--recheck] [--force]]: checks, then
+// steps; rollback on failure. --resume continues a run (the newest of its chain) that failed or
+// was cut short.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -28,8 +29,12 @@ class RunCommand : public Command {
     app.add_flag("-y,--yes", m_yes,
                  "Do not ask for confirmation (required when stdin is not a terminal)");
     app.add_option("--resume", m_resume,
-                   "Continue run RUN_ID: re-run the checks, skip its completed steps, go on from "
-                   "where it stopped");
+                   "Continue run RUN_ID: skip its completed steps and go on from where it stopped "
+                   "(the checks run again only if it changed nothing yet, or with on_resume: run)");
+    app.add_flag("--recheck", m_recheck,
+                 "With --resume: run every check again, even those whose premise the run "
+                 "already changed (by default a resumed run that changed something runs only "
+                 "the checks marked on_resume: run)");
     app.add_flag("--force", m_force,
                  "With --resume: go on even if the playbook changed since, or a rollback of that "
                  "run failed");
@@ -42,15 +47,21 @@ class RunCommand : public Command {
     // No switch without its journal: the state dir must be usable before anything runs.
     if (!m_dry_run && !journal_dir(global)) return k_exit_usage;
     std::optional<JournalState> resume;
+    std::vector<std::string> notices;
     if (!m_resume.empty()) {
       if (m_dry_run) {
         print_error("--resume and --dry-run cannot be used together");
         return k_exit_usage;
       }
-      resume = load_journal_state(global, m_resume, &*playbook);
+      resume = load_chain_state(global, m_resume, &*playbook);
       if (!resume || !resumable(*resume, *playbook)) return k_exit_usage;
-    } else if (m_force) {
-      print_error("--force only goes with --resume");
+      // The run's --var values, unless overridden: the same values the steps done were run with.
+      auto vars = recovery_vars(*resume, global, notices);
+      if (!vars) return k_exit_usage;
+      playbook = load_or_report(m_path, with_vars(global, *vars), exit_code);
+      if (!playbook) return exit_code;
+    } else if (m_force || m_recheck) {
+      print_error(fmt::format("{} only goes with --resume", m_force ? "--force" : "--recheck"));
       return k_exit_usage;
     }
     if (!m_dry_run && !m_yes) {
@@ -76,12 +87,20 @@ class RunCommand : public Command {
     RunOptions options;
     options.mode = m_dry_run ? Mode::dry_run : Mode::run;
     options.resume = resume ? &*resume : nullptr;
+    options.recheck = m_recheck;
+    options.notices = std::move(notices);
     return exit_code_for(execute_report(*playbook, options, global).result);
   }
 
  private:
   // Whether the journaled run can be continued with this playbook; prints why not.
   bool resumable(const JournalState& journal, const Playbook& playbook) const {
+    if (journal.mode == "rollback") {
+      print_error(
+          fmt::format("run {} was rolled back by run {} ({}): start a new run to switch again",
+                      m_resume, journal.run_id, journal.ended ? journal.result : "it did not end"));
+      return false;
+    }
     if (journal.mode != "run") {
       print_error(fmt::format("run {} is a {}, not a switch: resume the run it belongs to",
                               journal.run_id, journal.mode));
@@ -106,7 +125,7 @@ class RunCommand : public Command {
   }
 
   std::string m_resume;
-  bool m_force = false;
+  bool m_force = false, m_recheck = false;
   std::string m_path;
   bool m_dry_run = false;
   bool m_yes = false;

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include "common.hpp"
+#include "engine/etcd_journal.hpp"
 #include "playbook/loader.hpp"
 #include "util/print.hpp"
+#include "util/secrets.hpp"
+#include "util/strings.hpp"
 
 namespace drctl::cli {
 
@@ -24,6 +27,60 @@ std::optional<JournalState> load_journal_state(const GlobalOptions& global,
   return std::move(*state);
 }
 
+std::optional<JournalState> load_chain_state(const GlobalOptions& global, const std::string& run_id,
+                                             const Playbook* playbook) {
+  auto asked = load_journal_state(global, run_id, playbook);
+  if (!asked) return std::nullopt;
+  std::vector<ChainLink> links;
+  for (auto& entry : list_journals(state_dir_of(global))) links.push_back(std::move(entry.link));
+  if (playbook != nullptr && playbook->lock) {
+    auto remote = list_etcd_journal_links(*playbook->lock);
+    if (remote) {
+      for (auto& link : *remote) {
+        bool known = std::any_of(links.begin(), links.end(),
+                                 [&](const ChainLink& l) { return l.run_id == link.run_id; });
+        if (!known) links.push_back(std::move(link));
+      }
+    } else {
+      print_to(stderr,
+               "drctl: warning: the etcd journals could not be listed ({}): the runs that "
+               "continued run {} are looked for on this machine only\n",
+               remote.error(), run_id);
+    }
+  }
+  auto chain = chain_of(links, run_id);
+  const std::string head = chain.back().run_id;
+  if (head == run_id && chain.size() == 1) {
+    asked->chain = std::move(chain);
+    return asked;
+  }
+  // Each journal of the chain, root first, read as one: see journal_state().
+  std::vector<nlohmann::json> lines;
+  std::vector<std::string> later;
+  for (const auto& link : chain) {
+    auto journal = find_journal(global, link.run_id, playbook);
+    if (!journal) {
+      print_error(journal.error());
+      return std::nullopt;
+    }
+    lines.insert(lines.end(), std::make_move_iterator(journal->begin()),
+                 std::make_move_iterator(journal->end()));
+    if (!link.parent.empty())
+      later.push_back(fmt::format("{} ({} of {})", link.run_id,
+                                  link.mode == "rollback" ? "a rollback" : "a resume",
+                                  link.parent));
+  }
+  auto state = journal_state(lines);
+  if (!state) {
+    print_error(fmt::format("run {}: {}", run_id, state.error()));
+    return std::nullopt;
+  }
+  print_to(stderr, "drctl: run {} is one of a chain: {} continued {}; read as one\n", run_id,
+           join(later, ", "), chain.front().run_id);
+  state->chain = std::move(chain);
+  return std::move(*state);
+}
+
 bool same_playbook(const JournalState& journal, const Playbook& playbook, bool force) {
   if (journal.playbook_hash == playbook.hash) return true;
   std::string why = fmt::format("run {} was made from another version of the playbook ({}, now {})",
@@ -36,7 +93,42 @@ bool same_playbook(const JournalState& journal, const Playbook& playbook, bool f
   return true;
 }
 
-std::optional<Playbook> journaled_playbook(const JournalState& journal) {
+std::optional<std::map<std::string, std::string>> recovery_vars(const JournalState& journal,
+                                                                const GlobalOptions& global,
+                                                                std::vector<std::string>& notices) {
+  auto given = parse_vars(global.vars);
+  if (!given) return std::nullopt;
+  std::map<std::string, std::string> vars = journal.vars;
+  std::vector<std::string> used, overridden;
+  for (const auto& [name, value] : *given) {
+    auto journaled = journal.vars.find(name);
+    if (journaled != journal.vars.end() && journaled->second == value) continue;
+    overridden.push_back(
+        fmt::format("{}={} (run {} used {})", name, value, journal.run_id,
+                    journaled == journal.vars.end() ? "no --var" : "'" + journaled->second + "'"));
+    vars[name] = value;
+  }
+  for (const auto& [name, value] : journal.vars) {
+    if (!given->count(name)) used.push_back(fmt::format("{}={}", name, value));
+  }
+  if (!used.empty())
+    print_to(stderr, "drctl: using the --var values of run {}: {}\n", journal.run_id,
+             redact(join(used, ", ")));
+  for (const auto& what : overridden) {
+    notices.push_back(redact("--var overrides a journaled value: " + what));
+    print_to(stderr, "drctl: --var overrides: {}\n", redact(what));
+  }
+  return vars;
+}
+
+GlobalOptions with_vars(GlobalOptions global, const std::map<std::string, std::string>& vars) {
+  global.vars.clear();
+  for (const auto& [name, value] : vars) global.vars.push_back(name + "=" + value);
+  return global;
+}
+
+std::optional<Playbook> journaled_playbook(const JournalState& journal,
+                                           const std::map<std::string, std::string>& vars) {
   if (journal.playbook_source.empty()) {
     print_error(
         fmt::format("run {}: the journal holds no playbook source: give it with --playbook FILE",
@@ -44,7 +136,7 @@ std::optional<Playbook> journaled_playbook(const JournalState& journal) {
     return std::nullopt;
   }
   LoadOptions options;
-  options.var_overrides = journal.vars;
+  options.var_overrides = vars;
   std::string name = fmt::format("<playbook of run {}>", journal.run_id);
   auto result = parse_playbook(journal.playbook_source, name, options);
   for (const auto& d : result.diagnostics) {

@@ -25,6 +25,8 @@ std::string_view etcd_error_class_name(EtcdError::Class kind) {
       return "no_leader";
     case EtcdError::Class::precondition:
       return "precondition";
+    case EtcdError::Class::fenced:
+      return "fenced";
     case EtcdError::Class::invalid_answer:
       return "invalid_answer";
     case EtcdError::Class::other:

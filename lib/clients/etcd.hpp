@@ -33,6 +33,7 @@ struct EtcdError {
     compacted,
     no_leader,
     precondition,
+    fenced,  // a write refused because the run lock's key no longer has the run's fencing token
     invalid_answer,
     other
   };
@@ -179,6 +180,12 @@ class EtcdSession {
   virtual EtcdResult<EtcdLease> grant_lease(std::int64_t ttl_seconds, Deadline deadline) = 0;
   virtual EtcdResult<EtcdLease> keep_alive(std::int64_t lease, Deadline deadline) = 0;
   virtual EtcdResult<void> revoke_lease(std::int64_t lease, Deadline deadline) = 0;
+  // The lease's remaining ttl in seconds (-1: expired or unknown).
+  virtual EtcdResult<EtcdLease> lease_ttl(std::int64_t lease, Deadline deadline) = 0;
+  // From now on every write through this session (put, put_if, put_all, erase_if, erase) is a
+  // transaction that also requires `key` to still have `mod_revision`: the run lock's key and
+  // fencing token. A write it refuses fails with Class::fenced and changes nothing.
+  virtual void fence_writes(const std::string& key, std::int64_t mod_revision) = 0;
   virtual EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key,
                                                        const std::string& range_end,
                                                        std::int64_t start_revision,

@@ -3,6 +3,7 @@
 // is being cancelled. Every kind must give up by the deadline: the engine's timeout is a
 // hard stop, enforced by the action itself (curl timeouts, killing a process group, ...).
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -10,12 +11,22 @@
 
 namespace drctl {
 
+// The run lock, for the steps and rollbacks of a locked run: a kind that writes to etcd fences
+// its writes with it (kinds/failure.hpp, open_etcd_for_writes) when they go to the lock's
+// cluster, so a run that lost its lock cannot overwrite the next run's work.
+struct LockFence {
+  std::string key;
+  std::int64_t revision = 0;  // the fencing token
+  std::uint64_t cluster_id = 0;
+};
+
 struct AttemptContext {
   std::string entry_name;
   std::chrono::steady_clock::time_point deadline;
   const CancelToken* cancel = nullptr;
   std::string run_id;
   std::string fencing_token;         // "" without a run lock
+  const LockFence* fence = nullptr;  // steps and rollbacks under a run lock
   std::function<bool()> checkpoint;  // journals the operation's undo_state(), durably
 
   // Called by an operation right before it changes anything, so a crash in the middle still

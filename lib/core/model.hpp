@@ -43,6 +43,7 @@ struct Entry {
   std::optional<Millis> budget;      // steps only: this step's share of the SLA
   std::optional<Rollback> rollback;  // steps only
   bool read_only = false;            // steps only: changes nothing, needs no rollback
+  bool run_on_resume = false;        // checks only: on_resume: run
 };
 
 enum class OnBreach { fail, warn };

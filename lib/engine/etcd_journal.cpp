@@ -124,6 +124,28 @@ tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
   return lines;
 }
 
+tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const LockSpec& lock) {
+  auto session = connect(lock);
+  if (!session) return tl::unexpected(session.error());
+  const std::string prefix = journals_prefix(lock);
+  const std::string first_line = fmt::format("/{:06}", 0);
+  std::vector<ChainLink> links;
+  PrefixCursor cursor(**session, prefix, 0);
+  while (true) {
+    auto kv = cursor.next(deadline_from_now());
+    if (!kv)
+      return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
+    if (!*kv) break;
+    const std::string& key = (*kv)->key;
+    if (key.size() < first_line.size() ||
+        key.compare(key.size() - first_line.size(), first_line.size(), first_line) != 0)
+      continue;
+    auto link = chain_link(nlohmann::json::parse((*kv)->value, nullptr, false));
+    if (!link.run_id.empty()) links.push_back(std::move(link));
+  }
+  return links;
+}
+
 tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock) {
   auto session = connect(lock);
   if (!session) return tl::unexpected(session.error());

@@ -11,6 +11,7 @@
 
 #include "core/model.hpp"
 #include "engine/journal.hpp"
+#include "engine/journal_chain.hpp"
 
 namespace drctl {
 
@@ -21,6 +22,10 @@ std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock);
 // The lines of one run's journal from etcd; an error names the endpoint or says it is absent.
 tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const LockSpec& lock,
                                                                          const std::string& run_id);
+
+// The chain links (journal_chain.hpp) of the runs journaled under the lock, from their first
+// lines.
+tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const LockSpec& lock);
 
 // The run ids journaled under the lock, oldest first.
 tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock);

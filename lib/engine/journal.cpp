@@ -165,6 +165,12 @@ void JournalReporter::entry_finished(const EntryRecord& record) {
          Durability::later);  // synced with the next step's start, so before it changes anything
 }
 
+void JournalReporter::notice(const std::string& text) {
+  append(
+      {{"type", "notice"}, {"text", text}, {"at", rfc3339_utc(std::chrono::system_clock::now())}},
+      Durability::later);
+}
+
 void JournalReporter::run_finished(const RunReport& report) {
   append({{"type", "run_finished"}, {"report", report_to_json(report)}}, Durability::everywhere);
 }
@@ -183,6 +189,7 @@ std::vector<JournalEntry> list_journals(const std::string& state_dir) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (!j.is_object()) continue;  // a torn last line
       if (json_text(j, "type") == "run_started") {
+        entry.link = chain_link(j);
         entry.playbook = json_text(json_member(j, "playbook"), "name");
         entry.started_at = json_text(j, "started_at");
       } else if (json_text(j, "type") == "run_finished") {

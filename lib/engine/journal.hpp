@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/model.hpp"
+#include "engine/journal_chain.hpp"
 #include "engine/journal_writer.hpp"
 #include "engine/reporter.hpp"
 
@@ -40,6 +41,7 @@ class JournalReporter : public Reporter {
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
+  void notice(const std::string& text) override;
   // The first write that failed: the run must not go on (no further step starts).
   std::string failure() const override { return m_writer.failure(); }
   std::string error() const { return m_writer.failure(); }
@@ -53,6 +55,7 @@ class JournalReporter : public Reporter {
 struct JournalEntry {
   std::string run_id, playbook, started_at, result, path;
   int exit_code = -1;  // -1: the journal has no end (killed, or still running)
+  ChainLink link;      // its mode and the run it resumed or rolled back
 };
 // Every run in <state dir>/runs, newest first.
 std::vector<JournalEntry> list_journals(const std::string& state_dir);

@@ -42,20 +42,24 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
   if (lines.empty() || json_text(lines.front(), "type") != "run_started")
     return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
   JournalState state;
-  const auto& head = lines.front();
-  state.run_id = json_text(head, "run_id");
-  state.mode = json_text(head, "mode");
-  if (head.contains("playbook") && head["playbook"].is_object()) {
-    state.playbook_name = json_text(head["playbook"], "name");
-    state.playbook_hash = json_text(head["playbook"], "hash");
-    state.playbook_source = json_text(head["playbook"], "source");
-    state.vars = string_map(json_member(head["playbook"], "vars"));
-  }
   std::map<std::string, nlohmann::json> undo;  // latest journaled undo state per step
   for (const auto& line : lines) {
     const std::string type = json_text(line, "type");
     const std::string phase = json_text(line, "phase");
     const std::string name = json_text(line, "name");
+    if (type == "run_started") {
+      // The first line of each journal of a chain: the newest one's run, mode and playbook.
+      state.run_id = json_text(line, "run_id");
+      state.mode = json_text(line, "mode");
+      state.ended = false;
+      state.result.clear();
+      const nlohmann::json& playbook = json_member(line, "playbook");
+      state.playbook_name = json_text(playbook, "name");
+      state.playbook_hash = json_text(playbook, "hash");
+      state.playbook_source = json_text(playbook, "source");
+      state.vars = string_map(json_member(playbook, "vars"));
+      continue;
+    }
     if (type == "run_finished") {
       state.ended = true;
       if (line.contains("report") && line["report"].is_object())

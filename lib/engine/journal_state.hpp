@@ -9,6 +9,8 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "engine/journal_chain.hpp"
+
 namespace drctl {
 
 struct JournaledStep {
@@ -20,8 +22,8 @@ struct JournaledStep {
 };
 
 struct JournalState {
-  std::string run_id;
-  std::string mode;  // run, or rollback
+  std::string run_id;  // of a chain: its newest run
+  std::string mode;    // run, or rollback
   std::string playbook_name, playbook_hash, playbook_source;
   std::map<std::string, std::string> vars;  // --var overrides of that run
   bool ended = false;                       // the journal has its run_finished line
@@ -33,12 +35,17 @@ struct JournalState {
   std::vector<JournaledStep> cut_short;
   // Rollbacks that failed: the state those steps are in is unknown.
   std::vector<std::string> failed_rollbacks;
+  // The chain this journal is the newest of (journal_chain.hpp), root first; empty when it
+  // was not looked up.
+  std::vector<ChainLink> chain;
 
   const JournaledStep* find_done(const std::string& name) const;
   const JournaledStep* find_cut_short(const std::string& name) const;
 };
 
-// Reads the lines of one journal; an error when it is not a drctl journal.
+// Reads the lines of one journal, or of a chain's journals one after the other, root first
+// (each journal starts from the state the one before left: its run_started line makes run_id,
+// mode, playbook and vars the newest run's); an error when it is not a drctl journal.
 tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann::json>& lines);
 
 }  // namespace drctl

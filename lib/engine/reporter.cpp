@@ -25,5 +25,8 @@ std::string ReporterList::failure() const {
 void ReporterList::run_finished(const RunReport& report) {
   for (auto& r : m_reporters) r->run_finished(report);
 }
+void ReporterList::notice(const std::string& text) {
+  for (auto& r : m_reporters) r->notice(text);
+}
 
 }  // namespace drctl

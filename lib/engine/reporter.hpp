@@ -18,6 +18,9 @@ class Reporter {
   // it could not be recorded: the step must then change nothing.
   virtual bool entry_checkpoint(const EntryRecord& /*record*/) { return true; }
   virtual void run_finished(const RunReport& /*report*/) {}
+  // Something the operator must know that is no entry's outcome: a lock taken over from a dead
+  // run, a --var overriding a journaled value. Journaled.
+  virtual void notice(const std::string& /*text*/) {}
   // Why this reporter can no longer record the run, when the run must not go on without it
   // (the journal): no further step starts. "" while all is well.
   virtual std::string failure() const { return ""; }
@@ -32,6 +35,7 @@ class ReporterList : public Reporter {
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
+  void notice(const std::string& text) override;
   std::string failure() const override;
 
  private:

@@ -1,6 +1,12 @@
 #include "engine/run_lock.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
 
 #include "clients/etcd_connection.hpp"
 #include "util/json_dump.hpp"
@@ -10,10 +16,47 @@ namespace drctl {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr Millis k_call_limit{5'000};
+
+std::string this_host() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// Why the holder is provably gone, or "" when it may still be running.
+std::string holder_gone(const nlohmann::json& holder, const LockTakeover& takeover) {
+  const std::string run = holder.value("run_id", "");
+  if (!contains(takeover.runs, run)) return "";
+  if (contains(takeover.ended, run)) return fmt::format("run {}'s journal has its end", run);
+  const std::string host = holder.value("host", "");
+  const long long pid = holder.value("pid", 0LL);
+  if (host != this_host() || pid <= 0) return "";
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+    return fmt::format("its process {} on this host is gone", pid);
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  if (comm && std::getline(comm, name) && name != "drctl")
+    return fmt::format("pid {} on this host is now '{}', not drctl", pid, name);
+  return "";
+}
+
+std::string describe_holder(const std::string& value) {
+  auto other = nlohmann::json::parse(value, nullptr, false);
+  if (!other.is_object()) return fmt::format("'{}'", value.substr(0, 200));
+  return fmt::format("run {} on host {} as user {} (pid {}) since {}", other.value("run_id", "?"),
+                     other.value("host", "?"), other.value("user", "?"), other.value("pid", 0LL),
+                     other.value("started_at", "?"));
+}
+
 }  // namespace
 
 tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockSpec& spec,
-                                                                     const nlohmann::json& holder) {
+                                                                     const nlohmann::json& holder,
+                                                                     const LockTakeover* takeover) {
   auto deadline = Clock::now() + k_call_limit;
   auto session = etcd_connect(Spec(spec.etcd), deadline, "lock");
   if (!session) return tl::unexpected(LockRefusal{false, "run lock: " + session.error().message});
@@ -27,33 +70,50 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
     return tl::unexpected(
         LockRefusal{false, "run lock: granting a lease: " + lease.error().to_string()});
   lock->m_lease = lease->id;
+  auto refuse = [&](LockRefusal refusal) {
+    lock->m_session->revoke_lease(lease->id, deadline);
+    lock->m_released = true;
+    return tl::unexpected(std::move(refusal));
+  };
   // Created only if absent (mod_revision 0), bound to the lease.
   EtcdPutCondition absent;
   absent.mod_revision = 0;
   auto put = lock->m_session->put_if(spec.key, dump_json(holder), absent, lease->id, deadline);
-  if (!put) {
-    lock->m_session->revoke_lease(lease->id, deadline);
-    return tl::unexpected(LockRefusal{false, "run lock: " + put.error().to_string()});
-  }
-  if (!put->succeeded) {
-    lock->m_session->revoke_lease(lease->id, deadline);
-    lock->m_released = true;
-    std::string who = "an unknown holder";
-    if (put->previous) {
-      auto other = nlohmann::json::parse(put->previous->value, nullptr, false);
-      if (other.is_object()) {
-        who = fmt::format("run {} on host {} as user {} (pid {}) since {}",
-                          other.value("run_id", "?"), other.value("host", "?"),
-                          other.value("user", "?"), other.value("pid", 0),
-                          other.value("started_at", "?"));
-      } else {
-        who = fmt::format("'{}'", put->previous->value.substr(0, 200));
+  if (put && !put->succeeded && put->previous && takeover != nullptr) {
+    // The dead run being recovered still holds it: delete exactly that key (not one a third
+    // run may have taken since), revoke its lease, and take the lock as usual.
+    const EtcdKeyValue dead = *put->previous;
+    auto other = nlohmann::json::parse(dead.value, nullptr, false);
+    std::string why = other.is_object() ? holder_gone(other, *takeover) : "";
+    if (!why.empty()) {
+      auto erased = lock->m_session->erase_if(spec.key, dead.mod_revision, deadline);
+      if (erased && *erased) {
+        if (dead.lease != 0) lock->m_session->revoke_lease(dead.lease, deadline);
+        lock->m_takeover =
+            fmt::format("took over run lock {} from run {} ({}; its fencing token {} is void)",
+                        spec.key, other.value("run_id", "?"), why, dead.mod_revision);
+        put = lock->m_session->put_if(spec.key, dump_json(holder), absent, lease->id, deadline);
       }
     }
-    return tl::unexpected(
-        LockRefusal{true, fmt::format("run lock {} is held by {}", spec.key, who)});
+  }
+  if (!put) return refuse(LockRefusal{false, "run lock: " + put.error().to_string()});
+  if (!put->succeeded) {
+    std::string who = put->previous ? describe_holder(put->previous->value) : "an unknown holder";
+    std::string expiry;
+    if (put->previous && put->previous->lease != 0) {
+      auto left = lock->m_session->lease_ttl(put->previous->lease, deadline);
+      if (left && left->ttl > 0)
+        expiry = fmt::format(
+            "; its lease expires in {} s unless its process renews it (look at that process, or "
+            "`etcdctl lease timetolive {:x}`)",
+            left->ttl, put->previous->lease);
+    }
+    return refuse(LockRefusal{
+        true, fmt::format("run lock {} is held by {}{}", spec.key, redact(who), expiry)});
   }
   lock->m_token = put->header.revision;
+  lock->m_cluster_id = put->header.cluster_id;
+  lock->m_renewed_ns = Clock::now().time_since_epoch().count();
   lock->m_thread = std::thread([raw = lock.get()] { raw->keep_alive(); });
   return lock;
 }
@@ -61,21 +121,49 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
 void RunLock::keep_alive() {
   // Renew at a third of the ttl; give up (the lock is lost) once the lease must have expired.
   auto interval = std::max<Millis>(Millis(200), m_spec.ttl / 3);
-  auto renewed = Clock::now();
-  while (m_stop.sleep_until(Clock::now() + interval)) {
-    auto answer = m_session->keep_alive(m_lease, Clock::now() + interval);
+  while (m_stop.sleep_until(Clock::now() + interval) && !m_lost) {
+    EtcdResult<EtcdLease> answer = tl::unexpected(EtcdError{});
+    {
+      std::lock_guard calls(m_call_mutex);
+      answer = m_session->keep_alive(m_lease, Clock::now() + interval);
+    }
     if (answer && answer->ttl > 0) {
-      renewed = Clock::now();
+      m_renewed_ns = Clock::now().time_since_epoch().count();
       continue;
     }
-    std::string why = answer ? "the lease was revoked or has expired" : answer.error().to_string();
+    auto renewed = Clock::time_point(Clock::duration(m_renewed_ns.load()));
     if (!answer && Clock::now() - renewed < m_spec.ttl)
       continue;  // try again while the lease may still live
-    std::lock_guard lock(m_mutex);
-    m_lost_reason = fmt::format("run lock {} lost: {}", m_spec.key, why);
-    m_lost = true;
+    lose(answer ? "the lease was revoked or has expired" : answer.error().to_string());
     return;
   }
+}
+
+bool RunLock::confirm() {
+  if (m_lost) return false;
+  auto renewed = Clock::time_point(Clock::duration(m_renewed_ns.load()));
+  // Until the lease would expire, counted from the last renewal we know of, and no longer:
+  // a process that was paused finds that moment already past and asks once, briefly.
+  auto deadline = std::max(renewed + m_spec.ttl, Clock::now() + Millis(500));
+  EtcdResult<EtcdLease> answer = tl::unexpected(EtcdError{});
+  {
+    std::lock_guard calls(m_call_mutex);
+    answer = m_session->keep_alive(m_lease, deadline);
+  }
+  if (answer && answer->ttl > 0) {
+    m_renewed_ns = Clock::now().time_since_epoch().count();
+    return true;
+  }
+  lose(answer ? "the lease has expired or was revoked (was this process paused?)"
+              : "its lease could not be confirmed: " + answer.error().to_string());
+  return false;
+}
+
+void RunLock::lose(const std::string& why) {
+  std::lock_guard lock(m_mutex);
+  if (m_lost) return;
+  m_lost_reason = fmt::format("run lock {} lost: {}", m_spec.key, why);
+  m_lost = true;
 }
 
 std::string RunLock::lost_reason() const {
@@ -88,7 +176,9 @@ void RunLock::release() {
   m_released = true;
   m_stop.cancel();
   if (m_thread.joinable()) m_thread.join();
-  m_session->revoke_lease(m_lease, Clock::now() + k_call_limit);  // deletes the key with it
+  // Deletes our key with it; revoking a lease that expired, or that a takeover revoked, does
+  // nothing (another run's key has its own lease).
+  m_session->revoke_lease(m_lease, Clock::now() + k_call_limit);
 }
 
 RunLock::~RunLock() {
@@ -96,11 +186,13 @@ RunLock::~RunLock() {
 }
 
 nlohmann::json RunLock::to_json() const {
-  return {{"key", m_spec.key},
-          {"fencing_token", m_token},
-          {"lease", fmt::format("{:x}", m_lease)},
-          {"ttl_ms", m_spec.ttl.count()},
-          {"lost", m_lost.load()}};
+  nlohmann::json out = {{"key", m_spec.key},
+                        {"fencing_token", m_token},
+                        {"lease", fmt::format("{:x}", m_lease)},
+                        {"ttl_ms", m_spec.ttl.count()},
+                        {"lost", m_lost.load()}};
+  if (!m_takeover.empty()) out["took_over"] = m_takeover;
+  return out;
 }
 
 }  // namespace drctl

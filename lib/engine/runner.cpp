@@ -1,6 +1,7 @@
 #include "engine/runner.hpp"
 
 #include <fmt/format.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,6 +89,16 @@ tl::expected<Spec, std::string> late_spec(const Action& action, const Kind& kind
   return Spec(std::move(values));
 }
 
+// A rollback or resume may take over the lock its own chain's dead run still holds.
+std::unique_ptr<LockTakeover> recovery_takeover(const JournalState* journal) {
+  if (journal == nullptr) return nullptr;
+  auto takeover = std::make_unique<LockTakeover>();
+  for (const auto& link : journal->chain) takeover->runs.push_back(link.run_id);
+  if (takeover->runs.empty()) takeover->runs.push_back(journal->run_id);
+  if (journal->ended) takeover->ended.push_back(journal->run_id);
+  return takeover;
+}
+
 class Run {
  public:
   Run(const Playbook& playbook, const KindRegistry& kinds, Reporter& reporter,
@@ -97,6 +108,7 @@ class Run {
         m_reporter(reporter),
         m_options(options),
         m_cancel(cancel) {
+    m_takeover = recovery_takeover(options.resume ? options.resume : options.rollback);
     if (options.mode == Mode::dry_run) {
       m_step_performer = std::make_unique<DryRunPerformer>();
     } else {
@@ -135,6 +147,13 @@ class Run {
   std::string success_summary() const;
   RunReport finish();  // concludes, reports (the journal last), releases the lock
   bool take_lock();
+  void notice(const std::string& text);
+  bool check_passed(std::size_t index) const;  // ok, or not re-run on resume
+  bool fenced(const EntryRecord& record);
+  bool skips_on_resume(const Entry& check) const;
+  std::unique_ptr<LockTakeover> m_takeover;  // a recovery's: the lock its dead run holds
+  LockFence m_fence;                         // valid while m_lock is held
+  std::vector<char> m_not_rechecked;         // per check: skipped on resume (set by crew threads)
   bool adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock);  // false: refused
   nlohmann::json lock_holder() const;  // this run, as the lock's value names it
   std::unique_ptr<RunLock> m_lock;
@@ -180,17 +199,20 @@ void Run::emit_started(const EntryRecord& record) {
 nlohmann::json Run::lock_holder() const {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  const char* user = std::getenv("USER");
+  std::string user = std::getenv("USER") ? std::getenv("USER") : "";
+  if (user.empty()) {
+    if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) user = entry->pw_name;
+  }
   return {{"run_id", m_report.run_id},
           {"host", host},
-          {"user", user ? user : "?"},
+          {"user", user.empty() ? std::to_string(::getuid()) : user},
           {"pid", ::getpid()},
           {"started_at", rfc3339_utc(m_report.started.wall)},
           {"playbook", m_playbook.name}};
 }
 
 bool Run::take_lock() {
-  return adopt_lock(RunLock::acquire(*m_playbook.lock, lock_holder()));
+  return adopt_lock(RunLock::acquire(*m_playbook.lock, lock_holder(), m_takeover.get()));
 }
 
 bool Run::adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock) {
@@ -201,7 +223,14 @@ bool Run::adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock) {
   m_lock = std::move(*lock);
   m_report.fencing_token = std::to_string(m_lock->fencing_token());
   m_report.lock = m_lock->to_json();
+  m_fence = LockFence{m_playbook.lock->key, m_lock->fencing_token(), m_lock->cluster_id()};
+  if (!m_lock->takeover().empty()) notice(m_lock->takeover());
   return true;
+}
+
+void Run::notice(const std::string& text) {
+  std::lock_guard lock(m_event_mutex);
+  m_reporter.notice(redact(text));
 }
 
 void Run::emit_started_probe(const EntryRecord& record) {
@@ -238,6 +267,7 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
     record.attempts = number;
     AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel,
                        m_report.run_id, m_report.fencing_token};
+    if (m_lock && record.phase != Phase::check) ctx.fence = &m_fence;
     if (record.phase == Phase::step) {
       ctx.checkpoint = [&] {
         record.undo_state = journalable(operation.undo_state());
@@ -283,6 +313,15 @@ void Run::run_check(std::size_t i) {
     record.status = Status::skipped;
     record.message = "not started: the run was interrupted";
     record.started = record.finished = Instant::now();
+  } else if (skips_on_resume(entry)) {
+    record.status = Status::skipped;
+    record.message = fmt::format(
+        "not re-run: run {} already changed the system, which may be this check's premise (the "
+        "gate guarded its first change; on_resume: run or --recheck runs it)",
+        m_options.resume->run_id);
+    record.started = record.finished = Instant::now();
+    m_not_rechecked[i] = 1;
+    emit_finished(record);
   } else {
     begin(record);
     std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec)
@@ -298,10 +337,32 @@ void Run::run_check(std::size_t i) {
   m_report.checks[i] = std::move(record);
 }
 
+// True when etcd refused the entry's write because the run lock moved on (another run took it
+// while this one was paused): the lock is lost, nothing further may change.
+bool Run::fenced(const EntryRecord& record) {
+  if (json_text(record.evidence, "error") != "fenced") return false;
+  m_rollback_failed = m_rollback_failed || record.phase == Phase::rollback;
+  if (m_lock_lost.empty())
+    m_lock_lost = fmt::format("{} '{}' was refused by etcd: {}; nothing after it was started",
+                              record.phase == Phase::rollback ? "rollback" : "step", record.name,
+                              record.message);
+  return true;
+}
+
+bool Run::skips_on_resume(const Entry& check) const {
+  const JournalState* resume = m_options.resume;
+  return resume != nullptr && !m_options.recheck && !check.run_on_resume &&
+         (!resume->done.empty() || !resume->cut_short.empty());
+}
+
+bool Run::check_passed(std::size_t index) const {
+  return m_report.checks[index].status == Status::ok || m_not_rechecked[index] != 0;
+}
+
 // Why no further step may start, or "" when one may: an interrupt, the lost lock or journal.
 bool Run::may_start(const Entry& entry) {
   if (m_cancel.stop_requested()) return false;
-  if (m_lock && !m_lock->held()) {
+  if (m_lock && !m_lock->confirm()) {
     m_lock_lost = fmt::format("{}; step '{}' and those after it were not started",
                               redact(m_lock->lost_reason()), entry.name);
     return false;
@@ -380,6 +441,7 @@ void Run::run_steps() {
     emit_finished(record);
     if (record.status != Status::ok && record.status != Status::skipped) {
       m_step_failed = true;
+      if (fenced(record)) return;  // another run holds the lock now: it must not be undone
       if (!m_cancel.stop_requested() && m_reporter.failure().empty()) {
         // The failed step first (if it may have changed something), then completed steps, newest
         // first.
@@ -458,6 +520,7 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
                                                   : std::make_unique<FailedOperation>(late.error());
       attempt(recorded ? operation.get() : nullptr, entry.rollback->timing, record);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
+      fenced(record);
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_operation.can_undo() && undo.is_object() && json_bool(undo, "redacted")) {
@@ -477,6 +540,7 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
       record.action = "built-in undo of " + record.action;
       attempt(begin(record) ? &step_operation : nullptr, entry.timing, record, true);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
+      fenced(record);
       m_report.rollbacks.push_back(record);
       emit_finished(record);
     } else if (step_kind.mutates(entry.action.spec)) {
@@ -495,8 +559,11 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
 
 void Run::conclude() {
   measure_sla();
-  auto failed_check = std::find_if(m_report.checks.begin(), m_report.checks.end(),
-                                   [](const EntryRecord& r) { return r.status != Status::ok; });
+  auto failed_check = m_report.checks.end();
+  for (std::size_t i = 0; i < m_report.checks.size() && failed_check == m_report.checks.end();
+       ++i) {
+    if (!check_passed(i)) failed_check = m_report.checks.begin() + static_cast<std::ptrdiff_t>(i);
+  }
   if (m_lock_refusal) {
     m_report.result = RunResult::lock_held;
     m_report.summary = *m_lock_refusal + ": no step was started, nothing was changed";
@@ -510,11 +577,13 @@ void Run::conclude() {
     conclude_rollback_run();
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
-    m_report.summary = m_report.steps.empty() ? "interrupted before any step started"
-                                              : fmt::format(
-                                                    "interrupted during or after step '{}'; "
-                                                    "nothing was rolled back (use drctl rollback)",
-                                                    m_report.steps.back().name);
+    m_report.summary =
+        m_report.steps.empty()
+            ? "interrupted before any step started"
+            : fmt::format(
+                  "interrupted during or after step '{}'; nothing was rolled back (drctl rollback "
+                  "{} undoes it, drctl run PLAYBOOK --resume {} goes on)",
+                  m_report.steps.back().name, m_report.run_id, m_report.run_id);
   } else if (failed_check != m_report.checks.end()) {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("check '{}' {}: no step was started, nothing was changed",
@@ -555,7 +624,12 @@ void Run::conclude_rollback_run() {
   bool partial = m_rollback_failed || m_changes_remain;
   m_report.result = partial ? RunResult::partial : RunResult::success;
   if (m_report.steps.empty()) {
-    m_report.summary = fmt::format("run {} has nothing left to roll back", m_report.rolls_back);
+    const auto& chain = m_options.rollback->chain;
+    m_report.summary =
+        chain.size() > 1
+            ? fmt::format("run {} has nothing left to roll back (its chain ends with run {})",
+                          chain.front().run_id, m_report.rolls_back)
+            : fmt::format("run {} has nothing left to roll back", m_report.rolls_back);
   } else if (partial) {
     m_report.summary = fmt::format(
         "rollback of run {} incomplete ({}): the state is partial, a human must look",
@@ -634,6 +708,7 @@ RunReport Run::execute() {
   if (m_options.rollback) m_report.rolls_back = m_options.rollback->run_id;
   if (m_options.mode == Mode::rollback) {
     m_reporter.run_started(m_report);
+    for (const auto& text : m_options.notices) notice(text);
     // No checks: they gate a switch, and this undoes one. The lock still keeps others out.
     if (m_options.rollback && (!m_playbook.lock || take_lock())) roll_back_journaled();
     return finish();
@@ -648,20 +723,22 @@ RunReport Run::execute() {
   const std::size_t workers =
       std::min<std::size_t>(std::max(1, m_options.parallel), checks) + locking;
   m_report.checks.resize(checks);
+  m_not_rechecked.assign(checks, 0);
   std::optional<tl::expected<std::unique_ptr<RunLock>, LockRefusal>> lock;
   const nlohmann::json holder = lock_holder();
   Crew crew(workers > 0 ? workers - 1 : 0);
   m_reporter.run_started(m_report);
+  for (const auto& text : m_options.notices) notice(text);
   crew.run(checks + locking, [&](std::size_t task) {
     if (task < locking) {
-      lock.emplace(RunLock::acquire(*m_playbook.lock, holder));
+      lock.emplace(RunLock::acquire(*m_playbook.lock, holder, m_takeover.get()));
     } else {
       run_check(task - locking);
     }
   });
   for (const auto& record : m_report.checks) m_outputs[record.name] = record.outputs;
-  bool gate_open = std::all_of(m_report.checks.begin(), m_report.checks.end(),
-                               [](const EntryRecord& r) { return r.status == Status::ok; });
+  bool gate_open = true;
+  for (std::size_t i = 0; i < checks; ++i) gate_open = gate_open && check_passed(i);
   if (lock && gate_open && !m_cancel.stop_requested()) gate_open = adopt_lock(std::move(*lock));
   if (gate_open && m_options.mode == Mode::run) {
     if (auto why = m_reporter.failure(); !why.empty()) {

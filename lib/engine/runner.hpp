@@ -23,6 +23,13 @@ struct RunOptions {
   // Mode::rollback: the journal of the run to undo. Its done and cut-short steps are rolled
   // back, newest first; no check and no step runs.
   const JournalState* rollback = nullptr;
+  // With resume: run every check again. Without it, a resumed run that already changed
+  // something runs only the checks marked on_resume: run (the others' premise, e.g. "this is a
+  // replica", may be exactly what the run changed); one that changed nothing runs them all.
+  bool recheck = false;
+  // Said to every reporter (and journaled) when the run starts: e.g. a --var overriding a
+  // journaled value.
+  std::vector<std::string> notices;
 };
 
 // Runs the playbook and returns what happened; reporter sees every event as it happens.

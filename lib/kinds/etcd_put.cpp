@@ -29,7 +29,7 @@ class EtcdPutOperation : public Operation {
   // replace, then writes only if the key is still as read (one Txn): the undo state is on disk
   // before the change, and a concurrent writer is never overwritten unseen.
   Outcome run(const AttemptContext& ctx) override {
-    auto session = open_etcd(m_spec.object(k_etcd), ctx.deadline, "put");
+    auto session = open_etcd_for_writes(m_spec.object(k_etcd), ctx, "put");
     if (!session) return session.error();
     const std::string key = m_spec.str(k_key);
     const std::string value = m_spec.str(k_value);
@@ -109,7 +109,7 @@ class EtcdPutOperation : public Operation {
     const std::string what = fmt::format("etcd restore {}", key);
     if (!m_pending)
       return Outcome::fail(Status::skipped, what + ": nothing was written", Changed::no);
-    auto session = open_etcd(m_spec.object(k_etcd), ctx.deadline, "restore");
+    auto session = open_etcd_for_writes(m_spec.object(k_etcd), ctx, "restore");
     if (!session) return session.error();
     if (!m_done) {
       // Interrupted between the journaled intent and the journaled write: look at the key.

@@ -530,9 +530,9 @@ class HandoffOperation : public Operation {
     m_outcome.evidence["topology"] = m_mirrored ? "mirrored" : "same_cluster";
     m_outcome.evidence["prefix"] = m_prefix;
 
-    auto from = open_etcd(m_spec.object(k_from), ctx.deadline, "from");
+    auto from = open_etcd_for_writes(m_spec.object(k_from), ctx, "from");
     if (!from) return from.error();
-    auto to = open_etcd(m_spec.object(k_to), ctx.deadline, "to");
+    auto to = open_etcd_for_writes(m_spec.object(k_to), ctx, "to");
     if (!to) return to.error();
     m_from = std::move(*from);
     m_to = std::move(*to);
@@ -574,7 +574,7 @@ class HandoffOperation : public Operation {
   Outcome undo(const AttemptContext& ctx) override {
     if (m_marker_revision == 0 && m_canary.value.empty())
       return Outcome::fail(Status::skipped, "etcd: no marker was written", Changed::no);
-    auto from = open_etcd(m_spec.object(k_from), ctx.deadline, "from");
+    auto from = open_etcd_for_writes(m_spec.object(k_from), ctx, "from");
     if (!from) return from.error();
     std::int64_t revision = m_marker_revision;
     if (revision == 0) {

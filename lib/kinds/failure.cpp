@@ -81,4 +81,16 @@ tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd(const Spec& spec, 
   return tl::unexpected(std::move(outcome));
 }
 
+tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd_for_writes(const Spec& spec,
+                                                                         const AttemptContext& ctx,
+                                                                         const std::string& who) {
+  auto session = open_etcd(spec, ctx.deadline, who);
+  if (!session || ctx.fence == nullptr) return session;
+  auto status = (*session)->status(ctx.deadline);
+  if (!status) return tl::unexpected(etcd_failure(status.error(), who, Changed::no));
+  if (status->header.cluster_id == ctx.fence->cluster_id)
+    (*session)->fence_writes(ctx.fence->key, ctx.fence->revision);
+  return session;
+}
+
 }  // namespace drctl

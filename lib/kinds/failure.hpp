@@ -7,6 +7,7 @@
 
 #include "clients/etcd.hpp"
 #include "clients/http_client.hpp"
+#include "core/context.hpp"
 #include "core/outcome.hpp"
 #include "core/spec.hpp"
 
@@ -36,5 +37,12 @@ Outcome etcd_failure(const EtcdError& error, const std::string& what,
 // outcome that changed nothing (`who` names the side: "from", "backup").
 tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd(const Spec& spec, Deadline deadline,
                                                               const std::string& who);
+
+// open_etcd for a session that writes: when the run holds a lock in the same etcd cluster (its
+// cluster id, asked once), every write carries the lock's fencing token
+// (EtcdSession::fence_writes), and one refused by it fails as `fenced`.
+tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd_for_writes(const Spec& spec,
+                                                                         const AttemptContext& ctx,
+                                                                         const std::string& who);
 
 }  // namespace drctl

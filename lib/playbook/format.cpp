@@ -69,6 +69,15 @@ const Fields& entry_fields(Role role) {
     for (auto& t : timing_fields()) f.push_back(t);
     return f;
   }();
+  static const Fields gate_fields = [] {
+    Fields f = check_fields;
+    f.push_back(Field::string("on_resume",
+                              "skip: a resumed run that already changed the system does not run "
+                              "this check again (its premise may be what the run changed); run: "
+                              "it does.")
+                    .one_of({"skip", "run"}));
+    return f;
+  }();
   static const Fields step_fields = [] {
     Fields f = check_fields;
     f.push_back(Field::duration(
@@ -78,7 +87,7 @@ const Fields& entry_fields(Role role) {
         "The step changes nothing (e.g. an exec that only reads), so it needs no rollback."));
     return f;
   }();
-  return role == Role::check ? check_fields : step_fields;
+  return role == Role::check ? gate_fields : step_fields;
 }
 
 const Fields& rollback_fields() {

@@ -311,9 +311,15 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
   ordinary.insert("rollback");
   ordinary.insert("budget");
   ordinary.insert("read_only");
+  ordinary.insert("on_resume");
   std::set<std::string> handled;
   std::string kind_key = find_kind_key(node, path, entry.pos, role, ordinary, handled);
   handled.insert("rollback");
+  if (role == Role::step && node.get("on_resume") != nullptr) {
+    handled.insert("on_resume");
+    m_diag.error(key_pos(node, "on_resume"), join_path(path, "on_resume"),
+                 "on_resume belongs to checks: a resumed run never repeats a completed step");
+  }
   if (role == Role::check) {
     // Say why, rather than "unknown key": these belong to steps only.
     for (const char* key : {"rollback", "budget", "read_only"}) {
@@ -347,6 +353,13 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
   entry.timing = read_timing(values, m_playbook.defaults);
   if (values.contains("budget")) entry.budget = Millis(values["budget"].get<long long>());
   entry.read_only = values.value("read_only", false);
+  if (const std::string on_resume = values.value("on_resume", "skip");
+      on_resume != "skip" && on_resume != "run") {
+    m_diag.error(key_pos(node, "on_resume"), path + ".on_resume",
+                 "'on_resume' is needed before the run starts: ${steps.*} and ${run.*} belong "
+                 "in a kind's spec");
+  }
+  entry.run_on_resume = values.value("on_resume", "skip") == "run";
 
   std::optional<Action> action;
   if (!kind_key.empty()) action = read_action(node, kind_key, path, role, site);

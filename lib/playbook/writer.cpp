@@ -43,6 +43,7 @@ nlohmann::json entry_to_document(const Entry& entry, const KindRegistry& kinds) 
   out = action_into(out, entry.action, kinds);
   if (entry.budget) out["budget"] = format_duration(*entry.budget);
   if (entry.read_only) out["read_only"] = true;
+  if (entry.run_on_resume) out["on_resume"] = "run";
   if (entry.rollback)
     out["rollback"] =
         action_into(timing_to_document(entry.rollback->timing), entry.rollback->action, kinds);

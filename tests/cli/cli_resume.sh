@@ -66,9 +66,9 @@ wait_served bantian && pass "killed: nginx already serves bantian (5 answers in 
 
 # The etcd copy has it; `show` reads it from there (the state dir is not used), also as JUnit.
 check show-etcd 0 --state-dir "$WORK/empty" show "$killed_id" --playbook "$WORK/switch.yaml"
-contains show-etcd-route-unfinished "$WORK/show-etcd.out" "the journal ends here"
+contains show-etcd-route-unfinished "$WORK/show-etcd.out" "the run stopped in step 'route'"
 check show-etcd-junit 0 --state-dir "$WORK/empty" show "$killed_id" --playbook "$WORK/switch.yaml" --junit "$WORK/killed.xml"
-contains show-etcd-junit-route-failed "$WORK/killed.xml" "no end in the journal: the process was killed"
+contains show-etcd-junit-route-failed "$WORK/killed.xml" "<failure type=\"unknown\" message=\"started at "
 contains show-etcd-junit-flag-ok "$WORK/killed.xml" '<testcase name="flag"'
 check runs-etcd 0 runs --playbook "$WORK/switch.yaml"
 contains runs-etcd-lists-it "$WORK/runs-etcd.out" "$killed_id"
@@ -120,7 +120,7 @@ cmp -s "$NGINX_CONF" "$WORK/conf.before" && pass "rollback: the nginx config is 
 [ "$(tail -1 "$WORK/announced")" = withdrawn ] && pass "rollback: the declared rollback of announce ran" || fail "rollback: announce not withdrawn"
 [ -z "$(ectl K get /drctl/locks/resume --print-value-only)" ] && pass "rollback: the lock is released" || fail "rollback: the lock is still held"
 check rollback-again 0 --state-dir "$WORK/state-3" rollback --yes --output json "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/rollback.out")"
-report_is rollback-again 'r["summary"].endswith("has nothing left to roll back")' True
+report_is rollback-again '"has nothing left to roll back" in r["summary"]' True
 
 # 4. The journal cannot be written (file size limit: write fails with EFBIG, as on a full
 # disk): the step after the failed write is not started; exit 6.

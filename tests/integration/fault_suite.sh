@@ -224,8 +224,9 @@ expect_rc "sigint: exit 130" 130
 verdict sigint sigint failed - interrupted
 [ ! -e "$WORK/after-ran" ] && pass "sigint: no step started after it" || fail "sigint: a later step ran"
 
-# SIGKILL mid-step: the journal ends at the step's start, the lock stays until its ttl; then
-# --resume (from the etcd copy, in another state dir) runs the step again and the rest.
+# SIGKILL mid-step: the journal ends at the step's start, the lock stays until its ttl for any
+# other run; then --resume (from the etcd copy, in another state dir) runs the step again and
+# the rest. (Taking the dead run's lock over at once: cli_recovery.)
 # (A ttl of 8 s: the too-soon run must surely come before it ends, even under ASan on a busy CI.)
 playbook sigkill steps '    exec: {argv: [sh, -c, "test -e '"$WORK"'/may-finish || sleep 30"]}
   - name: after
@@ -242,8 +243,10 @@ killed_id=$(basename "$(ls "$WORK"/state-sigkill/runs/*.jsonl)" .jsonl)
 last=$(tail -1 "$WORK/state-sigkill/runs/$killed_id.jsonl" | python3 -c 'import json,sys; l=json.load(sys.stdin); print(l["type"], l.get("name"))')
 [ "$last" = "entry_started sigkill" ] && pass "sigkill: the journal ends with the step's start" || fail "sigkill: journal ends with '$last'"
 [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && pass "sigkill: the lock is held until its ttl" || fail "sigkill: the lock is gone at once"
-check sigkill-too-soon 5 --state-dir "$WORK/state-sigkill-too-soon" run --yes --resume "$killed_id" "$WORK/sigkill.yaml"
+# A new run (not a recovery of the killed one, which would take the lock over) must wait.
+check sigkill-too-soon 5 --state-dir "$WORK/state-sigkill-too-soon" run --yes "$WORK/sigkill.yaml"
 contains sigkill-too-soon-names-holder "$WORK/sigkill-too-soon.out" "is held by run $killed_id"
+contains sigkill-too-soon-says-when "$WORK/sigkill-too-soon.out" "its lease expires in"
 wait_key_gone J "$LOCK_KEY" 30 && pass "sigkill: the killed run's lock frees itself after its ttl" \
   || fail "sigkill: the lock is still held 30 s after the kill"
 touch "$WORK/may-finish"

@@ -58,8 +58,73 @@ EtcdResult<EtcdRange> Session::range(const EtcdRangeRequest& request, Deadline d
                 });
 }
 
+void Session::fence_writes(const std::string& key, std::int64_t mod_revision) {
+  m_fence.emplace(key, mod_revision);
+}
+
+void Session::add_fence(etcdserverpb::TxnRequest& message) const {
+  if (!m_fence) return;
+  auto* compare = message.add_compare();
+  compare->set_key(m_fence->first);
+  compare->set_target(etcdserverpb::Compare::MOD);
+  compare->set_result(etcdserverpb::Compare::EQUAL);
+  compare->set_mod_revision(m_fence->second);
+  message.add_failure()->mutable_request_range()->set_key(m_fence->first);
+}
+
+std::optional<EtcdError> Session::fence_refusal(const etcdserverpb::TxnResponse& response,
+                                                const std::string& endpoint) const {
+  if (!m_fence || response.succeeded() || response.responses_size() == 0) return std::nullopt;
+  const auto& last = response.responses(response.responses_size() - 1);
+  if (!last.has_response_range()) return std::nullopt;
+  const auto& kvs = last.response_range().kvs();
+  if (kvs.size() > 0 && kvs[0].mod_revision() == m_fence->second) return std::nullopt;
+  std::string now = kvs.empty() ? "is gone"
+                                : fmt::format(
+                                      "was written again at revision {} (another run "
+                                      "holds it)",
+                                      kvs[0].mod_revision());
+  return EtcdError{EtcdError::Class::fenced, 0,
+                   fmt::format("run lock {} {}: this run's fencing token {} is void, so etcd "
+                               "refused the write; nothing was written",
+                               m_fence->first, now, m_fence->second),
+                   endpoint};
+}
+
+// A put or delete as one fenced transaction; the result carries the previous value.
+EtcdResult<EtcdPutResult> Session::fenced_put(etcdserverpb::RequestOp op, Deadline deadline) {
+  etcdserverpb::TxnRequest message;
+  *message.add_success() = std::move(op);
+  add_fence(message);
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdPutResult> {
+                  etcdserverpb::TxnResponse response;
+                  auto status = endpoint.kv->Txn(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  if (auto refused = fence_refusal(response, endpoint.address))
+                    return tl::unexpected(*refused);
+                  EtcdPutResult result;
+                  result.header = header_from(response.header());
+                  if (response.responses_size() > 0) {
+                    const auto& done = response.responses(0);
+                    if (done.has_response_put() && done.response_put().has_prev_kv())
+                      result.previous = key_value_from(done.response_put().prev_kv());
+                  }
+                  return result;
+                });
+}
+
 EtcdResult<EtcdPutResult> Session::put(const std::string& key, const std::string& value,
                                        std::int64_t lease, Deadline deadline) {
+  if (m_fence) {
+    etcdserverpb::RequestOp op;
+    auto* put = op.mutable_request_put();
+    put->set_key(key);
+    put->set_value(value);
+    put->set_lease(lease);
+    put->set_prev_kv(true);
+    return fenced_put(std::move(op), deadline);
+  }
   etcdserverpb::PutRequest message;
   message.set_key(key);
   message.set_value(value);
@@ -101,12 +166,15 @@ EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::
   put->set_lease(lease);
   put->set_prev_kv(true);
   message.add_failure()->mutable_request_range()->set_key(key);  // what the key holds instead
+  add_fence(message);
   return invoke(
       deadline,
       [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdTxnPutResult> {
         etcdserverpb::TxnResponse response;
         auto status = endpoint.kv->Txn(&context, message, &response);
         if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+        if (auto refused = fence_refusal(response, endpoint.address))
+          return tl::unexpected(*refused);
         EtcdTxnPutResult result;
         result.header = header_from(response.header());
         result.succeeded = response.succeeded();
@@ -129,12 +197,15 @@ EtcdResult<EtcdHeader> Session::put_all(
     put->set_key(key);
     put->set_value(value);
   }
+  add_fence(message);
   // Repeating it after a failover is harmless: the same keys get the same values.
   return invoke(deadline,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdHeader> {
                   etcdserverpb::TxnResponse response;
                   auto status = endpoint.kv->Txn(&context, message, &response);
                   if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  if (auto refused = fence_refusal(response, endpoint.address))
+                    return tl::unexpected(*refused);
                   return header_from(response.header());
                 });
 }
@@ -148,11 +219,14 @@ EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revi
   compare->set_result(etcdserverpb::Compare::EQUAL);
   compare->set_mod_revision(mod_revision);
   message.add_success()->mutable_request_delete_range()->set_key(key);
+  add_fence(message);
   return invoke(deadline,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<bool> {
                   etcdserverpb::TxnResponse response;
                   auto status = endpoint.kv->Txn(&context, message, &response);
                   if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  if (auto refused = fence_refusal(response, endpoint.address))
+                    return tl::unexpected(*refused);
                   return response.succeeded();
                 });
 }
@@ -160,6 +234,29 @@ EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revi
 EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
                                                      const std::string& range_end,
                                                      Deadline deadline) {
+  if (m_fence) {
+    etcdserverpb::RequestOp op;
+    auto* erase = op.mutable_request_delete_range();
+    erase->set_key(key);
+    erase->set_range_end(range_end);
+    erase->set_prev_kv(true);
+    etcdserverpb::TxnRequest message;
+    *message.add_success() = std::move(op);
+    add_fence(message);
+    return invoke(deadline,
+                  [&](Endpoint& endpoint,
+                      grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
+                    etcdserverpb::TxnResponse response;
+                    auto status = endpoint.kv->Txn(&context, message, &response);
+                    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                    if (auto refused = fence_refusal(response, endpoint.address))
+                      return tl::unexpected(*refused);
+                    std::vector<EtcdKeyValue> previous;
+                    for (const auto& kv : response.responses(0).response_delete_range().prev_kvs())
+                      previous.push_back(key_value_from(kv));
+                    return previous;
+                  });
+  }
   etcdserverpb::DeleteRangeRequest message;
   message.set_key(key);
   message.set_range_end(range_end);
@@ -294,6 +391,18 @@ EtcdResult<void> Session::revoke_lease(std::int64_t lease, Deadline deadline) {
                   auto status = endpoint.lease->LeaseRevoke(&context, request, &response);
                   if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
                   return {};
+                });
+}
+
+EtcdResult<EtcdLease> Session::lease_ttl(std::int64_t lease, Deadline deadline) {
+  etcdserverpb::LeaseTimeToLiveRequest request;
+  request.set_id(lease);
+  return invoke(deadline,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
+                  etcdserverpb::LeaseTimeToLiveResponse response;
+                  auto status = endpoint.lease->LeaseTimeToLive(&context, request, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  return EtcdLease{response.id(), response.ttl()};
                 });
 }
 

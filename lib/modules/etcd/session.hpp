@@ -26,6 +26,8 @@ class Session : public EtcdSession {
   EtcdResult<EtcdLease> grant_lease(std::int64_t ttl_seconds, Deadline deadline) override;
   EtcdResult<EtcdLease> keep_alive(std::int64_t lease, Deadline deadline) override;
   EtcdResult<void> revoke_lease(std::int64_t lease, Deadline deadline) override;
+  EtcdResult<EtcdLease> lease_ttl(std::int64_t lease, Deadline deadline) override;
+  void fence_writes(const std::string& key, std::int64_t mod_revision) override;
   EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key, const std::string& range_end,
                                                std::int64_t start_revision,
                                                Deadline deadline) override;
@@ -36,7 +38,16 @@ class Session : public EtcdSession {
   auto invoke(Deadline deadline, Call&& call)
       -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>()));
 
+  // The run lock's compare on a write transaction, with the lock key read in the failure
+  // branch (last) so that a refusal can tell the fence from the write's own condition.
+  void add_fence(etcdserverpb::TxnRequest& message) const;
+  // The error when a failed transaction failed on the fence.
+  std::optional<EtcdError> fence_refusal(const etcdserverpb::TxnResponse& response,
+                                         const std::string& endpoint) const;
+  EtcdResult<EtcdPutResult> fenced_put(etcdserverpb::RequestOp op, Deadline deadline);
+
   std::shared_ptr<Core> m_core;
+  std::optional<std::pair<std::string, std::int64_t>> m_fence;  // lock key, fencing token
 };
 
 }  // namespace drctl::etcd
