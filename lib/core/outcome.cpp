@@ -16,6 +16,8 @@ std::string_view status_name(Status status) {
       return "invalid_answer";
     case Status::skipped:
       return "skipped";
+    case Status::unknown:
+      return "unknown";
   }
   return "?";
 }

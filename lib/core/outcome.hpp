@@ -8,8 +8,10 @@
 
 namespace drctl {
 
-// The class of an outcome: what a pipeline or an SRE branches on.
-enum class Status { ok, failed, timeout, unreachable, invalid_answer, skipped };
+// The class of an outcome: what a pipeline or an SRE branches on. `unknown` is never an
+// attempt's outcome: it is how `drctl show` reports an entry whose journal has its start and
+// no end (the process died in it), so whether it succeeded, and what it changed, is unknown.
+enum class Status { ok, failed, timeout, unreachable, invalid_answer, skipped, unknown };
 
 std::string_view status_name(Status status);
 

@@ -55,6 +55,8 @@ std::string_view run_result_name(RunResult result) {
       return "lock_lost";
     case RunResult::journal_failed:
       return "journal_failed";
+    case RunResult::unfinished:
+      return "unfinished";
   }
   return "?";
 }
@@ -78,6 +80,8 @@ int exit_code_for(RunResult result) {
       return k_exit_lock_held;
     case RunResult::journal_failed:
       return k_exit_journal_failed;
+    case RunResult::unfinished:
+      return -1;
   }
   return k_exit_partial;
 }

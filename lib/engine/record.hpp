@@ -31,9 +31,11 @@ enum class RunResult {
   interrupted,
   lock_held,
   lock_lost,
-  journal_failed
+  journal_failed,
+  unfinished  // only `drctl show`: the journal has no end (the process was killed, or runs still)
 };
 std::string_view run_result_name(RunResult result);
+// The exit code drctl ended with for `result`; -1 for `unfinished` (no exit was journaled).
 int exit_code_for(RunResult result);
 
 struct EntryRecord {

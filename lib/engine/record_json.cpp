@@ -10,7 +10,7 @@ namespace {
 nlohmann::json totals_of(const std::vector<EntryRecord>& records) {
   nlohmann::json totals = {{"total", records.size()}};
   for (auto status : {Status::ok, Status::failed, Status::timeout, Status::unreachable,
-                      Status::invalid_answer, Status::skipped}) {
+                      Status::invalid_answer, Status::skipped, Status::unknown}) {
     totals[std::string(status_name(status))] = std::count_if(
         records.begin(), records.end(), [&](const EntryRecord& r) { return r.status == status; });
   }
@@ -21,7 +21,25 @@ nlohmann::json optional_ms(const std::optional<Millis>& value) {
   return value ? nlohmann::json(value->count()) : nlohmann::json(nullptr);
 }
 
+// An output is text (what ${steps.*} interpolates and the journal keeps). The report writes
+// it as a JSON number or boolean when its text is exactly how JSON writes that value ("199",
+// "12.5", "true"; not "007", "1e3" or " 1"), so the value prints back to the same text.
+nlohmann::json typed_output(const std::string& text) {
+  if (text.empty() ||
+      !(text[0] == '-' || (text[0] >= '0' && text[0] <= '9') || text == "true" || text == "false"))
+    return text;
+  auto value = nlohmann::json::parse(text, nullptr, false);
+  if ((value.is_number() || value.is_boolean()) && value.dump() == text) return value;
+  return text;
+}
+
 }  // namespace
+
+nlohmann::json typed_outputs(const std::map<std::string, std::string>& outputs) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, text] : outputs) out[name] = typed_output(text);
+  return out;
+}
 
 nlohmann::json record_to_json(const EntryRecord& record) {
   nlohmann::json j = {
@@ -57,12 +75,17 @@ nlohmann::json record_to_json(const EntryRecord& record) {
 }
 
 nlohmann::json report_to_json(const RunReport& report) {
-  nlohmann::json checks = nlohmann::json::array();
-  for (const auto& r : report.checks) checks.push_back(record_to_json(r));
-  nlohmann::json steps = nlohmann::json::array();
-  for (const auto& r : report.steps) steps.push_back(record_to_json(r));
-  nlohmann::json rollbacks = nlohmann::json::array();
-  for (const auto& r : report.rollbacks) rollbacks.push_back(record_to_json(r));
+  auto entries = [](const std::vector<EntryRecord>& records) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : records) {
+      out.push_back(record_to_json(r));
+      out.back()["outputs"] = typed_outputs(r.outputs);
+    }
+    return out;
+  };
+  nlohmann::json checks = entries(report.checks);
+  nlohmann::json steps = entries(report.steps);
+  nlohmann::json rollbacks = entries(report.rollbacks);
 
   const auto& sla = report.sla;
   std::string verdict = !sla.evaluated ? "not_evaluated" : (sla.breached() ? "breached" : "met");
@@ -78,7 +101,9 @@ nlohmann::json report_to_json(const RunReport& report) {
       {"finished_at", rfc3339_utc(report.finished.wall)},
       {"duration_ms", to_ms(report.finished.steady - report.started.steady)},
       {"result", run_result_name(report.result)},
-      {"exit_code", exit_code_for(report.result)},
+      {"exit_code", report.result == RunResult::unfinished
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json(exit_code_for(report.result))},
       {"summary", report.summary},
       {"lock", report.lock},
       {"resumed_from",

@@ -8,7 +8,12 @@
 
 namespace drctl {
 
-// Entries the journal saw start but never finish appear as failed ("no end in the journal").
+// A finished run: its own report (the run_finished line). A run whose journal has no end
+// (killed, or still running): rebuilt from its lines, result `unfinished`, and each entry
+// that started and never finished `unknown` (with its kind and start time).
 RunReport journal_report(const std::vector<nlohmann::json>& lines);
+
+// A drctl.report/v1 document read back (what is missing or of the wrong type reads as absent).
+RunReport report_from_json(const nlohmann::json& doc);
 
 }  // namespace drctl

@@ -217,10 +217,11 @@ void TextReporter::run_finished(const RunReport& report) {
   }
   if (!m_style.banner) return;
   const char* colour = report.result == RunResult::success ? k_green : k_red;
+  const std::string exit = report.result == RunResult::unfinished
+                               ? std::string("no exit")
+                               : fmt::format("exit {}", exit_code_for(report.result));
   print_to(m_out, "{} {}\n",
-           paint(fmt::format("result: {} (exit {}):", run_result_name(report.result),
-                             exit_code_for(report.result)),
-                 colour),
+           paint(fmt::format("result: {} ({}):", run_result_name(report.result), exit), colour),
            report.summary);
   std::fflush(m_out);
 }

@@ -3,6 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 require_tool xmllint
 require_tool python3
+/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || { [ -n "${CI:-}" ] && exit 1; echo "skipped: python3-jsonschema missing"; exit 125; }
 
 cat > "$WORK/p.yaml" <<YAML
 version: 1
@@ -40,6 +41,36 @@ assert doc["sla"]["verdict"] == "not_evaluated" and doc["sla"]["total_budget_ms"
 PY
 then pass "JSON report: one document, typed fields, outputs and evidence"; else fail "JSON report content" "$(head -c 400 "$WORK/json.out")"; fi
 contains "progress went to stderr" "$WORK/json.err" "step     s1 ok"
+# Every report validates against the report's own JSON Schema (`drctl schema report`), and
+# outputs keep their types: exit_code is a number, text stays text.
+"$DRCTL" schema report > "$WORK/report.schema.json"
+valid_report() {  # valid_report NAME: NAME.out against the schema
+  if /usr/bin/python3 - "$WORK/report.schema.json" "$WORK/$1.out" 2>"$WORK/$1.schema.err" <<'PY'
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+errors = list(jsonschema.Draft7Validator(schema).iter_errors(json.load(open(sys.argv[2]))))
+for e in errors[:5]: print(list(e.absolute_path), e.message, file=sys.stderr)
+sys.exit(1 if errors else 0)
+PY
+  then pass "$1: the report is valid against 'drctl schema report'"; else fail "$1: report not valid" "$(cat "$WORK/$1.schema.err")"; fi
+}
+valid_report json
+report_is json 's["s3"]["outputs"]["exit_code"]' 4
+report_is json 'type(s["s1"]["outputs"]["stdout"]).__name__' str
+# A run with the availability probe (a fixture answering 200), and its dry run.
+start_fixture probed a
+cat > "$WORK/probe.yaml" <<YAML
+version: 1
+name: probed
+sla: {total: 10s, probe: {url: "http://127.0.0.1:$PORT_probed/health", interval: 20ms, p99: 2s, max_error_rate: "50%"}}
+steps:
+  - {name: pause, read_only: true, exec: {argv: [sleep, "0.3"]}}
+YAML
+check probe-report 0 run --yes --output json "$WORK/probe.yaml"
+valid_report probe-report
+report_is probe-report 'r["sla"]["probe"]["requests"] > 3' True
+check dry-report 0 run --dry-run --output json "$WORK/probe.yaml"
+valid_report dry-report
 
 if xmllint --noout "$WORK/junit.xml" 2>"$WORK/xmllint.err"; then pass "JUnit is well-formed XML"; else fail "JUnit XML" "$(cat "$WORK/xmllint.err")"; fi
 cases=$(xmllint --xpath 'count(//testcase)' "$WORK/junit.xml")
