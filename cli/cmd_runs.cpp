@@ -1,8 +1,15 @@
-// drctl runs: the journaled runs, newest first. drctl show RUN_ID: one run's journal, as its
-// final report (text, JSON or JUnit), or, for a run that never finished, what was done.
+// drctl runs: the journaled runs, newest first, as a history (what each was, how it ended,
+// what became of it). drctl show RUN_ID: one run's journal, as its final report (text, JSON
+// or JUnit), or, for a run whose journal has no end, what was done and where it stopped.
 #include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -11,46 +18,169 @@
 #include "engine/etcd_journal.hpp"
 #include "engine/exit_codes.hpp"
 #include "engine/journal.hpp"
+#include "engine/journal_chain.hpp"
+#include "engine/record_json.hpp"
 #include "report/journal_report.hpp"
 #include "report/junit_report.hpp"
+#include "report/text_report.hpp"
 #include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
 #include "util/print.hpp"
+#include "util/strings.hpp"
 
 namespace drctl::cli {
 namespace {
 
+// What the process of a run whose journal has no end came to, judged from its run_started
+// line: on this host its pid tells; elsewhere it cannot be known from here.
+struct Process {
+  std::string state;     // killed, running, unknown
+  std::string evidence;  // "pid 4242 on this host is gone"
+};
+
+Process process_of(const nlohmann::json& run_started) {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  const std::string host = json_text(run_started, "host");
+  const auto pid = json_int(run_started, "pid");
+  if (host.empty() || pid <= 0) return {"unknown", "the journal names no process"};
+  if (host != name) return {"unknown", fmt::format("it ran on host {} as pid {}", host, pid)};
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+    return {"killed", fmt::format("pid {} on this host is gone", pid)};
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string program;
+  if (comm && std::getline(comm, program) && program != "drctl")
+    return {"killed", fmt::format("pid {} on this host is now '{}', not drctl", pid, program)};
+  return {"running", fmt::format("pid {} on this host is alive", pid)};
+}
+
+// The first line of a journal file: its run_started record (null when torn or absent).
+nlohmann::json first_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return nlohmann::json::parse(line, nullptr, false);
+}
+
+// One run of the history: its journal's first and last word, and the runs that continued it.
+struct Run {
+  JournalEntry entry;
+  nlohmann::json run_started;  // for a journal without an end: whose process it was
+  std::vector<ChainLink> followers;
+};
+
+// "resume of R1", "rollback of R1", "run".
+std::string mode_text(const ChainLink& link) {
+  if (link.mode == "rollback")
+    return link.parent.empty() ? "rollback" : "rollback of " + link.parent;
+  if (!link.parent.empty()) return "resume of " + link.parent;
+  return link.mode.empty() ? "?" : link.mode;
+}
+
+// "killed; resumed by R2", "partial (exit 3); rolled back by R3", "success (exit 0)".
+std::string result_text(const Run& run) {
+  std::string text;
+  if (run.entry.exit_code >= 0) {
+    text = fmt::format("{} (exit {})", run.entry.result, run.entry.exit_code);
+    if (run.entry.result == "lock_held") text += ": refused, no step ran";
+  } else if (!run.followers.empty()) {
+    text = "killed";  // a later run took over its journal: its process had stopped
+  } else {
+    Process process = process_of(run.run_started);
+    text = process.state == "killed" ? "killed"
+           : process.state == "running"
+               ? "no end yet: running (" + process.evidence + ")"
+               : "no end: killed, or still running (" + process.evidence + ")";
+  }
+  std::string fate = chain_fate(run.followers, run.entry.run_id);
+  return fate.empty() ? text : text + "; " + fate;
+}
+
+nlohmann::json run_json(const Run& run) {
+  const auto& e = run.entry;
+  nlohmann::json followers = nlohmann::json::array();
+  for (const auto& f : run.followers)
+    followers.push_back(
+        {{"run_id", f.run_id}, {"mode", f.mode == "rollback" ? "rollback" : "resume"}});
+  auto or_null = [](const std::string& text) {
+    return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+  };
+  const bool rollback = e.link.mode == "rollback";
+  return {{"run_id", e.run_id},
+          {"mode", e.link.mode.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.link.mode)},
+          {"resumed_from", or_null(rollback ? "" : e.link.parent)},
+          {"rolls_back", or_null(rollback ? e.link.parent : "")},
+          {"playbook", e.playbook},
+          {"started_at", e.started_at},
+          {"result", e.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.result)},
+          {"exit_code", e.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(e.exit_code)},
+          {"process", e.exit_code >= 0         ? nlohmann::json(nullptr)
+                      : !run.followers.empty() ? nlohmann::json("killed")
+                                               : nlohmann::json(process_of(run.run_started).state)},
+          {"followed_by", followers},
+          {"journal", e.path}};
+}
+
+// Each run with the runs that resumed or rolled it back, newest first.
+std::vector<Run> history(std::vector<Run> runs) {
+  std::vector<ChainLink> links;
+  for (const auto& run : runs) links.push_back(run.entry.link);
+  for (auto& run : runs) {
+    for (const auto& link : links) {
+      if (!link.parent.empty() && link.parent == run.entry.run_id) run.followers.push_back(link);
+    }
+  }
+  std::stable_sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
+    return a.entry.started_at > b.entry.started_at;
+  });
+  return runs;
+}
+
+void print_history(const std::vector<Run>& runs, const GlobalOptions& global) {
+  if (global.output == OutputFormat::json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& run : runs) out.push_back(run_json(run));
+    print_to(stdout, "{}\n", dump_json(out, 2));
+    return;
+  }
+  std::vector<std::array<std::string, 5>> rows{{"RUN ID", "STARTED", "MODE", "PLAYBOOK", "RESULT"}};
+  for (const auto& run : runs) {
+    rows.push_back({run.entry.run_id, run.entry.started_at, mode_text(run.entry.link),
+                    run.entry.playbook, result_text(run)});
+  }
+  std::array<std::size_t, 4> width{};
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    print_to(stdout, "{:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", row[0], width[0], row[1], width[1],
+             row[2], width[2], row[3], width[3], row[4]);
+  }
+}
+
 class RunsCommand : public Command {
  public:
   const char* name() const override { return "runs"; }
-  const char* help() const override { return "List the journaled runs, newest first"; }
+  const char* help() const override {
+    return "List the journaled runs, newest first: mode, result and what became of each";
+  }
   void setup(CLI::App& app) override {
     app.add_option("--playbook", m_playbook_path,
                    "List the runs in the etcd copy of the journal, under this playbook's run lock");
   }
   int run(const GlobalOptions& global) override {
     if (!m_playbook_path.empty()) return list_etcd(global);
-    auto runs = list_journals(state_dir_of(global));
-    if (global.output == OutputFormat::json) {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& r : runs) {
-        out.push_back(
-            {{"run_id", r.run_id},
-             {"playbook", r.playbook},
-             {"started_at", r.started_at},
-             {"result", r.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.result)},
-             {"exit_code", r.exit_code < 0 ? nlohmann::json(nullptr) : nlohmann::json(r.exit_code)},
-             {"journal", r.path}});
-      }
-      std::puts(dump_json(out, 2).c_str());
+    std::vector<Run> runs;
+    for (auto& entry : list_journals(state_dir_of(global))) {
+      Run run{std::move(entry), nullptr, {}};
+      if (run.entry.exit_code < 0) run.run_started = first_line_of(run.entry.path);
+      runs.push_back(std::move(run));
+    }
+    if (runs.empty() && global.output == OutputFormat::text) {
+      print_to(stdout, "no runs in {}/runs\n", state_dir_of(global));
       return 0;
     }
-    if (runs.empty()) print_to(stdout, "no runs in {}/runs\n", state_dir_of(global));
-    for (const auto& r : runs) {
-      print_to(stdout, "{:<28} {:<24} {:<26} {}\n", r.run_id, r.started_at, r.playbook,
-               r.exit_code < 0 ? std::string("(no end: killed, or still running)")
-                               : fmt::format("{} (exit {})", r.result, r.exit_code));
-    }
+    print_history(history(std::move(runs)), global);
     return 0;
   }
 
@@ -64,16 +194,41 @@ class RunsCommand : public Command {
           fmt::format("{}: has no lock:, so its runs have no etcd journal", m_playbook_path));
       return k_exit_usage;
     }
-    auto runs = list_etcd_journals(*playbook->lock);
-    if (!runs) {
-      print_error(runs.error());
+    auto ids = list_etcd_journals(*playbook->lock);
+    if (!ids) {
+      print_error(ids.error());
       return 1;
     }
-    if (global.output == OutputFormat::json) {
-      std::puts(dump_json(nlohmann::json(*runs), 2).c_str());
-    } else {
-      for (const auto& run : *runs) print_to(stdout, "{}\n", run);
+    std::vector<Run> runs;
+    for (const auto& id : *ids) {
+      auto lines = read_etcd_journal(*playbook->lock, id);
+      if (!lines) {
+        print_error(lines.error());
+        return 1;
+      }
+      Run run{{}, nullptr, {}};
+      run.entry.run_id = id;
+      run.entry.path = etcd_journal_prefix(*playbook->lock, id);
+      for (const auto& line : *lines) {
+        const std::string type = json_text(line, "type");
+        if (type == "run_started") {
+          run.run_started = line;
+          run.entry.link = chain_link(line);
+          run.entry.playbook = json_text(json_member(line, "playbook"), "name");
+          run.entry.started_at = json_text(line, "started_at");
+        } else if (type == "run_finished") {
+          run.entry.result = json_text(json_member(line, "report"), "result");
+          run.entry.exit_code =
+              static_cast<int>(json_int(json_member(line, "report"), "exit_code", -1));
+        }
+      }
+      runs.push_back(std::move(run));
     }
+    if (runs.empty() && global.output == OutputFormat::text) {
+      print_to(stdout, "no runs in the etcd journal of {}\n", m_playbook_path);
+      return 0;
+    }
+    print_history(history(std::move(runs)), global);
     return 0;
   }
   std::string m_playbook_path;
@@ -100,46 +255,73 @@ class ShowCommand : public Command {
     auto lines = find_journal(global, m_run_id, playbook ? &*playbook : nullptr);
     if (!lines) {
       print_error(lines.error());
-      return 1;
+      return k_exit_usage;
     }
+    nlohmann::json run_started, finished_report;
+    for (const auto& line : *lines) {
+      const std::string type = json_text(line, "type");
+      if (type == "run_started" && run_started.is_null()) run_started = line;
+      if (type == "run_finished" && json_member(line, "report").is_object())
+        finished_report = line["report"];
+    }
+    RunReport report = journal_report(*lines);
+    const std::string fate =
+        chain_fate(known_links(global, playbook ? &*playbook : nullptr), m_run_id);
+    if (report.result == RunResult::unfinished) {
+      Process process = process_of(run_started);
+      report.summary +=
+          !fate.empty()                ? "; the process was killed"
+          : process.state == "killed"  ? "; the process was killed (" + process.evidence + ")"
+          : process.state == "running" ? "; it may still be running (" + process.evidence + ")"
+                                       : "; killed, or still running (" + process.evidence + ")";
+    }
+    if (!fate.empty()) report.summary += "; then " + fate;
+
     if (!global.junit_path.empty()) {
       JunitReporter junit(global.junit_path);
-      junit.run_finished(journal_report(*lines));
+      junit.run_finished(report);
       if (!junit.error().empty()) {
         report_output_failure(junit.error());
         return k_exit_output_failed;
       }
     }
-    const nlohmann::json* report = nullptr;
-    for (const auto& line : *lines) {
-      if (json_text(line, "type") == "run_finished") report = &json_member(line, "report");
-    }
     if (global.output == OutputFormat::json) {
-      std::puts(dump_json((report ? *report
-                                  : nlohmann::json{{"run_id", m_run_id},
-                                                   {"result", nullptr},
-                                                   {"journal", *lines}}),
-                          2)
-                    .c_str());
+      // A finished run: the report it printed, as journaled. Else the rebuilt one.
+      print_to(
+          stdout, "{}\n",
+          dump_json(finished_report.is_object() ? finished_report : report_to_json(report), 2));
       return 0;
     }
-    for (const auto& line : *lines) {
-      if (json_text(line, "type") != "entry_finished") continue;
-      print_to(stdout, "{:<9} {:<28} {:<18} {:<14} {:>10.1f} ms  {}\n", json_text(line, "phase"),
-               json_text(line, "name"), json_text(line, "kind"), json_text(line, "status"),
-               json_number(line, "duration_ms"), json_text(line, "message"));
-    }
-    if (report) {
-      print_to(stdout, "result: {} (exit {}): {}\n", json_text(*report, "result"),
-               json_int(*report, "exit_code", -1), json_text(*report, "summary"));
-    } else {
+    const std::string user = json_text(run_started, "user");
+    print_to(stdout, "run {} ({}) of playbook '{}' ({}), started {} on host {}{}\n", report.run_id,
+             mode_text(chain_link(run_started)), report.playbook_name, report.playbook_path,
+             json_text(run_started, "started_at"), json_text(run_started, "host", "?"),
+             user.empty() || user == "?" ? "" : " by " + user);
+    TextStyle style;
+    style.color = ::isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
+    style.verbose = global.verbose;
+    TextReporter(stdout, style).run_finished(report);
+    if (report.result == RunResult::unfinished && fate.empty()) {
+      const std::string path = report.playbook_path.empty() ? "PLAYBOOK" : report.playbook_path;
       print_to(stdout,
-               "result: none: the journal ends here (the run was killed, or is still running)\n");
+               "next: drctl run {0} --resume {1} (to finish it), or drctl rollback {1} (to undo "
+               "it)\n",
+               path, report.run_id);
     }
     return 0;
   }
 
  private:
+  // The runs journaled here and, with --playbook, in the etcd copy: who continued whom.
+  static std::vector<ChainLink> known_links(const GlobalOptions& global, const Playbook* playbook) {
+    std::vector<ChainLink> links;
+    for (const auto& entry : list_journals(state_dir_of(global))) links.push_back(entry.link);
+    if (playbook != nullptr && playbook->lock) {
+      if (auto remote = list_etcd_journal_links(*playbook->lock))
+        links.insert(links.end(), remote->begin(), remote->end());
+    }
+    return links;
+  }
   std::string m_run_id, m_playbook_path;
 };
 

@@ -109,7 +109,7 @@ check cache-info-missing 1 cache info "$WORK/no-such-dir"
 contains "a missing cache dir is named" "$WORK/cache-info-missing.err" "$WORK/no-such-dir: No such file or directory"
 check cache-verify-not-a-snapshot 1 cache verify "$WORK/success.yaml"
 contains "a file that is not a snapshot says so" "$WORK/cache-verify-not-a-snapshot.out" "not a drctl snapshot"
-check show-unknown-run 1 show 20990101T000000Z-000000
+check show-unknown-run 64 show 20990101T000000Z-000000
 contains "an unknown run id is named" "$WORK/show-unknown-run.err" "no run 20990101T000000Z-000000"
 # A report that cannot be written is not a success (74); a failed result keeps its own code.
 out_full() {  # out_full NAME EXPECTED ARGS...: drctl with stdout on a full disk (/dev/full)

@@ -110,11 +110,11 @@ python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["lock"]["f
   && pass "show --output json: the run's report, with its fencing token" || fail "show json: $(head -c 300 "$WORK/show-json.out")"
 killed_id=$(python3 -c 'import json,sys; print([r["run_id"] for r in json.load(open(sys.argv[1])) if r["result"] is None][0])' "$WORK/runs.out")
 check show-killed 0 show "$killed_id"
-contains show-killed-says-so "$WORK/show-killed.out" "the journal ends here"
+contains show-killed-says-so "$WORK/show-killed.out" "result: unfinished (no exit): the journal has no end: the run stopped in step 'hold'"
 grep -q '"name":"hold".*"type":"entry_started"' "$XDG_STATE_HOME/drctl/runs/$killed_id.jsonl" && pass "show-killed: the step it died in was journaled as started" || fail "show-killed: no entry_started"
 modes=$(stat -c %a "$XDG_STATE_HOME"/drctl/runs/*.jsonl | sort -u)
 [ "$modes" = 600 ] && pass "journals are mode 0600" || fail "journal modes: $modes"
-check show-unknown 1 show no-such-run
+check show-unknown 64 show no-such-run
 
 # Without etcd the lock cannot be taken: exit 5, nothing started.
 closed=$(closed_port)
