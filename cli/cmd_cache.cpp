@@ -23,19 +23,29 @@
 namespace drctl::cli {
 namespace {
 
-constexpr int k_cache_bad = 1;  // corrupt, not found, different, or unreadable
+// verify: corrupt; get: no such key; diff: different; any: the file or DIR cannot be read.
+constexpr int k_cache_bad = 1;
+// get, list, diff, info: the snapshot is corrupt and was refused (EX_DATAERR, as an invalid
+// playbook: the input is wrong, not the command line). verify keeps 1: "corrupt" is its answer.
+constexpr int k_cache_corrupt = k_exit_invalid_playbook;
+static_assert(k_cache_corrupt == 65);
+
+using OpenKind = SnapshotOpenError::Kind;
 
 // DIR (its `current`) or a snapshot file.
-tl::expected<SnapshotReader, std::string> open_snapshot(const std::string& path) {
+tl::expected<SnapshotReader, SnapshotOpenError> open_snapshot(const std::string& path) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) {
     auto store = SnapshotStore::open(path, false);
-    if (!store) return tl::unexpected(store.error());
+    if (!store) return tl::unexpected(SnapshotOpenError{OpenKind::unreadable, store.error()});
     auto current = store->current();
-    if (!current) return tl::unexpected(fmt::format("{}: no current snapshot", path));
-    return SnapshotReader::open(path + "/" + *current);
+    if (!current) {
+      return tl::unexpected(
+          SnapshotOpenError{OpenKind::unreadable, fmt::format("{}: no current snapshot", path)});
+    }
+    return SnapshotReader::load(path + "/" + *current);
   }
-  return SnapshotReader::open(path);
+  return SnapshotReader::load(path);
 }
 
 std::string when(std::int64_t unix_ms) {
@@ -106,13 +116,16 @@ class CacheCommand : public Command {
     if (!store) return error(store.error());
     auto current = store->current();
     nlohmann::json versions = nlohmann::json::array();
+    int exit_code = 0;
     for (const auto& version : store->versions()) {
-      auto reader = SnapshotReader::open(version.path);
-      nlohmann::json item = reader
-                                ? describe(*reader, version.name)
-                                : nlohmann::json{{"file", version.name}, {"error", reader.error()}};
+      auto reader = SnapshotReader::load(version.path);
+      nlohmann::json item =
+          reader ? describe(*reader, version.name)
+                 : nlohmann::json{{"file", version.name}, {"error", reader.error().message}};
       item["current"] = current == version.name;
       versions.push_back(item);
+      // A corrupt version is listed with the others, and said once more on stderr.
+      if (!reader && reader.error().kind == OpenKind::corrupt) exit_code = refused(reader.error());
     }
     if (m_json) {
       std::puts(dump_json(nlohmann::json{{"dir", m_path},
@@ -121,7 +134,7 @@ class CacheCommand : public Command {
                                          {"versions", versions}},
                           2)
                     .c_str());
-      return 0;
+      return exit_code;
     }
     print_to(stdout, "{}: {} versions, current: {}\n", m_path, versions.size(),
              current.value_or("(none)"));
@@ -137,7 +150,7 @@ class CacheCommand : public Command {
                v["bytes"].get<unsigned long long>(), v["prefix"].get<std::string>(),
                v["created_at"].get<std::string>());
     }
-    return 0;
+    return exit_code;
   }
 
   int verify() {
@@ -174,8 +187,10 @@ class CacheCommand : public Command {
 
   int get() {
     auto reader = open_snapshot(m_path);
-    if (!reader) return error(reader.error());
-    auto entry = reader->find(m_key);
+    if (!reader) return refused(reader.error());
+    auto found = reader->find(m_key);
+    if (!found) return corrupt(*reader, found.error());
+    const auto& entry = *found;
     if (!entry) {
       if (!m_json)
         print_error(fmt::format("{}: no key {}", m_path, m_key));
@@ -198,23 +213,26 @@ class CacheCommand : public Command {
 
   int list() {
     auto reader = open_snapshot(m_path);
-    if (!reader) return error(reader.error());
+    if (!reader) return refused(reader.error());
     nlohmann::json keys = nlohmann::json::array();
-    reader->scan(m_prefix, [&](const SnapshotEntry& entry) {
+    std::string problem = reader->scan(m_prefix, [&](const SnapshotEntry& entry) {
       if (m_json)
         keys.push_back({{"key", std::string(entry.key)}, {"mod_revision", entry.mod_revision}});
       else
         print_to(stdout, "{}\t{}\n", entry.key, entry.mod_revision);
       return true;
     });
+    if (!problem.empty()) return corrupt(*reader, problem);
     if (m_json) std::puts(dump_json(keys, 2).c_str());
     return 0;
   }
 
   int diff() {
     auto reader = open_snapshot(m_path);
-    if (!reader) return error(reader.error());
+    if (!reader) return refused(reader.error());
     std::string prefix = m_prefix.empty() ? std::string(reader->prefix()) : m_prefix;
+    auto first = reader->lower_bound(prefix);
+    if (!first) return corrupt(*reader, first.error());
     nlohmann::json spec = {{"endpoints", m_endpoints}};
     if (!m_user.empty()) spec["user"] = m_user;
     if (!m_password_env.empty()) spec["password_env"] = m_password_env;
@@ -230,14 +248,21 @@ class CacheCommand : public Command {
     if (!session) return error(session.error().message);
     // etcd is the reference: "missing" is in etcd only, "extra" in the snapshot only.
     PrefixCursor live(**session, prefix, 0);
-    std::uint64_t index = reader->lower_bound(prefix);
+    std::uint64_t index = *first;
+    std::string problem;  // the snapshot's, not etcd's
     KeySource snapshot = [&]() -> EtcdResult<std::optional<KeyAndValue>> {
       auto entry = reader->at(index);
-      if (!entry || entry->key.substr(0, prefix.size()) != prefix) return std::nullopt;
+      if (!entry) {
+        problem = entry.error();
+        return tl::unexpected(
+            EtcdError{EtcdError::Class::invalid_answer, 0, problem, reader->name()});
+      }
+      if (!*entry || (*entry)->key.substr(0, prefix.size()) != prefix) return std::nullopt;
       ++index;
-      return KeyAndValue{std::string(entry->key), std::string(entry->value)};
+      return KeyAndValue{std::string((*entry)->key), std::string((*entry)->value)};
     };
     auto diff = diff_sources(cursor_source(live, deadline), prefix, snapshot, prefix);
+    if (!problem.empty()) return corrupt(*reader, problem);
     if (!diff) return error(diff.error().to_string());
     const auto& missing = diff->missing_keys;
     const auto& extra = diff->extra_keys;
@@ -272,6 +297,17 @@ class CacheCommand : public Command {
   static int error(const std::string& message) {
     print_error(redact(message));
     return k_cache_bad;
+  }
+  // A snapshot that could not be opened: unreadable (1), or corrupt and refused (65).
+  static int refused(const SnapshotOpenError& why) {
+    if (why.kind == OpenKind::unreadable) return error(why.message);
+    print_error(redact(why.message) + " (corrupt snapshot: refused)");
+    return k_cache_corrupt;
+  }
+  // A corrupt entry met while reading: nothing after it is answered.
+  static int corrupt(const SnapshotReader& reader, const std::string& problem) {
+    print_error(fmt::format("{}: {} (corrupt snapshot: refused)", reader.name(), redact(problem)));
+    return k_cache_corrupt;
   }
   static int usage(const std::string& message) {
     print_error(message);

@@ -34,7 +34,7 @@ hooks=", hooks: [{name: svc1, url: \"http://127.0.0.1:$PORT_svc1/warmup?ms=200\"
 warmup full 0 "$hooks"
 report_is full 's["cache"]["outputs"]["keys"]' 501
 report_is full 's["cache"]["outputs"]["version"]' 000001
-report_is full 's["cache"]["outputs"]["revision"] == str(s["cache"]["evidence"]["revision"])' True
+report_is full 's["cache"]["outputs"]["revision"] == s["cache"]["evidence"]["revision"]' True
 report_is full '[h["name"] for h in s["cache"]["evidence"]["hooks"]]' "['svc1', 'svc2']"
 report_is full 's["cache"]["evidence"]["hooks"][0]["ready_ms"] >= 200 and s["cache"]["evidence"]["hooks"][0]["polls"] >= 2' True
 [ "$(readlink "$dir/current")" = snapshot-000001.drs ] && pass "full: current -> snapshot-000001.drs" || fail "full: current -> $(readlink "$dir/current")"
@@ -141,5 +141,60 @@ head -c 5000 "$dir/$before" > "$WORK/truncated.drs"
 check verify-truncated 1 cache verify "$WORK/truncated.drs"
 contains verify-truncated-says-so "$WORK/verify-truncated.out" "truncated"
 check verify-dir-still-sound 0 cache verify "$dir"
+
+# Corrupt files the readers used to trust (issue 15, item 14): get, list, diff and info refuse
+# them with 65 and one line naming the file and what is wrong; never a crash (139), never a
+# wrong answer (an empty list with 0, "no key" for a key that is there).
+corrupt() {  # corrupt NAME PYTHON: a copy of the current version in $WORK/NAME, changed by PYTHON
+  mkdir -p "$WORK/$1"
+  cp "$dir/$before" "$WORK/$1/snapshot-000001.drs"
+  ln -sfn snapshot-000001.drs "$WORK/$1/current"
+  python3 - "$WORK/$1/snapshot-000001.drs" "$2" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+key_count, = struct.unpack_from("<Q", data, 32)
+index_offset, = struct.unpack_from("<Q", data, 56)
+middle = index_offset + 8 * (key_count // 2)  # the slot every binary search reads first
+exec(sys.argv[2])
+open(sys.argv[1], "wb").write(data)
+PY
+}
+refuses() {  # refuses NAME WHAT: get, list, diff, info of $WORK/NAME: 65, one line naming it and WHAT
+  local file="$WORK/$1/snapshot-000001.drs" cmd
+  for cmd in get list diff info; do
+    case $cmd in
+      get) check "$1-get" 65 cache get "$WORK/$1" /cfg/route ;;
+      list) check "$1-list" 65 cache list "$WORK/$1" ;;
+      diff) check "$1-diff" 65 cache diff "$WORK/$1" --endpoints "$ETCD_S" ;;
+      info) check "$1-info" 65 cache info "$WORK/$1" ;;
+    esac
+    [ "$(wc -l < "$WORK/$1-$cmd.err")" = 1 ] && pass "$1-$cmd: one line on stderr" \
+      || fail "$1-$cmd: stderr is not one line" "$(head -c 600 "$WORK/$1-$cmd.err")"
+    contains "$1-$cmd: names the file" "$WORK/$1-$cmd.err" "$file: "
+    contains "$1-$cmd: says what is wrong" "$WORK/$1-$cmd.err" "$2"
+    contains "$1-$cmd: says it is corrupt" "$WORK/$1-$cmd.err" "(corrupt snapshot: refused)"
+  done
+  check "$1-verify" 1 cache verify "$WORK/$1"
+}
+corrupt key-count-bit-61 'data[32 + 7] ^= 0x20'  # key_count * 8 wraps around to the index's size
+refuses key-count-bit-61 "damaged header: key_count 2305843009213694453 does not match the index"  # 2^61 + 501
+corrupt slot-all-ff 'data[middle:middle + 8] = b"\xff" * 8'  # offset + 24 wraps around
+refuses slot-all-ff "points at 18446744073709551615, outside the entries section"
+corrupt slot-high 'data[middle:middle + 8] = struct.pack("<Q", 0xFFFFFFFFFFFF0000)'
+refuses slot-high "points at 18446744073709486080, outside the entries section"
+# Two index slots swapped: they no longer increase.
+corrupt slots-swapped 'a, b = middle, middle + 8; data[a:a + 8], data[b:b + 8] = data[b:b + 8], data[a:a + 8]'
+refuses slots-swapped "not after entry"
+# Damage only a read finds (opening checks the structure, not every entry): a value's byte.
+# What is read through it is refused; a sound entry elsewhere is still answered.
+corrupt value-flipped 'data[len(data) // 3] ^= 0x01'
+check value-flipped-list 65 cache list "$WORK/value-flipped"
+contains value-flipped-list-says-where "$WORK/value-flipped-list.err" "checksum mismatch"
+check value-flipped-diff 65 cache diff "$WORK/value-flipped" --endpoints "$ETCD_S"
+contains value-flipped-diff-says-where "$WORK/value-flipped-diff.err" "checksum mismatch"
+check value-flipped-get-route 0 cache get "$WORK/value-flipped" /cfg/route
+check value-flipped-info 0 cache info "$WORK/value-flipped"
+check sound-list 0 cache list "$dir"
+[ "$(wc -l < "$WORK/sound-list.out")" = 501 ] && pass "sound-list: 501 keys" || fail "sound-list: $(wc -l < "$WORK/sound-list.out") lines"
 
 finish
