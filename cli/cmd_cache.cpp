@@ -78,7 +78,8 @@ class CacheCommand : public Command {
                                   "Verify every checksum (exit 0 sound, 1 corrupt, naming where)");
     m_verify->add_option("path", m_path, "Snapshot directory (every version) or file")->required();
     m_get = app.add_subcommand(
-        "get", "Print one key's value from DIR's current snapshot (exit 1 if absent)");
+        "get",
+        "Print one key's value from DIR's current snapshot (exit 1 if absent, 65 if corrupt)");
     m_get->add_option("dir", m_path, "Snapshot directory or file")->required();
     m_get->add_option("key", m_key, "Key")->required();
     m_list = app.add_subcommand("list", "List keys (and mod revisions) of DIR's current snapshot");
