@@ -58,6 +58,7 @@ class RollbackCommand : public Command {
     }
     auto journal = load_chain_state(global, m_run_id, &*playbook);
     if (!journal) return k_exit_usage;
+    if (!chain_idle(global, *journal)) return k_exit_lock_held;
     if (journal->mode != "run" && journal->mode != "rollback") {
       print_error(fmt::format("run {} was a {}: it changed nothing", m_run_id, journal->mode));
       return k_exit_usage;

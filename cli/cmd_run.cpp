@@ -54,7 +54,9 @@ class RunCommand : public Command {
         return k_exit_usage;
       }
       resume = load_chain_state(global, m_resume, &*playbook);
-      if (!resume || !resumable(*resume, *playbook)) return k_exit_usage;
+      if (!resume) return k_exit_usage;
+      if (!chain_idle(global, *resume)) return k_exit_lock_held;
+      if (!resumable(*resume, *playbook)) return k_exit_usage;
       // The run's --var values, unless overridden: the same values the steps done were run with.
       auto vars = recovery_vars(*resume, global, notices);
       if (!vars) return k_exit_usage;

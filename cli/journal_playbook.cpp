@@ -81,6 +81,20 @@ std::optional<JournalState> load_chain_state(const GlobalOptions& global, const 
   return std::move(*state);
 }
 
+bool chain_idle(const GlobalOptions& global, const JournalState& journal) {
+  std::vector<ChainLink> runs = journal.chain;
+  if (runs.empty()) runs.push_back(ChainLink{journal.run_id, "", journal.mode, "", "", 0});
+  for (const auto& link : runs) {
+    if (!journal_in_use(state_dir_of(global), link.run_id)) continue;
+    print_error(fmt::format(
+        "run {} is still running (pid {} on host {} holds its journal): let it end, or interrupt "
+        "it (SIGINT or SIGTERM: it stops at once and journals its end), then try again",
+        link.run_id, link.pid, link.host.empty() ? "?" : link.host));
+    return false;
+  }
+  return true;
+}
+
 bool same_playbook(const JournalState& journal, const Playbook& playbook, bool force) {
   if (journal.playbook_hash == playbook.hash) return true;
   std::string why = fmt::format("run {} was made from another version of the playbook ({}, now {})",

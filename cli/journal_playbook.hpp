@@ -22,6 +22,10 @@ std::optional<JournalState> load_journal_state(const GlobalOptions& global,
 std::optional<JournalState> load_chain_state(const GlobalOptions& global, const std::string& run_id,
                                              const Playbook* playbook);
 
+// False (after printing why) while a run of the chain is still running on this machine (its
+// process holds its journal): recovering it under it would undo or repeat what it is doing.
+bool chain_idle(const GlobalOptions& global, const JournalState& journal);
+
 // True when `playbook` is the one the journaled run used; otherwise prints why and returns
 // false, unless `force` (then it warns and returns true).
 bool same_playbook(const JournalState& journal, const Playbook& playbook, bool force);

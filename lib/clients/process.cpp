@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "util/secrets.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
@@ -21,9 +22,15 @@ namespace {
 constexpr auto k_term_grace = std::chrono::milliseconds(300);
 constexpr auto k_drain_after_exit = std::chrono::milliseconds(200);
 
+// Keeps the tail. Where the front was cut, the end of a secret may start what is kept: the
+// bytes that could be one (the longest secret's length less one) are cut too, so masking later
+// never leaves a secret's last characters behind.
 void append_capped(std::string& buffer, const char* data, std::size_t size, std::size_t limit) {
   buffer.append(data, size);
-  if (buffer.size() > limit) buffer.erase(0, buffer.size() - limit);
+  if (buffer.size() <= limit) return;
+  std::size_t cut = buffer.size() - limit;
+  if (std::size_t longest = longest_secret(); longest > 1) cut += longest - 1;
+  buffer.erase(0, std::min(cut, buffer.size()));
 }
 
 // Sends SIGTERM to the group, then SIGKILL to whatever is left after a short grace.

@@ -69,6 +69,18 @@ class EtcdJournalSink : public JournalSink {
       return {};
     };
     for (auto& line : lines) {
+      if (line.size() > k_max_bytes) {
+        // Too large for one request (a final report of many steps' outputs): its parts, each
+        // in a transaction of its own, <line>.<part>; read_etcd_journal joins them.
+        if (auto committed = commit(); !committed) return committed;
+        const int number = m_next++;
+        for (std::size_t at = 0, part = 0; at < line.size(); at += k_max_bytes, ++part) {
+          batch.emplace_back(fmt::format("{}{:06}.{:04}", m_prefix, number, part),
+                             line.substr(at, k_max_bytes));
+          if (auto committed = commit(); !committed) return committed;
+        }
+        continue;
+      }
       if (batch.size() == k_max_ops || (bytes > 0 && bytes + line.size() > k_max_bytes)) {
         if (auto committed = commit(); !committed) return committed;
       }
@@ -91,6 +103,37 @@ class EtcdJournalSink : public JournalSink {
   std::vector<std::string> m_buffer;
 };
 
+// Lines from one run's keys, in key order: a line written in parts (<line>.<part>) is joined;
+// one whose parts are not all there (a crash between them) does not parse and is left out, as
+// a torn last line of the file is.
+class LineJoiner {
+ public:
+  void add(std::string_view key_tail, std::string value) {
+    std::string_view line = key_tail.substr(0, key_tail.find('.'));
+    bool part = line.size() != key_tail.size();
+    if (!part || line != m_line) flush();
+    m_line = part ? std::string(line) : "";
+    m_text += value;
+    if (!part) flush();
+  }
+  std::vector<nlohmann::json> finish() {
+    flush();
+    return std::move(m_lines);
+  }
+
+ private:
+  void flush() {
+    if (!m_text.empty()) {
+      auto parsed = nlohmann::json::parse(m_text, nullptr, false);
+      if (parsed.is_object()) m_lines.push_back(std::move(parsed));
+    }
+    m_text.clear();
+    m_line.clear();
+  }
+  std::string m_line, m_text;
+  std::vector<nlohmann::json> m_lines;
+};
+
 }  // namespace
 
 std::string etcd_journal_prefix(const LockSpec& lock, const std::string& run_id) {
@@ -109,15 +152,15 @@ tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
   if (!session) return tl::unexpected(session.error());
   std::string prefix = etcd_journal_prefix(lock, run_id);
   PrefixCursor cursor(**session, prefix, 0);
-  std::vector<nlohmann::json> lines;
+  LineJoiner joiner;
   while (true) {
     auto kv = cursor.next(deadline_from_now());
     if (!kv)
       return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
     if (!*kv) break;
-    auto line = nlohmann::json::parse((*kv)->value, nullptr, false);
-    if (line.is_object()) lines.push_back(std::move(line));
+    joiner.add(std::string_view((*kv)->key).substr(prefix.size()), std::move((*kv)->value));
   }
+  auto lines = joiner.finish();
   if (lines.empty())
     return tl::unexpected(
         fmt::format("no run {} in the etcd journal under {}", run_id, journals_prefix(lock)));
@@ -128,21 +171,33 @@ tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const 
   auto session = connect(lock);
   if (!session) return tl::unexpected(session.error());
   const std::string prefix = journals_prefix(lock);
-  const std::string first_line = fmt::format("/{:06}", 0);
+  // Each run's first line (its run_started), joined if it was written in parts.
   std::vector<ChainLink> links;
+  std::string run;
+  LineJoiner first;
+  auto take = [&] {
+    for (const auto& line : first.finish()) {
+      auto link = chain_link(line);
+      if (!link.run_id.empty()) links.push_back(std::move(link));
+    }
+    first = LineJoiner();
+  };
   PrefixCursor cursor(**session, prefix, 0);
   while (true) {
     auto kv = cursor.next(deadline_from_now());
     if (!kv)
       return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
     if (!*kv) break;
-    const std::string& key = (*kv)->key;
-    if (key.size() < first_line.size() ||
-        key.compare(key.size() - first_line.size(), first_line.size(), first_line) != 0)
-      continue;
-    auto link = chain_link(nlohmann::json::parse((*kv)->value, nullptr, false));
-    if (!link.run_id.empty()) links.push_back(std::move(link));
+    std::string_view tail = std::string_view((*kv)->key).substr(prefix.size());
+    std::string_view this_run = tail.substr(0, tail.find('/'));
+    if (this_run != run) {
+      take();
+      run = std::string(this_run);
+    }
+    std::string_view line = tail.substr(std::min(tail.size(), this_run.size() + 1));
+    if (line.substr(0, line.find('.')) == "000000") first.add(line, std::move((*kv)->value));
   }
+  take();
   return links;
 }
 

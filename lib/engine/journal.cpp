@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,10 @@ class FileJournalSink : public JournalSink {
     m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
     if (m_fd < 0)
       return tl::unexpected(fmt::format("journal {}: {}", m_path, std::strerror(errno)));
+    // Held for the run's life (the kernel drops it when the process dies, however it dies):
+    // recovery refuses a run whose journal is still locked (journal_in_use).
+    if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0)
+      return tl::unexpected(fmt::format("journal {}: lock: {}", m_path, std::strerror(errno)));
     return {};
   }
 
@@ -171,7 +176,7 @@ void JournalReporter::notice(const std::string& text) {
       Durability::later);
 }
 
-void JournalReporter::run_finished(const RunReport& report) {
+void JournalReporter::run_ending(const RunReport& report) {
   append({{"type", "run_finished"}, {"report", report_to_json(report)}}, Durability::everywhere);
 }
 
@@ -202,6 +207,16 @@ std::vector<JournalEntry> list_journals(const std::string& state_dir) {
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
   return out;
+}
+
+bool journal_in_use(const std::string& state_dir, const std::string& run_id) {
+  if (run_id.find('/') != std::string::npos) return false;
+  std::string path = fmt::format("{}/runs/{}.jsonl", state_dir, run_id);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  bool in_use = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return in_use;
 }
 
 tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir,

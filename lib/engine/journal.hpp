@@ -40,7 +40,7 @@ class JournalReporter : public Reporter {
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
-  void run_finished(const RunReport& report) override;
+  void run_ending(const RunReport& report) override;  // the run_finished line, durable
   void notice(const std::string& text) override;
   // The first write that failed: the run must not go on (no further step starts).
   std::string failure() const override { return m_writer.failure(); }
@@ -59,6 +59,9 @@ struct JournalEntry {
 };
 // Every run in <state dir>/runs, newest first.
 std::vector<JournalEntry> list_journals(const std::string& state_dir);
+// True while the process of run `run_id` (on this machine) still holds its journal open: it
+// is running, and must not be resumed or rolled back under it.
+bool journal_in_use(const std::string& state_dir, const std::string& run_id);
 // The lines of one run's journal.
 tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir,
                                                                     const std::string& run_id);

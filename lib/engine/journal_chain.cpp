@@ -16,6 +16,8 @@ ChainLink chain_link(const nlohmann::json& run_started) {
   ChainLink link{json_text(run_started, "run_id"), json_text(run_started, "resumed_from"),
                  json_text(run_started, "mode"), json_text(run_started, "started_at")};
   if (link.parent.empty()) link.parent = json_text(run_started, "rolls_back");
+  link.host = json_text(run_started, "host");
+  link.pid = json_int(run_started, "pid", 0);
   return link;
 }
 
@@ -38,7 +40,7 @@ std::vector<ChainLink> chain_of(const std::vector<ChainLink>& links, const std::
   if (auto it = by_id.find(root); it != by_id.end()) {
     chain.push_back(*it->second);
   } else {
-    chain.push_back({root, "", "", ""});
+    chain.push_back(ChainLink{root, "", "", "", "", 0});
   }
   for (bool grew = true; grew;) {
     grew = false;

@@ -11,6 +11,8 @@ namespace drctl {
 
 struct ChainLink {
   std::string run_id, parent, mode, started_at;  // parent: resumed_from or rolls_back, or ""
+  std::string host;
+  long long pid = 0;
 };
 
 // The link a journal's first (run_started) line describes; run_id empty when it is none.

@@ -87,6 +87,9 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
                          string_map(json_member(line, "outputs")), step_undo, true};
       if (status == "ok") {
         state.done.push_back(std::move(step));
+      } else if (json_text(line, "changed") == "no") {
+        // It failed having changed nothing (a program that does not exist, a step the journal
+        // could not record the start of): there is nothing to undo.
       } else if (status != "skipped" || !step_undo.is_null()) {
         step.finished = false;
         state.cut_short.push_back(std::move(step));

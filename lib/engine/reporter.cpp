@@ -22,6 +22,9 @@ std::string ReporterList::failure() const {
   }
   return "";
 }
+void ReporterList::run_ending(const RunReport& report) {
+  for (auto& r : m_reporters) r->run_ending(report);
+}
 void ReporterList::run_finished(const RunReport& report) {
   for (auto& r : m_reporters) r->run_finished(report);
 }

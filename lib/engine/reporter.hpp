@@ -17,6 +17,9 @@ class Reporter {
   // A step is about to change something; `record.undo_state` says how to undo it. False when
   // it could not be recorded: the step must then change nothing.
   virtual bool entry_checkpoint(const EntryRecord& /*record*/) { return true; }
+  // The run's end, first to the records that must hold it durably (the journal) before anyone
+  // is told: failure() says afterwards whether it held. Then run_finished, to every reporter.
+  virtual void run_ending(const RunReport& /*report*/) {}
   virtual void run_finished(const RunReport& /*report*/) {}
   // Something the operator must know that is no entry's outcome: a lock taken over from a dead
   // run, a --var overriding a journaled value. Journaled.
@@ -34,6 +37,7 @@ class ReporterList : public Reporter {
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
+  void run_ending(const RunReport& report) override;
   void run_finished(const RunReport& report) override;
   void notice(const std::string& text) override;
   std::string failure() const override;

@@ -144,6 +144,7 @@ class Run {
   void conclude_rollback_run();
   void conclude_failed_step();
   std::string sla_breach_summary() const;
+  std::string interrupted_rollback_summary() const;
   std::string success_summary() const;
   RunReport finish();  // concludes, reports (the journal last), releases the lock
   bool take_lock();
@@ -294,7 +295,7 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
   if (record.phase == Phase::step && operation_or_null != nullptr)
     record.undo_state = journalable(operation_or_null->undo_state());
   record.message = redact(valid_utf8(outcome.message));
-  record.evidence = nlohmann::json::parse(redact(dump_json(outcome.evidence)));
+  record.evidence = redact_json(outcome.evidence);
   for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(valid_utf8(v));
   for (auto& w : outcome.warnings) record.warnings.push_back(redact(valid_utf8(w)));
   if (m_cancel.cancelled() && outcome.status != Status::ok && outcome.status != Status::skipped) {
@@ -575,6 +576,9 @@ void Run::conclude() {
     m_report.summary = m_journal_failure;
   } else if (m_options.mode == Mode::rollback && !m_cancel.stop_requested()) {
     conclude_rollback_run();
+  } else if (m_cancel.stop_requested() && !m_report.rollbacks.empty()) {
+    m_report.result = RunResult::interrupted;
+    m_report.summary = interrupted_rollback_summary();
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
     m_report.summary =
@@ -653,6 +657,23 @@ void Run::conclude_failed_step() {
                                                      : "a step without rollback changed things")
                              : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
                                            status_name(failed.status), m_report.rollbacks.size());
+}
+
+// Interrupted while rolling back (after a failed step, or in drctl rollback): say what was
+// undone and what was not, never "nothing was rolled back".
+std::string Run::interrupted_rollback_summary() const {
+  std::size_t undone = 0, not_attempted = 0;
+  for (const auto& r : m_report.rollbacks) {
+    if (r.status == Status::ok) ++undone;
+    if (r.status == Status::skipped && r.message.rfind("not attempted", 0) == 0) ++not_attempted;
+  }
+  const std::string& target =
+      m_options.mode == Mode::rollback ? m_report.rolls_back : m_report.run_id;
+  return fmt::format(
+      "interrupted while rolling back{}: {} of {} rollback(s) done, {} not attempted (drctl "
+      "rollback {} undoes what is left)",
+      m_step_failed ? fmt::format(" after step '{}' failed", m_report.steps.back().name) : "",
+      undone, m_report.rollbacks.size(), not_attempted, target);
 }
 
 std::string Run::sla_breach_summary() const {
@@ -762,6 +783,15 @@ RunReport Run::finish() {
   if (m_lock) m_report.lock = m_lock->to_json();
   conclude();
   m_report.finished = Instant::now();
+  // The end must be in the journal before anyone is told: a run whose end could not be
+  // journaled reads as killed to `runs` and `show`, so it does not end well either.
+  m_reporter.run_ending(m_report);
+  if (auto why = m_reporter.failure();
+      !why.empty() && m_report.result != RunResult::journal_failed) {
+    m_report.summary = fmt::format("{}; but the run's end could not be journaled: {}",
+                                   m_report.summary, redact(why));
+    m_report.result = RunResult::journal_failed;
+  }
   m_reporter.run_finished(m_report);
   // Released at the end, on failure and on interrupt alike; after the journal's last line is
   // durable everywhere, so whoever takes the lock next finds this run's journal complete.

@@ -34,6 +34,12 @@ void register_secret(std::string value) {
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
+std::size_t longest_secret() {
+  auto& s = store();
+  std::lock_guard lock(s.mutex);
+  return s.values.empty() ? 0 : s.values.front().size();  // sorted longest first
+}
+
 std::string redact(std::string_view text) {
   std::string out(text);
   auto& s = store();
@@ -65,6 +71,26 @@ tl::expected<std::string, std::string> secret_from_file(const std::string& path)
   if (!value.empty() && value.back() == '\r') value.pop_back();
   if (value.empty()) return tl::unexpected(fmt::format("secret file {} is empty", path));
   register_secret(value);
+  return value;
+}
+
+nlohmann::json redact_json(const nlohmann::json& value) {
+  if (value.is_string()) return redact(value.get_ref<const std::string&>());
+  if (value.is_number()) {
+    std::string text = value.dump();
+    std::string masked = redact(text);
+    return masked == text ? value : nlohmann::json(masked);
+  }
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : value) out.push_back(redact_json(item));
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, item] : value.items()) out[redact(key)] = redact_json(item);
+    return out;
+  }
   return value;
 }
 

@@ -137,7 +137,111 @@ touch "$WORK/go-B2"; wait "$b2"; RC=$?; LAST=B2
 expect_rc "fenced: the lock's new holder completes" 0
 [ "$(ectl K get /cfg/owner --print-value-only)" = B2 ] && pass "fenced: the new holder wrote" || fail "fenced: /cfg/owner is $(ectl K get /cfg/owner --print-value-only)"
 
-# 5. Resume after a step that promoted the replica: the check whose premise it changed ("a
+# 5. A step that failed having changed nothing (a program that does not exist) is not undone
+# later: its rollback ("drop the user") must not run for a user never created.
+cat > "$WORK/never.yaml" <<YAML
+version: 1
+name: never
+steps:
+  - name: made
+    exec: {argv: [sh, -c, 'echo made >> $WORK/never-log']}
+    rollback:
+      exec: {argv: [sh, -c, 'echo unmade >> $WORK/never-log']}
+  - name: missing
+    exec: {argv: [drctl-test-no-such-program]}
+    rollback:
+      exec: {argv: [sh, -c, 'echo drop-user >> $WORK/never-log']}
+YAML
+check never-run 2 run --yes --output json "$WORK/never.yaml"
+report_is never-run '[x["name"] for x in r["rollbacks"]]' "['made']"
+check never-rollback 0 rollback --yes --output json "$(run_id_of never-run)"
+report_is never-rollback 'len(r["rollbacks"])' 0
+[ "$(tr '\n' ' ' < "$WORK/never-log")" = "made unmade " ] && pass "never: the missing step's rollback never ran" || fail "never: log is $(cat "$WORK/never-log")"
+
+# 6. SIGINT during the automatic rollback: the summary says what was undone, not "nothing".
+cat > "$WORK/interrupt.yaml" <<YAML
+version: 1
+name: interrupt
+steps:
+  - name: s0
+    exec: {argv: [sh, -c, 'true']}
+    rollback:
+      exec: {argv: [sh, -c, 'echo undo-s0 >> $WORK/int-log']}
+  - name: s1
+    exec: {argv: [sh, -c, 'true']}
+    rollback:
+      exec: {argv: [sh, -c, 'touch $WORK/int-rolling; while [ ! -e $WORK/int-go ]; do sleep 0.05; done; echo undo-s1 >> $WORK/int-log']}
+  - name: s2
+    exec: {argv: [sh, -c, 'true']}
+    rollback:
+      exec: {argv: [sh, -c, 'echo undo-s2 >> $WORK/int-log']}
+  - name: s3
+    read_only: true
+    exec: {argv: ['false']}
+YAML
+"$DRCTL" --grace 20s run --yes --output json "$WORK/interrupt.yaml" > "$WORK/interrupt.out" 2> "$WORK/interrupt.err" &
+int_pid=$!
+for _ in $(seq 200); do [ -e "$WORK/int-rolling" ] && break; sleep 0.05; done
+kill -INT "$int_pid"; sleep 0.2; touch "$WORK/int-go"
+wait "$int_pid"; RC=$?; LAST=interrupt
+expect_rc "interrupted rollback: exit 130" 130
+report_is interrupt 'r["summary"]' "interrupted while rolling back after step 's3' failed: 2 of 3 rollback(s) done, 1 not attempted (drctl rollback $(run_id_of interrupt) undoes what is left)"
+[ "$(tr '\n' ' ' < "$WORK/int-log")" = "undo-s2 undo-s1 " ] && pass "interrupted rollback: s0 not undone" || fail "interrupted rollback: log $(cat "$WORK/int-log")"
+
+# 7. Rollback or resume of a run that is still running (no lock: nothing else keeps them
+# apart) is refused while its process holds its journal; afterwards it works.
+cat > "$WORK/live.yaml" <<YAML
+version: 1
+name: live
+steps:
+  - name: s1
+    exec: {argv: [sh, -c, 'echo s1 >> $WORK/live-log']}
+    rollback:
+      exec: {argv: [sh, -c, 'echo undo-s1 >> $WORK/live-log']}
+  - name: s2
+    exec: {argv: [sh, -c, 'touch $WORK/live-waiting; while [ ! -e $WORK/live-go ]; do sleep 0.05; done; echo s2 >> $WORK/live-log']}
+    rollback:
+      exec: {argv: [sh, -c, 'echo undo-s2 >> $WORK/live-log']}
+YAML
+"$DRCTL" run --yes --output json "$WORK/live.yaml" > "$WORK/live.out" 2> "$WORK/live.err" &
+live_pid=$!
+for _ in $(seq 200); do [ -e "$WORK/live-waiting" ] && break; sleep 0.05; done
+live=$(basename "$(grep -l '"name":"live"' "$XDG_STATE_HOME"/drctl/runs/*.jsonl)" .jsonl)
+check live-rollback 5 rollback --yes "$live"
+contains live-rollback-says "$WORK/live-rollback.err" "run $live is still running (pid $live_pid on host"
+check live-resume 5 run --yes --resume "$live" "$WORK/live.yaml"
+touch "$WORK/live-go"; wait "$live_pid"; RC=$?; LAST=live
+expect_rc "live: the run itself completes" 0
+[ "$(tr '\n' ' ' < "$WORK/live-log")" = "s1 s2 " ] && pass "live: nothing was undone or repeated under it" || fail "live: log $(cat "$WORK/live-log")"
+check live-rollback-after 0 rollback --yes "$live"
+
+# 8. The run's end must be journaled before it is reported: a journal that cannot take the
+# last line (file size limit, as a full disk) makes the run exit 6, not 0.
+cat > "$WORK/end.yaml" <<YAML
+version: 1
+name: end
+steps:
+  - name: output
+    read_only: true
+    exec: {argv: [python3, -c, 'print("x" * 9000)']}
+YAML
+( ulimit -f 20; exec "$DRCTL" --state-dir "$WORK/state-end" run --yes --output json "$WORK/end.yaml" 2>"$WORK/end.err" ) | cat > "$WORK/end.out"
+RC=${PIPESTATUS[0]}; LAST=end
+expect_rc "end not journaled: exit 6" 6
+report_is end 'r["result"] + " " + s["output"]["status"]' "journal_failed ok"
+report_is end '"but the run'"'"'s end could not be journaled" in r["summary"]' True
+
+# A final report larger than an etcd request (30 steps of 60 KB): its etcd copy is written in
+# parts, and another machine reads the run as finished.
+{ printf 'version: 1\nname: large\nlock: {etcd: {endpoints: [%s]}, key: /drctl/locks/large, ttl: 10s}\nsteps:\n' "$ETCD_K"
+  for i in $(seq 30); do printf '  - name: out%s\n    read_only: true\n    exec: {argv: [python3, -c, "print(chr(121) * 60000)"]}\n' "$i"; done; } > "$WORK/large.yaml"
+check large 0 run --yes --output json "$WORK/large.yaml"
+parts=$(ectl K get "/drctl/locks/large/journal/$(run_id_of large)/" --prefix --keys-only | grep -c '[.]0001$')
+[ "$parts" -ge 1 ] && pass "large: the last line was written in parts" || fail "large: no parts in etcd"
+check large-show 0 --state-dir "$WORK/elsewhere" show "$(run_id_of large)" --playbook "$WORK/large.yaml" --output json
+report_is large-show 'r["result"] + " " + str(len(r["steps"]))' "success 30"
+
+# 9. Resume after a step that promoted the replica: the check whose premise it changed ("a
 # replica") is not re-run; on_resume: run checks are; --recheck re-runs all (and fails).
 password="pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export DRCTL_TEST_DB_PASSWORD="$password"

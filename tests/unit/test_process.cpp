@@ -9,6 +9,7 @@
 #include "clients/process.hpp"
 #include "engine/runner.hpp"
 #include "fake_kind.hpp"
+#include "util/secrets.hpp"
 
 using namespace drctl;
 
@@ -133,4 +134,18 @@ steps:
   auto report = run_playbook(playbook, testing::test_kinds(), quiet, {}, cancel);
   REQUIRE(report.steps.size() == 1);
   CHECK(report.steps[0].outputs.at("stdout") == "|yes-declared|env");
+}
+
+TEST_CASE("a capture cut through a secret keeps none of its end") {
+  register_secret("capture-secret-5f3a");
+  ProcessSpec spec;
+  // 19 bytes of secret, then 2000: a 2010-byte tail would start with its last 10 characters.
+  spec.argv = {"sh", "-c", "printf 'capture-secret-5f3a'; printf '%2000s' ''"};
+  spec.capture_limit = 2010;
+  auto result =
+      run_process(spec, std::chrono::steady_clock::now() + std::chrono::seconds(10), nullptr);
+  CHECK(result.exit_code == 0);
+  CHECK(result.out.find("5f3a") == std::string::npos);
+  CHECK(result.out.size() >= 1990);  // the rest of the tail is kept
+  CHECK(result.out.find_first_not_of(' ') == std::string::npos);
 }

@@ -29,3 +29,16 @@ TEST_CASE("missing secrets are errors that name the source, not a value") {
   CHECK(missing.error() == "environment variable DRCTL_UNIT_MISSING is not set");
   CHECK_FALSE(secret_from_file("/nonexistent/drctl").has_value());
 }
+
+TEST_CASE("a numeric secret is masked value by value: the JSON stays valid") {
+  register_secret("90817");
+  nlohmann::json in = {{"pid", 9081766}, {"ok", 42}, {"list", {"x90817y", 1.5}}, {"90817", true}};
+  auto out = redact_json(in);
+  CHECK(out["pid"] == "***66");  // a number that held it is its masked text (was `"pid":***66`)
+  CHECK(out["ok"] == 42);        // other numbers keep their type
+  CHECK(out["list"][0] == "x***y");
+  CHECK(out["list"][1] == 1.5);
+  CHECK(out.contains("***"));  // keys too
+  CHECK_NOTHROW(nlohmann::json::parse(out.dump()));
+  CHECK(out.dump().find("90817") == std::string::npos);
+}
