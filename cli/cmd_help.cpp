@@ -102,24 +102,28 @@ int exit_codes_help() {
       {k_exit_success, "success",
        "every check passed, every step completed within its budget and the SLA"},
       {k_exit_checks_failed, "checks_failed",
-       "a pre-switch check failed: no step started, nothing changed"},
+       "a pre-switch check failed: no step started (a resume's earlier steps stay done)"},
       {k_exit_rolled_back, "rolled_back", "a step failed and every rollback succeeded"},
       {k_exit_partial, "partial",
        "a step failed and the state is partly switched or unknown: a human must look"},
       {k_exit_sla_breached, "sla_breached",
        "completed, but over a budget, sla.total or the availability probe's limits"},
       {k_exit_lock_held, "lock_held, lock_lost",
-       "another run holds the run lock (or it could not be taken, or was lost mid-run)"},
+       "another run holds the run lock (or it could not be taken, or was lost mid-run: a "
+       "write refused as fenced); a rollback or resume of a run still running"},
       {k_exit_journal_failed, "journal_failed",
-       "the journal could not be written: no further step started"},
+       "the journal could not be written: no further step started (or the run's end)"},
       {k_exit_usage, "(usage)",
        "bad command line, unreadable file, run not found or not resumable"},
+      {k_exit_invalid_playbook, "(invalid)",
+       "drctl cache get|list|diff|info: a corrupt snapshot, refused"},
       {k_exit_invalid_playbook, "(invalid)",
        "the playbook does not validate (file:line:col errors)"},
       {k_exit_output_failed, "(output)",
        "all went well, but the report (stdout, --junit) could not be written; see drctl show"},
       {k_exit_interrupted, "interrupted",
-       "SIGINT/SIGTERM: no new step; the running one got --grace; journaled, lock released"},
+       "SIGINT/SIGTERM/SIGHUP: no new step; the running one got --grace; journaled, lock "
+       "released"},
   };
   for (const auto& row : rows)
     print_to(stdout, "{:>4}  {:<22} {}\n", row.code, row.result, row.meaning);

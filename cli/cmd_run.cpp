@@ -60,6 +60,16 @@ class RunCommand : public Command {
       // The run's --var values, unless overridden: the same values the steps done were run with.
       auto vars = recovery_vars(*resume, global, notices);
       if (!vars) return k_exit_usage;
+      if (!notices.empty() && !m_force) {
+        // The steps done ran with the journaled values; their rollbacks, and the steps after,
+        // would run with the new ones: one switch made of two configurations.
+        print_error(fmt::format(
+            "a --var differs from the value run {} ran with (above): its steps done used the "
+            "old one, their rollbacks and the steps after would use yours; use --force to go on "
+            "anyway",
+            resume->run_id));
+        return k_exit_usage;
+      }
       playbook = load_or_report(m_path, with_vars(global, *vars), exit_code);
       if (!playbook) return exit_code;
     } else if (m_force || m_recheck) {
@@ -98,12 +108,27 @@ class RunCommand : public Command {
   // Whether the journaled run can be continued with this playbook; prints why not.
   bool resumable(const JournalState& journal, const Playbook& playbook) const {
     if (journal.mode == "rollback") {
-      print_error(
-          fmt::format("run {} was rolled back by run {} ({}): start a new run to switch again",
-                      m_resume, journal.run_id, journal.ended ? journal.result : "it did not end"));
-      return false;
-    }
-    if (journal.mode != "run") {
+      if (journal.done.empty() && journal.cut_short.empty()) {
+        print_error(fmt::format(
+            "run {} was rolled back (its chain ends with rollback run {}): nothing of it is left "
+            "to resume; start a new run to switch again",
+            journal.run_id, journal.head_run_id));
+        return false;
+      }
+      std::vector<std::string> still;
+      for (const auto& s : journal.done) still.push_back(s.name);
+      for (const auto& s : journal.cut_short) still.push_back(s.name + " (cut short)");
+      std::string why =
+          fmt::format("run {} was partly rolled back by run {} ({}); still done: {}",
+                      journal.run_id, journal.head_run_id,
+                      journal.ended ? journal.result : "it did not end", fmt::join(still, ", "));
+      if (!m_force) {
+        print_error(why + ": finish undoing it with drctl rollback " + journal.run_id +
+                    ", or use --force to switch forward again");
+        return false;
+      }
+      print_to(stderr, "drctl: warning: {}; switching forward again (--force)\n", why);
+    } else if (journal.mode != "run") {
       print_error(fmt::format("run {} is a {}, not a switch: resume the run it belongs to",
                               journal.run_id, journal.mode));
       return false;

@@ -1,6 +1,10 @@
 #include "journal_playbook.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "common.hpp"
 #include "engine/etcd_journal.hpp"
@@ -75,8 +79,9 @@ std::optional<JournalState> load_chain_state(const GlobalOptions& global, const 
     print_error(fmt::format("run {}: {}", run_id, state.error()));
     return std::nullopt;
   }
-  print_to(stderr, "drctl: run {} is one of a chain: {} continued {}; read as one\n", run_id,
-           join(later, ", "), chain.front().run_id);
+  print_to(stderr, "drctl: run {} has later runs: {}; their journals are read together\n",
+           chain.front().run_id, join(later, ", "));
+  state->run_id = run_id;
   state->chain = std::move(chain);
   return std::move(*state);
 }
@@ -88,8 +93,21 @@ bool chain_idle(const GlobalOptions& global, const JournalState& journal) {
     if (!journal_in_use(state_dir_of(global), link.run_id)) continue;
     print_error(fmt::format(
         "run {} is still running (pid {} on host {} holds its journal): let it end, or interrupt "
-        "it (SIGINT or SIGTERM: it stops at once and journals its end), then try again",
+        "it (SIGINT or SIGTERM: no new step starts, the running one gets --grace, the end is "
+        "journaled), then try again",
         link.run_id, link.pid, link.host.empty() ? "?" : link.host));
+    return false;
+  }
+  // A killed drctl's step may go on without it: its process group, journaled when it started.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  for (const auto& process : journal.open_processes) {
+    if (process.host != host || process.pgid <= 0) continue;
+    if (::kill(static_cast<pid_t>(-process.pgid), 0) != 0 && errno == ESRCH) continue;
+    print_error(fmt::format(
+        "{} of run {} is still running as process group {} on this host, though drctl is gone: "
+        "let it end or stop it (kill -TERM -- -{}), then try again",
+        process.entry, process.run_id, process.pgid, process.pgid));
     return false;
   }
   return true;

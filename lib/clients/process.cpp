@@ -121,6 +121,7 @@ ProcessResult run_process(const ProcessSpec& spec, std::chrono::steady_clock::ti
     return result;
   }
   result.pid = pid;
+  if (spec.started) spec.started(pid);
 
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};

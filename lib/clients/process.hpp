@@ -1,7 +1,10 @@
 #pragma once
 // Runs a child process in its own process group, capturing stdout and stderr, and kills the
 // whole group when the deadline passes or the run is cancelled (a shell's grandchildren too).
+#include <sys/types.h>
+
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +18,8 @@ struct ProcessSpec {
   std::map<std::string, std::string> env;  // the child's whole environment
   std::string cwd;                         // "" keeps drctl's
   std::size_t capture_limit = 1 << 20;     // bytes kept of each stream (the tail)
+  // Called with the child's pid, which is its process group, as soon as it runs.
+  std::function<void(pid_t)> started;
 };
 
 struct ProcessResult {

@@ -28,6 +28,9 @@ struct AttemptContext {
   std::string fencing_token;         // "" without a run lock
   const LockFence* fence = nullptr;  // steps and rollbacks under a run lock
   std::function<bool()> checkpoint;  // journals the operation's undo_state(), durably
+  // Journals a process group the action started (a child that may outlive a killed drctl), so
+  // that recovery does not act while it still runs. Unset for checks.
+  std::function<void(long long)> process_started;
 
   // Called by an operation right before it changes anything, so a crash in the middle still
   // leaves what its undo needs in the journal. False when the journal could not record it:

@@ -161,6 +161,15 @@ bool JournalReporter::entry_checkpoint(const EntryRecord& record) {
   return m_writer.failure().empty();
 }
 
+void JournalReporter::entry_process(const EntryRecord& record, long long pgid) {
+  // Written at once, without waiting: a drctl killed right after still leaves it.
+  append({{"type", "entry_process"},
+          {"phase", phase_name(record.phase)},
+          {"name", record.name},
+          {"pgid", pgid}},
+         Durability::soon);
+}
+
 void JournalReporter::entry_finished(const EntryRecord& record) {
   nlohmann::json line = record_to_json(record);
   line["type"] = "entry_finished";

@@ -40,6 +40,7 @@ class JournalReporter : public Reporter {
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
+  void entry_process(const EntryRecord& record, long long pgid) override;
   void run_ending(const RunReport& report) override;  // the run_finished line, durable
   void notice(const std::string& text) override;
   // The first write that failed: the run must not go on (no further step starts).

@@ -43,13 +43,14 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
     return tl::unexpected(std::string("not a drctl journal (no run_started line)"));
   JournalState state;
   std::map<std::string, nlohmann::json> undo;  // latest journaled undo state per step
+  std::string host;                            // of the run whose lines these are
   for (const auto& line : lines) {
     const std::string type = json_text(line, "type");
     const std::string phase = json_text(line, "phase");
     const std::string name = json_text(line, "name");
     if (type == "run_started") {
       // The first line of each journal of a chain: the newest one's run, mode and playbook.
-      state.run_id = json_text(line, "run_id");
+      state.run_id = state.head_run_id = json_text(line, "run_id");
       state.mode = json_text(line, "mode");
       state.ended = false;
       state.result.clear();
@@ -58,7 +59,21 @@ tl::expected<JournalState, std::string> journal_state(const std::vector<nlohmann
       state.playbook_hash = json_text(playbook, "hash");
       state.playbook_source = json_text(playbook, "source");
       state.vars = string_map(json_member(playbook, "vars"));
+      host = json_text(line, "host");
       continue;
+    }
+    if (type == "entry_process") {
+      state.open_processes.push_back(
+          {state.run_id, host, phase + " " + name, json_int(line, "pgid", 0)});
+      continue;
+    }
+    if (type == "entry_finished") {
+      auto& open = state.open_processes;
+      open.erase(std::remove_if(open.begin(), open.end(),
+                                [&](const JournalState::OpenProcess& p) {
+                                  return p.run_id == state.run_id && p.entry == phase + " " + name;
+                                }),
+                 open.end());
     }
     if (type == "run_finished") {
       state.ended = true;

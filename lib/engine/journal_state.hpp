@@ -22,8 +22,9 @@ struct JournaledStep {
 };
 
 struct JournalState {
-  std::string run_id;  // of a chain: its newest run
-  std::string mode;    // run, or rollback
+  std::string run_id;       // the run asked for (by a chain's reader); else the journal's
+  std::string head_run_id;  // the run whose lines come last: of a chain, its newest run
+  std::string mode;         // run, or rollback
   std::string playbook_name, playbook_hash, playbook_source;
   std::map<std::string, std::string> vars;  // --var overrides of that run
   bool ended = false;                       // the journal has its run_finished line
@@ -35,6 +36,13 @@ struct JournalState {
   std::vector<JournaledStep> cut_short;
   // Rollbacks that failed: the state those steps are in is unknown.
   std::vector<std::string> failed_rollbacks;
+  // Process groups started by entries that never ended (drctl killed under them): they may
+  // still be running, and recovery must not act under them.
+  struct OpenProcess {
+    std::string run_id, host, entry;
+    long long pgid = 0;
+  };
+  std::vector<OpenProcess> open_processes;
   // The chain this journal is the newest of (journal_chain.hpp), root first; empty when it
   // was not looked up.
   std::vector<ChainLink> chain;

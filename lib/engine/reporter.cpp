@@ -16,6 +16,9 @@ bool ReporterList::entry_checkpoint(const EntryRecord& record) {
   for (auto& r : m_reporters) recorded = r->entry_checkpoint(record) && recorded;
   return recorded;
 }
+void ReporterList::entry_process(const EntryRecord& record, long long pgid) {
+  for (auto& r : m_reporters) r->entry_process(record, pgid);
+}
 std::string ReporterList::failure() const {
   for (const auto& r : m_reporters) {
     if (auto why = r->failure(); !why.empty()) return why;

@@ -108,6 +108,16 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
             "`etcdctl lease timetolive {:x}`)",
             left->ttl, put->previous->lease);
     }
+    // A holder whose process is gone on this host: its own recovery need not wait.
+    auto other = put->previous ? nlohmann::json::parse(put->previous->value, nullptr, false)
+                               : nlohmann::json();
+    if (other.is_object()) {
+      LockTakeover itself{{other.value("run_id", "")}, {}};
+      if (std::string gone = holder_gone(other, itself); !gone.empty())
+        expiry += fmt::format(
+            "; {}: drctl rollback {} or drctl run PLAYBOOK --resume {} takes the lock over at once",
+            gone, other.value("run_id", "?"), other.value("run_id", "?"));
+    }
     return refuse(LockRefusal{
         true, fmt::format("run lock {} is held by {}{}", spec.key, redact(who), expiry)});
   }

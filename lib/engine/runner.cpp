@@ -95,7 +95,8 @@ std::unique_ptr<LockTakeover> recovery_takeover(const JournalState* journal) {
   auto takeover = std::make_unique<LockTakeover>();
   for (const auto& link : journal->chain) takeover->runs.push_back(link.run_id);
   if (takeover->runs.empty()) takeover->runs.push_back(journal->run_id);
-  if (journal->ended) takeover->ended.push_back(journal->run_id);
+  if (takeover->runs.empty()) takeover->runs.push_back(journal->head_run_id);
+  if (journal->ended) takeover->ended.push_back(journal->head_run_id);
   return takeover;
 }
 
@@ -145,6 +146,7 @@ class Run {
   void conclude_failed_step();
   std::string sla_breach_summary() const;
   std::string interrupted_rollback_summary() const;
+  std::string unchanged() const;
   std::string success_summary() const;
   RunReport finish();  // concludes, reports (the journal last), releases the lock
   bool take_lock();
@@ -269,6 +271,12 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
     AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel,
                        m_report.run_id, m_report.fencing_token};
     if (m_lock && record.phase != Phase::check) ctx.fence = &m_fence;
+    if (record.phase != Phase::check) {
+      ctx.process_started = [&](long long pgid) {
+        std::lock_guard lock(m_event_mutex);
+        m_reporter.entry_process(record, pgid);
+      };
+    }
     if (record.phase == Phase::step) {
       ctx.checkpoint = [&] {
         record.undo_state = journalable(operation.undo_state());
@@ -387,9 +395,9 @@ EntryRecord Run::reuse(const Entry& entry, const JournaledStep& done, const std:
   record.status = done.finished ? Status::ok : Status::failed;
   record.changed = Changed::unknown;
   record.done_in_run = done.done_in_run;
-  record.message = done.finished
-                       ? fmt::format("done in run {}; not run again", done.done_in_run)
-                       : fmt::format("cut short in run {}; its changes are unknown", from_run);
+  record.message =
+      done.finished ? fmt::format("done in run {}; not run again", done.done_in_run)
+                    : fmt::format("cut short in run {}; its changes are unknown", done.done_in_run);
   record.evidence = {{"done_in_run", done.done_in_run}, {"journal", from_run}};
   record.outputs = done.outputs;
   record.undo_state = done.undo;
@@ -567,7 +575,7 @@ void Run::conclude() {
   }
   if (m_lock_refusal) {
     m_report.result = RunResult::lock_held;
-    m_report.summary = *m_lock_refusal + ": no step was started, nothing was changed";
+    m_report.summary = *m_lock_refusal + ": no step was started, " + unchanged();
   } else if (!m_lock_lost.empty()) {
     m_report.result = RunResult::lock_lost;
     m_report.summary = m_lock_lost + "; nothing was rolled back (the steps done stay done)";
@@ -590,8 +598,8 @@ void Run::conclude() {
                   m_report.steps.back().name, m_report.run_id, m_report.run_id);
   } else if (failed_check != m_report.checks.end()) {
     m_report.result = RunResult::checks_failed;
-    m_report.summary = fmt::format("check '{}' {}: no step was started, nothing was changed",
-                                   failed_check->name, status_name(failed_check->status));
+    m_report.summary = fmt::format("check '{}' {}: no step was started, {}", failed_check->name,
+                                   status_name(failed_check->status), unchanged());
   } else if (m_step_failed) {
     conclude_failed_step();
   } else if (m_report.sla.breached()) {
@@ -632,7 +640,7 @@ void Run::conclude_rollback_run() {
     m_report.summary =
         chain.size() > 1
             ? fmt::format("run {} has nothing left to roll back (its chain ends with run {})",
-                          chain.front().run_id, m_report.rolls_back)
+                          m_report.rolls_back, m_options.rollback->head_run_id)
             : fmt::format("run {} has nothing left to roll back", m_report.rolls_back);
   } else if (partial) {
     m_report.summary = fmt::format(
@@ -676,6 +684,14 @@ std::string Run::interrupted_rollback_summary() const {
       undone, m_report.rollbacks.size(), not_attempted, target);
 }
 
+// "nothing was changed", unless this run continues one that changed things.
+std::string Run::unchanged() const {
+  const JournalState* resume = m_options.resume;
+  if (resume == nullptr || (resume->done.empty() && resume->cut_short.empty()))
+    return "nothing was changed";
+  return fmt::format("nothing more was changed (what run {} did stays done)", resume->run_id);
+}
+
 std::string Run::sla_breach_summary() const {
   const auto& sla = m_report.sla;
   std::vector<std::string> why;
@@ -709,11 +725,17 @@ std::string Run::success_summary() const {
     return fmt::format("dry run: checks passed, {} steps described, nothing changed",
                        m_report.steps.size());
   }
-  std::size_t reused = std::count_if(m_report.steps.begin(), m_report.steps.end(),
-                                     [](const EntryRecord& r) { return !r.done_in_run.empty(); });
+  std::size_t reused = 0;
+  std::vector<std::string> runs;  // that did the steps not run again, in order
+  for (const auto& r : m_report.steps) {
+    if (r.done_in_run.empty()) continue;
+    ++reused;
+    if (std::find(runs.begin(), runs.end(), r.done_in_run) == runs.end())
+      runs.push_back(r.done_in_run);
+  }
   if (reused == 0) return fmt::format("all {} steps completed", m_report.steps.size());
   return fmt::format("all {} steps completed ({} done in run {}, not run again)",
-                     m_report.steps.size(), reused, m_report.resumed_from);
+                     m_report.steps.size(), reused, join(runs, ", "));
 }
 
 RunReport Run::execute() {
@@ -783,11 +805,13 @@ RunReport Run::finish() {
   if (m_lock) m_report.lock = m_lock->to_json();
   conclude();
   m_report.finished = Instant::now();
-  // The end must be in the journal before anyone is told: a run whose end could not be
-  // journaled reads as killed to `runs` and `show`, so it does not end well either.
+  // The end must be in the journal before anyone is told: a run whose steps ran and whose end
+  // could not be journaled reads as killed to `runs` and `show`, so it does not end well either.
+  // (One that started no step keeps its own result: a lock refused because etcd is down.)
   m_reporter.run_ending(m_report);
+  const bool acted = !m_report.steps.empty() || !m_report.rollbacks.empty();
   if (auto why = m_reporter.failure();
-      !why.empty() && m_report.result != RunResult::journal_failed) {
+      acted && !why.empty() && m_report.result != RunResult::journal_failed) {
     m_report.summary = fmt::format("{}; but the run's end could not be journaled: {}",
                                    m_report.summary, redact(why));
     m_report.result = RunResult::journal_failed;

@@ -83,6 +83,7 @@ class ExecOperation : public Operation {
     process.env["DRCTL_RUN_ID"] = ctx.run_id;
     if (!ctx.fencing_token.empty()) process.env["DRCTL_FENCING_TOKEN"] = ctx.fencing_token;
     process.env["DRCTL_ENTRY"] = ctx.entry_name;
+    if (ctx.process_started) process.started = ctx.process_started;
 
     if (!process.cwd.empty() && ::access(process.cwd.c_str(), X_OK) != 0) {
       return Outcome::fail(Status::failed,

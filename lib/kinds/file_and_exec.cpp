@@ -254,6 +254,7 @@ class FileAndExecOperation : public Operation {
     process.argv = argv;
     process.env = child_env();
     process.cwd = m_spec.str(k_cwd);
+    if (ctx.process_started) process.started = ctx.process_started;
     auto result = run_process(process, ctx.deadline, ctx.cancel);
     std::string what = fmt::format("`{}`", join(argv, " "));
     switch (result.end) {

@@ -128,14 +128,15 @@ json report_json_schema() {
                             {"on_breach", one_of_names({"fail", "warn"})},
                             {"probe", {{"oneOf", {type("null"), probe}}}},
                             {"verdict", one_of_names({"met", "breached", "not_evaluated"})}});
-  // The lock's own fields; it may add more (e.g. took_over) without changing this schema.
   json lock = {{"type", "object"},
+               {"additionalProperties", false},
                {"properties",
                 {{"key", type("string")},
                  {"fencing_token", type("integer")},
                  {"lease", type("string")},
                  {"ttl_ms", type("integer")},
-                 {"lost", type("boolean")}}},
+                 {"lost", type("boolean")},
+                 {"took_over", type("string")}}},
                {"required", {"key", "fencing_token", "lease", "ttl_ms", "lost"}}};
   auto entries = [](const char* definition) {
     return json{{"type", "array"},

@@ -119,6 +119,13 @@ void TextReporter::entry_started(const EntryRecord& record) {
   }
 }
 
+void TextReporter::notice(const std::string& text) {
+  std::lock_guard lock(m_mutex);
+  clear_live_line();
+  print_to(m_out, "{} {}\n", paint("note:", k_bold), text);
+  draw_live_line();
+}
+
 void TextReporter::entry_finished(const EntryRecord& record) {
   std::lock_guard lock(m_mutex);
   m_running.erase(key_of(record));

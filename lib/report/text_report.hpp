@@ -31,6 +31,7 @@ class TextReporter : public Reporter {
   void entry_started(const EntryRecord& record) override;
   void entry_finished(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
+  void notice(const std::string& text) override;  // "note: ..." (a lock taken over, a --var)
 
  private:
   void ticker();

@@ -50,7 +50,7 @@ contains rollback-2-reads-the-chain "$WORK/rollback-2.err" "$rollback_1 (a rollb
 check rollback-of-rollback 0 rollback --yes --output json "$rollback_1"
 report_is rollback-of-rollback 'len(r["rollbacks"])' 0
 check resume-rolled-back 64 run --yes --resume "$first" "$WORK/switch.yaml"
-contains resume-rolled-back-says "$WORK/resume-rolled-back.err" "was rolled back by run"
+contains resume-rolled-back-says "$WORK/resume-rolled-back.err" "was rolled back (its chain ends with rollback run"
 
 # 2. --var: a rollback uses the run's journaled values, says so, and journals an override.
 : > "$WORK/reloads"
@@ -78,11 +78,21 @@ old_lease=$(ectl K get /drctl/locks/recovery -w json | python3 -c 'import json,s
 old_token=$(mod_revision /drctl/locks/recovery)
 kill -KILL -- "-$killed_pid" 2>/dev/null; wait "$killed_pid" 2>/dev/null
 killed=$(basename "$(grep -l '"label":"killed"' "$XDG_STATE_HOME"/drctl/runs/*.jsonl)" .jsonl)
+# drctl is gone, its step is not (it runs in a process group of its own): no recovery under it.
+step_group=$(python3 -c 'import json,sys; print([json.loads(l)["pgid"] for l in open(sys.argv[1]) if "\"entry_process\"" in l][-1])' "$XDG_STATE_HOME/drctl/runs/$killed.jsonl")
+kill -0 -- "-$step_group" && pass "killed: its step's process group $step_group still runs" || fail "killed: the step's group is gone already"
+check rollback-under-step 5 rollback --yes "$killed"
+contains rollback-under-step-says "$WORK/rollback-under-step.err" "step reload of run $killed is still running as process group $step_group"
+check lock-held-dead 5 run --yes --var label=other "$WORK/switch.yaml"
+contains lock-held-dead-says "$WORK/lock-held-dead.out" "is gone: drctl rollback $killed or drctl run PLAYBOOK --resume $killed takes the lock over at once"
+touch "$WORK/go-killed"
+for _ in $(seq 100); do kill -0 -- "-$step_group" 2>/dev/null || break; sleep 0.05; done
 started=$(date +%s%N)
 check rollback-killed 0 rollback --yes --output json "$killed"
 elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 [ "$elapsed_ms" -lt 5000 ] && pass "takeover: rolled back in ${elapsed_ms} ms, within half the 10 s ttl" || fail "takeover: took ${elapsed_ms} ms"
 report_is rollback-killed '"is gone" in r["lock"]["took_over"]' True
+contains rollback-killed-notes-it "$WORK/rollback-killed.err" "note: took over run lock /drctl/locks/recovery from run $killed"
 report_is rollback-killed 'int(r["lock"]["fencing_token"]) > '"$old_token" True
 report_is rollback-killed '[x["name"] + ":" + x["status"] for x in r["rollbacks"]]' "['reload:ok', 'flip:ok']"
 ETCDCTL_API=3 etcdctl --endpoints "$ETCD_K" lease timetolive "$old_lease" | grep -q "already expired" \
@@ -142,6 +152,7 @@ expect_rc "fenced: the lock's new holder completes" 0
 cat > "$WORK/never.yaml" <<YAML
 version: 1
 name: never
+vars: {who: a}
 steps:
   - name: made
     exec: {argv: [sh, -c, 'echo made >> $WORK/never-log']}
@@ -154,6 +165,9 @@ steps:
 YAML
 check never-run 2 run --yes --output json "$WORK/never.yaml"
 report_is never-run '[x["name"] for x in r["rollbacks"]]' "['made']"
+# A resume must run with the values the run's steps were done with (unless --force).
+check resume-other-var 64 run --yes --resume "$(run_id_of never-run)" --var who=b "$WORK/never.yaml"
+contains resume-other-var-says "$WORK/resume-other-var.err" "a --var differs from the value run $(run_id_of never-run) ran with"
 check never-rollback 0 rollback --yes --output json "$(run_id_of never-run)"
 report_is never-rollback 'len(r["rollbacks"])' 0
 [ "$(tr '\n' ' ' < "$WORK/never-log")" = "made unmade " ] && pass "never: the missing step's rollback never ran" || fail "never: log is $(cat "$WORK/never-log")"
@@ -269,9 +283,14 @@ for _ in $(seq 400); do [ -e "$WORK/waiting-db" ] && break; sleep 0.05; done
 kill -KILL -- "-$db_pid" 2>/dev/null; wait "$db_pid" 2>/dev/null
 db_run=$(basename "$(grep -l '"name":"promote"' "$XDG_STATE_HOME"/drctl/runs/*.jsonl | head -1)" .jsonl)
 [ -z "$(sql replica 'SHOW SLAVE STATUS')" ] && pass "promote: the replica is no replica any more" || fail "promote: still a replica"
+check resume-under-step 5 run --yes --resume "$db_run" "$WORK/promote.yaml"
+contains resume-under-step-says "$WORK/resume-under-step.err" "step announce of run $db_run is still running as process group"
+touch "$WORK/go-db"
+db_group=$(python3 -c 'import json,sys; print([json.loads(l)["pgid"] for l in open(sys.argv[1]) if "\"entry_process\"" in l][-1])' "$XDG_STATE_HOME/drctl/runs/$db_run.jsonl")
+for _ in $(seq 100); do kill -0 -- "-$db_group" 2>/dev/null || break; sleep 0.05; done
 check resume-recheck 1 run --yes --output json --resume "$db_run" --recheck "$WORK/promote.yaml"
 is resume-recheck 'c["status"]' failed
-touch "$WORK/go-db"
+report_is resume-recheck '"nothing more was changed (what run '"$db_run"' did stays done)" in r["summary"]' True
 check resumed-db 0 run --yes --output json --resume "$db_run" "$WORK/promote.yaml"
 report_is resumed-db '[x["name"] + ":" + x["status"] for x in r["checks"]]' "['replica-ready:skipped', 'tools-present:ok']"
 report_is resumed-db '"not re-run" in r["checks"][0]["message"]' True
