@@ -88,6 +88,7 @@ class PlanCommand : public Command {
                           {"retries", e.timing.retries},
                           {"retry_delay_ms", e.timing.retry_delay.count()},
                           {"writes", kind.writes(e.action.spec) && !e.read_only}};
+      if (e.role == Role::check) j["on_resume"] = e.run_on_resume ? "run" : "skip";
       if (e.role == Role::step) {
         j["budget_ms"] = e.budget ? nlohmann::json(e.budget->count()) : nlohmann::json(nullptr);
         std::string undo = kind.undo_description(e.action.spec);
@@ -188,6 +189,9 @@ class PlanCommand : public Command {
       const auto& j = entries[r - 1];
       if (j["phase"] == "check" && j["writes"].get<bool>())
         print_to(stdout, "{}writes: this check writes to the system it checks\n", indent);
+      if (j["phase"] == "check" && j["on_resume"] == "run")
+        print_to(stdout, "{}on_resume: run (a resumed run that changed something runs it too)\n",
+                 indent);
       if (j.contains("rollback")) {
         print_to(stdout, "{}{}\n", indent,
                  j["rollback"].is_null()

@@ -15,6 +15,7 @@ sla:
   probe: {url: "http://127.0.0.1:8080/health", interval: 50ms, timeout: 1s, p99: 800ms, max_error_rate: "1%"}
 checks:
   - {name: db-ok, exec: {argv: [mariadb, --host, db-b, -e, "SELECT 1"]}}
+  - {name: tools, on_resume: run, exec: {argv: ["true"]}}
 steps:
   - name: handoff
     budget: 3s
@@ -35,6 +36,7 @@ steps:
           mariadb -e "START SLAVE"
 YAML
 check plan 0 plan "$WORK/plan.yaml"
+contains "plan: on_resume: run" "$WORK/plan.out" "on_resume: run (a resumed run that changed something runs it too)"
 contains "plan: the lock" "$WORK/plan.out" "lock: /drctl/locks/payments on etcd 127.0.0.1:2379,127.0.0.1:22379, ttl 20s"
 contains "plan: the availability probe" "$WORK/plan.out" "probe: GET http://127.0.0.1:8080/health every 50ms (timeout 1s), P99 budget 800ms, max error rate 1%"
 contains "plan: the SLA" "$WORK/plan.out" "sla: total 30s, on breach fail"
@@ -51,7 +53,7 @@ lines = open(sys.argv[1]).read().splitlines()
 header = next(l for l in lines if l.startswith("#"))
 starts = [m.start() for m in re.finditer(r"\S+", header)]
 rows = [l for l in lines if re.match(r"^\d+ ", l)]
-assert len(rows) == 3, rows
+assert len(rows) == 4, rows
 for row in rows:
     for name, start in zip(["PHASE", "NAME", "KIND", "ACTION"], [starts[1], starts[2], starts[3], starts[7]]):
         assert row[start - 2:start] == "  " and row[start] != " ", (name, row)
@@ -65,7 +67,8 @@ p = d["sla"]["probe"]
 assert p["url"] == "http://127.0.0.1:8080/health" and p["interval_ms"] == 50 and p["timeout_ms"] == 1000, p
 assert p["p99_ms"] == 800 and abs(p["max_error_rate"] - 0.01) < 1e-9, p
 assert d["sla"]["total_ms"] == 30000 and d["sla"]["on_breach"] == "fail" and d["sla_total_ms"] == 30000
-assert d["entries"][2]["rollback"].count("\n") == 2  # JSON keeps the command as it is
+assert d["entries"][3]["rollback"].count("\n") == 2  # JSON keeps the command as it is
+assert d["entries"][0]["on_resume"] == "skip" and d["entries"][1]["on_resume"] == "run"
 PY
 check plan-nolock 0 plan "$SOURCE_DIR/playbooks/examples/demo.yaml"
 contains "plan: says when there is no lock" "$WORK/plan-nolock.out" "lock: none"
