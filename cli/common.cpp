@@ -18,6 +18,7 @@
 #include "report/text_report.hpp"
 #include "signals.hpp"
 #include "util/print.hpp"
+#include "util/safe_files.hpp"
 #include "util/strings.hpp"
 
 namespace drctl::cli {
@@ -58,15 +59,24 @@ std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<s
 
 bool report_files_writable(const GlobalOptions& global) {
   if (global.junit_path.empty()) return true;
-  std::string probe = global.junit_path + ".tmp";
-  std::FILE* file = std::fopen(probe.c_str(), "w");
-  if (file == nullptr) {
-    print_error(
-        fmt::format("--junit {}: cannot write there: {}", global.junit_path, std::strerror(errno)));
+  // The file is written as JunitReporter will (a new temp file beside it, renamed over it):
+  // never through a name someone could have planted, and not in a directory others can write.
+  auto dir = open_dir_checked(parent_dir(global.junit_path), DirTrust::not_shared);
+  if (!dir) {
+    print_error(dir.error().unsafe
+                    ? fmt::format("--junit {}: {}: a file there could be replaced by others",
+                                  global.junit_path, dir.error().message)
+                    : fmt::format("--junit {}: cannot write there: {}", global.junit_path,
+                                  dir.error().message));
     return false;
   }
-  std::fclose(file);
-  std::remove(probe.c_str());
+  auto probe = create_temp_beside(global.junit_path, 0600);
+  if (!probe) {
+    print_error(fmt::format("--junit {}: cannot write there: {}", global.junit_path,
+                            probe.error().message));
+    return false;
+  }
+  ::unlink(probe->path.c_str());
   return true;
 }
 

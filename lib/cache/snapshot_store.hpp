@@ -7,6 +7,8 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "util/safe_files.hpp"
+
 namespace drctl {
 
 struct SnapshotVersion {
@@ -17,14 +19,21 @@ struct SnapshotVersion {
 
 class SnapshotStore {
  public:
-  // `create`: make the directory (0750) if it does not exist.
+  // For reading. `create`: open_for_writing(dir, true), its error as text.
   static tl::expected<SnapshotStore, std::string> open(const std::string& dir, bool create);
+  // For a writer (then lock()): `dir` must be not_shared (writable by its owner only, or
+  // sticky; PathError::unsafe otherwise); with `create`, made if missing, 0750 whatever the
+  // umask (so is any missing directory above it). An existing directory keeps its mode.
+  static tl::expected<SnapshotStore, PathError> open_for_writing(const std::string& dir,
+                                                                 bool create);
   SnapshotStore(SnapshotStore&& other) noexcept;
   SnapshotStore& operator=(SnapshotStore&&) = delete;
   ~SnapshotStore();
 
-  // An exclusive, non-blocking lock on DIR/.lock; the error names the holder's pid.
-  tl::expected<void, std::string> lock();
+  // An exclusive, non-blocking lock on DIR/.lock (a store from open_for_writing); the error
+  // names the holder's pid. .lock is created 0640 (whatever the umask), or must be a regular
+  // file with one link owned by you or root: never a symlink (PathError::unsafe otherwise).
+  tl::expected<void, PathError> lock();
 
   std::vector<SnapshotVersion> versions() const;  // oldest first
   std::optional<std::string> current() const;     // the name `current` points at
@@ -41,7 +50,8 @@ class SnapshotStore {
  private:
   SnapshotStore() = default;
   std::string m_dir;
-  int m_lock_fd = -1;
+  UniqueFd m_dir_fd;  // O_PATH, checked: for a writer
+  UniqueFd m_lock_fd;
 };
 
 }  // namespace drctl

@@ -24,13 +24,14 @@ std::string errno_text() {
 }
 
 // An unnamed file in `dir`; falls back to a named one (removed at once for the index) where
-// the filesystem has no O_TMPFILE.
+// the filesystem has no O_TMPFILE: a new name (O_EXCL), never a symlink's target. `dir` is one
+// SnapshotStore::open_for_writing accepted.
 int open_unnamed(const std::string& dir, std::string& named_fallback, bool keep_name) {
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0640);
   if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
   std::string path =
       fmt::format("{}/.snapshot-{}-{}.tmp", dir, ::getpid(), keep_name ? "data" : "index");
-  fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0640);
+  fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0640);
   if (fd >= 0 && !keep_name) ::unlink(path.c_str());
   if (fd >= 0 && keep_name) named_fallback = path;
   return fd;
@@ -46,10 +47,11 @@ tl::expected<std::unique_ptr<SnapshotWriter>, std::string> SnapshotWriter::creat
   writer->m_fd = open_unnamed(dir, writer->m_named_temp, true);
   if (writer->m_fd < 0)
     return tl::unexpected(fmt::format("cannot create a file in {}: {}", dir, errno_text()));
-  ::fchmod(writer->m_fd, 0640);  // whatever the umask
+  if (::fchmod(writer->m_fd, 0640) != 0)  // whatever the umask
+    return tl::unexpected(fmt::format("chmod of a new file in {}: {}", dir, errno_text()));
   std::string unused;
   writer->m_index_fd = open_unnamed(dir, unused, false);
-  if (writer->m_index_fd < 0)
+  if (writer->m_index_fd < 0 || ::fchmod(writer->m_index_fd, 0600) != 0)
     return tl::unexpected(fmt::format("cannot create a file in {}: {}", dir, errno_text()));
   writer->m_buffer.reserve(k_buffer_size);
   // The header is written last (it needs the counts); reserve its place and the prefix's.

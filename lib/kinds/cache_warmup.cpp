@@ -39,6 +39,13 @@ const Field k_hooks =
 const Field k_hooks_parallel =
     Field::integer("hooks_parallel", "Hooks in flight at once.").range(1, 256).defaults_to(4);
 
+// A snapshot directory (or its lock) that could not be used: `unsafe_path` when refused
+// because others could change it, else `error_class`.
+Outcome store_failure(const PathError& error, const char* error_class) {
+  return failed(Status::failed, error.unsafe ? "unsafe_path" : error_class,
+                "cache: " + error.message);
+}
+
 class CacheWarmupOperation : public Operation {
  public:
   explicit CacheWarmupOperation(Spec spec) : m_spec(std::move(spec)) {
@@ -49,10 +56,9 @@ class CacheWarmupOperation : public Operation {
   Outcome run(const AttemptContext& ctx) override {
     const std::string dir = m_spec.str(k_dir);
     const std::string prefix = m_spec.str(k_prefix);
-    auto store = SnapshotStore::open(dir, true);
-    if (!store) return failed(Status::failed, "dir", "cache " + store.error());
-    if (auto locked = store->lock(); !locked)
-      return failed(Status::failed, "locked", "cache: " + locked.error());
+    auto store = SnapshotStore::open_for_writing(dir, true);
+    if (!store) return store_failure(store.error(), "dir");
+    if (auto locked = store->lock(); !locked) return store_failure(locked.error(), "locked");
     auto session = open_etcd(m_spec.object(k_source), ctx.deadline, "source");
     if (!session) return session.error();
 
@@ -175,10 +181,9 @@ class CacheWarmupOperation : public Operation {
   Outcome undo(const AttemptContext&) override {
     if (m_switched_to.empty())
       return Outcome::fail(Status::skipped, "cache: nothing was switched", Changed::no);
-    auto store = SnapshotStore::open(m_dir, false);
-    if (!store) return failed(Status::failed, "dir", "cache " + store.error());
-    if (auto locked = store->lock(); !locked)
-      return failed(Status::failed, "locked", "cache: " + locked.error());
+    auto store = SnapshotStore::open_for_writing(m_dir, false);
+    if (!store) return store_failure(store.error(), "dir");
+    if (auto locked = store->lock(); !locked) return store_failure(locked.error(), "locked");
     if (store->current() == m_previous)
       return Outcome::fail(Status::skipped,
                            fmt::format("cache: {}/current was not switched", m_dir), Changed::no);

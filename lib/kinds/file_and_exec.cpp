@@ -13,6 +13,7 @@
 #include "clients/process.hpp"
 #include "kinds/failure.hpp"
 #include "util/json_fields.hpp"
+#include "util/safe_files.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
@@ -88,37 +89,21 @@ bool mentions(const std::vector<std::string>& argv, const char* placeholder) {
   return false;
 }
 
-// Writes `content` to `path` through a temp file in the same directory, fsync, rename.
-tl::expected<void, std::string> write_atomically(const std::string& path,
-                                                 const std::string& content, mode_t mode) {
-  std::string temp = fmt::format("{}.drctl-{}.tmp", path, ::getpid());
-  int fd = ::open(temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode);
-  if (fd < 0) return tl::unexpected(fmt::format("{}: {}", temp, std::strerror(errno)));
-  const char* data = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, data, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      return tl::unexpected(fmt::format("{}: {}", temp, std::strerror(saved)));
-    }
-    data += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  ::fchmod(fd, mode);
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(temp.c_str());
-    return tl::unexpected(fmt::format("{}: {}", temp, std::strerror(errno)));
-  }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(temp.c_str());
-    return tl::unexpected(fmt::format("{}: {}", path, std::strerror(saved)));
-  }
-  return {};
+// Writes `content` to `path` through a new temp file beside it (random name, O_EXCL, mode
+// exactly `mode`), fsync, rename: a symlink planted at either name is never followed, and a
+// directory others can write (not sticky) is refused.
+tl::expected<void, PathError> write_atomically(const std::string& path, const std::string& content,
+                                               mode_t mode) {
+  return replace_file(path, content, mode);
+}
+
+// The outcome of a write that failed: `unsafe_path` when its directory was refused, else
+// `write`.
+Outcome write_failure(const PathError& error, const std::string& path, Changed changed) {
+  if (error.unsafe)
+    return failed(Status::failed, "unsafe_path",
+                  fmt::format("{}: refusing to write {}", error.message, path), changed);
+  return failed(Status::failed, "write", error.message, changed);
 }
 
 // Write a config file atomically, precheck it (beside the real one, or in its place for a file
@@ -141,7 +126,7 @@ class FileAndExecOperation : public Operation {
       // The candidate sits beside the real file (same relative paths) until it passes.
       std::string candidate = m_path + ".drctl-candidate";
       if (auto written = write_atomically(candidate, *content, mode); !written)
-        return failed(Status::failed, "write", written.error(), Changed::no);
+        return write_failure(written.error(), candidate, Changed::no);
       auto result = run_command(precheck_argv(k_candidate_placeholder, candidate), ctx);
       ::unlink(candidate.c_str());
       if (!result.empty())
@@ -154,7 +139,7 @@ class FileAndExecOperation : public Operation {
       return Outcome::journal_refused();
     }
     if (auto written = write_atomically(m_path, *content, mode); !written)
-      return failed(Status::failed, "write", written.error(), Changed::no);
+      return write_failure(written.error(), m_path, Changed::no);
     m_written = true;
     if (in_place) {
       // The whole configuration is tested with the new file under its real name; nothing is
@@ -165,7 +150,7 @@ class FileAndExecOperation : public Operation {
           return failed(Status::failed, "precheck",
                         fmt::format("precheck failed with {} in place: {}; restoring it failed "
                                     "too: {} (nothing reloaded)",
-                                    m_path, result, restored.error()),
+                                    m_path, result, restored.error().message),
                         Changed::unknown);
         }
         m_written = false;
@@ -204,7 +189,7 @@ class FileAndExecOperation : public Operation {
     if (!m_written)
       return Outcome::fail(Status::skipped, fmt::format("{} was not changed", m_path), Changed::no);
     if (auto restored = restore_previous(); !restored)
-      return failed(Status::failed, "write", restored.error(), Changed::unknown);
+      return write_failure(restored.error(), m_path, Changed::unknown);
     return reload(ctx, "restored");
   }
 
@@ -228,11 +213,12 @@ class FileAndExecOperation : public Operation {
 
   // The previous bytes back under the real name (its mode as it was), or no file if there was
   // none.
-  tl::expected<void, std::string> restore_previous() const {
+  tl::expected<void, PathError> restore_previous() const {
     if (m_existed)
       return write_atomically(m_path, m_previous, m_previous_mode.value_or(file_mode()));
     if (::unlink(m_path.c_str()) != 0 && errno != ENOENT)
-      return tl::unexpected(fmt::format("{}: {}", m_path, std::strerror(errno)));
+      return tl::unexpected(
+          PathError{fmt::format("{}: {}", m_path, std::strerror(errno)), false, errno});
     return {};
   }
 

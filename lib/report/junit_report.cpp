@@ -2,10 +2,8 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
-#include <fstream>
-
 #include "util/json_dump.hpp"
+#include "util/safe_files.hpp"
 
 namespace drctl {
 namespace {
@@ -95,19 +93,10 @@ std::string report_to_junit(const RunReport& report) {
 }
 
 void JunitReporter::run_finished(const RunReport& report) {
-  std::string temp = m_path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << report_to_junit(report);
-    out.close();  // a full disk may only show when the buffer is written
-    if (!out) {
-      std::remove(temp.c_str());
-      m_error = fmt::format("cannot write JUnit report {}", m_path);
-      return;
-    }
-  }
-  if (std::rename(temp.c_str(), m_path.c_str()) != 0)
-    m_error = fmt::format("cannot write JUnit report {}", m_path);
+  // A new temp file beside it (0644 whatever the umask: a pipeline's report, secrets already
+  // masked), renamed over it: a symlink planted at either name is never followed.
+  if (auto written = replace_file(m_path, report_to_junit(report), 0644); !written)
+    m_error = fmt::format("cannot write JUnit report {}: {}", m_path, written.error().message);
 }
 
 }  // namespace drctl
