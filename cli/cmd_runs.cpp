@@ -171,11 +171,13 @@ class RunsCommand : public Command {
   int run(const GlobalOptions& global) override {
     if (!m_playbook_path.empty()) return list_etcd(global);
     std::vector<Run> runs;
-    for (auto& entry : list_journals(state_dir_of(global))) {
+    std::string refused;
+    for (auto& entry : list_journals(state_dir_of(global), &refused)) {
       Run run{std::move(entry), nullptr, {}};
       if (run.entry.exit_code < 0) run.run_started = first_line_of(run.entry.path);
       runs.push_back(std::move(run));
     }
+    if (!refused.empty()) print_to(stderr, "drctl: warning: {} (not listed)\n", refused);
     if (runs.empty() && global.output == OutputFormat::text) {
       print_to(stdout, "no runs in {}/runs\n", state_dir_of(global));
       return 0;

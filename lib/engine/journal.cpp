@@ -11,12 +11,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "engine/record_json.hpp"
 #include "util/clock.hpp"
 #include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
+#include "util/safe_files.hpp"
 
 namespace drctl {
 
@@ -28,18 +28,78 @@ std::string default_state_dir() {
 }
 
 tl::expected<std::string, std::string> prepare_journal_dir(const std::string& state_dir) {
+  // The state dir itself, then runs/: each created 0700 if missing (so is what is missing
+  // above it), never chmodded when it exists, refused when anyone else could change it.
   std::string runs = state_dir + "/runs";
-  std::error_code error;
-  std::filesystem::create_directories(runs, error);
-  if (error) return tl::unexpected(fmt::format("state dir {}: {}", runs, error.message()));
-  ::chmod(state_dir.c_str(), 0700);
-  ::chmod(runs.c_str(), 0700);
+  for (const std::string& dir : {state_dir, runs}) {
+    auto opened = open_dir_checked(dir, DirTrust::private_to_user, 0700);
+    if (!opened && opened.error().unsafe)
+      return tl::unexpected(fmt::format(
+          "state dir {}: {}: drctl keeps its journals only where nobody but you (or root) "
+          "can write",
+          state_dir, opened.error().message));
+    if (!opened)
+      return tl::unexpected(fmt::format("state dir {}: {}", runs, opened.error().message));
+  }
   if (::access(runs.c_str(), W_OK) != 0)
     return tl::unexpected(fmt::format("state dir {}: {}", runs, std::strerror(errno)));
   return runs;
 }
 
 namespace {
+
+// The runs dir of `state_dir`, if it is to be trusted (private_to_user), for reading.
+tl::expected<UniqueFd, PathError> trusted_runs_dir(const std::string& state_dir) {
+  auto runs = open_dir_checked(state_dir + "/runs", DirTrust::private_to_user);
+  if (!runs && runs.error().unsafe)
+    runs.error().message = fmt::format("state dir {}: {}: its journals are not trusted", state_dir,
+                                       runs.error().message);
+  return runs;
+}
+
+// One journal's text, read through `runs` (the trusted runs dir) without following a symlink;
+// refused unless the file is to be trusted (untrusted_file).
+tl::expected<std::string, PathError> read_trusted_journal(int runs, const std::string& name,
+                                                          const std::string& shown) {
+  UniqueFd fd(::openat(runs, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd && errno == ELOOP)
+    return tl::unexpected(
+        PathError{fmt::format("journal {} is a symlink: not trusted", shown), true, 0});
+  if (!fd)
+    return tl::unexpected(
+        PathError{fmt::format("{}: {}", shown, std::strerror(errno)), false, errno});
+  if (auto problem = untrusted_file(fd.get(), shown)) {
+    if (problem->unsafe) problem->message = "journal " + problem->message + ": not trusted";
+    return tl::unexpected(*problem);
+  }
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return tl::unexpected(
+          PathError{fmt::format("{}: {}", shown, std::strerror(errno)), false, errno});
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
+// The JSON objects of a journal's lines (a torn last line is left out).
+std::vector<nlohmann::json> journal_lines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    auto j = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
+                                   text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+    if (j.is_object()) lines.push_back(std::move(j));
+    start = end + 1;
+  }
+  return lines;
+}
 
 class FileJournalSink : public JournalSink {
  public:
@@ -50,8 +110,9 @@ class FileJournalSink : public JournalSink {
 
   tl::expected<void, std::string> open(const std::string& run_id) override {
     m_path = fmt::format("{}/{}.jsonl", m_dir, run_id);
-    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-    if (m_fd < 0)
+    m_fd = ::open(m_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC,
+                  0600);
+    if (m_fd < 0 || ::fchmod(m_fd, 0600) != 0)  // 0600 whatever the umask
       return tl::unexpected(fmt::format("journal {}: {}", m_path, std::strerror(errno)));
     // Held for the run's life (the kernel drops it when the process dies, however it dies):
     // recovery refuses a run whose journal is still locked (journal_in_use).
@@ -189,19 +250,28 @@ void JournalReporter::run_ending(const RunReport& report) {
   append({{"type", "run_finished"}, {"report", report_to_json(report)}}, Durability::everywhere);
 }
 
-std::vector<JournalEntry> list_journals(const std::string& state_dir) {
+std::vector<JournalEntry> list_journals(const std::string& state_dir, std::string* refused) {
   std::vector<JournalEntry> out;
+  auto runs = trusted_runs_dir(state_dir);
+  if (!runs) {
+    if (refused != nullptr && runs.error().unsafe) *refused = runs.error().message;
+    return out;
+  }
   std::error_code error;
   for (const auto& file : std::filesystem::directory_iterator(state_dir + "/runs", error)) {
     if (file.path().extension() != ".jsonl") continue;
+    auto text =
+        read_trusted_journal(runs->get(), file.path().filename().string(), file.path().string());
+    if (!text) {
+      // Not listed: a journal someone else could have written is never shown as a run.
+      if (refused != nullptr && text.error().unsafe && refused->empty())
+        *refused = text.error().message;
+      continue;
+    }
     JournalEntry entry;
     entry.path = file.path().string();
     entry.run_id = file.path().stem().string();
-    std::ifstream in(file.path());
-    std::string line;
-    while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (!j.is_object()) continue;  // a torn last line
+    for (const auto& j : journal_lines(*text)) {
       if (json_text(j, "type") == "run_started") {
         entry.link = chain_link(j);
         entry.playbook = json_text(json_member(j, "playbook"), "name");
@@ -230,18 +300,15 @@ bool journal_in_use(const std::string& state_dir, const std::string& run_id) {
 
 tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir,
                                                                     const std::string& run_id) {
-  if (run_id.find('/') != std::string::npos)
+  if (run_id.empty() || run_id.find('/') != std::string::npos)
     return tl::unexpected(fmt::format("not a run id: {}", run_id));
-  std::string path = fmt::format("{}/runs/{}.jsonl", state_dir, run_id);
-  std::ifstream in(path);
-  if (!in) return tl::unexpected(fmt::format("no run {} in {}/runs", run_id, state_dir));
-  std::vector<nlohmann::json> lines;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object()) lines.push_back(std::move(j));
-  }
-  return lines;
+  const std::string missing = fmt::format("no run {} in {}/runs", run_id, state_dir);
+  auto runs = trusted_runs_dir(state_dir);
+  if (!runs) return tl::unexpected(runs.error().unsafe ? runs.error().message : missing);
+  std::string name = run_id + ".jsonl";
+  auto text = read_trusted_journal(runs->get(), name, fmt::format("{}/runs/{}", state_dir, name));
+  if (!text) return tl::unexpected(text.error().unsafe ? text.error().message : missing);
+  return journal_lines(*text);
 }
 
 }  // namespace drctl

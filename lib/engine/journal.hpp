@@ -24,7 +24,12 @@ namespace drctl {
 
 // --state-dir, else $XDG_STATE_HOME/drctl, else ~/.local/state/drctl.
 std::string default_state_dir();
-// Creates <dir>/runs (0700) if needed; the error says why it cannot be used.
+// Creates <dir> and <dir>/runs (0700, whatever the umask; so is any missing directory above)
+// if needed; never changes the mode of one that exists. Refuses (the error says why, naming
+// the directory) a state dir that anyone but you or root could change: any directory on the
+// way owned by someone else or writable by group or others without the sticky bit, or the
+// state dir or runs/ writable by group or others at all.
+
 tl::expected<std::string, std::string> prepare_journal_dir(const std::string& state_dir);
 
 // <runs dir>/<run id>.jsonl, created 0600; written at once, fdatasync'd on sync().
@@ -58,12 +63,17 @@ struct JournalEntry {
   int exit_code = -1;  // -1: the journal has no end (killed, or still running)
   ChainLink link;      // its mode and the run it resumed or rolled back
 };
-// Every run in <state dir>/runs, newest first.
-std::vector<JournalEntry> list_journals(const std::string& state_dir);
+// Every run in <state dir>/runs, newest first. Only trusted journals (read_journal): when the
+// directory or a journal is refused, `refused` (if given) gets the first reason.
+std::vector<JournalEntry> list_journals(const std::string& state_dir,
+                                        std::string* refused = nullptr);
 // True while the process of run `run_id` (on this machine) still holds its journal open: it
 // is running, and must not be resumed or rolled back under it.
 bool journal_in_use(const std::string& state_dir, const std::string& run_id);
-// The lines of one run's journal.
+// The lines of one run's journal. Only a journal that can be trusted is read: the runs dir and
+// every directory above it owned by you or root and writable by nobody else (sticky ones
+// above it excepted), the journal a regular file (not a symlink) owned by you or root and
+// writable by nobody else; the error names what is refused.
 tl::expected<std::vector<nlohmann::json>, std::string> read_journal(const std::string& state_dir,
                                                                     const std::string& run_id);
 
