@@ -140,8 +140,9 @@ class EtcdWatch {
  public:
   virtual ~EtcdWatch() = default;
   // The next response, nullopt when none arrived by `deadline`. A stream broken by an
-  // unreachable member is reopened on the next endpoint from the revision after the last
-  // event seen, so no event is lost or repeated; other errors end the watch.
+  // unreachable member, or stalled (silent, and no answer to a progress request), is reopened
+  // on the next endpoint from the revision after the last event seen, so no event is lost or
+  // repeated; other errors end the watch.
   virtual EtcdResult<std::optional<EtcdWatchResponse>> next(Deadline deadline) = 0;
   // Asks the server for a progress notification (a response whose header revision says
   // every event up to it has been sent).
@@ -150,7 +151,11 @@ class EtcdWatch {
   virtual std::string endpoint() const = 0;
 };
 
-// A connection to one cluster through its endpoints, failing over between them.
+// A connection to one cluster through its endpoints, failing over between them: on an
+// unreachable member, one without a leader, and one that does not answer within its slice of
+// the call's deadline (a stalled member). A write repeated after a timeout is told from its
+// earlier attempt's effect (docs/playbook.md, the etcd connection spec); a put or put_if taken
+// as applied by that attempt has the key's revision and no previous value.
 class EtcdSession {
  public:
   virtual ~EtcdSession() = default;

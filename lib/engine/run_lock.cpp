@@ -130,8 +130,11 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
 
 void RunLock::keep_alive() {
   // Renew at a third of the ttl; give up (the lock is lost) once the lease must have expired.
+  // A renewal gets the interval, and a stalled member a slice of it before the session fails
+  // over; one that failed is tried again at once (on the next endpoint), not an interval later.
   auto interval = std::max<Millis>(Millis(200), m_spec.ttl / 3);
-  while (m_stop.sleep_until(Clock::now() + interval) && !m_lost) {
+  auto next = Clock::now() + interval;
+  while (m_stop.sleep_until(next) && !m_lost) {
     EtcdResult<EtcdLease> answer = tl::unexpected(EtcdError{});
     {
       std::lock_guard calls(m_call_mutex);
@@ -139,9 +142,11 @@ void RunLock::keep_alive() {
     }
     if (answer && answer->ttl > 0) {
       m_renewed_ns = Clock::now().time_since_epoch().count();
+      next = Clock::now() + interval;
       continue;
     }
     auto renewed = Clock::time_point(Clock::duration(m_renewed_ns.load()));
+    next = Clock::now() + Millis(50);
     if (!answer && Clock::now() - renewed < m_spec.ttl)
       continue;  // try again while the lease may still live
     lose(answer ? "the lease was revoked or has expired" : answer.error().to_string());

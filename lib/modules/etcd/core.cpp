@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 namespace drctl::etcd {
@@ -31,6 +32,38 @@ tl::expected<std::string, EtcdError> read_pem(const std::string& path, const std
   text << in.rdbuf();
   return text.str();
 }
+
+// Endpoints that failed or stalled in this process, until one answers again: a session starts
+// at the first of its endpoints not among them, so a member that accepts connections and never
+// answers costs one attempt per process, not one per step.
+class Avoided {
+ public:
+  void add(const std::string& address) {
+    std::lock_guard lock(m_mutex);
+    m_addresses.insert(address);
+  }
+  void remove(const std::string& address) {
+    std::lock_guard lock(m_mutex);
+    m_addresses.erase(address);
+  }
+  bool contains(const std::string& address) const {
+    std::lock_guard lock(m_mutex);
+    return m_addresses.count(address) > 0;
+  }
+
+ private:
+  mutable std::mutex m_mutex;
+  std::set<std::string> m_addresses;
+};
+
+Avoided& avoided() {
+  static Avoided instance;
+  return instance;
+}
+
+// No attempt gets less than this (unless less remains): a short deadline split between three
+// endpoints still leaves a healthy member time to answer.
+constexpr std::chrono::milliseconds k_attempt_floor{250};
 
 }  // namespace
 
@@ -97,6 +130,12 @@ tl::expected<std::shared_ptr<Core>, EtcdError> Core::create(const EtcdConnection
     endpoint->auth = etcdserverpb::Auth::NewStub(endpoint->channel);
     core->m_endpoints.push_back(std::move(endpoint));
   }
+  for (std::size_t i = 0; i < core->m_endpoints.size(); ++i) {
+    if (!avoided().contains(core->m_endpoints[i]->address)) {
+      core->m_current = i;
+      break;
+    }
+  }
   return core;
 }
 
@@ -117,9 +156,8 @@ EtcdResult<void> Core::dial(Deadline deadline) {
       return {};
     }
     failures.push_back(endpoint.address);
+    fail_over();
     if (std::chrono::steady_clock::now() >= deadline) break;
-    std::lock_guard lock(m_mutex);
-    m_current = (m_current + 1) % m_endpoints.size();
   }
   return tl::unexpected(
       EtcdError{EtcdError::Class::unreachable, GRPC_STATUS_UNAVAILABLE,
@@ -128,15 +166,37 @@ EtcdResult<void> Core::dial(Deadline deadline) {
                 fmt::format("{}", fmt::join(m_connection.endpoints, ","))});
 }
 
-bool Core::fail_over() {
+void Core::fail_over() {
   std::lock_guard lock(m_mutex);
+  avoided().add(m_endpoints[m_current]->address);
   m_current = (m_current + 1) % m_endpoints.size();
-  return ++m_failovers_since_success < m_endpoints.size();
 }
 
 void Core::succeeded() {
+  avoided().remove(current().address);
+}
+
+void Core::avoid_failed() {
   std::lock_guard lock(m_mutex);
-  m_failovers_since_success = 0;
+  for (std::size_t step = 0; step < m_endpoints.size(); ++step) {
+    std::size_t index = (m_current + step) % m_endpoints.size();
+    if (!avoided().contains(m_endpoints[index]->address)) {
+      m_current = index;
+      return;
+    }
+  }
+}
+
+// Why a slice and not a fixed cap per attempt: the deadlines drctl's callers give range from a
+// lock keep-alive's ttl/3 (hundreds of ms) to a paged read's step timeout (minutes), and one
+// cap cannot suit both; a third of a 5 s journal write or of a 60 s read is time enough for a
+// healthy member and leaves the rest for the others. The last endpoint gets all that is left.
+Deadline Core::attempt_deadline(Deadline deadline, std::size_t untried) {
+  auto now = std::chrono::steady_clock::now();
+  if (untried <= 1 || deadline <= now) return deadline;
+  auto left = deadline - now;
+  auto slice = std::max<std::chrono::steady_clock::duration>(k_attempt_floor, left / untried);
+  return slice >= left ? deadline : now + slice;
 }
 
 Endpoint& Core::current() {
@@ -220,6 +280,10 @@ EtcdError error_from(const grpc::Status& status, const std::string& endpoint) {
 
 bool worth_failing_over(const EtcdError& error) {
   return error.kind == EtcdError::Class::unreachable || error.kind == EtcdError::Class::no_leader;
+}
+
+bool stalled(const EtcdError& error) {
+  return error.kind == EtcdError::Class::timeout;
 }
 
 EtcdHeader header_from(const etcdserverpb::ResponseHeader& header) {

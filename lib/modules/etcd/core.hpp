@@ -31,10 +31,18 @@ class Core {
 
   // Dials from the current endpoint on, each within dial_timeout; authenticates when a user is set.
   EtcdResult<void> dial(Deadline deadline);
-  // Moves to the next endpoint (after an unreachable one); false once every endpoint has
-  // failed since the last success.
-  bool fail_over();
+  // Remembers that the current endpoint failed or stalled (for this session and every later one
+  // in this process: they start at an endpoint that has not) and moves to the next.
+  void fail_over();
+  // The current endpoint answered: it is no longer avoided.
   void succeeded();
+  // Leaves the current endpoint for the next one not avoided, when another session (the lock's
+  // keep-alive, the journal, an earlier step) found it failed or stalled since.
+  void avoid_failed();
+  // The deadline of one attempt on the current endpoint, with `untried` endpoints (this one
+  // included) left for the call: a slice of what remains, so that a member that accepts the
+  // connection and never answers costs a part of the call's deadline, not all of it.
+  static Deadline attempt_deadline(Deadline deadline, std::size_t untried);
 
   Endpoint& current();
   std::size_t current_index() const;
@@ -52,13 +60,16 @@ class Core {
   std::vector<std::unique_ptr<Endpoint>> m_endpoints;
   mutable std::mutex m_mutex;
   std::size_t m_current = 0;
-  std::size_t m_failovers_since_success = 0;
   std::string m_token;
 };
 
 EtcdError error_from(const grpc::Status& status, const std::string& endpoint);
-// Errors after which another endpoint may do better.
+// Errors after which another endpoint may do better: the member cannot be reached, or has no
+// leader.
 bool worth_failing_over(const EtcdError& error);
+// A timeout: the member may be stalled (another endpoint may do better), and a write sent to
+// it may still have been applied (or be applied later).
+bool stalled(const EtcdError& error);
 std::chrono::system_clock::time_point to_system(Deadline deadline);
 
 EtcdHeader header_from(const etcdserverpb::ResponseHeader& header);

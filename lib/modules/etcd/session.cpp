@@ -1,36 +1,64 @@
 // EtcdSession over gRPC: every unary call goes to the current endpoint and, when that one is
-// unreachable or has lost its leader, to the next, until one answers or the deadline passes.
+// unreachable, has lost its leader or does not answer within its slice of the deadline, to the
+// next, until one answers or the deadline passes. What a repeat after a timeout may do is each
+// call's own (Repeat).
 #include "session.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <type_traits>
 
 #include "watch.hpp"
 
 namespace drctl::etcd {
 
 template <class Call>
-auto Session::invoke(Deadline deadline, Call&& call)
-    -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>())) {
+auto Session::invoke(Deadline deadline, Repeat repeat, Call&& call) {
   bool reauthenticated = false;
+  bool repeated = false;
+  std::vector<std::string> earlier;  // "host:port: what failed", for the error when all fail
+  const std::size_t endpoints = m_core->size();
+  std::size_t tried = 0;  // endpoints that failed this call
+  m_core->avoid_failed();
   while (true) {
     Endpoint& endpoint = m_core->current();
-    auto context = m_core->context(deadline);
-    auto result = call(endpoint, *context);
+    auto attempt =
+        repeat == Repeat::never ? deadline : Core::attempt_deadline(deadline, endpoints - tried);
+    auto context = m_core->context(attempt);
+    auto result = [&] {
+      if constexpr (std::is_invocable_v<Call&, Endpoint&, grpc::ClientContext&, bool>)
+        return call(endpoint, *context, repeated);
+      else
+        return call(endpoint, *context);
+    }();
     if (result) {
       m_core->succeeded();
       return result;
     }
-    const EtcdError& error = result.error();
+    EtcdError& error = result.error();
     if (error.kind == EtcdError::Class::auth && !reauthenticated &&
         !m_core->connection().user.empty() &&
         error.message.find("invalid auth token") != std::string::npos) {
       reauthenticated = true;  // simple tokens expire; get a fresh one once
-      if (m_core->authenticate(endpoint, deadline)) continue;
+      if (m_core->authenticate(endpoint, attempt)) continue;
     }
-    if (!worth_failing_over(error) || std::chrono::steady_clock::now() >= deadline ||
-        !m_core->fail_over())
+    const bool timed_out = stalled(error);
+    if (!worth_failing_over(error) && !timed_out) return result;
+    m_core->fail_over();  // this call's next attempt, and the next call, start elsewhere
+    ++tried;
+    const bool last = tried >= endpoints || std::chrono::steady_clock::now() >= deadline ||
+                      (timed_out && repeat == Repeat::never);
+    if (last) {
+      if (!earlier.empty()) error.message += fmt::format(" (after {})", fmt::join(earlier, ", "));
+      if (timed_out && repeat == Repeat::never && tried < endpoints)
+        error.message += "; not repeated on another endpoint: it may have been applied";
       return result;
-    if (!m_core->connection().user.empty()) m_core->authenticate(m_core->current(), deadline);
+    }
+    earlier.push_back(fmt::format("{}: {}", endpoint.address, error.message));
+    repeated = true;  // the failed attempt may still have been applied
+    if (!m_core->connection().user.empty())
+      m_core->authenticate(m_core->current(), Core::attempt_deadline(deadline, endpoints - tried));
   }
 }
 
@@ -43,7 +71,7 @@ EtcdResult<EtcdRange> Session::range(const EtcdRangeRequest& request, Deadline d
   message.set_serializable(request.serializable);
   message.set_keys_only(request.keys_only);
   message.set_count_only(request.count_only);
-  return invoke(deadline,
+  return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdRange> {
                   etcdserverpb::RangeResponse response;
                   auto status = endpoint.kv->Range(&context, message, &response);
@@ -91,13 +119,44 @@ std::optional<EtcdError> Session::fence_refusal(const etcdserverpb::TxnResponse&
                    endpoint};
 }
 
-// A put or delete as one fenced transaction; the result carries the previous value.
-EtcdResult<EtcdPutResult> Session::fenced_put(etcdserverpb::RequestOp op, Deadline deadline) {
+std::optional<EtcdResult<EtcdPutResult>> Session::applied_before(Endpoint& endpoint,
+                                                                 const grpc::ClientContext& attempt,
+                                                                 const std::string& key,
+                                                                 const std::string& value,
+                                                                 std::int64_t lease) const {
+  auto context = m_core->stream_context();
+  context->set_deadline(attempt.deadline());
+  etcdserverpb::RangeRequest request;
+  request.set_key(key);
+  etcdserverpb::RangeResponse response;
+  auto status = endpoint.kv->Range(context.get(), request, &response);
+  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+  if (response.kvs_size() == 0 || response.kvs(0).value() != value ||
+      response.kvs(0).lease() != lease)
+    return std::nullopt;
+  EtcdPutResult result;
+  result.header = header_from(response.header());
+  result.header.revision = response.kvs(0).mod_revision();
+  return result;
+}
+
+// A put as one fenced transaction; the result carries the previous value.
+EtcdResult<EtcdPutResult> Session::fenced_put(const std::string& key, const std::string& value,
+                                              std::int64_t lease, Deadline deadline) {
   etcdserverpb::TxnRequest message;
-  *message.add_success() = std::move(op);
+  auto* put = message.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  put->set_lease(lease);
+  put->set_prev_kv(true);
   add_fence(message);
-  return invoke(deadline,
-                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdPutResult> {
+  return invoke(deadline, Repeat::detected,
+                [&](Endpoint& endpoint, grpc::ClientContext& context,
+                    bool repeated) -> EtcdResult<EtcdPutResult> {
+                  if (repeated) {
+                    if (auto applied = applied_before(endpoint, context, key, value, lease))
+                      return *applied;
+                  }
                   etcdserverpb::TxnResponse response;
                   auto status = endpoint.kv->Txn(&context, message, &response);
                   if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
@@ -116,22 +175,19 @@ EtcdResult<EtcdPutResult> Session::fenced_put(etcdserverpb::RequestOp op, Deadli
 
 EtcdResult<EtcdPutResult> Session::put(const std::string& key, const std::string& value,
                                        std::int64_t lease, Deadline deadline) {
-  if (m_fence) {
-    etcdserverpb::RequestOp op;
-    auto* put = op.mutable_request_put();
-    put->set_key(key);
-    put->set_value(value);
-    put->set_lease(lease);
-    put->set_prev_kv(true);
-    return fenced_put(std::move(op), deadline);
-  }
+  if (m_fence) return fenced_put(key, value, lease, deadline);
   etcdserverpb::PutRequest message;
   message.set_key(key);
   message.set_value(value);
   message.set_lease(lease);
   message.set_prev_kv(true);
-  return invoke(deadline,
-                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdPutResult> {
+  return invoke(deadline, Repeat::detected,
+                [&](Endpoint& endpoint, grpc::ClientContext& context,
+                    bool repeated) -> EtcdResult<EtcdPutResult> {
+                  if (repeated) {
+                    if (auto applied = applied_before(endpoint, context, key, value, lease))
+                      return *applied;
+                  }
                   etcdserverpb::PutResponse response;
                   auto status = endpoint.kv->Put(&context, message, &response);
                   if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
@@ -168,8 +224,9 @@ EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::
   message.add_failure()->mutable_request_range()->set_key(key);  // what the key holds instead
   add_fence(message);
   return invoke(
-      deadline,
-      [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdTxnPutResult> {
+      deadline, Repeat::detected,
+      [&](Endpoint& endpoint, grpc::ClientContext& context,
+          bool repeated) -> EtcdResult<EtcdTxnPutResult> {
         etcdserverpb::TxnResponse response;
         auto status = endpoint.kv->Txn(&context, message, &response);
         if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
@@ -185,6 +242,16 @@ EtcdResult<EtcdTxnPutResult> Session::put_if(const std::string& key, const std::
           if (op.has_response_range() && op.response_range().kvs_size() > 0)
             result.previous = key_value_from(op.response_range().kvs(0));
         }
+        // A repeat whose compare failed because the attempt that failed was applied: the
+        // key holds our value with our lease, written after the revision compared. Taken as
+        // our write (its revision is the key's; the value it replaced is not known).
+        if (!result.succeeded && repeated && result.previous && result.previous->value == value &&
+            result.previous->lease == lease && (!condition.value || *condition.value != value) &&
+            (!condition.mod_revision || result.previous->mod_revision > *condition.mod_revision)) {
+          result.succeeded = true;
+          result.header.revision = result.previous->mod_revision;
+          result.previous.reset();
+        }
         return result;
       });
 }
@@ -199,7 +266,7 @@ EtcdResult<EtcdHeader> Session::put_all(
   }
   add_fence(message);
   // Repeating it after a failover is harmless: the same keys get the same values.
-  return invoke(deadline,
+  return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdHeader> {
                   etcdserverpb::TxnResponse response;
                   auto status = endpoint.kv->Txn(&context, message, &response);
@@ -219,18 +286,27 @@ EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revi
   compare->set_result(etcdserverpb::Compare::EQUAL);
   compare->set_mod_revision(mod_revision);
   message.add_success()->mutable_request_delete_range()->set_key(key);
+  message.add_failure()->mutable_request_range()->set_key(key);  // what the key holds instead
   add_fence(message);
-  return invoke(deadline,
-                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<bool> {
-                  etcdserverpb::TxnResponse response;
-                  auto status = endpoint.kv->Txn(&context, message, &response);
-                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-                  if (auto refused = fence_refusal(response, endpoint.address))
-                    return tl::unexpected(*refused);
-                  return response.succeeded();
-                });
+  return invoke(
+      deadline, Repeat::detected,
+      [&](Endpoint& endpoint, grpc::ClientContext& context, bool repeated) -> EtcdResult<bool> {
+        etcdserverpb::TxnResponse response;
+        auto status = endpoint.kv->Txn(&context, message, &response);
+        if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+        if (auto refused = fence_refusal(response, endpoint.address))
+          return tl::unexpected(*refused);
+        if (response.succeeded()) return true;
+        // A repeat that finds the key gone after an attempt that failed: that
+        // attempt deleted it (or another writer did): the revision is gone either way.
+        return repeated && response.responses_size() > 0 &&
+               response.responses(0).response_range().kvs_size() == 0;
+      });
 }
 
+// Repeated after an attempt that failed: the range ends up deleted either way; the previous
+// key-values are then only those the repeat deleted, and a key another writer put there in
+// between is deleted too (its one caller deletes its own canary key).
 EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
                                                      const std::string& range_end,
                                                      Deadline deadline) {
@@ -243,7 +319,7 @@ EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
     etcdserverpb::TxnRequest message;
     *message.add_success() = std::move(op);
     add_fence(message);
-    return invoke(deadline,
+    return invoke(deadline, Repeat::harmless,
                   [&](Endpoint& endpoint,
                       grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
                     etcdserverpb::TxnResponse response;
@@ -261,7 +337,7 @@ EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
   message.set_key(key);
   message.set_range_end(range_end);
   message.set_prev_kv(true);
-  return invoke(deadline,
+  return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint,
                     grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
                   etcdserverpb::DeleteRangeResponse response;
@@ -274,30 +350,31 @@ EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
 }
 
 EtcdResult<EtcdStatus> Session::status(Deadline deadline) {
-  return invoke(
-      deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdStatus> {
-        etcdserverpb::StatusResponse response;
-        auto status =
-            endpoint.maintenance->Status(&context, etcdserverpb::StatusRequest(), &response);
-        if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-        EtcdStatus result;
-        result.header = header_from(response.header());
-        result.version = response.version();
-        result.db_size = response.dbsize();
-        result.db_size_in_use = response.dbsizeinuse();
-        result.leader = response.leader();
-        result.raft_index = response.raftindex();
-        result.raft_term = response.raftterm();
-        result.raft_applied_index = response.raftappliedindex();
-        result.errors.assign(response.errors().begin(), response.errors().end());
-        result.is_learner = response.islearner();
-        return result;
-      });
+  return invoke(deadline, Repeat::harmless,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdStatus> {
+                  etcdserverpb::StatusResponse response;
+                  auto status = endpoint.maintenance->Status(
+                      &context, etcdserverpb::StatusRequest(), &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  EtcdStatus result;
+                  result.header = header_from(response.header());
+                  result.version = response.version();
+                  result.db_size = response.dbsize();
+                  result.db_size_in_use = response.dbsizeinuse();
+                  result.leader = response.leader();
+                  result.raft_index = response.raftindex();
+                  result.raft_term = response.raftterm();
+                  result.raft_applied_index = response.raftappliedindex();
+                  result.errors.assign(response.errors().begin(), response.errors().end());
+                  result.is_learner = response.islearner();
+                  return result;
+                });
 }
 
 EtcdResult<std::vector<EtcdMember>> Session::members(Deadline deadline) {
   return invoke(
-      deadline,
+      deadline, Repeat::harmless,
+
       [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdMember>> {
         etcdserverpb::MemberListResponse response;
         auto status =
@@ -317,7 +394,8 @@ EtcdResult<std::vector<EtcdMember>> Session::members(Deadline deadline) {
 
 EtcdResult<std::vector<EtcdAlarm>> Session::alarms(Deadline deadline) {
   return invoke(
-      deadline,
+      deadline, Repeat::harmless,
+
       [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdAlarm>> {
         etcdserverpb::AlarmRequest request;
         request.set_action(etcdserverpb::AlarmRequest::GET);
@@ -336,7 +414,7 @@ EtcdResult<std::vector<EtcdAlarm>> Session::alarms(Deadline deadline) {
 EtcdResult<void> Session::move_leader(std::uint64_t target_member, Deadline deadline) {
   etcdserverpb::MoveLeaderRequest request;
   request.set_targetid(target_member);
-  return invoke(deadline,
+  return invoke(deadline, Repeat::never,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<void> {
                   etcdserverpb::MoveLeaderResponse response;
                   auto status = endpoint.maintenance->MoveLeader(&context, request, &response);
@@ -348,7 +426,7 @@ EtcdResult<void> Session::move_leader(std::uint64_t target_member, Deadline dead
 EtcdResult<EtcdLease> Session::grant_lease(std::int64_t ttl_seconds, Deadline deadline) {
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl(ttl_seconds);
-  return invoke(deadline,
+  return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
                   etcdserverpb::LeaseGrantResponse response;
                   auto status = endpoint.lease->LeaseGrant(&context, request, &response);
@@ -362,7 +440,8 @@ EtcdResult<EtcdLease> Session::grant_lease(std::int64_t ttl_seconds, Deadline de
 
 EtcdResult<EtcdLease> Session::keep_alive(std::int64_t lease, Deadline deadline) {
   return invoke(
-      deadline, [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
+      deadline, Repeat::harmless,
+      [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
         auto stream = endpoint.lease->LeaseKeepAlive(&context);
         etcdserverpb::LeaseKeepAliveRequest request;
         request.set_id(lease);
@@ -385,19 +464,22 @@ EtcdResult<EtcdLease> Session::keep_alive(std::int64_t lease, Deadline deadline)
 EtcdResult<void> Session::revoke_lease(std::int64_t lease, Deadline deadline) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(lease);
-  return invoke(deadline,
-                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<void> {
-                  etcdserverpb::LeaseRevokeResponse response;
-                  auto status = endpoint.lease->LeaseRevoke(&context, request, &response);
-                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-                  return {};
-                });
+  return invoke(
+      deadline, Repeat::detected,
+      [&](Endpoint& endpoint, grpc::ClientContext& context, bool repeated) -> EtcdResult<void> {
+        etcdserverpb::LeaseRevokeResponse response;
+        auto status = endpoint.lease->LeaseRevoke(&context, request, &response);
+        // "lease not found" on a repeat: the attempt that failed revoked it.
+        if (status.ok() || (repeated && status.error_code() == grpc::StatusCode::NOT_FOUND))
+          return {};
+        return tl::unexpected(error_from(status, endpoint.address));
+      });
 }
 
 EtcdResult<EtcdLease> Session::lease_ttl(std::int64_t lease, Deadline deadline) {
   etcdserverpb::LeaseTimeToLiveRequest request;
   request.set_id(lease);
-  return invoke(deadline,
+  return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdLease> {
                   etcdserverpb::LeaseTimeToLiveResponse response;
                   auto status = endpoint.lease->LeaseTimeToLive(&context, request, &response);

@@ -34,9 +34,22 @@ class Session : public EtcdSession {
   std::string endpoint() const override;
 
  private:
+  // What sending a call again to the next endpoint does after an attempt that failed (one that
+  // timed out may have been applied, or may still be applied when a stalled member resumes).
+  enum class Repeat {
+    harmless,  // reads, keep-alives, put_all (the same keys get the same values), lease
+               // grants (a lease granted twice expires unused), erase (see there)
+    detected,  // put, put_if, erase_if, revoke: the repeat tells its own earlier attempt's
+               // effect from another writer's (a put reads the key first)
+    never,     // move_leader: one attempt gets the whole deadline
+  };
+
+  // Sends the call to the current endpoint and, when that one is unreachable, has no leader or
+  // does not answer within its slice of the deadline (Core::attempt_deadline), to the next,
+  // each endpoint at most once, all within `deadline`. A call taking a third argument is told
+  // whether this is a repeat after a failed attempt (Repeat::detected).
   template <class Call>
-  auto invoke(Deadline deadline, Call&& call)
-      -> decltype(call(std::declval<Endpoint&>(), std::declval<grpc::ClientContext&>()));
+  auto invoke(Deadline deadline, Repeat repeat, Call&& call);
 
   // The run lock's compare on a write transaction, with the lock key read in the failure
   // branch (last) so that a refusal can tell the fence from the write's own condition.
@@ -44,7 +57,16 @@ class Session : public EtcdSession {
   // The error when a failed transaction failed on the fence.
   std::optional<EtcdError> fence_refusal(const etcdserverpb::TxnResponse& response,
                                          const std::string& endpoint) const;
-  EtcdResult<EtcdPutResult> fenced_put(etcdserverpb::RequestOp op, Deadline deadline);
+  EtcdResult<EtcdPutResult> fenced_put(const std::string& key, const std::string& value,
+                                       std::int64_t lease, Deadline deadline);
+  // A put repeated after a failed attempt reads the key first (within the attempt's
+  // deadline): holding this value and lease, it was applied (or another writer wrote the
+  // same), and is not sent again; the result then has the key's revision, no previous value.
+  std::optional<EtcdResult<EtcdPutResult>> applied_before(Endpoint& endpoint,
+                                                          const grpc::ClientContext& attempt,
+                                                          const std::string& key,
+                                                          const std::string& value,
+                                                          std::int64_t lease) const;
 
   std::shared_ptr<Core> m_core;
   std::optional<std::pair<std::string, std::int64_t>> m_fence;  // lock key, fencing token

@@ -1,13 +1,16 @@
 // A watch over a bidi stream. A thread reads responses as they arrive into a queue; next()
-// takes from it. When the member behind the stream goes away, the watch is reopened on the
-// next endpoint from the revision after the last one delivered: etcd replays from there, so
-// the consumer sees every event once, in order.
+// takes from it. When the member behind the stream goes away, or stalls (with several
+// endpoints: a stream silent for k_quiet is asked for a progress notification, and one that
+// does not answer within k_unanswered is taken as stalled), the watch is reopened on the next
+// endpoint from the revision after the last one delivered: etcd replays from there, so the
+// consumer sees every event once, in order.
 #include "watch.hpp"
 
 #include <fmt/format.h>
 
 #include <condition_variable>
 #include <deque>
+#include <optional>
 #include <thread>
 #include <variant>
 
@@ -15,6 +18,13 @@ namespace drctl::etcd {
 namespace {
 
 using Item = std::variant<EtcdWatchResponse, EtcdError>;
+using Clock = std::chrono::steady_clock;
+
+// A member answers a progress request at once (etcd 3.4), or as soon as its watchers have
+// caught up, and one catching up sends events meanwhile: a second of silence after one is a
+// member that does not answer.
+constexpr std::chrono::milliseconds k_quiet{1'000};
+constexpr std::chrono::milliseconds k_unanswered{1'000};
 
 class Watch : public EtcdWatch {
  public:
@@ -31,6 +41,18 @@ class Watch : public EtcdWatch {
     close();
     Endpoint& endpoint = m_core->current();
     m_endpoint = endpoint.address;
+    // A stream on a channel still connecting (to a member that accepted TCP and says nothing)
+    // would wait without a deadline of its own; one that failed to connect fails at once.
+    for (auto state = endpoint.channel->GetState(true); state != GRPC_CHANNEL_READY;
+         state = endpoint.channel->GetState(true)) {
+      if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+          !endpoint.channel->WaitForStateChange(state, to_system(deadline)))
+        return tl::unexpected(EtcdError{EtcdError::Class::unreachable, GRPC_STATUS_UNAVAILABLE,
+                                        state == GRPC_CHANNEL_TRANSIENT_FAILURE
+                                            ? "cannot connect"
+                                            : "no connection by the deadline",
+                                        m_endpoint});
+    }
     m_context = m_core->stream_context();
     m_stream = endpoint.watch->Watch(m_context.get());
     etcdserverpb::WatchRequest request;
@@ -39,6 +61,7 @@ class Watch : public EtcdWatch {
     create->set_range_end(m_range_end);
     create->set_start_revision(m_resume_from);
     m_created = false;
+    m_last_heard = Clock::now();
     m_reader = std::thread([this, stream = m_stream.get(), endpoint_name = m_endpoint] {
       read_loop(stream, endpoint_name);
     });
@@ -65,9 +88,30 @@ class Watch : public EtcdWatch {
 
   EtcdResult<std::optional<EtcdWatchResponse>> next(Deadline deadline) override {
     while (true) {
+      if (m_reopen) {
+        auto reopened = reopen(deadline);
+        if (!reopened) return tl::unexpected(reopened.error());
+        if (m_reopen) return std::nullopt;  // not yet by the deadline: again on the next call
+      }
       std::unique_lock lock(m_mutex);
-      if (!m_changed.wait_until(lock, deadline, [&] { return !m_queue.empty(); }))
-        return std::nullopt;
+      const bool asked = m_progress_asked > m_last_heard;
+      auto check_at = m_core->size() < 2 ? Clock::time_point::max()
+                      : asked            ? m_progress_asked + k_unanswered
+                                         : m_last_heard + k_quiet;
+      m_changed.wait_until(lock, std::min(deadline, check_at), [&] { return !m_queue.empty(); });
+      if (m_queue.empty()) {
+        lock.unlock();
+        if (Clock::now() < check_at) return std::nullopt;
+        if (!asked) {
+          m_progress_asked = Clock::now();
+          request_progress();
+        } else {
+          m_reopen =
+              EtcdError{EtcdError::Class::timeout, GRPC_STATUS_DEADLINE_EXCEEDED,
+                        "watch stream stalled (no answer to a progress request)", m_endpoint};
+        }
+        continue;
+      }
       Item item = std::move(m_queue.front());
       m_queue.pop_front();
       if (auto* response = std::get_if<EtcdWatchResponse>(&item)) {
@@ -79,19 +123,9 @@ class Watch : public EtcdWatch {
       }
       lock.unlock();
       EtcdError error = std::get<EtcdError>(item);
-      if (m_closing || !worth_failing_over(error)) return tl::unexpected(error);
-      // Reopen elsewhere (or on the same member once it is back) until the deadline.
-      while (true) {
-        m_core->fail_over();
-        auto reopened = open(deadline);
-        if (reopened) {
-          ++m_reconnects;
-          break;
-        }
-        if (!worth_failing_over(reopened.error()) || std::chrono::steady_clock::now() >= deadline)
-          return tl::unexpected(reopened.error());
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
+      if (m_closing || !(worth_failing_over(error) || stalled(error))) return tl::unexpected(error);
+      m_reopen = error;
+      m_reopen_reports = true;
     }
   }
 
@@ -113,6 +147,7 @@ class Watch : public EtcdWatch {
     while (stream->Read(&message)) {
       auto received_at = std::chrono::steady_clock::now();
       std::lock_guard lock(m_mutex);
+      m_last_heard = received_at;
       if (message.created() && !m_created) {
         m_created = true;
         m_created_revision = message.header().revision();
@@ -142,6 +177,29 @@ class Watch : public EtcdWatch {
     std::lock_guard lock(m_mutex);
     m_queue.emplace_back(std::move(error));
     m_changed.notify_all();
+  }
+
+  // Reopens on the next endpoint (or on the same member once it is back) until the deadline.
+  // A broken stream that cannot be reopened by then ends the watch with the reopening's error;
+  // after a stall, the next call tries again.
+  EtcdResult<void> reopen(Deadline deadline) {
+    while (true) {
+      m_core->fail_over();
+      auto reopened = open(Core::attempt_deadline(deadline, m_core->size()));
+      if (reopened) {
+        ++m_reconnects;
+        m_reopen.reset();
+        m_reopen_reports = false;
+        return {};
+      }
+      const EtcdError& error = reopened.error();
+      if (!(worth_failing_over(error) || stalled(error))) return tl::unexpected(error);
+      if (Clock::now() >= deadline) {
+        if (m_reopen_reports) return tl::unexpected(error);
+        return {};
+      }
+      if (!stalled(error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
 
   void close() {
@@ -174,6 +232,10 @@ class Watch : public EtcdWatch {
   std::int64_t m_created_revision = 0;
   bool m_closing = false;
   int m_reconnects = 0;
+  Clock::time_point m_last_heard;      // the last response read (under m_mutex)
+  Clock::time_point m_progress_asked;  // next()'s own progress request
+  std::optional<EtcdError> m_reopen;   // why the stream must be reopened elsewhere
+  bool m_reopen_reports = false;       // a broken stream: its reopening's failure ends the watch
 };
 
 }  // namespace
@@ -183,13 +245,14 @@ EtcdResult<std::unique_ptr<EtcdWatch>> open_watch(std::shared_ptr<Core> core,
                                                   const std::string& range_end,
                                                   std::int64_t start_revision, Deadline deadline) {
   auto watch = std::make_unique<Watch>(core, key, range_end, start_revision);
-  while (true) {
-    auto opened = watch->open(deadline);
+  for (std::size_t tried = 0;;) {
+    auto opened = watch->open(Core::attempt_deadline(deadline, core->size() - tried));
     if (opened) return std::unique_ptr<EtcdWatch>(std::move(watch));
-    if (!worth_failing_over(opened.error()) || std::chrono::steady_clock::now() >= deadline ||
-        !core->fail_over()) {
-      return tl::unexpected(opened.error());
-    }
+    const EtcdError& error = opened.error();
+    if (!(worth_failing_over(error) || stalled(error)) || ++tried >= core->size() ||
+        Clock::now() >= deadline)
+      return tl::unexpected(error);
+    core->fail_over();
   }
 }
 
