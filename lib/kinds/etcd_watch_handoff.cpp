@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include <cstdio>
 #include <thread>
 
 #include "clients/etcd_connection.hpp"
@@ -22,6 +22,7 @@
 #include "util/clock.hpp"
 #include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
+#include "util/safe_files.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
@@ -337,9 +338,15 @@ class ContinuousWatch {
 
   // Writes every delivered event to `path` as a JSON line.
   Phase record_events_to(const std::string& path) {
-    m_events_file.open(path, std::ios::trunc);
-    if (!m_events_file)
-      return fail_keeping(m_report, Status::failed, "config", "cannot write events_file " + path);
+    // Made anew (never written through a symlink planted at its name), 0644 whatever the umask.
+    auto created = create_fresh_file(path, 0644);
+    if (created) m_events_file.reset(::fdopen(created->get(), "w"));
+    if (!created || !m_events_file)
+      return fail_keeping(m_report, Status::failed,
+                          created || !created.error().unsafe ? "config" : "unsafe_path",
+                          "cannot write events_file " + path +
+                              (created ? std::string() : ": " + created.error().message));
+    created->release();  // the FILE owns it now
     return std::nullopt;
   }
 
@@ -496,11 +503,12 @@ class ContinuousWatch {
   }
 
   void record(const EtcdEvent& event) {
-    if (!m_events_file.is_open()) return;
-    m_events_file << dump_json(nlohmann::json{{"revision", event.kv.mod_revision},
-                                              {"key", event.kv.key},
-                                              {"type", event.is_delete ? "DELETE" : "PUT"}})
-                  << '\n';
+    if (!m_events_file) return;
+    std::string line = dump_json(nlohmann::json{{"revision", event.kv.mod_revision},
+                                                {"key", event.kv.key},
+                                                {"type", event.is_delete ? "DELETE" : "PUT"}}) +
+                       '\n';
+    std::fwrite(line.data(), 1, line.size(), m_events_file.get());
   }
 
   const Spec& m_spec;
@@ -513,7 +521,7 @@ class ContinuousWatch {
   std::int64_t m_start = 0, m_relisted = 0, m_progress = 0, m_hold_after = 0;
   bool m_compacted = false;
   std::vector<EtcdEvent> m_held;  // events after the final read's revision, observed last
-  std::ofstream m_events_file;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> m_events_file{nullptr, &std::fclose};
 };
 
 class HandoffOperation : public Operation {

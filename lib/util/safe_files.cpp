@@ -85,6 +85,11 @@ std::optional<PathError> passable(const Level& dir, DirTrust trust) {
   if (writable_by_others(dir.st.st_mode) && (dir.st.st_mode & S_ISVTX) == 0)
     return unsafe(fmt::format("{} is writable by group or others (mode {}) and not sticky",
                               dir.path, mode_text(dir.st.st_mode)));
+  // The owner of a sticky directory may still remove or rename anything in it.
+  if (writable_by_others(dir.st.st_mode) && !yours_or_roots(dir.st.st_uid))
+    return unsafe(fmt::format(
+        "{} is writable by group or others (mode {}) and owned by uid {}, neither you nor root",
+        dir.path, mode_text(dir.st.st_mode), dir.st.st_uid));
   return std::nullopt;
 }
 
@@ -125,10 +130,14 @@ tl::expected<UniqueFd, PathError> open_dir_checked(const std::string& path, DirT
     if (::fstatat(parent.fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno != ENOENT || !create_mode) return tl::unexpected(system_error(here, errno));
       if (::mkdirat(parent.fd.get(), name.c_str(), *create_mode) == 0) {
-        // Ours, in a directory nobody else can change entries of: exactly this mode, whatever
-        // the umask took away.
-        if (::fchmodat(parent.fd.get(), name.c_str(), *create_mode, 0) != 0)
+        // Exactly this mode, whatever the umask took away; never through a symlink, should the
+        // parent's owner have swapped one in meanwhile.
+        if (::fchmodat(parent.fd.get(), name.c_str(), *create_mode, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno == EOPNOTSUPP || errno == ENOTSUP || errno == ELOOP)
+            return tl::unexpected(
+                unsafe(fmt::format("{} was replaced by a symlink as it was created", here)));
           return tl::unexpected(system_error("chmod " + here, errno));
+        }
       } else if (errno != EEXIST) {
         return tl::unexpected(system_error("cannot create " + here, errno));
       }
@@ -227,6 +236,18 @@ tl::expected<void, PathError> replace_file(const std::string& path, std::string_
     return tl::unexpected(system_error(path, error));
   }
   return {};
+}
+
+tl::expected<UniqueFd, PathError> create_fresh_file(const std::string& path, mode_t mode) {
+  auto dir = open_dir_checked(parent_dir(path), DirTrust::not_shared);
+  if (!dir) return tl::unexpected(dir.error());
+  auto slash = path.find_last_of('/');
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..")
+    return tl::unexpected(PathError{fmt::format("{}: not a file name", path), false, EISDIR});
+  if (::unlinkat(dir->get(), name.c_str(), 0) != 0 && errno != ENOENT)
+    return tl::unexpected(system_error(path, errno));
+  return create_file_at(dir->get(), name, O_WRONLY, mode, path);
 }
 
 std::optional<PathError> untrusted_file(int fd, const std::string& shown) {

@@ -52,11 +52,12 @@ enum class DirTrust {
 
 // Opens the directory `path` (made absolute from the working directory) by walking it from /
 // one name at a time, as the kernel would, checking each directory before looking inside it:
-// none may be writable by group or others unless it is sticky (with `private_to_user` each
-// must also be owned by you or root), and a symlink in a sticky directory others can write is
-// followed only when you, root or the directory's owner own it. The last directory must be
-// `trust`. With `create_mode`, what is missing is created with exactly that mode (whatever the
-// umask); a directory that exists keeps its mode. Returns the last directory opened O_PATH.
+// none may be writable by group or others unless it is sticky and owned by you or root (with
+// `private_to_user` each must be owned by you or root in any case), and a symlink in a sticky
+// directory others can write is followed only when you, root or the directory's owner own it. The
+// last directory must be `trust`. With `create_mode`, what is missing is created with exactly that
+// mode (whatever the umask); a directory that exists keeps its mode. Returns the last directory
+// opened O_PATH.
 tl::expected<UniqueFd, PathError> open_dir_checked(const std::string& path, DirTrust trust,
                                                    std::optional<mode_t> create_mode = {});
 
@@ -79,6 +80,11 @@ tl::expected<TempFile, PathError> create_temp_beside(const std::string& path, mo
 // never followed). Nothing is left behind when it fails.
 tl::expected<void, PathError> replace_file(const std::string& path, std::string_view content,
                                            mode_t mode);
+
+// `path` made anew for writing, mode exactly `mode`: its directory must be `not_shared`; what
+// had that name is removed first (a symlink itself, never what it points at), then the file is
+// created O_EXCL|O_NOFOLLOW.
+tl::expected<UniqueFd, PathError> create_fresh_file(const std::string& path, mode_t mode);
 
 // Why the open file `fd` (`shown` in the message) is not to be trusted, if it is not: it must be
 // a regular file owned by you or root, writable by nobody else.
