@@ -60,16 +60,6 @@ class RunCommand : public Command {
       // The run's --var values, unless overridden: the same values the steps done were run with.
       auto vars = recovery_vars(*resume, global, notices);
       if (!vars) return k_exit_usage;
-      if (!notices.empty() && !m_force) {
-        // The steps done ran with the journaled values; their rollbacks, and the steps after,
-        // would run with the new ones: one switch made of two configurations.
-        print_error(fmt::format(
-            "a --var differs from the value run {} ran with (above): its steps done used the "
-            "old one, their rollbacks and the steps after would use yours; use --force to go on "
-            "anyway",
-            resume->run_id));
-        return k_exit_usage;
-      }
       playbook = load_or_report(m_path, with_vars(global, *vars), exit_code);
       if (!playbook) return exit_code;
     } else if (m_force || m_recheck) {

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "common.hpp"
 #include "engine/etcd_journal.hpp"
@@ -86,6 +89,28 @@ std::optional<JournalState> load_chain_state(const GlobalOptions& global, const 
   return std::move(*state);
 }
 
+namespace {
+
+// Whether a process group still has a live member: a zombie (killed, not yet reaped by init)
+// changes nothing any more.
+bool group_alive(long long pgid) {
+  if (::kill(static_cast<pid_t>(-pgid), 0) != 0 && errno == ESRCH) return false;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!in || !std::getline(in, stat)) continue;
+    // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so from the last ')'.
+    std::istringstream rest(stat.substr(stat.rfind(')') + 1));
+    char state = 0;
+    long long ppid = 0, pgrp = 0;
+    if ((rest >> state >> ppid >> pgrp) && pgrp == pgid && state != 'Z') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool chain_idle(const GlobalOptions& global, const JournalState& journal) {
   std::vector<ChainLink> runs = journal.chain;
   if (runs.empty()) runs.push_back(ChainLink{journal.run_id, "", journal.mode, "", "", 0});
@@ -103,7 +128,7 @@ bool chain_idle(const GlobalOptions& global, const JournalState& journal) {
   ::gethostname(host, sizeof host - 1);
   for (const auto& process : journal.open_processes) {
     if (process.host != host || process.pgid <= 0) continue;
-    if (::kill(static_cast<pid_t>(-process.pgid), 0) != 0 && errno == ESRCH) continue;
+    if (!group_alive(process.pgid)) continue;
     print_error(fmt::format(
         "{} of run {} is still running as process group {} on this host, though drctl is gone: "
         "let it end or stop it (kill -TERM -- -{}), then try again",
@@ -135,9 +160,12 @@ std::optional<std::map<std::string, std::string>> recovery_vars(const JournalSta
   for (const auto& [name, value] : *given) {
     auto journaled = journal.vars.find(name);
     if (journaled != journal.vars.end() && journaled->second == value) continue;
-    overridden.push_back(
-        fmt::format("{}={} (run {} used {})", name, value, journal.run_id,
-                    journaled == journal.vars.end() ? "no --var" : "'" + journaled->second + "'"));
+    overridden.push_back(fmt::format(
+        "{}={} (run {} used {}: the steps it did ran with that; what runs now, the rollbacks of "
+        "those steps too, uses the new value)",
+        name, value, journal.run_id,
+        journaled == journal.vars.end() ? "the playbook's own value"
+                                        : "'" + journaled->second + "'"));
     vars[name] = value;
   }
   for (const auto& [name, value] : journal.vars) {

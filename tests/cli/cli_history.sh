@@ -38,6 +38,10 @@ kill_in_sleepy() {
   for _ in $(seq 200); do grep -q "step     sleepy (exec" "$WORK/$1.out" && break; sleep 0.05; done
   grep -q "step     sleepy (exec" "$WORK/$1.out" && pass "$1: killed in step sleepy" || fail "$1: never reached sleepy" "$(cat "$WORK/$1.out")"
   kill -KILL -- "-$pid"; wait "$pid" 2>/dev/null
+  # Its step, in a process group of its own (journaled), goes on without drctl: stop it too.
+  local journal
+  journal=$(grep -l '"name":"sleepy"' "$XDG_STATE_HOME"/drctl/runs/*.jsonl | xargs ls -t | head -1)
+  kill -KILL -- "-$(python3 -c 'import json,sys; print([json.loads(l)["pgid"] for l in open(sys.argv[1]) if "\"entry_process\"" in l][-1])' "$journal")" 2>/dev/null
   printf -v "$1_id" '%s' "$(sed -n 's/.*(run \([0-9A-Za-z-]*\)).*/\1/p' "$WORK/$1.out" | head -1)"
   wait_key_gone H /drctl/locks/history 10 || fail "$1: its lock never expired"
 }

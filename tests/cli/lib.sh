@@ -100,6 +100,7 @@ report_is() {
 }
 
 finish() {
+  [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"  # KEEP=DIR: keep the suite's files to look at
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }

@@ -240,8 +240,8 @@ children=$(pgrep -P "$drctl_pid")
 kill -KILL -- "-$drctl_pid"
 for child in $children; do kill -KILL -- "-$child" 2>/dev/null; done; wait "$drctl_pid" 2>/dev/null
 killed_id=$(basename "$(ls "$WORK"/state-sigkill/runs/*.jsonl)" .jsonl)
-last=$(tail -1 "$WORK/state-sigkill/runs/$killed_id.jsonl" | python3 -c 'import json,sys; l=json.load(sys.stdin); print(l["type"], l.get("name"))')
-[ "$last" = "entry_started sigkill" ] && pass "sigkill: the journal ends with the step's start" || fail "sigkill: journal ends with '$last'"
+last=$(tail -2 "$WORK/state-sigkill/runs/$killed_id.jsonl" | python3 -c 'import json,sys; print(" / ".join(l["type"] + " " + l.get("name", "") for l in map(json.loads, sys.stdin)))')
+[ "$last" = "entry_started sigkill / entry_process sigkill" ] && pass "sigkill: the journal ends with the step's start and its process group" || fail "sigkill: journal ends with '$last'"
 [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && pass "sigkill: the lock is held until its ttl" || fail "sigkill: the lock is gone at once"
 # A new run (not a recovery of the killed one, which would take the lock over) must wait.
 check sigkill-too-soon 5 --state-dir "$WORK/state-sigkill-too-soon" run --yes "$WORK/sigkill.yaml"
