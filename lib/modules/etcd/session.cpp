@@ -140,9 +140,10 @@ std::optional<EtcdResult<EtcdPutResult>> Session::applied_before(Endpoint& endpo
   return result;
 }
 
-// A put as one fenced transaction; the result carries the previous value.
-EtcdResult<EtcdPutResult> Session::fenced_put(const std::string& key, const std::string& value,
-                                              std::int64_t lease, Deadline deadline) {
+// A transaction (fenced when the session is: add_fence), so the run lock can guard it; the
+// result carries the previous value.
+EtcdResult<EtcdPutResult> Session::put(const std::string& key, const std::string& value,
+                                       std::int64_t lease, Deadline deadline) {
   etcdserverpb::TxnRequest message;
   auto* put = message.add_success()->mutable_request_put();
   put->set_key(key);
@@ -169,31 +170,6 @@ EtcdResult<EtcdPutResult> Session::fenced_put(const std::string& key, const std:
                     if (done.has_response_put() && done.response_put().has_prev_kv())
                       result.previous = key_value_from(done.response_put().prev_kv());
                   }
-                  return result;
-                });
-}
-
-EtcdResult<EtcdPutResult> Session::put(const std::string& key, const std::string& value,
-                                       std::int64_t lease, Deadline deadline) {
-  if (m_fence) return fenced_put(key, value, lease, deadline);
-  etcdserverpb::PutRequest message;
-  message.set_key(key);
-  message.set_value(value);
-  message.set_lease(lease);
-  message.set_prev_kv(true);
-  return invoke(deadline, Repeat::detected,
-                [&](Endpoint& endpoint, grpc::ClientContext& context,
-                    bool repeated) -> EtcdResult<EtcdPutResult> {
-                  if (repeated) {
-                    if (auto applied = applied_before(endpoint, context, key, value, lease))
-                      return *applied;
-                  }
-                  etcdserverpb::PutResponse response;
-                  auto status = endpoint.kv->Put(&context, message, &response);
-                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-                  EtcdPutResult result;
-                  result.header = header_from(response.header());
-                  if (response.has_prev_kv()) result.previous = key_value_from(response.prev_kv());
                   return result;
                 });
 }
@@ -310,41 +286,25 @@ EtcdResult<bool> Session::erase_if(const std::string& key, std::int64_t mod_revi
 EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
                                                      const std::string& range_end,
                                                      Deadline deadline) {
-  if (m_fence) {
-    etcdserverpb::RequestOp op;
-    auto* erase = op.mutable_request_delete_range();
-    erase->set_key(key);
-    erase->set_range_end(range_end);
-    erase->set_prev_kv(true);
-    etcdserverpb::TxnRequest message;
-    *message.add_success() = std::move(op);
-    add_fence(message);
-    return invoke(deadline, Repeat::harmless,
-                  [&](Endpoint& endpoint,
-                      grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
-                    etcdserverpb::TxnResponse response;
-                    auto status = endpoint.kv->Txn(&context, message, &response);
-                    if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
-                    if (auto refused = fence_refusal(response, endpoint.address))
-                      return tl::unexpected(*refused);
-                    std::vector<EtcdKeyValue> previous;
-                    for (const auto& kv : response.responses(0).response_delete_range().prev_kvs())
-                      previous.push_back(key_value_from(kv));
-                    return previous;
-                  });
-  }
-  etcdserverpb::DeleteRangeRequest message;
-  message.set_key(key);
-  message.set_range_end(range_end);
-  message.set_prev_kv(true);
+  etcdserverpb::TxnRequest message;  // a transaction, so a fence can guard it (add_fence)
+  auto* erase = message.add_success()->mutable_request_delete_range();
+  erase->set_key(key);
+  erase->set_range_end(range_end);
+  erase->set_prev_kv(true);
+  add_fence(message);
   return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint,
                     grpc::ClientContext& context) -> EtcdResult<std::vector<EtcdKeyValue>> {
-                  etcdserverpb::DeleteRangeResponse response;
-                  auto status = endpoint.kv->DeleteRange(&context, message, &response);
+                  etcdserverpb::TxnResponse response;
+                  auto status = endpoint.kv->Txn(&context, message, &response);
                   if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  if (auto refused = fence_refusal(response, endpoint.address))
+                    return tl::unexpected(*refused);
                   std::vector<EtcdKeyValue> previous;
-                  for (const auto& kv : response.prev_kvs()) previous.push_back(key_value_from(kv));
+                  if (response.succeeded() && response.responses_size() > 0) {
+                    for (const auto& kv : response.responses(0).response_delete_range().prev_kvs())
+                      previous.push_back(key_value_from(kv));
+                  }
                   return previous;
                 });
 }

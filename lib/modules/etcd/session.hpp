@@ -57,8 +57,6 @@ class Session : public EtcdSession {
   // The error when a failed transaction failed on the fence.
   std::optional<EtcdError> fence_refusal(const etcdserverpb::TxnResponse& response,
                                          const std::string& endpoint) const;
-  EtcdResult<EtcdPutResult> fenced_put(const std::string& key, const std::string& value,
-                                       std::int64_t lease, Deadline deadline);
   // A put repeated after a failed attempt reads the key first (within the attempt's
   // deadline): holding this value and lease, it was applied (or another writer wrote the
   // same), and is not sent again; the result then has the key's revision, no previous value.
