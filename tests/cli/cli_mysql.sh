@@ -69,7 +69,7 @@ wait $!; RC=$?; LAST=stopped-while-waiting
 expect_rc stopped-while-waiting 1
 ended_ms=$(( ($(date +%s%N) - stopped_at) / 1000000 ))
 is stopped-while-waiting 'c["message"]' "mysql replica 127.0.0.1:$R: replication stopped while waiting for the heartbeat: IO=Yes SQL=No"
-is stopped-while-waiting '1000 < c["duration_ms"] < 3000' True
+is stopped-while-waiting 'c["duration_ms"] < 3000' True
 [ "$ended_ms" -lt 1000 ] && pass "stopped-while-waiting: ended ${ended_ms} ms after the SQL thread stopped" || fail "stopped-while-waiting: ended ${ended_ms} ms after the stop"
 sql replica "START SLAVE"
 sql replica "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=0; START SLAVE;"

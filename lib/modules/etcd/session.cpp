@@ -7,11 +7,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <thread>
 #include <type_traits>
 
 #include "watch.hpp"
 
 namespace drctl::etcd {
+namespace {
+constexpr std::chrono::milliseconds k_round_pause{50};
+}  // namespace
 
 template <class Call>
 auto Session::invoke(Deadline deadline, Repeat repeat, Call&& call) {
@@ -19,7 +23,8 @@ auto Session::invoke(Deadline deadline, Repeat repeat, Call&& call) {
   bool repeated = false;
   std::vector<std::string> earlier;  // "host:port: what failed", for the error when all fail
   const std::size_t endpoints = m_core->size();
-  std::size_t tried = 0;  // endpoints that failed this call
+  std::size_t tried = 0;           // endpoints that failed this call, in this round
+  bool answered_in_round = false;  // one of them was up (no leader, timed out, ...)
   m_core->avoid_failed();
   while (true) {
     Endpoint& endpoint = m_core->current();
@@ -47,8 +52,20 @@ auto Session::invoke(Deadline deadline, Repeat repeat, Call&& call) {
     if (!worth_failing_over(error) && !timed_out) return result;
     m_core->fail_over();  // this call's next attempt, and the next call, start elsewhere
     ++tried;
-    const bool last = tried >= endpoints || std::chrono::steady_clock::now() >= deadline ||
-                      (timed_out && repeat == Repeat::never);
+    answered_in_round = answered_in_round || error.kind != EtcdError::Class::unreachable;
+    const bool refused_repeat = timed_out && repeat == Repeat::never;
+    if (tried >= endpoints && answered_in_round && !refused_repeat &&
+        std::chrono::steady_clock::now() + k_round_pause < deadline) {
+      // Every endpoint failed once, but not all were down (an election in progress just after
+      // the leader was killed): go round again after a short pause, until one answers or the
+      // deadline passes. A cluster that is down everywhere fails at once.
+      std::this_thread::sleep_for(k_round_pause);
+      tried = 0;
+      answered_in_round = false;
+      if (earlier.size() > endpoints) earlier.erase(earlier.begin(), earlier.end() - endpoints);
+    }
+    const bool last =
+        tried >= endpoints || std::chrono::steady_clock::now() >= deadline || refused_repeat;
     if (last) {
       if (!earlier.empty()) error.message += fmt::format(" (after {})", fmt::join(earlier, ", "));
       if (timed_out && repeat == Repeat::never && tried < endpoints)
