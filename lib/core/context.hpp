@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/cancel.hpp"
 
@@ -18,6 +19,7 @@ struct LockFence {
   std::string key;
   std::int64_t revision = 0;  // the fencing token
   std::uint64_t cluster_id = 0;
+  std::vector<std::string> endpoints;  // the lock's: a session sharing one is the same cluster
 };
 
 struct AttemptContext {

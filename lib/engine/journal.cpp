@@ -223,12 +223,13 @@ bool JournalReporter::entry_checkpoint(const EntryRecord& record) {
 }
 
 void JournalReporter::entry_process(const EntryRecord& record, long long pgid) {
-  // Written at once, without waiting: a drctl killed right after still leaves it.
+  // In the file at once (append writes before it returns: a drctl killed right after still
+  // leaves it); synced with the next wait, so it costs the step no sync of its own.
   append({{"type", "entry_process"},
           {"phase", phase_name(record.phase)},
           {"name", record.name},
           {"pgid", pgid}},
-         Durability::soon);
+         Durability::later);
 }
 
 void JournalReporter::entry_finished(const EntryRecord& record) {

@@ -163,12 +163,9 @@ bool RunLock::confirm() {
   EtcdResult<EtcdLease> answer = tl::unexpected(EtcdError{});
   {
     std::lock_guard calls(m_call_mutex);
-    answer = m_session->keep_alive(m_lease, deadline);
+    answer = m_session->lease_ttl(m_lease, deadline);  // one unary call, no stream to open
   }
-  if (answer && answer->ttl > 0) {
-    m_renewed_ns = Clock::now().time_since_epoch().count();
-    return true;
-  }
+  if (answer && answer->ttl > 0) return true;
   lose(answer ? "the lease has expired or was revoked (was this process paused?)"
               : "its lease could not be confirmed: " + answer.error().to_string());
   return false;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "clients/etcd_connection.hpp"
 #include "engine/performer.hpp"
 #include "engine/run_lock.hpp"
 #include "playbook/field_validator.hpp"
@@ -226,7 +227,8 @@ bool Run::adopt_lock(tl::expected<std::unique_ptr<RunLock>, LockRefusal> lock) {
   m_lock = std::move(*lock);
   m_report.fencing_token = std::to_string(m_lock->fencing_token());
   m_report.lock = m_lock->to_json();
-  m_fence = LockFence{m_playbook.lock->key, m_lock->fencing_token(), m_lock->cluster_id()};
+  m_fence = LockFence{m_playbook.lock->key, m_lock->fencing_token(), m_lock->cluster_id(),
+                      Spec(m_playbook.lock->etcd).strings(k_etcd_endpoints)};
   if (!m_lock->takeover().empty()) notice(m_lock->takeover());
   return true;
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "clients/etcd_connection.hpp"
 #include "util/secrets.hpp"
 
@@ -86,6 +88,14 @@ tl::expected<std::unique_ptr<EtcdSession>, Outcome> open_etcd_for_writes(const S
                                                                          const std::string& who) {
   auto session = open_etcd(spec, ctx.deadline, who);
   if (!session || ctx.fence == nullptr) return session;
+  // A member address in common is the same cluster (no call); else compare the cluster ids.
+  for (const auto& endpoint : spec.strings(k_etcd_endpoints)) {
+    const auto& locked = ctx.fence->endpoints;
+    if (std::find(locked.begin(), locked.end(), endpoint) != locked.end()) {
+      (*session)->fence_writes(ctx.fence->key, ctx.fence->revision);
+      return session;
+    }
+  }
   auto status = (*session)->status(ctx.deadline);
   if (!status) return tl::unexpected(etcd_failure(status.error(), who, Changed::no));
   if (status->header.cluster_id == ctx.fence->cluster_id)
