@@ -80,6 +80,7 @@ kill -KILL -- "-$killed_pid" 2>/dev/null; wait "$killed_pid" 2>/dev/null
 killed=$(basename "$(grep -l '"label":"killed"' "$XDG_STATE_HOME"/drctl/runs/*.jsonl)" .jsonl)
 # drctl is gone, its step is not (it runs in a process group of its own): no recovery under it.
 step_group=$(python3 -c 'import json,sys; print([json.loads(l)["pgid"] for l in open(sys.argv[1]) if "\"entry_process\"" in l][-1])' "$XDG_STATE_HOME/drctl/runs/$killed.jsonl")
+STARTED_PIDS+=("$step_group")  # stopped by the cleanup even if the suite fails before its go file
 kill -0 -- "-$step_group" && pass "killed: its step's process group $step_group still runs" || fail "killed: the step's group is gone already"
 check rollback-under-step 5 rollback --yes "$killed"
 contains rollback-under-step-says "$WORK/rollback-under-step.err" "step reload of run $killed is still running as process group $step_group"
@@ -288,6 +289,7 @@ check resume-under-step 5 run --yes --resume "$db_run" "$WORK/promote.yaml"
 contains resume-under-step-says "$WORK/resume-under-step.err" "step announce of run $db_run is still running as process group"
 touch "$WORK/go-db"
 db_group=$(python3 -c 'import json,sys; print([json.loads(l)["pgid"] for l in open(sys.argv[1]) if "\"entry_process\"" in l][-1])' "$XDG_STATE_HOME/drctl/runs/$db_run.jsonl")
+STARTED_PIDS+=("$db_group")
 for _ in $(seq 100); do kill -0 -- "-$db_group" 2>/dev/null || break; sleep 0.05; done
 check resume-recheck 1 run --yes --output json --resume "$db_run" --recheck "$WORK/promote.yaml"
 is resume-recheck 'c["status"]' failed
