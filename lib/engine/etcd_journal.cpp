@@ -144,22 +144,36 @@ std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock) {
   return std::make_unique<EtcdJournalSink>(lock);
 }
 
-tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
-    const LockSpec& lock, const std::string& run_id) {
-  if (run_id.find('/') != std::string::npos)
-    return tl::unexpected(fmt::format("not a run id: {}", run_id));
+namespace {
+
+// Every key under `prefix`, in order, given to `visit(key after the prefix, value)`.
+template <class Visit>
+tl::expected<void, std::string> walk(const LockSpec& lock, const std::string& prefix,
+                                     Visit&& visit) {
   auto session = connect(lock);
   if (!session) return tl::unexpected(session.error());
-  std::string prefix = etcd_journal_prefix(lock, run_id);
   PrefixCursor cursor(**session, prefix, 0);
-  LineJoiner joiner;
   while (true) {
     auto kv = cursor.next(deadline_from_now());
     if (!kv)
       return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
-    if (!*kv) break;
-    joiner.add(std::string_view((*kv)->key).substr(prefix.size()), std::move((*kv)->value));
+    if (!*kv) return {};
+    visit(std::string_view((*kv)->key).substr(prefix.size()), std::move((*kv)->value));
   }
+}
+
+}  // namespace
+
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
+    const LockSpec& lock, const std::string& run_id) {
+  if (run_id.find('/') != std::string::npos)
+    return tl::unexpected(fmt::format("not a run id: {}", run_id));
+  const std::string prefix = etcd_journal_prefix(lock, run_id);
+  LineJoiner joiner;
+  auto walked = walk(lock, prefix, [&](std::string_view line, std::string value) {
+    joiner.add(line, std::move(value));
+  });
+  if (!walked) return tl::unexpected(walked.error());
   auto lines = joiner.finish();
   if (lines.empty())
     return tl::unexpected(
@@ -168,9 +182,6 @@ tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
 }
 
 tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const LockSpec& lock) {
-  auto session = connect(lock);
-  if (!session) return tl::unexpected(session.error());
-  const std::string prefix = journals_prefix(lock);
   // Each run's first line (its run_started), joined if it was written in parts.
   std::vector<ChainLink> links;
   std::string run;
@@ -182,40 +193,27 @@ tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const 
     }
     first = LineJoiner();
   };
-  PrefixCursor cursor(**session, prefix, 0);
-  while (true) {
-    auto kv = cursor.next(deadline_from_now());
-    if (!kv)
-      return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
-    if (!*kv) break;
-    std::string_view tail = std::string_view((*kv)->key).substr(prefix.size());
+  auto walked = walk(lock, journals_prefix(lock), [&](std::string_view tail, std::string value) {
     std::string_view this_run = tail.substr(0, tail.find('/'));
     if (this_run != run) {
       take();
       run = std::string(this_run);
     }
     std::string_view line = tail.substr(std::min(tail.size(), this_run.size() + 1));
-    if (line.substr(0, line.find('.')) == "000000") first.add(line, std::move((*kv)->value));
-  }
+    if (line.substr(0, line.find('.')) == "000000") first.add(line, std::move(value));
+  });
+  if (!walked) return tl::unexpected(walked.error());
   take();
   return links;
 }
 
 tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock) {
-  auto session = connect(lock);
-  if (!session) return tl::unexpected(session.error());
-  const std::string prefix = journals_prefix(lock);
   std::vector<std::string> runs;
-  PrefixCursor cursor(**session, prefix, 0);
-  while (true) {
-    auto kv = cursor.next(deadline_from_now());
-    if (!kv)
-      return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
-    if (!*kv) break;
-    std::string rest = (*kv)->key.substr(prefix.size());
-    std::string run = rest.substr(0, rest.find('/'));
-    if (runs.empty() || runs.back() != run) runs.push_back(run);
-  }
+  auto walked = walk(lock, journals_prefix(lock), [&](std::string_view tail, std::string) {
+    std::string_view run = tail.substr(0, tail.find('/'));
+    if (runs.empty() || runs.back() != run) runs.emplace_back(run);
+  });
+  if (!walked) return tl::unexpected(walked.error());
   return runs;
 }
 

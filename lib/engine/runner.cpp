@@ -95,8 +95,7 @@ std::unique_ptr<LockTakeover> recovery_takeover(const JournalState* journal) {
   if (journal == nullptr) return nullptr;
   auto takeover = std::make_unique<LockTakeover>();
   for (const auto& link : journal->chain) takeover->runs.push_back(link.run_id);
-  if (takeover->runs.empty()) takeover->runs.push_back(journal->run_id);
-  if (takeover->runs.empty()) takeover->runs.push_back(journal->head_run_id);
+  if (journal->chain.empty()) takeover->runs = {journal->run_id, journal->head_run_id};
   if (journal->ended) takeover->ended.push_back(journal->head_run_id);
   return takeover;
 }
@@ -596,8 +595,10 @@ void Run::conclude() {
             ? "interrupted before any step started"
             : fmt::format(
                   "interrupted during or after step '{}'; nothing was rolled back (drctl rollback "
-                  "{} undoes it, drctl run PLAYBOOK --resume {} goes on)",
-                  m_report.steps.back().name, m_report.run_id, m_report.run_id);
+                  "{} undoes it, drctl run {} --resume {} goes on)",
+                  m_report.steps.back().name, m_report.run_id,
+                  m_playbook.source_path.empty() ? "PLAYBOOK" : m_playbook.source_path,
+                  m_report.run_id);
   } else if (failed_check != m_report.checks.end()) {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("check '{}' {}: no step was started, {}", failed_check->name,
