@@ -29,4 +29,37 @@ struct GtidLag {
 // `have` counts as seq 0. Empty when `have` has every transaction of `want`.
 std::vector<GtidLag> gtid_behind(const GtidPosition& want, const GtidPosition& have);
 
+// One MariaDB GTID, domain-server-seq.
+struct Gtid {
+  unsigned long long domain = 0, server = 0, seq = 0;
+  bool operator==(const Gtid&) const = default;
+};
+std::string to_string(const Gtid& gtid);
+
+// Every entry of a GTID list (@@gtid_binlog_state: the last seq per domain and server;
+// @@gtid_binlog_pos, @@gtid_slave_pos: the last GTID per domain), in the order given. nullopt
+// when an entry is not three unsigned integers joined by '-'.
+std::optional<std::vector<Gtid>> parse_gtid_list(const std::string& list);
+
+// Transactions of `have` that `reference` does not contain, as GTID ranges: for each domain
+// and server of `have`, the seqs above the highest seq `reference` holds in that domain and
+// from that server. With gtid_strict_mode (seqs rise within a domain) an entry of a binlog state
+// above the reference's is a transaction the reference never executed: the candidate's errant
+// transactions, or the ones a lost primary had that its successor lacks.
+struct GtidRange {
+  unsigned long long domain = 0, server = 0, first = 0, last = 0;  // seqs first..last
+  bool first_known = true;  // false: only `last` is certain (below the reference's top seq)
+  unsigned long long count() const { return first_known ? last - first + 1 : 1; }
+};
+std::vector<GtidRange> gtids_missing(const std::vector<Gtid>& have,
+                                     const std::vector<Gtid>& reference);
+// "0-1-13..0-1-17" (or "0-1-13" for one, "up to 0-2-10" when the first is unknown), joined
+// by ", ".
+std::string describe(const std::vector<GtidRange>& ranges);
+
+// The domains in which `have` does not hold exactly `want`'s last GTID ("0: 0-1-15 vs
+// 0-1-14"): empty when a replica has applied precisely up to a frozen primary's position.
+std::vector<std::string> gtid_position_differences(const std::vector<Gtid>& want,
+                                                   const std::vector<Gtid>& have);
+
 }  // namespace drctl

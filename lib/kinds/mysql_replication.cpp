@@ -10,6 +10,7 @@
 #include "clients/sql.hpp"
 #include "kinds/failure.hpp"
 #include "kinds/gtid.hpp"
+#include "kinds/mysql_promotion.hpp"
 #include "kinds/tls_fields.hpp"
 #include "util/clock.hpp"
 #include "util/secrets.hpp"
@@ -18,24 +19,12 @@
 namespace drctl {
 namespace {
 
-// The connection keys, of the replica (the spec itself) and of `primary:`.
-const Field k_host = Field::string("host", "Server host.").defaults_to("127.0.0.1");
-const Field k_port = Field::integer("port", "Server port.").range(1, 65535).defaults_to(3306);
-const Field k_socket = Field::string("socket", "Unix socket, instead of host and port.");
-const Field k_user = Field::string("user", "User name.").mandatory();
-const Field k_password_env =
-    Field::string("password_env", "Environment variable holding the password.");
-const Field k_password_file = Field::string("password_file", "File holding the password.");
-
-Fields connection_fields() {
-  return with_fields({k_host, k_port, k_socket, k_user, k_password_env, k_password_file},
-                     tls_client_fields(false));
-}
-
 const Field k_method =
     Field::string("method",
-                  "How lag is measured: replica status, GTID positions, or a heartbeat row.")
-        .one_of({"replica_status", "gtid", "heartbeat"})
+                  "How lag is measured: replica status, GTID positions, or a heartbeat row; "
+                  "promotable: whether the replica may replace the primary now; lost: what an old "
+                  "primary has that this server (its successor) lacks.")
+        .one_of({"replica_status", "gtid", "heartbeat", "promotable", "lost"})
         .defaults_to("replica_status");
 const Field k_max_lag =
     Field::duration("max_lag", "Largest acceptable lag (replica_status and heartbeat).");
@@ -45,7 +34,10 @@ const Field k_connect_timeout =
 const Field k_read_timeout =
     Field::duration("read_timeout", "Limit for one answer.").defaults_to(5000);
 const Field k_primary =
-    Field::object("primary", "The primary (gtid and heartbeat).", connection_fields());
+    Field::object("primary", "The primary (gtid, heartbeat, promotable; lost: the old primary).",
+                  mysql_connection_fields());
+const Field k_max_long_transaction = Field::duration(
+    "max_long_transaction", "promotable: no write transaction on the primary older than this.");
 const Field k_wait =
     Field::duration("wait", "gtid: wait up to this long for the replica to catch up.");
 const Field k_table =
@@ -79,34 +71,7 @@ std::optional<std::string> column(const SqlRow& row, std::initializer_list<const
 }
 
 std::string text(const SqlRow& row, std::initializer_list<const char*> names) {
-  bool present = false;
-  return column(row, names, present).value_or("");
-}
-
-Status status_of(const SqlError& error) {
-  switch (error.kind) {
-    case SqlError::Class::refused:
-      return Status::unreachable;
-    case SqlError::Class::timeout:
-      return Status::timeout;
-    default:
-      return Status::failed;
-  }
-}
-
-std::string class_name(const SqlError& error) {
-  switch (error.kind) {
-    case SqlError::Class::refused:
-      return "refused";
-    case SqlError::Class::timeout:
-      return "timeout";
-    case SqlError::Class::auth:
-      return "auth";
-    case SqlError::Class::query:
-      return "query";
-    default:
-      return "other";
-  }
+  return sql_text(row, names);
 }
 
 class MysqlOperation : public Operation {
@@ -123,6 +88,7 @@ class MysqlOperation : public Operation {
     if (!replica_endpoint) return failed(Status::failed, "config", replica_endpoint.error());
     m_replica_name = "replica " + replica_endpoint->describe();
     std::string method = m_spec.str(k_method);
+    if (method == "promotable" || method == "lost") return run_roles(method, *replica_endpoint);
     // The primary's connection (gtid, heartbeat) opens while the replica's does: each costs
     // several round trips to the backup site, and they do not depend on each other.
     if (method != "replica_status") {
@@ -144,21 +110,8 @@ class MysqlOperation : public Operation {
  private:
   // The connection settings of the replica (the spec itself) or of `primary:`.
   tl::expected<SqlEndpoint, std::string> endpoint_of(const Spec& spec) const {
-    SqlEndpoint e;
-    e.host = spec.str(k_host);
-    e.port = static_cast<int>(spec.integer(k_port));
-    e.socket = spec.str(k_socket);
-    e.user = spec.str(k_user);
-    e.ca = spec.str(k_tls_ca);
-    e.cert = spec.str(k_tls_cert);
-    e.key = spec.str(k_tls_key);
-    e.connect_timeout = m_spec.duration(k_connect_timeout).value();
-    e.read_timeout = m_spec.duration(k_read_timeout).value();
-    auto password = spec.secret("password");
-    if (!password)
-      return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
-    e.password = *password;
-    return e;
+    return mysql_endpoint(spec, m_spec.duration(k_connect_timeout).value(),
+                          m_spec.duration(k_read_timeout).value());
   }
 
   tl::expected<std::unique_ptr<SqlSession>, Outcome> connect(const SqlEndpoint& endpoint,
@@ -166,19 +119,15 @@ class MysqlOperation : public Operation {
     auto session = m_client->connect(endpoint);
     if (!session) {
       const auto& error = session.error();
-      std::string what =
-          error.kind == SqlError::Class::auth ? "authentication failed" : "cannot connect";
-      return tl::unexpected(failed(
-          status_of(error), class_name(error),
-          fmt::format("mysql {}: {} ({}): {}", who, what, error.code, one_line(error.message))));
+      return tl::unexpected(sql_failure(
+          error, who,
+          error.kind == SqlError::Class::auth ? "authentication failed" : "cannot connect"));
     }
     return std::move(*session);
   }
 
   Outcome query_failed(const std::string& who, const SqlError& error) {
-    return failed(
-        status_of(error), class_name(error),
-        fmt::format("mysql {}: query failed ({}): {}", who, error.code, one_line(error.message)));
+    return sql_failure(error, who, "query failed");
   }
 
   // The replica's status: SHOW REPLICA STATUS, falling back to SHOW SLAVE STATUS (servers older
@@ -248,6 +197,77 @@ class MysqlOperation : public Operation {
           "gtid");
     outcome.status = Status::ok;
     outcome.message = summary;
+    return outcome;
+  }
+
+  // promotable and lost: both servers as MysqlServers, opened at once.
+  Outcome run_roles(const std::string& method, const SqlEndpoint& replica_endpoint) {
+    auto primary_endpoint = endpoint_of(m_spec.object(k_primary));
+    if (!primary_endpoint) return failed(Status::failed, "config", primary_endpoint.error());
+    bool lost = method == "lost";
+    auto pending = std::async(std::launch::async, [&] {
+      return MysqlServer::open(*m_client, *primary_endpoint, lost ? "old primary" : "primary");
+    });
+    auto replica = MysqlServer::open(*m_client, replica_endpoint, lost ? "new primary" : "replica");
+    auto primary = pending.get();
+    if (!primary) return primary.error();
+    if (!replica) return replica.error();
+    return lost ? run_lost(**primary, **replica) : run_promotable(**primary, **replica);
+  }
+
+  Outcome run_promotable(MysqlServer& primary, MysqlServer& replica) {
+    Outcome outcome;
+    PromotionLimits limits{m_spec.duration(k_max_lag), m_spec.duration(k_max_long_transaction),
+                           true};
+    PromotionFacts facts;
+    if (auto refused =
+            check_promotable(primary, replica, limits, {primary.connection_id()}, facts, outcome))
+      return *refused;
+    if (!facts.bypassers.empty()) {
+      outcome.warnings.push_back(fmt::format(
+          "sessions on the {} can write through read_only: {}; a switch refuses them unless "
+          "kill_after is set",
+          primary.name(), describe(facts.bypassers)));
+    }
+    outcome.status = Status::ok;
+    outcome.message = fmt::format(
+        "mysql {}: promotable: replicates from the {} with both threads running, no errant "
+        "transactions, {} transactions behind",
+        replica.name(), primary.name(), outcome.evidence.value("transactions_behind", 0ULL));
+    return outcome;
+  }
+
+  // The old primary of an emergency promotion, once it answers: what it has that its
+  // successor lacks, named; and it is kept read-only, so that it cannot take writes as well.
+  Outcome run_lost(MysqlServer& old_primary, MysqlServer& successor) {
+    Outcome outcome;
+    outcome.changed = Changed::no;
+    auto read_only = old_primary.read_only();
+    if (!read_only) return read_only.error();
+    if (!*read_only) {
+      if (auto done =
+              old_primary.exec(fmt::format("SET GLOBAL {}=1", old_primary.read_only_variable()));
+          !done)
+        return done.error();
+      outcome.changed = Changed::yes;
+      outcome.warnings.push_back(
+          fmt::format("the {} was writable: set read-only", old_primary.name()));
+    }
+    auto missing = transactions_missing(old_primary, successor);
+    if (!missing) return missing.error();
+    outcome.evidence["lost"] = missing->text;
+    outcome.evidence["lost_transactions"] = missing->count;
+    outcome.outputs["lost"] = missing->text;
+    if (!missing->empty()) {
+      return failed(
+          outcome, Status::failed, "lost",
+          fmt::format("mysql {}: has {} transaction(s) the {} lacks: {}; it stays "
+                      "read-only",
+                      old_primary.name(), missing->count, successor.name(), missing->text));
+    }
+    outcome.status = Status::ok;
+    outcome.message = fmt::format("mysql {}: has nothing the {} lacks; it is read-only",
+                                  old_primary.name(), successor.name());
     return outcome;
   }
 
@@ -497,18 +517,20 @@ class MysqlKind : public Kind {
   }
   bool allowed_as(Role role) const override { return role == Role::check; }
   const Fields& fields() const override {
-    static const Fields fields =
-        with_fields(connection_fields(), {k_method, k_max_lag, k_connect_timeout, k_read_timeout,
-                                          k_primary, k_wait, k_table, k_write});
+    static const Fields fields = with_fields(
+        mysql_connection_fields(), {k_method, k_max_lag, k_connect_timeout, k_read_timeout,
+                                    k_primary, k_wait, k_table, k_write, k_max_long_transaction});
     return fields;
   }
-  std::vector<std::string> outputs() const override { return {"lag_ms", "catch_up_ms"}; }
+  std::vector<std::string> outputs() const override { return {"lag_ms", "catch_up_ms", "lost"}; }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
     std::string method = spec.str(k_method);
-    if (spec.has(k_password_env) && spec.has(k_password_file))
-      problems.push_back({k_password_file.name, "give password_env or password_file, not both"});
-    if (method != "gtid" && !spec.has(k_max_lag))
+    if (spec.has(k_mysql_password_env) && spec.has(k_mysql_password_file))
+      problems.push_back(
+          {k_mysql_password_file.name, "give password_env or password_file, not both"});
+    bool roles = method == "promotable" || method == "lost";
+    if (method != "gtid" && !roles && !spec.has(k_max_lag))
       problems.push_back({"", fmt::format("method {} needs max_lag", method)});
     if (method != "replica_status" && !spec.has(k_primary))
       problems.push_back({"", fmt::format("method {} needs primary: {{...}}", method)});
@@ -516,6 +538,11 @@ class MysqlKind : public Kind {
       problems.push_back({k_wait.name, "wait goes with method: gtid"});
     if (method != "heartbeat" && (spec.has(k_table) || spec.boolean(k_write)))
       problems.push_back({"", "table and write go with method: heartbeat"});
+    if (method != "promotable" && spec.has(k_max_long_transaction))
+      problems.push_back(
+          {k_max_long_transaction.name, "max_long_transaction goes with method: promotable"});
+    if (method == "lost" && spec.has(k_max_lag))
+      problems.push_back({k_max_lag.name, "method lost measures no lag"});
     if (spec.has(k_table)) {
       for (char c : spec.str(k_table)) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') {
@@ -526,16 +553,25 @@ class MysqlKind : public Kind {
     }
     return problems;
   }
-  std::string target(const Spec& spec) const override {
-    return spec.has(k_socket) ? spec.str(k_socket)
-                              : fmt::format("{}:{}", spec.str(k_host), spec.integer(k_port));
-  }
+  std::string target(const Spec& spec) const override { return mysql_target(spec); }
   std::string describe(const Spec& spec) const override {
-    return fmt::format("measure replication lag of {} by {}", target(spec), spec.str(k_method));
+    std::string method = spec.str(k_method);
+    if (method == "promotable") {
+      return fmt::format("check that {} may be promoted in place of {}", target(spec),
+                         mysql_target(spec.object(k_primary)));
+    }
+    if (method == "lost") {
+      return fmt::format("name what {} has that {} lacks, and keep it read-only",
+                         mysql_target(spec.object(k_primary)), target(spec));
+    }
+    return fmt::format("measure replication lag of {} by {}", target(spec), method);
   }
   bool mutates(const Spec&) const override { return false; }
-  // write: true writes a heartbeat row on the primary (changing nothing anyone relies on).
-  bool writes(const Spec& spec) const override { return spec.boolean(k_write); }
+  // write: true writes a heartbeat row on the primary (changing nothing anyone relies on);
+  // method lost sets an old primary read-only when it is writable.
+  bool writes(const Spec& spec) const override {
+    return spec.boolean(k_write) || spec.str(k_method) == "lost";
+  }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<MysqlOperation>(spec);
   }

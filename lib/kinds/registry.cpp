@@ -10,6 +10,7 @@
 #include "kinds/grpc_health.hpp"
 #include "kinds/http.hpp"
 #include "kinds/mysql_replication.hpp"
+#include "kinds/mysql_switchover.hpp"
 #include "kinds/prewarm.hpp"
 #include "kinds/routing_reload.hpp"
 #include "kinds/warmup_hooks.hpp"
@@ -41,6 +42,7 @@ const KindRegistry& builtin_kinds() {
     r.add(make_consul_kind());
     r.add(make_grpc_health_kind());
     r.add(make_mysql_kind());
+    r.add(make_mysql_switchover_kind());
     r.add(make_etcd_health_kind());
     r.add(make_etcd_watch_latency_kind());
     r.add(make_etcd_put_kind());

@@ -88,3 +88,57 @@ TEST_CASE("the seq is compared per domain, whatever server wrote it") {
   CHECK(behind("0-2-15", "0-1-15").empty());
   CHECK(behind("0-1-15", "0-2-14") == std::vector<std::string>{"0:14<15"});
 }
+
+namespace {
+
+// gtids_missing over two GTID lists, as describe() names them.
+std::string missing(const std::string& have, const std::string& reference) {
+  auto h = parse_gtid_list(have);
+  auto r = parse_gtid_list(reference);
+  REQUIRE(h.has_value());
+  REQUIRE(r.has_value());
+  return describe(gtids_missing(*h, *r));
+}
+
+}  // namespace
+
+TEST_CASE("a candidate's own write above the primary's position is errant, named exactly") {
+  // The lab notes' case: the replica wrote 0-2-16 while the primary is at 0-1-15.
+  CHECK(missing("0-1-15,0-2-16", "0-1-15") == "0-2-16");
+  CHECK(missing("0-1-15", "0-1-15") == "");
+  // Behind is not errant: the candidate lacks transactions, it has none extra.
+  CHECK(missing("0-1-12", "0-1-15") == "");
+}
+
+TEST_CASE("a lost primary's transactions are the seqs above its successor's") {
+  CHECK(missing("0-1-17", "0-1-12") == "0-1-13..0-1-17");
+  // The successor took its own writes since (0-2-13..): the old primary's 13..17 are still lost.
+  CHECK(missing("0-1-17", "0-1-12,0-2-20") == "0-1-13..0-1-17");
+  CHECK(missing("0-1-17,1-1-4", "0-1-17") == "1-1-1..1-1-4");
+}
+
+TEST_CASE(
+    "an old write from a server the reference knows is held; below its top, only the last "
+    "is certain") {
+  // The candidate was the primary once (server 2 wrote 1..5) and the primary has those.
+  CHECK(missing("0-2-5,0-1-15", "0-2-5,0-1-15") == "");
+  CHECK(missing("0-2-10,0-1-9", "0-1-15") == "up to 0-2-10");
+  CHECK(missing("0-2-10", "0-2-5,0-1-15") == "0-2-6..0-2-10");
+}
+
+TEST_CASE("a replica holds a frozen primary's position only with the same GTID in every domain") {
+  auto list = [](const std::string& text) {
+    auto value = parse_gtid_list(text);
+    REQUIRE(value.has_value());
+    return *value;
+  };
+  CHECK(gtid_position_differences(list("0-1-15,1-1-3"), list("1-1-3,0-1-15")).empty());
+  CHECK(gtid_position_differences(list("0-1-15"), list("0-1-14")) ==
+        std::vector<std::string>{"0: 0-1-15 vs 0-1-14"});
+  CHECK(gtid_position_differences(list("0-1-15"), list("0-2-15")) ==
+        std::vector<std::string>{"0: 0-1-15 vs 0-2-15"});
+  CHECK(gtid_position_differences(list("0-1-15,1-1-3"), list("0-1-15")) ==
+        std::vector<std::string>{"1: 1-1-3 vs none"});
+  CHECK(!parse_gtid_list("0-1").has_value());
+  CHECK(!parse_gtid_list("0-1-x").has_value());
+}

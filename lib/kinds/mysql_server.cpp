@@ -1,0 +1,196 @@
+#include "kinds/mysql_server.hpp"
+
+#include <fmt/format.h>
+
+#include "kinds/failure.hpp"
+#include "kinds/tls_fields.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+const Field k_host = Field::string("host", "Server host.").defaults_to("127.0.0.1");
+const Field k_port = Field::integer("port", "Server port.").range(1, 65535).defaults_to(3306);
+const Field k_user = Field::string("user", "User name.").mandatory();
+
+Status status_of(const SqlError& error) {
+  switch (error.kind) {
+    case SqlError::Class::refused:
+      return Status::unreachable;
+    case SqlError::Class::timeout:
+      return Status::timeout;
+    default:
+      return Status::failed;
+  }
+}
+
+const char* class_name(const SqlError& error) {
+  switch (error.kind) {
+    case SqlError::Class::refused:
+      return "refused";
+    case SqlError::Class::timeout:
+      return "timeout";
+    case SqlError::Class::auth:
+      return "auth";
+    case SqlError::Class::query:
+      return "query";
+    default:
+      return "other";
+  }
+}
+
+}  // namespace
+
+const Field k_mysql_socket = Field::string("socket", "Unix socket, instead of host and port.");
+const Field k_mysql_password_env =
+    Field::string("password_env", "Environment variable holding the password.");
+const Field k_mysql_password_file = Field::string("password_file", "File holding the password.");
+
+Fields mysql_connection_fields() {
+  return with_fields(
+      {k_host, k_port, k_mysql_socket, k_user, k_mysql_password_env, k_mysql_password_file},
+      tls_client_fields(false));
+}
+
+tl::expected<SqlEndpoint, std::string> mysql_endpoint(const Spec& spec, Millis connect_timeout,
+                                                      Millis read_timeout) {
+  SqlEndpoint e;
+  e.host = spec.str(k_host);
+  e.port = static_cast<int>(spec.integer(k_port));
+  e.socket = spec.str(k_mysql_socket);
+  e.user = spec.str(k_user);
+  e.ca = spec.str(k_tls_ca);
+  e.cert = spec.str(k_tls_cert);
+  e.key = spec.str(k_tls_key);
+  e.connect_timeout = connect_timeout;
+  e.read_timeout = read_timeout;
+  auto password = spec.secret("password");
+  if (!password)
+    return tl::unexpected(fmt::format("mysql {}: password: {}", e.describe(), password.error()));
+  e.password = *password;
+  return e;
+}
+
+std::string mysql_target(const Spec& spec) {
+  return spec.has(k_mysql_socket) ? spec.str(k_mysql_socket)
+                                  : fmt::format("{}:{}", spec.str(k_host), spec.integer(k_port));
+}
+
+Outcome sql_failure(const SqlError& error, const std::string& who, const std::string& doing) {
+  return failed(
+      status_of(error), class_name(error),
+      fmt::format("mysql {}: {} ({}): {}", who, doing, error.code, one_line(error.message)));
+}
+
+std::string sql_literal(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::string sql_text(const SqlRow& row, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    auto it = row.find(name);
+    if (it != row.end()) return it->second.value_or("");
+  }
+  return "";
+}
+
+tl::expected<std::unique_ptr<MysqlServer>, Outcome> MysqlServer::open(SqlClient& client,
+                                                                      const SqlEndpoint& endpoint,
+                                                                      std::string role) {
+  std::unique_ptr<MysqlServer> server(new MysqlServer());
+  server->m_endpoint = endpoint;
+  server->m_endpoint.password.clear();  // kept by the session only
+  server->m_name = role + " " + endpoint.describe();
+  auto session = client.connect(endpoint);
+  if (!session) {
+    const auto& error = session.error();
+    return tl::unexpected(sql_failure(
+        error, server->m_name,
+        error.kind == SqlError::Class::auth ? "authentication failed" : "cannot connect"));
+  }
+  server->m_session = std::move(*session);
+  auto rows = server->rows("SELECT VERSION() AS v, CONNECTION_ID() AS id, @@server_id AS sid");
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty()) {
+    return tl::unexpected(failed(Status::invalid_answer, "bad_answer",
+                                 "mysql " + server->m_name + ": no answer to SELECT VERSION()"));
+  }
+  server->m_mariadb = sql_text(rows->front(), {"v"}).find("MariaDB") != std::string::npos;
+  server->m_connection_id = std::stoll("0" + sql_text(rows->front(), {"id"}));
+  server->m_server_id = std::stoll("0" + sql_text(rows->front(), {"sid"}));
+  return server;
+}
+
+tl::expected<std::vector<SqlRow>, Outcome> MysqlServer::rows(const std::string& sql) {
+  auto rows = m_session->query(sql);
+  if (!rows) return tl::unexpected(sql_failure(rows.error(), m_name, "query failed"));
+  return std::move(*rows);
+}
+
+tl::expected<std::string, Outcome> MysqlServer::scalar(const std::string& sql) {
+  auto rows = this->rows(sql);
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty() || rows->front().empty() || !rows->front().begin()->second) return "";
+  return *rows->front().begin()->second;
+}
+
+tl::expected<void, Outcome> MysqlServer::exec(const std::string& sql) {
+  auto done = m_session->execute(sql);
+  if (!done) {
+    // The statement's verb names what failed: "SET GLOBAL read_only=1 failed (1227): ...".
+    std::string verb = sql.substr(0, std::min<std::size_t>(sql.find_first_of("(='"), 40));
+    return tl::unexpected(sql_failure(done.error(), m_name, trim(verb) + " failed"));
+  }
+  return {};
+}
+
+tl::expected<std::optional<SqlRow>, Outcome> MysqlServer::replica_status() {
+  auto rows = m_session->query("SHOW REPLICA STATUS");
+  if (!rows) rows = m_session->query("SHOW SLAVE STATUS");
+  if (!rows) return tl::unexpected(sql_failure(rows.error(), m_name, "reading replica status"));
+  if (rows->empty()) return std::nullopt;
+  return rows->front();
+}
+
+tl::expected<bool, Outcome> MysqlServer::read_only() {
+  auto value = scalar(fmt::format("SELECT @@global.{}", read_only_variable()));
+  if (!value) return tl::unexpected(value.error());
+  return *value == "1" || *value == "ON";
+}
+
+tl::expected<std::string, Outcome> MysqlServer::executed_gtids() {
+  if (!m_mariadb) return scalar("SELECT @@global.gtid_executed");
+  // A replica without log_slave_updates has applied transactions that are not in its binlog:
+  // its slave position names them.
+  auto rows = this->rows("SELECT @@global.gtid_binlog_state AS b, @@global.gtid_slave_pos AS s");
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty()) return "";
+  std::string binlog = sql_text(rows->front(), {"b"}), slave = sql_text(rows->front(), {"s"});
+  return binlog.empty() ? slave : slave.empty() ? binlog : binlog + "," + slave;
+}
+
+tl::expected<std::string, Outcome> MysqlServer::written_position() {
+  return scalar(m_mariadb ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed");
+}
+
+tl::expected<std::string, Outcome> MysqlServer::applied_position() {
+  return scalar(m_mariadb ? "SELECT @@global.gtid_slave_pos" : "SELECT @@global.gtid_executed");
+}
+
+tl::expected<std::vector<Gtid>, Outcome> gtid_list(const MysqlServer& server,
+                                                   const std::string& text) {
+  auto list = parse_gtid_list(text);
+  if (!list) {
+    return tl::unexpected(failed(Status::invalid_answer, "bad_gtid",
+                                 fmt::format("mysql {}: cannot read the GTID list '{}'",
+                                             server.name(), text.substr(0, 200))));
+  }
+  return *list;
+}
+
+}  // namespace drctl

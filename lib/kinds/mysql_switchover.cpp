@@ -1,0 +1,551 @@
+#include "kinds/mysql_switchover.hpp"
+
+#include <fmt/format.h>
+
+#include <thread>
+
+#include "kinds/failure.hpp"
+#include "kinds/mysql_promotion.hpp"
+#include "kinds/mysql_switch_plan.hpp"
+#include "util/strings.hpp"
+
+namespace drctl {
+namespace {
+
+const Field k_primary =
+    Field::object("primary", "The primary to move away from.", mysql_connection_fields())
+        .mandatory();
+const Field k_candidate =
+    Field::object("candidate", "The replica to promote in its place.", mysql_connection_fields())
+        .mandatory();
+const Field k_repl_user =
+    Field::string("user", "The replication account (it exists on both servers).").mandatory();
+const Field k_repl_host = Field::string(
+    "host", "Where the old primary reaches the candidate (default: the candidate's host).");
+const Field k_repl_port =
+    Field::integer("port", "The candidate's port as the old primary sees it.").range(1, 65535);
+const Field k_replication =
+    Field::object(
+        "replication", "The account a re-pointed server replicates with, in either direction.",
+        {k_repl_user, k_repl_host, k_repl_port, k_mysql_password_env, k_mysql_password_file})
+        .mandatory();
+const Field k_mode = Field::string("mode",
+                                   "planned: the primary answers, nothing is lost (proven); "
+                                   "emergency: the primary is gone, the candidate's relay log "
+                                   "is applied and it is promoted.")
+                         .one_of({"planned", "emergency"})
+                         .defaults_to("planned");
+const Field k_allow_data_loss =
+    Field::boolean("allow_data_loss",
+                   "emergency: accept losing what the lost primary had not sent (required).")
+        .defaults_to(false);
+const Field k_max_lag =
+    Field::duration("max_lag", "Precondition: the candidate's Seconds_Behind_Master at most this.");
+const Field k_max_long_transaction = Field::duration(
+    "max_long_transaction", "Precondition: no write transaction on the primary older than this.");
+const Field k_freeze_timeout =
+    Field::duration("freeze_timeout", "How long setting read_only on the primary may take.")
+        .defaults_to(2000);
+const Field k_kill_after = Field::duration(
+    "kill_after",
+    "After the freeze, kill write transactions still open this long later; sessions that can "
+    "write through read_only are killed at once (unset: such sessions refuse the switch).");
+const Field k_catchup_timeout =
+    Field::duration("catchup_timeout", "How long the candidate may take to apply the last write.")
+        .defaults_to(5000);
+const Field k_repoint =
+    Field::boolean("repoint_old_primary",
+                   "Make the old primary replicate from the new one (read-only).")
+        .defaults_to(true);
+const Field k_connect_timeout =
+    Field::duration("connect_timeout", "Connection limit (whole seconds in the connector).")
+        .defaults_to(5000);
+const Field k_read_timeout =
+    Field::duration("read_timeout", "Limit for one answer.").defaults_to(5000);
+
+class MysqlSwitchoverOperation : public Operation {
+ public:
+  explicit MysqlSwitchoverOperation(Spec spec) : m_spec(std::move(spec)) { sql_client(); }
+
+  Outcome run(const AttemptContext& ctx) override {
+    auto settings = read_settings();
+    if (!settings) return failed(Status::failed, "config", settings.error());
+    m_settings = *settings;
+    return m_spec.str(k_mode) == "emergency" ? run_emergency(ctx) : run_planned(ctx);
+  }
+
+  bool can_undo() const override { return true; }
+  nlohmann::json undo_state() const override {
+    return m_journal.phase.empty() ? nlohmann::json(nullptr) : m_journal.to_json();
+  }
+  void adopt_undo_state(const nlohmann::json& state) override {
+    if (auto journal = SwitchJournal::from_json(state)) {
+      m_journal = *journal;
+      m_adopted = true;
+    }
+  }
+
+  Outcome undo(const AttemptContext& ctx) override {
+    if (m_journal.phase.empty())
+      return Outcome::fail(Status::skipped, "mysql: the switch changed nothing", Changed::no);
+    auto settings = read_settings();
+    if (!settings) return failed(Status::failed, "config", settings.error());
+    return switch_back(*settings, m_journal, ctx);
+  }
+
+ private:
+  tl::expected<SwitchSettings, std::string> read_settings() const {
+    SwitchSettings s;
+    Millis connect = m_spec.duration(k_connect_timeout).value();
+    Millis read = m_spec.duration(k_read_timeout).value();
+    auto primary = mysql_endpoint(m_spec.object(k_primary), connect, read);
+    if (!primary) return tl::unexpected(primary.error());
+    auto candidate = mysql_endpoint(m_spec.object(k_candidate), connect, read);
+    if (!candidate) return tl::unexpected(candidate.error());
+    s.primary = *primary;
+    s.candidate = *candidate;
+    Spec repl = m_spec.object(k_replication);
+    auto password = repl.secret("password");
+    if (!password) return tl::unexpected("mysql replication: password: " + password.error());
+    s.replication_password = *password;
+    s.candidate_login = {
+        repl.has(k_repl_host) ? repl.str(k_repl_host) : s.candidate.host,
+        repl.has(k_repl_port) ? static_cast<int>(repl.integer(k_repl_port)) : s.candidate.port,
+        repl.str(k_repl_user), ""};
+    s.freeze_timeout = m_spec.duration(k_freeze_timeout).value();
+    s.catchup_timeout = m_spec.duration(k_catchup_timeout).value();
+    s.kill_after = m_spec.duration(k_kill_after);
+    return s;
+  }
+
+  SteadyClock::time_point within(const AttemptContext& ctx, Millis limit) const {
+    return std::min(ctx.deadline, SteadyClock::now() + limit);
+  }
+
+  // Journals the phase about to start; false when the journal refused it (change nothing).
+  bool enter(const AttemptContext& ctx, const char* phase) {
+    std::string previous = m_journal.phase;
+    m_journal.phase = phase;
+    if (ctx.save_undo_state()) return true;
+    m_journal.phase = previous;
+    return false;
+  }
+
+  Outcome run_planned(const AttemptContext& ctx) {
+    auto start = SteadyClock::now();
+    auto sessions = open_switch_sessions(m_settings, true);
+    if (!sessions) return sessions.error();
+    MysqlServer& primary = *sessions->primary;
+    MysqlServer& control = *sessions->control;
+    MysqlServer& candidate = *sessions->candidate;
+    if (m_adopted && m_journal.phase != "freezing") {
+      if (auto resumed = resume_promoted(ctx, primary, candidate)) return *resumed;
+    }
+
+    Outcome outcome;
+    PromotionLimits limits{m_spec.duration(k_max_lag), m_spec.duration(k_max_long_transaction),
+                           m_spec.has(k_kill_after)};
+    PromotionFacts facts;
+    std::vector<long long> own = {primary.connection_id(), control.connection_id()};
+    if (auto refused = check_promotable(primary, candidate, limits, own, facts, outcome))
+      return *refused;
+    if (auto fenced = check_fence(candidate, ctx.fencing_token); !fenced) return fenced.error();
+    auto primary_ro = primary.read_only();
+    if (!primary_ro) return primary_ro.error();
+    outcome.evidence["preconditions_ms"] = ms_since(start);
+
+    // Freeze.
+    m_journal.mode = "planned";
+    m_journal.source = facts.source;
+    if (!m_adopted) m_journal.primary_was_read_only = *primary_ro;
+    if (!enter(ctx, "freezing")) return Outcome::journal_refused();
+    auto frozen_at = SteadyClock::now();
+    if (auto done = set_read_only(primary, control, true, within(ctx, m_settings.freeze_timeout));
+        !done) {
+      Outcome failure = done.error();
+      failure.evidence.update(outcome.evidence);
+      failure.changed = Changed::no;
+      return failure;
+    }
+    outcome.evidence["read_only_set_ms"] = ms_since(frozen_at);
+    auto killed = stop_writers(ctx, primary, control, own, outcome);
+    if (!killed) return unfreeze(primary, control, killed.error(), ctx);
+
+    // Catch up, and prove it.
+    auto caught_at = SteadyClock::now();
+    auto final_position = primary.written_position();
+    if (!final_position) return unfreeze(primary, control, final_position.error(), ctx);
+    outcome.evidence["final_gtid"] = *final_position;
+    auto applied =
+        wait_applied(candidate, *final_position, within(ctx, m_settings.catchup_timeout));
+    if (!applied) return unfreeze(primary, control, applied.error(), ctx);
+    if (!*applied) {
+      return unfreeze(primary, control,
+                      failed(outcome, Status::timeout, "catchup_timeout",
+                             fmt::format("mysql {}: did not apply the {}'s last transaction ({}) "
+                                         "within catchup_timeout {} ms",
+                                         candidate.name(), primary.name(), *final_position,
+                                         m_settings.catchup_timeout.count())),
+                      ctx);
+    }
+    if (auto unproven = prove_caught_up(primary, candidate, *final_position, outcome))
+      return unfreeze(primary, control, *unproven, ctx);
+    outcome.evidence["catchup_ms"] = ms_since(caught_at);
+
+    // Promote.
+    m_journal.final_position = *final_position;
+    if (!enter(ctx, "promoting")) {
+      return unfreeze(primary, control, Outcome::journal_refused(), ctx);
+    }
+    if (auto done = promote(candidate); !done) {
+      Outcome failure = done.error();
+      failure.changed = Changed::unknown;  // the undo looks at what happened
+      return failure;
+    }
+    double freeze_ms = ms_since(frozen_at);
+    outcome.evidence["freeze_ms"] = freeze_ms;
+    outcome.outputs["freeze_ms"] = fmt::format("{:.1f}", freeze_ms);
+    fence(ctx, candidate, primary, *final_position, outcome);
+    return finish(ctx, primary, candidate, std::move(outcome), start);
+  }
+
+  // After a crash past the promotion (adopted state): the candidate no longer replicates from
+  // the primary. Finish only what is provably safe: the primary is frozen and the candidate
+  // has all it wrote. nullopt: the candidate still replicates, so switch from the start.
+  std::optional<Outcome> resume_promoted(const AttemptContext& ctx, MysqlServer& primary,
+                                         MysqlServer& candidate) {
+    auto status = candidate.replica_status();
+    if (!status) return status.error();
+    if (*status && replica_source(**status).server_id == primary.server_id()) return std::nullopt;
+    auto start = SteadyClock::now();
+    Outcome outcome;
+    auto primary_ro = primary.read_only();
+    if (!primary_ro) return primary_ro.error();
+    auto lost = transactions_missing(primary, candidate);
+    if (!lost) return lost.error();
+    if (!*primary_ro || !lost->empty()) {
+      return failed(Status::failed, "unsafe_resume",
+                    fmt::format("mysql: cannot finish the interrupted switch: the {} is {} and "
+                                "has {} the {} lacks; roll it back instead",
+                                primary.name(), *primary_ro ? "read-only" : "writable",
+                                lost->empty() ? "nothing" : lost->text, candidate.name()),
+                    Changed::no);
+    }
+    auto written = primary.written_position();
+    if (!written) return written.error();
+    if (auto done = promote(candidate); !done) return done.error();
+    outcome.evidence["resumed"] = true;
+    fence(ctx, candidate, primary, *written, outcome);
+    return finish(ctx, primary, candidate, std::move(outcome), start);
+  }
+
+  // Re-points the old primary (unless asked not to) and says what the switch did.
+  Outcome finish(const AttemptContext& ctx, MysqlServer& primary, MysqlServer& candidate,
+                 Outcome outcome, SteadyClock::time_point start) {
+    outcome.changed = Changed::yes;
+    outcome.outputs["new_primary"] = candidate.endpoint().describe();
+    auto position = candidate.written_position();
+    if (position) outcome.evidence["new_primary_gtid"] = *position;
+    if (m_spec.boolean(k_repoint)) {
+      if (!enter(ctx, "repointing")) return Outcome::journal_refused();
+      auto repoint_at = SteadyClock::now();
+      ReplicationLogin login = m_settings.candidate_login;
+      login.password = m_settings.replication_password;
+      if (auto done = replicate_from(primary, login, within(ctx, m_settings.catchup_timeout));
+          !done) {
+        Outcome failure = done.error();
+        failure.evidence.update(outcome.evidence);
+        failure.message += fmt::format(" (the {} is the primary; the {} is read-only)",
+                                       candidate.name(), primary.name());
+        failure.changed = Changed::yes;
+        return failure;
+      }
+      outcome.evidence["repoint_ms"] = ms_since(repoint_at);
+    }
+    m_journal.phase = "done";
+    outcome.evidence["total_ms"] = ms_since(start);
+    outcome.status = Status::ok;
+    outcome.message = fmt::format(
+        "mysql: {} promoted with every transaction of the {} (gtid {}){}{}",
+        candidate.endpoint().describe(), primary.name(), m_journal.final_position,
+        outcome.evidence.contains("freeze_ms")
+            ? fmt::format(", writes impossible for {:.1f} ms",
+                          outcome.evidence["freeze_ms"].get<double>())
+            : std::string(" (finished after an interruption)"),
+        m_spec.boolean(k_repoint) ? fmt::format("; the {} replicates from it", primary.name())
+                                  : std::string());
+    return outcome;
+  }
+
+  // After read_only took effect: sessions that write through it are killed (kill_after set) or
+  // the freeze is undone; open write transactions are given kill_after to end, then killed.
+  tl::expected<void, Outcome> stop_writers(const AttemptContext& ctx, MysqlServer& primary,
+                                           MysqlServer& control, const std::vector<long long>& own,
+                                           Outcome& outcome) {
+    nlohmann::json killed = nlohmann::json::array();
+    auto bypassers = read_only_bypassers(primary, own);
+    if (!bypassers) return tl::unexpected(bypassers.error());
+    if (!bypassers->empty()) {
+      if (!m_settings.kill_after) {
+        return tl::unexpected(failed(
+            outcome, Status::failed, "read_only_bypass",
+            fmt::format("mysql {}: sessions connected at the freeze can write through read_only: "
+                        "{} (set kill_after to kill them)",
+                        primary.name(), describe(*bypassers))));
+      }
+      if (auto done = kill_sessions(control, *bypassers); !done) return done;
+      for (const auto& s : *bypassers) killed.push_back(to_json(s));
+    }
+    auto writers = open_writers(primary);
+    if (!writers) return tl::unexpected(writers.error());
+    outcome.evidence["open_at_freeze"] = nlohmann::json::array();
+    for (const auto& w : *writers) outcome.evidence["open_at_freeze"].push_back(to_json(w));
+    if (m_settings.kill_after && !writers->empty()) {
+      // Their COMMIT fails now (read_only), so they hold nothing that can be lost; they get
+      // kill_after to end on their own, then go.
+      auto until = within(ctx, *m_settings.kill_after);
+      while (!writers->empty() && SteadyClock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        writers = open_writers(primary);
+        if (!writers) return tl::unexpected(writers.error());
+      }
+      if (auto done = kill_sessions(control, *writers); !done) return done;
+      for (const auto& s : *writers) killed.push_back(to_json(s));
+    }
+    outcome.evidence["killed"] = killed;
+    return {};
+  }
+
+  // Proves the candidate applied exactly the frozen primary's last transaction in every domain
+  // and that the primary wrote nothing since; the failure otherwise.
+  std::optional<Outcome> prove_caught_up(MysqlServer& primary, MysqlServer& candidate,
+                                         const std::string& final_position, Outcome& outcome) {
+    auto applied = candidate.applied_position();
+    if (!applied) return applied.error();
+    outcome.evidence["candidate_gtid_after"] = *applied;
+    std::vector<std::string> differences;
+    if (candidate.mariadb()) {
+      auto want = gtid_list(primary, final_position);
+      if (!want) return want.error();
+      auto have = gtid_list(candidate, *applied);
+      if (!have) return have.error();
+      differences = gtid_position_differences(*want, *have);
+    } else {
+      auto subset = candidate.scalar(fmt::format(
+          "SELECT GTID_SUBSET({}, {})", sql_literal(final_position), sql_literal(*applied)));
+      if (!subset) return subset.error();
+      if (*subset != "1") differences.push_back("the primary's set is not within the candidate's");
+    }
+    if (!differences.empty()) {
+      return failed(outcome, Status::failed, "not_caught_up",
+                    fmt::format("mysql {}: does not hold exactly the {}'s final position: {}",
+                                candidate.name(), primary.name(), join(differences, "; ")));
+    }
+    auto now = primary.written_position();
+    if (!now) return now.error();
+    if (*now != final_position) {
+      return failed(outcome, Status::failed, "primary_moved",
+                    fmt::format("mysql {}: wrote after the freeze ({} -> {}): a session writes "
+                                "through read_only",
+                                primary.name(), final_position, *now));
+    }
+    outcome.evidence["rpo_transactions"] = 0;
+    return std::nullopt;
+  }
+
+  // A failure after the freeze and before the promotion: the primary takes writes again.
+  Outcome unfreeze(MysqlServer& primary, MysqlServer& control, Outcome failure,
+                   const AttemptContext& ctx) {
+    if (m_journal.primary_was_read_only) {
+      failure.changed = Changed::no;
+      return failure;
+    }
+    auto done = set_read_only(primary, control, false, within(ctx, m_settings.freeze_timeout));
+    if (done) {
+      m_journal.phase.clear();
+      failure.message += "; the primary was made writable again";
+      failure.changed = Changed::no;
+    } else {
+      failure.message += "; the primary is still read-only: " + done.error().message;
+      failure.changed = Changed::yes;
+    }
+    return failure;
+  }
+
+  void fence(const AttemptContext& ctx, MysqlServer& candidate, MysqlServer& primary,
+             const std::string& position, Outcome& outcome) {
+    if (auto fenced =
+            write_fence(candidate, ctx.run_id, ctx.fencing_token, primary.name(), position);
+        !fenced)
+      outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
+  }
+
+  Outcome run_emergency(const AttemptContext& ctx) {
+    auto start = SteadyClock::now();
+    // The primary must be gone: one that answers gets a planned switch, never an emergency one.
+    auto client = sql_client();
+    if (!client) return failed(Status::failed, "module", "mysql: " + client.error());
+    if (m_journal.phase.empty() || m_journal.phase == "draining") {
+      auto probe = MysqlServer::open(**client, m_settings.primary, "primary");
+      if (probe || probe.error().evidence.value("error", "") == "auth" ||
+          probe.error().evidence.value("error", "") == "query") {
+        return failed(Status::failed, "primary_reachable",
+                      fmt::format("mysql primary {}: answers: an emergency promotion would leave "
+                                  "two primaries; use mode: planned",
+                                  m_settings.primary.describe()));
+      }
+    }
+    auto sessions = open_switch_sessions(m_settings, false);
+    if (!sessions) return sessions.error();
+    MysqlServer& candidate = *sessions->candidate;
+    Outcome outcome;
+    outcome.evidence["mode"] = "emergency";
+    auto status = candidate.replica_status();
+    if (!status) return status.error();
+    if (*status) {
+      m_journal.mode = "emergency";
+      m_journal.source = replica_source(**status);
+      if (!enter(ctx, "draining")) return Outcome::journal_refused();
+      // Stop receiving, then apply everything received: the relay log drained.
+      if (auto done = candidate.exec(candidate.mariadb() ? "STOP SLAVE IO_THREAD"
+                                                         : "STOP REPLICA IO_THREAD");
+          !done)
+        return done.error();
+      auto stopped = candidate.replica_status();
+      if (!stopped) return stopped.error();
+      std::string received = *stopped ? replica_source(**stopped).io_position : "";
+      outcome.evidence["received_gtid"] = received;
+      if (!received.empty()) {
+        auto applied = wait_applied(candidate, received, within(ctx, m_settings.catchup_timeout));
+        if (!applied) return applied.error();
+        if (!*applied) {
+          candidate.exec(candidate.mariadb() ? "START SLAVE IO_THREAD" : "START REPLICA IO_THREAD");
+          m_journal.phase.clear();
+          return failed(outcome, Status::timeout, "catchup_timeout",
+                        fmt::format("mysql {}: did not apply its relay log ({}) within "
+                                    "catchup_timeout; replication restarted, nothing promoted",
+                                    candidate.name(), received));
+        }
+      }
+    } else if (!m_adopted) {
+      return failed(
+          Status::failed, "not_a_replica",
+          fmt::format("mysql {}: not a replica (replica status is empty)", candidate.name()));
+    }
+    auto last = candidate.applied_position();
+    if (!last) return last.error();
+    m_journal.final_position = *last;
+    if (!enter(ctx, "promoting")) return Outcome::journal_refused();
+    if (auto done = promote(candidate); !done) return done.error();
+    if (auto fenced = write_fence(candidate, ctx.run_id, ctx.fencing_token,
+                                  m_settings.primary.describe() + " (unreachable)", *last);
+        !fenced)
+      outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
+    m_journal.phase = "done";
+    outcome.status = Status::ok;
+    outcome.changed = Changed::yes;
+    outcome.evidence["last_gtid"] = *last;
+    outcome.evidence["total_ms"] = ms_since(start);
+    outcome.evidence["lost"] = "unknown until the old primary answers";
+    outcome.outputs["new_primary"] = candidate.endpoint().describe();
+    outcome.warnings.push_back(fmt::format(
+        "what the old primary {} had and did not send is lost: once it answers, `drctl probe "
+        "mysql --method lost` names it (and keeps it read-only)",
+        m_settings.primary.describe()));
+    outcome.message = fmt::format(
+        "mysql: {} promoted in an emergency with its last transaction {} (the primary {} is "
+        "unreachable)",
+        candidate.endpoint().describe(), *last, m_settings.primary.describe());
+    return outcome;
+  }
+
+  Spec m_spec;
+  SwitchSettings m_settings;
+  SwitchJournal m_journal;
+  bool m_adopted = false;
+};
+
+class MysqlSwitchoverKind : public Kind {
+ public:
+  std::string_view name() const override { return "mysql_switchover"; }
+  std::string_view summary() const override {
+    return "Move the MySQL/MariaDB primary role to a replica: preconditions, freeze, catch up "
+           "(RPO 0 proven by GTID), promote, re-point; undo switches back the same way.";
+  }
+  bool allowed_as(Role role) const override { return role == Role::step; }
+  const Fields& fields() const override {
+    static const Fields fields = {k_primary,
+                                  k_candidate,
+                                  k_replication,
+                                  k_mode,
+                                  k_allow_data_loss,
+                                  k_max_lag,
+                                  k_max_long_transaction,
+                                  k_freeze_timeout,
+                                  k_kill_after,
+                                  k_catchup_timeout,
+                                  k_repoint,
+                                  k_connect_timeout,
+                                  k_read_timeout};
+    return fields;
+  }
+  std::vector<std::string> outputs() const override { return {"freeze_ms", "new_primary"}; }
+  std::vector<SpecProblem> check_spec(const Spec& spec) const override {
+    std::vector<SpecProblem> problems;
+    for (const Field* side : {&k_primary, &k_candidate, &k_replication}) {
+      Spec object = spec.object(*side);
+      if (object.has(k_mysql_password_env) && object.has(k_mysql_password_file))
+        problems.push_back({side->name + "." + k_mysql_password_file.name,
+                            "give password_env or password_file, not both"});
+    }
+    bool emergency = spec.str(k_mode) == "emergency";
+    if (emergency && !spec.boolean(k_allow_data_loss)) {
+      problems.push_back({k_mode.name,
+                          "mode: emergency loses what the primary had not sent: it needs "
+                          "allow_data_loss: true"});
+    }
+    if (!emergency && spec.boolean(k_allow_data_loss))
+      problems.push_back({k_allow_data_loss.name, "allow_data_loss goes with mode: emergency"});
+    if (spec.boolean(k_repoint) && spec.object(k_candidate).has(k_mysql_socket) &&
+        !spec.object(k_replication).has(k_repl_host)) {
+      problems.push_back({k_replication.name,
+                          "the candidate is given by socket: replication.host and port say "
+                          "where the old primary reaches it"});
+    }
+    return problems;
+  }
+  std::string target(const Spec& spec) const override {
+    return fmt::format("{} -> {}", mysql_target(spec.object(k_primary)),
+                       mysql_target(spec.object(k_candidate)));
+  }
+  std::string describe(const Spec& spec) const override {
+    if (spec.str(k_mode) == "emergency") {
+      return fmt::format("promote {} in an emergency (primary {} gone; data loss accepted)",
+                         mysql_target(spec.object(k_candidate)),
+                         mysql_target(spec.object(k_primary)));
+    }
+    return fmt::format(
+        "move the primary role {} -> {}: check preconditions, freeze (read_only within {}), "
+        "catch up (within {}), promote{}",
+        mysql_target(spec.object(k_primary)), mysql_target(spec.object(k_candidate)),
+        format_duration(*spec.duration(k_freeze_timeout)),
+        format_duration(*spec.duration(k_catchup_timeout)),
+        spec.boolean(k_repoint) ? ", re-point the old primary" : "");
+  }
+  bool undo_state_before_changes(const Spec&) const override { return true; }
+  std::string undo_description(const Spec&) const override {
+    return "switch back: unpromoted, the primary writes again; promoted, the same planned switch "
+           "in the other direction (never losing the writes the new primary took)";
+  }
+  std::unique_ptr<Operation> prepare(const Spec& spec) const override {
+    return std::make_unique<MysqlSwitchoverOperation>(spec);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Kind> make_mysql_switchover_kind() {
+  return std::make_unique<MysqlSwitchoverKind>();
+}
+
+}  // namespace drctl
