@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) of issue 16: moving the primary role of ONE MariaDB pair (A, B on
+# 127.0.0.1, GTID replication) back and forth while an application writes, by three tools in
+# one run of this script:
+#  1. drctl `mysql_switchover` (SWITCHES runs, default 20, A -> B, B -> A, ...): freeze_ms from
+#     its JSON report (read_only ON on the old primary until the candidate is writable);
+#  2. MHA's online switch, run as its users do: `masterha_master_switch --master_state=alive
+#     --orig_master_is_new_slave --interactive=0` with a master_ip_online_change_script
+#     (bench/peers/mha_online_change: the sample MHA ships, filled in), through
+#     bench/peers/mha_master_switch (MHA unchanged but for its known version-parsing bug, which
+#     stops it at once against "10.11.x-MariaDB-0+deb12u1"). MHA_SWITCHES runs (default 20).
+#     Its freeze: read_only=1 on the old master until read_only=0 on the new one, from its
+#     script's timestamps. MHA needs no SSH for this switch (only for failover), so none is set up;
+#  3. the floor: a hand-typed sequence of 4 `mariadb` client calls (read_only=1 on the primary;
+#     read @@gtid_binlog_pos; MASTER_GTID_WAIT on the replica; STOP SLAVE, RESET SLAVE ALL,
+#     read_only=0), SWITCHES runs; freeze = first call's start to last call's return. The old
+#     primary is re-pointed (GTID) after each, outside the timed window.
+# The application (bench/peers/db_writer.pl) inserts RATE rows/s (default 200) with ids
+# 1, 2, 3, ... into bench.w as an account without READ_ONLY ADMIN, always on whichever server
+# is writable (retrying 1290 on the other), and logs every acknowledged id with its time. The
+# same yardstick for all three: the writer's longest gap between two acknowledged inserts
+# around each switch (the tool's process start to end). After every switch, every id
+# acknowledged so far is on the new primary; at the end the writer stops, the replica catches
+# up, every acknowledged id is on the final primary and CHECKSUM TABLE agrees on both.
+# Usage: bench/db_switch.sh [BUILD_DIR]   (writes bench/results/db-switch.{txt,json}; needs
+#        mariadb-server, and mha4mysql-manager/-node for part 2, else it says why and skips it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/common.sh "${1:-build}"
+set +eu
+. tests/cli/mariadb.sh
+set -e
+switches=${SWITCHES:-20} mha_switches=${MHA_SWITCHES:-20} rate=${RATE:-200}
+now_us() { echo "${EPOCHREALTIME/./}"; }  # bash's clock, the writer's too (wall, microseconds)
+secret() { openssl rand -hex 12; }
+repl_pw=$(secret) dr_pw=$(secret) app_pw=$(secret) mha_pw=$(secret)
+printf %s "$repl_pw" > "$WORK/repl.pw"
+printf %s "$dr_pw" > "$WORK/dr.pw"
+chmod 600 "$WORK"/*.pw
+results=bench/results/db-switch
+: > "$results-runs.txt"
+fail() { echo "db_switch: $*" >&2; exit 1; }
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- one pair: A primary, B its read-only replica; drctl's account, the application's, MHA's
+start_mariadb a 1
+start_mariadb b 2
+start_replication a b "$repl_pw"
+sql b "SET GLOBAL read_only = 1"
+sql a "CREATE USER 'dr'@'127.0.0.1' IDENTIFIED BY '$dr_pw';
+  GRANT READ_ONLY ADMIN, PROCESS, RELOAD, CONNECTION ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR,
+    BINLOG MONITOR, BINLOG ADMIN, SELECT ON *.* TO 'dr'@'127.0.0.1';
+  GRANT CREATE, INSERT ON drctl.* TO 'dr'@'127.0.0.1';
+  CREATE DATABASE bench;
+  CREATE TABLE bench.w (id BIGINT PRIMARY KEY, port INT NOT NULL, at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6));
+  CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '$app_pw'; GRANT SELECT, INSERT ON bench.* TO 'app'@'127.0.0.1';
+  CREATE USER 'mha'@'127.0.0.1' IDENTIFIED BY '$mha_pw'; GRANT ALL PRIVILEGES ON *.* TO 'mha'@'127.0.0.1' WITH GRANT OPTION;"
+port_of() { local v="PORT_$1"; echo "${!v}"; }
+other() { [ "$1" = a ] && echo b || echo a; }
+# caught_up REPLICA PRIMARY: the replica has applied everything the primary has logged.
+caught_up() {
+  local pos
+  pos=$(sql "$2" "SELECT @@gtid_binlog_pos")
+  [ "$(sql "$1" "SELECT MASTER_GTID_WAIT('$pos', 10)")" = 0 ] || fail "$1 did not catch up with $2 ($pos)"
+}
+caught_up b a
+
+# The client option file the hand-typed sequence uses (as an operator keeps ~/.my.cnf).
+printf '[client]\nhost=127.0.0.1\nuser=dr\npassword=%s\n' "$dr_pw" > "$WORK/dr.cnf"
+chmod 600 "$WORK/dr.cnf"
+
+# ---- the application
+DB_WRITER_PASSWORD=$app_pw setsid perl bench/peers/db_writer.pl "$PORT_a" "$PORT_b" app "$rate" "$WORK/writer.log" \
+  </dev/null >/dev/null 2>"$WORK/writer.err" &
+STARTED_PIDS+=($!)
+writer=$!
+sleep 1
+[ -s "$WORK/writer.log" ] || fail "the writer acknowledged nothing: $(cat "$WORK/writer.err")"
+last_acked() { tail -n 1 "$WORK/writer.log" | cut -d' ' -f1; }
+# rpo_check TOOL RUN NEW: every id acknowledged up to now is on the new primary (ids are
+# contiguous: the writer retries an id until it is acknowledged).
+rpo_check() {
+  local last have
+  last=$(last_acked)
+  have=$(sql "$3" "SELECT COUNT(*) FROM bench.w WHERE id <= $last")
+  [ "$have" = "$last" ] || fail "$1 run $2: $((last - have)) acknowledged writes missing on the new primary $3 (ids <= $last: $have present)"
+}
+# record TOOL RUN FROM TO START_US END_US FREEZE_MS [MHA: FREEZE AFTER ITS SCRIPT'S WAITS, MS]
+record() { echo "$*" >> "$results-runs.txt"; }
+
+# ---- 1. drctl
+cat > "$WORK/db-switch.yaml" <<YAML
+version: 1
+name: db-switch
+vars: {a: "$PORT_a", b: "$PORT_b"}
+steps:
+  - name: db
+    mysql_switchover:
+      primary: {port: "\${vars.a}", user: dr, password_file: $WORK/dr.pw}
+      candidate: {port: "\${vars.b}", user: dr, password_file: $WORK/dr.pw}
+      replication: {user: repl, password_file: $WORK/repl.pw}
+YAML
+from=a
+for i in $(seq "$switches"); do
+  to=$(other "$from")
+  start=$(now_us)
+  rc=0
+  "$DRCTL" -o json run --yes --var a="$(port_of "$from")" --var b="$(port_of "$to")" "$WORK/db-switch.yaml" \
+    > "$WORK/drctl-$i.json" 2> "$WORK/drctl-$i.err" || rc=$?
+  end=$(now_us)
+  if [ "$rc" -ne 0 ]; then
+    cp "$WORK/drctl-$i.json" "$results-drctl-failure.json"; cp "$WORK/drctl-$i.err" "$results-drctl-failure.err"
+    fail "drctl run $i ($from -> $to) exited $rc: $(tail -n 3 "$WORK/drctl-$i.err")"
+  fi
+  freeze=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"][0]["evidence"]["freeze_ms"])' "$WORK/drctl-$i.json")
+  record drctl "$i" "$from" "$to" "$start" "$end" "$freeze"
+  rpo_check drctl "$i" "$to"
+  from=$to
+done
+
+# ---- 3. the hand-typed sequence (the floor)
+client() { mariadb --defaults-file="$WORK/dr.cnf" -P "$1" -N -B -e "$2"; }
+for i in $(seq "$switches"); do
+  to=$(other "$from")
+  p=$(port_of "$from") c=$(port_of "$to")
+  start=$(now_us)
+  client "$p" "SET GLOBAL read_only = 1"
+  pos=$(client "$p" "SELECT @@gtid_binlog_pos")
+  waited=$(client "$c" "SELECT MASTER_GTID_WAIT('$pos', 5)")
+  client "$c" "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = 0"
+  end=$(now_us)
+  [ "$waited" = 0 ] || fail "hand run $i: MASTER_GTID_WAIT('$pos') on $to returned $waited"
+  record hand "$i" "$from" "$to" "$start" "$end" "$(( (end - start) / 1000 )).$(printf %03d $(( (end - start) % 1000 )))"
+  rpo_check hand "$i" "$to"
+  # Outside the window: the old primary replicates from the new one, by GTID.
+  sql "$from" "STOP SLAVE; SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos;
+    CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$c, MASTER_USER='repl', MASTER_PASSWORD='$repl_pw',
+    MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE"
+  caught_up "$from" "$to"
+  from=$to
+done
+
+# ---- 2. MHA
+mha_status="ran"
+if ! command -v masterha_master_switch >/dev/null; then
+  mha_status="not run: masterha_master_switch is not installed (apt-get install mha4mysql-manager mha4mysql-node)"
+else
+  mkdir -p "$WORK/mha"
+  cat > "$WORK/mha/app.cnf" <<CNF
+[server default]
+user=mha
+password=$mha_pw
+repl_user=repl
+repl_password=$repl_pw
+manager_workdir=$WORK/mha
+remote_workdir=$WORK/mha/remote
+master_ip_online_change_script=$PWD/bench/peers/mha_online_change
+[server1]
+hostname=127.0.0.1
+port=$PORT_a
+candidate_master=1
+master_binlog_dir=$WORK/a
+[server2]
+hostname=127.0.0.1
+port=$PORT_b
+candidate_master=1
+master_binlog_dir=$WORK/b
+CNF
+  chmod 600 "$WORK/mha/app.cnf"
+  for i in $(seq "$mha_switches"); do
+    to=$(other "$from")
+    start=$(now_us)
+    rc=0
+    MHA_APP_USER=app bench/peers/mha_master_switch --master_state=alive --conf="$WORK/mha/app.cnf" \
+      --new_master_host=127.0.0.1 --new_master_port="$(port_of "$to")" --orig_master_is_new_slave --interactive=0 \
+      > "$WORK/mha-$i.log" 2>&1 || rc=$?
+    end=$(now_us)
+    if [ "$rc" -ne 0 ]; then
+      cp "$WORK/mha-$i.log" "$results-mha-failure.log"
+      mha_status="failed at run $i ($from -> $to), exit $rc: $(grep -m1 -E '\[error\]' "$WORK/mha-$i.log" || tail -n 1 "$WORK/mha-$i.log")"
+      echo "db_switch: MHA $mha_status" >&2
+      break
+    fi
+    # The freeze, as drctl's: read_only=1 on the old master (its script's stop) until read_only=0
+    # on the new one (its start), from the script's timestamps.
+    # Also from the script's kill (the end of the sample's 0.5 s wait for running queries) on:
+    # what MHA itself takes (FLUSH TABLES WITH READ LOCK, the catch-up, the new master writable).
+    read -r freeze own < <(awk '/read_only=1 on the orig master/ {s=$1} / killed [0-9]+ threads/ {k=$1}
+      /read_only=0 and/ {e=$1} END {printf "%.3f %.3f\n", (e - s) * 1000, (e - k) * 1000}' "$WORK/mha-$i.log")
+    record mha "$i" "$from" "$to" "$start" "$end" "$freeze" "$own"
+    rpo_check mha "$i" "$to"
+    caught_up "$from" "$to"
+    from=$to
+  done
+fi
+
+# ---- the end: writer stopped, replica caught up, nothing acknowledged lost, same checksums
+kill -TERM -- "-$writer"
+for _ in $(seq 100); do kill -0 "$writer" 2>/dev/null || break; sleep 0.05; done
+[ -s "$WORK/writer.err" ] && fail "the writer failed: $(cat "$WORK/writer.err")"
+primary=$from replica=$(other "$from")
+caught_up "$replica" "$primary"
+sql "$primary" "SELECT id FROM bench.w" > "$WORK/present.txt"
+checksum_primary=$(sql "$primary" "CHECKSUM TABLE bench.w" | cut -f2)
+checksum_replica=$(sql "$replica" "CHECKSUM TABLE bench.w" | cut -f2)
+read_only_primary=$(sql "$primary" "SELECT @@read_only")
+read_only_replica=$(sql "$replica" "SELECT @@read_only")
+machine="$(date -u +%FT%TZ), $(nproc) cores, load average at the start $load_at_start; $(sql a 'SELECT VERSION()'); drctl $("$DRCTL" version | head -n 1); MHA $(dpkg-query -W -f='${Version}' mha4mysql-manager 2>/dev/null || echo absent)"
+
+python3 - "$WORK/writer.log" "$results-runs.txt" "$WORK/present.txt" "$rate" "$mha_status" \
+  "$checksum_primary" "$checksum_replica" "$read_only_primary" "$read_only_replica" "$results.json" "$machine" <<'PY' | tee "$results.txt"
+import json, statistics, sys
+log, runs_path, present_path, rate, mha_status, ck_p, ck_r, ro_p, ro_r, out, machine = sys.argv[1:]
+acks = [(int(l.split()[0]), int(l.split()[1])) for l in open(log)]
+present = {int(x) for x in open(present_path)}
+lost = [i for i, _ in acks if i not in present]
+times = [t for _, t in acks]
+gaps = [(b - a) / 1000 for a, b in zip(times, times[1:])]
+runs = {}
+for line in open(runs_path):
+    tool, i, frm, to, start, end, freeze, *own = line.split()
+    start, end = int(start), int(end)
+    # The writer's longest gap between two acknowledgements around the switch.
+    gap = max((b - a) / 1000 for a, b in zip(times, times[1:]) if b >= start and a <= end)
+    runs.setdefault(tool, []).append({"run": int(i), "from": frm, "to": to, "freeze_ms": float(freeze),
+                                      "writer_gap_ms": gap, "wall_ms": (end - start) / 1000,
+                                      **({"after_script_wait_ms": float(own[0])} if own else {})})
+med = statistics.median
+summary = {}
+names = {"drctl": "drctl mysql_switchover", "mha": "MHA masterha_master_switch (alive)",
+         "hand": "hand-typed mariadb calls (floor)"}
+print(machine)
+print(f"One MariaDB pair on 127.0.0.1, the writer at {rate} inserts/s ({len(acks)} acknowledged; steady gap median {med(gaps):.2f} ms)")
+print(f"{'tool':<36} {'n':>3} {'freeze median':>14} {'max':>9} {'writer gap median':>18} {'max':>9} {'wall median':>12}")
+for tool in ("drctl", "mha", "hand"):
+    r = runs.get(tool)
+    if not r:
+        continue
+    s = {k: (med(x[k] for x in r), max(x[k] for x in r)) for k in ("freeze_ms", "writer_gap_ms", "wall_ms")}
+    summary[tool] = {"runs": len(r), **{f"{k}_median": v[0] for k, v in s.items()}, **{f"{k}_max": v[1] for k, v in s.items()}}
+    print(f"{names[tool]:<36} {len(r):>3} {s['freeze_ms'][0]:>11.2f} ms {s['freeze_ms'][1]:>6.2f} ms "
+          f"{s['writer_gap_ms'][0]:>15.2f} ms {s['writer_gap_ms'][1]:>6.2f} ms {s['wall_ms'][0]:>9.1f} ms")
+d = summary["drctl"]
+for peer in ("mha", "hand"):
+    if peer in summary:
+        p = summary[peer]
+        print(f"{peer} / drctl (medians): freeze {p['freeze_ms_median'] / d['freeze_ms_median']:.2f}x, "
+              f"writer gap {p['writer_gap_ms_median'] / d['writer_gap_ms_median']:.2f}x")
+print(f"MHA: {mha_status}")
+if "mha" in runs:
+    own = [x["after_script_wait_ms"] for x in runs["mha"]]
+    summary["mha"]["after_script_wait_ms_median"] = med(own)
+    print(f"  MHA's freeze from the end of its online-change script's 0.5 s wait for running queries "
+          f"(kill, FLUSH TABLES WITH READ LOCK, catch-up, new master writable): median {med(own):.2f} ms, max {max(own):.2f} ms")
+print(f"acknowledged writes lost: {len(lost)}{' (ids ' + ' '.join(map(str, lost[:20])) + ')' if lost else ''}; "
+      f"CHECKSUM TABLE bench.w primary {ck_p}, replica {ck_r}: {'equal' if ck_p == ck_r else 'DIFFERENT'}; "
+      f"read_only primary {ro_p}, replica {ro_r}")
+print(f"target: drctl median freeze < 20 ms {'met' if d['freeze_ms_median'] < 20 else 'NOT met'}"
+      + (f", below MHA's {'yes' if d['freeze_ms_median'] < summary['mha']['freeze_ms_median'] else 'NO'}" if "mha" in summary else ""))
+json.dump({"rate": int(rate), "acknowledged": len(acks), "lost": lost, "checksums_equal": ck_p == ck_r,
+           "mha_status": mha_status, "summary": summary, "runs": runs}, open(out, "w"), indent=1)
+sys.exit(1 if lost or ck_p != ck_r or ro_p != "0" or ro_r != "1" else 0)
+PY
