@@ -38,6 +38,7 @@ printf %s "$repl_pw" > "$WORK/repl.pw"
 printf %s "$dr_pw" > "$WORK/dr.pw"
 chmod 600 "$WORK"/*.pw
 results=bench/results/db-switch
+rm -rf "$results"; mkdir -p "$results"  # every drctl report, MHA's logs, the writer's log
 : > "$results-runs.txt"
 fail() { echo "db_switch: $*" >&2; exit 1; }
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -70,13 +71,13 @@ printf '[client]\nhost=127.0.0.1\nuser=dr\npassword=%s\n' "$dr_pw" > "$WORK/dr.c
 chmod 600 "$WORK/dr.cnf"
 
 # ---- the application
-DB_WRITER_PASSWORD=$app_pw setsid perl bench/peers/db_writer.pl "$PORT_a" "$PORT_b" app "$rate" "$WORK/writer.log" \
+DB_WRITER_PASSWORD=$app_pw setsid perl bench/peers/db_writer.pl "$PORT_a" "$PORT_b" app "$rate" "$results/writer.log" \
   </dev/null >/dev/null 2>"$WORK/writer.err" &
 STARTED_PIDS+=($!)
 writer=$!
 sleep 1
-[ -s "$WORK/writer.log" ] || fail "the writer acknowledged nothing: $(cat "$WORK/writer.err")"
-last_acked() { tail -n 1 "$WORK/writer.log" | cut -d' ' -f1; }
+[ -s "$results/writer.log" ] || fail "the writer acknowledged nothing: $(cat "$WORK/writer.err")"
+last_acked() { tail -n 1 "$results/writer.log" | cut -d' ' -f1; }
 # rpo_check TOOL RUN NEW: every id acknowledged up to now is on the new primary (ids are
 # contiguous: the writer retries an id until it is acknowledged).
 rpo_check() {
@@ -106,13 +107,12 @@ for i in $(seq "$switches"); do
   start=$(now_us)
   rc=0
   "$DRCTL" -o json run --yes --var a="$(port_of "$from")" --var b="$(port_of "$to")" "$WORK/db-switch.yaml" \
-    > "$WORK/drctl-$i.json" 2> "$WORK/drctl-$i.err" || rc=$?
+    > "$results/drctl-$i.json" 2> "$results/drctl-$i.err" || rc=$?
   end=$(now_us)
   if [ "$rc" -ne 0 ]; then
-    cp "$WORK/drctl-$i.json" "$results-drctl-failure.json"; cp "$WORK/drctl-$i.err" "$results-drctl-failure.err"
-    fail "drctl run $i ($from -> $to) exited $rc: $(tail -n 3 "$WORK/drctl-$i.err")"
+    fail "drctl run $i ($from -> $to) exited $rc (report in $results/drctl-$i.json): $(tail -n 3 "$results/drctl-$i.err")"
   fi
-  freeze=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"][0]["evidence"]["freeze_ms"])' "$WORK/drctl-$i.json")
+  freeze=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"][0]["evidence"]["freeze_ms"])' "$results/drctl-$i.json")
   record drctl "$i" "$from" "$to" "$start" "$end" "$freeze"
   rpo_check drctl "$i" "$to"
   from=$to
@@ -142,7 +142,9 @@ done
 
 # ---- 2. MHA
 mha_status="ran"
-if ! command -v masterha_master_switch >/dev/null; then
+if [ "$mha_switches" -eq 0 ]; then
+  mha_status="not run (MHA_SWITCHES=0)"
+elif ! command -v masterha_master_switch >/dev/null; then
   mha_status="not run: masterha_master_switch is not installed (apt-get install mha4mysql-manager mha4mysql-node)"
 else
   mkdir -p "$WORK/mha"
@@ -173,11 +175,10 @@ CNF
     rc=0
     MHA_APP_USER=app bench/peers/mha_master_switch --master_state=alive --conf="$WORK/mha/app.cnf" \
       --new_master_host=127.0.0.1 --new_master_port="$(port_of "$to")" --orig_master_is_new_slave --interactive=0 \
-      > "$WORK/mha-$i.log" 2>&1 || rc=$?
+      > "$results/mha-$i.log" 2>&1 || rc=$?
     end=$(now_us)
     if [ "$rc" -ne 0 ]; then
-      cp "$WORK/mha-$i.log" "$results-mha-failure.log"
-      mha_status="failed at run $i ($from -> $to), exit $rc: $(grep -m1 -E '\[error\]' "$WORK/mha-$i.log" || tail -n 1 "$WORK/mha-$i.log")"
+      mha_status="failed at run $i ($from -> $to), exit $rc: $(grep -m1 -E '\[error\]' "$results/mha-$i.log" || tail -n 1 "$results/mha-$i.log")"
       echo "db_switch: MHA $mha_status" >&2
       break
     fi
@@ -186,7 +187,7 @@ CNF
     # Also from the script's kill (the end of the sample's 0.5 s wait for running queries) on:
     # what MHA itself takes (FLUSH TABLES WITH READ LOCK, the catch-up, the new master writable).
     read -r freeze own < <(awk '/read_only=1 on the orig master/ {s=$1} / killed [0-9]+ threads/ {k=$1}
-      /read_only=0 and/ {e=$1} END {printf "%.3f %.3f\n", (e - s) * 1000, (e - k) * 1000}' "$WORK/mha-$i.log")
+      /read_only=0 and/ {e=$1} END {printf "%.3f %.3f\n", (e - s) * 1000, (e - k) * 1000}' "$results/mha-$i.log")
     record mha "$i" "$from" "$to" "$start" "$end" "$freeze" "$own"
     rpo_check mha "$i" "$to"
     caught_up "$from" "$to"
@@ -207,14 +208,15 @@ read_only_primary=$(sql "$primary" "SELECT @@read_only")
 read_only_replica=$(sql "$replica" "SELECT @@read_only")
 machine="$(date -u +%FT%TZ), $(nproc) cores, load average at the start $load_at_start; $(sql a 'SELECT VERSION()'); drctl $("$DRCTL" version | head -n 1); MHA $(dpkg-query -W -f='${Version}' mha4mysql-manager 2>/dev/null || echo absent)"
 
-python3 - "$WORK/writer.log" "$results-runs.txt" "$WORK/present.txt" "$rate" "$mha_status" \
-  "$checksum_primary" "$checksum_replica" "$read_only_primary" "$read_only_replica" "$results.json" "$machine" <<'PY' | tee "$results.txt"
+python3 - "$results/writer.log" "$results-runs.txt" "$WORK/present.txt" "$rate" "$mha_status" \
+  "$checksum_primary" "$checksum_replica" "$read_only_primary" "$read_only_replica" "$results.json" "$machine" "$PORT_a" "$PORT_b" <<'PY' | tee "$results.txt"
 import json, statistics, sys
-log, runs_path, present_path, rate, mha_status, ck_p, ck_r, ro_p, ro_r, out, machine = sys.argv[1:]
-acks = [(int(l.split()[0]), int(l.split()[1])) for l in open(log)]
+log, runs_path, present_path, rate, mha_status, ck_p, ck_r, ro_p, ro_r, out, machine, port_a, port_b = sys.argv[1:]
+port = {"a": port_a, "b": port_b}
+acks = [(int(l.split()[0]), int(l.split()[1]), l.split()[2]) for l in open(log)]
 present = {int(x) for x in open(present_path)}
-lost = [i for i, _ in acks if i not in present]
-times = [t for _, t in acks]
+lost = [i for i, _, _ in acks if i not in present]
+times = [t for _, t, _ in acks]
 gaps = [(b - a) / 1000 for a, b in zip(times, times[1:])]
 runs = {}
 for line in open(runs_path):
@@ -222,8 +224,13 @@ for line in open(runs_path):
     start, end = int(start), int(end)
     # The writer's longest gap between two acknowledgements around the switch.
     gap = max((b - a) / 1000 for a, b in zip(times, times[1:]) if b >= start and a <= end)
+    # The switch as the writer saw it: its last acknowledgement by the old primary to its first
+    # by the new one.
+    first_new = next(k for k, x in enumerate(acks) if x[1] >= start and x[2] == port[to])
+    switch_gap = (acks[first_new][1] - acks[first_new - 1][1]) / 1000
+    assert acks[first_new - 1][2] == port[frm], (tool, i)
     runs.setdefault(tool, []).append({"run": int(i), "from": frm, "to": to, "freeze_ms": float(freeze),
-                                      "writer_gap_ms": gap, "wall_ms": (end - start) / 1000,
+                                      "writer_gap_ms": gap, "switch_gap_ms": switch_gap, "wall_ms": (end - start) / 1000,
                                       **({"after_script_wait_ms": float(own[0])} if own else {})})
 med = statistics.median
 summary = {}
@@ -231,21 +238,23 @@ names = {"drctl": "drctl mysql_switchover", "mha": "MHA masterha_master_switch (
          "hand": "hand-typed mariadb calls (floor)"}
 print(machine)
 print(f"One MariaDB pair on 127.0.0.1, the writer at {rate} inserts/s ({len(acks)} acknowledged; steady gap median {med(gaps):.2f} ms)")
-print(f"{'tool':<36} {'n':>3} {'freeze median':>14} {'max':>9} {'writer gap median':>18} {'max':>9} {'wall median':>12}")
+print(f"{'':<40} {'freeze':^20} {'writer: old->new':^20} {'writer: longest':^20} {'process':>9}")
+print(f"{'tool':<36} {'n':>3} {'median':>10} {'max':>9} {'median':>10} {'max':>9} {'median':>10} {'max':>9} {'median':>9}")
 for tool in ("drctl", "mha", "hand"):
     r = runs.get(tool)
     if not r:
         continue
-    s = {k: (med(x[k] for x in r), max(x[k] for x in r)) for k in ("freeze_ms", "writer_gap_ms", "wall_ms")}
+    s = {k: (med(x[k] for x in r), max(x[k] for x in r)) for k in ("freeze_ms", "switch_gap_ms", "writer_gap_ms", "wall_ms")}
     summary[tool] = {"runs": len(r), **{f"{k}_median": v[0] for k, v in s.items()}, **{f"{k}_max": v[1] for k, v in s.items()}}
-    print(f"{names[tool]:<36} {len(r):>3} {s['freeze_ms'][0]:>11.2f} ms {s['freeze_ms'][1]:>6.2f} ms "
-          f"{s['writer_gap_ms'][0]:>15.2f} ms {s['writer_gap_ms'][1]:>6.2f} ms {s['wall_ms'][0]:>9.1f} ms")
+    print(f"{names[tool]:<36} {len(r):>3}" + "".join(f" {s[k][0]:>7.2f} ms {s[k][1]:>6.2f} ms" for k in ("freeze_ms", "switch_gap_ms", "writer_gap_ms"))
+          + f" {s['wall_ms'][0]:>6.0f} ms")
 d = summary["drctl"]
 for peer in ("mha", "hand"):
     if peer in summary:
         p = summary[peer]
         print(f"{peer} / drctl (medians): freeze {p['freeze_ms_median'] / d['freeze_ms_median']:.2f}x, "
-              f"writer gap {p['writer_gap_ms_median'] / d['writer_gap_ms_median']:.2f}x")
+              f"writer old->new {p['switch_gap_ms_median'] / d['switch_gap_ms_median']:.2f}x, "
+              f"writer longest gap {p['writer_gap_ms_median'] / d['writer_gap_ms_median']:.2f}x")
 print(f"MHA: {mha_status}")
 if "mha" in runs:
     own = [x["after_script_wait_ms"] for x in runs["mha"]]
