@@ -163,12 +163,13 @@ tl::expected<void, Outcome> set_read_only(MysqlServer& server, MysqlServer& cont
     // Blocked (behind a commit waiting for a semi-sync acknowledgement, or a lock): kill the
     // statement; the variable is then unchanged.
     auto killed = control.exec(fmt::format("KILL QUERY {}", server.connection_id()));
-    auto result = pending.get();
-    if (!killed) return tl::unexpected(killed.error());
-    if (result) return {};  // finished just as it was killed
+    if (!killed) {
+      pending.wait();
+      return tl::unexpected(killed.error());
+    }
   }
   auto result = pending.get();
-  if (result) return {};
+  if (result) return {};  // done (perhaps just as it was killed)
   if (result.error().code == k_er_query_interrupted) {
     return tl::unexpected(failed(
         Status::timeout, "freeze_timeout",

@@ -3,15 +3,10 @@
 #include <fmt/format.h>
 
 #include "kinds/failure.hpp"
-#include "kinds/tls_fields.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
 namespace {
-
-const Field k_host = Field::string("host", "Server host.").defaults_to("127.0.0.1");
-const Field k_port = Field::integer("port", "Server port.").range(1, 65535).defaults_to(3306);
-const Field k_user = Field::string("user", "User name.").mandatory();
 
 Status status_of(const SqlError& error) {
   switch (error.kind) {
@@ -41,24 +36,13 @@ const char* class_name(const SqlError& error) {
 
 }  // namespace
 
-const Field k_mysql_socket = Field::string("socket", "Unix socket, instead of host and port.");
-const Field k_mysql_password_env =
-    Field::string("password_env", "Environment variable holding the password.");
-const Field k_mysql_password_file = Field::string("password_file", "File holding the password.");
-
-Fields mysql_connection_fields() {
-  return with_fields(
-      {k_host, k_port, k_mysql_socket, k_user, k_mysql_password_env, k_mysql_password_file},
-      tls_client_fields(false));
-}
-
 tl::expected<SqlEndpoint, std::string> mysql_endpoint(const Spec& spec, Millis connect_timeout,
                                                       Millis read_timeout) {
   SqlEndpoint e;
-  e.host = spec.str(k_host);
-  e.port = static_cast<int>(spec.integer(k_port));
+  e.host = spec.str(k_mysql_host);
+  e.port = static_cast<int>(spec.integer(k_mysql_port));
   e.socket = spec.str(k_mysql_socket);
-  e.user = spec.str(k_user);
+  e.user = spec.str(k_mysql_user);
   e.ca = spec.str(k_tls_ca);
   e.cert = spec.str(k_tls_cert);
   e.key = spec.str(k_tls_key);
@@ -72,8 +56,9 @@ tl::expected<SqlEndpoint, std::string> mysql_endpoint(const Spec& spec, Millis c
 }
 
 std::string mysql_target(const Spec& spec) {
-  return spec.has(k_mysql_socket) ? spec.str(k_mysql_socket)
-                                  : fmt::format("{}:{}", spec.str(k_host), spec.integer(k_port));
+  return spec.has(k_mysql_socket)
+             ? spec.str(k_mysql_socket)
+             : fmt::format("{}:{}", spec.str(k_mysql_host), spec.integer(k_mysql_port));
 }
 
 Outcome sql_failure(const SqlError& error, const std::string& who, const std::string& doing) {

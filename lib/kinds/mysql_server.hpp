@@ -13,15 +13,29 @@
 #include "core/outcome.hpp"
 #include "core/spec.hpp"
 #include "kinds/gtid.hpp"
+#include "kinds/tls_fields.hpp"
 
 namespace drctl {
 
-// host, port, socket, user, password_env, password_file and TLS: a server's connection keys.
-Fields mysql_connection_fields();
-// The password keys, for "give password_env or password_file, not both".
-extern const Field k_mysql_password_env;
-extern const Field k_mysql_password_file;
-extern const Field k_mysql_socket;
+// A server's connection keys. Inline, so that the kinds' own namespace-scope Fields may be
+// built from them (they are initialized first, as in tls_fields.hpp).
+inline const Field k_mysql_host = Field::string("host", "Server host.").defaults_to("127.0.0.1");
+inline const Field k_mysql_port =
+    Field::integer("port", "Server port.").range(1, 65535).defaults_to(3306);
+inline const Field k_mysql_socket =
+    Field::string("socket", "Unix socket, instead of host and port.");
+inline const Field k_mysql_user = Field::string("user", "User name.").mandatory();
+inline const Field k_mysql_password_env =
+    Field::string("password_env", "Environment variable holding the password.");
+inline const Field k_mysql_password_file =
+    Field::string("password_file", "File holding the password.");
+
+// host, port, socket, user, password_env, password_file and TLS.
+inline Fields mysql_connection_fields() {
+  return with_fields({k_mysql_host, k_mysql_port, k_mysql_socket, k_mysql_user,
+                      k_mysql_password_env, k_mysql_password_file},
+                     tls_client_fields(false));
+}
 
 // The endpoint a connection spec names, its password read from its *_env or *_file.
 tl::expected<SqlEndpoint, std::string> mysql_endpoint(const Spec& connection,
