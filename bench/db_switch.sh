@@ -30,6 +30,12 @@ cd "$(dirname "$0")/.."
 set +eu
 . tests/cli/mariadb.sh
 set -e
+# The binary under test and its modules copied first: a rebuild during the run changes nothing.
+mkdir -p "$WORK/drctl/cli"
+cp "$DRCTL" "$WORK/drctl/cli/drctl"
+cp -r "$build/modules" "$WORK/drctl/modules"
+export DRCTL="$WORK/drctl/cli/drctl" DRCTL_MODULE_DIR="$WORK/drctl/modules"
+tree=$(git describe --always --dirty 2>/dev/null || echo unknown)
 switches=${SWITCHES:-20} mha_switches=${MHA_SWITCHES:-20} rate=${RATE:-200}
 now_us() { echo "${EPOCHREALTIME/./}"; }  # bash's clock, the writer's too (wall, microseconds)
 secret() { openssl rand -hex 12; }
@@ -206,11 +212,11 @@ checksum_primary=$(sql "$primary" "CHECKSUM TABLE bench.w" | cut -f2)
 checksum_replica=$(sql "$replica" "CHECKSUM TABLE bench.w" | cut -f2)
 read_only_primary=$(sql "$primary" "SELECT @@read_only")
 read_only_replica=$(sql "$replica" "SELECT @@read_only")
-machine="$(date -u +%FT%TZ), $(nproc) cores, load average at the start $load_at_start; $(sql a 'SELECT VERSION()'); drctl $("$DRCTL" version | head -n 1); MHA $(dpkg-query -W -f='${Version}' mha4mysql-manager 2>/dev/null || echo absent)"
+machine="$(date -u +%FT%TZ), $(nproc) cores, load average at the start $load_at_start; $(sql a 'SELECT VERSION()'); $("$DRCTL" version | head -n 1), built from $tree; MHA $(dpkg-query -W -f='${Version}' mha4mysql-manager 2>/dev/null || echo absent)"
 
 python3 - "$results/writer.log" "$results-runs.txt" "$WORK/present.txt" "$rate" "$mha_status" \
   "$checksum_primary" "$checksum_replica" "$read_only_primary" "$read_only_replica" "$results.json" "$machine" "$PORT_a" "$PORT_b" <<'PY' | tee "$results.txt"
-import json, statistics, sys
+import json, os, statistics, sys
 log, runs_path, present_path, rate, mha_status, ck_p, ck_r, ro_p, ro_r, out, machine, port_a, port_b = sys.argv[1:]
 port = {"a": port_a, "b": port_b}
 acks = [(int(l.split()[0]), int(l.split()[1]), l.split()[2]) for l in open(log)]
@@ -232,6 +238,9 @@ for line in open(runs_path):
     runs.setdefault(tool, []).append({"run": int(i), "from": frm, "to": to, "freeze_ms": float(freeze),
                                       "writer_gap_ms": gap, "switch_gap_ms": switch_gap, "wall_ms": (end - start) / 1000,
                                       **({"after_script_wait_ms": float(own[0])} if own else {})})
+    if tool == "drctl":  # the step's phases, from its report
+        e = json.load(open(f"{os.path.dirname(log)}/drctl-{i}.json"))["steps"][0]["evidence"]
+        runs[tool][-1].update({k: e[k] for k in ("preconditions_ms", "read_only_set_ms", "catchup_ms", "repoint_ms", "total_ms")})
 med = statistics.median
 summary = {}
 names = {"drctl": "drctl mysql_switchover", "mha": "MHA masterha_master_switch (alive)",
@@ -255,6 +264,10 @@ for peer in ("mha", "hand"):
         print(f"{peer} / drctl (medians): freeze {p['freeze_ms_median'] / d['freeze_ms_median']:.2f}x, "
               f"writer old->new {p['switch_gap_ms_median'] / d['switch_gap_ms_median']:.2f}x, "
               f"writer longest gap {p['writer_gap_ms_median'] / d['writer_gap_ms_median']:.2f}x")
+slow = [r for r in runs["drctl"] if r["freeze_ms"] > 20]
+for r in slow:
+    print(f"  drctl run {r['run']}: freeze {r['freeze_ms']:.1f} ms, of which SET GLOBAL read_only took {r['read_only_set_ms']:.1f} ms"
+          f" (it waits for commits in flight); the writer's longest gap around it {r['writer_gap_ms']:.1f} ms")
 print(f"MHA: {mha_status}")
 if "mha" in runs:
     own = [x["after_script_wait_ms"] for x in runs["mha"]]
