@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Quick start demo, and CI's end-to-end test of the lab: bring the two-site lab up, switch
-# A -> B with every step timed against its budget and the 23 s SLA, show where traffic went,
-# fail back B -> A, and take the lab down (also on failure).
+# A -> B with every step timed against its budget and the 23 s SLA, show where traffic went and
+# which database is the primary, fail back B -> A, and take the lab down (also on failure).
 # Usage: lab/demo.sh [build dir] [--etcd same-cluster|mirrored]
 # Exit: drctl's exit code for the first run that did not succeed; 1 if drctl claimed success
 # and traffic is not where it should be.
@@ -18,6 +18,8 @@ lab/up "$@"
 . lab/lib.sh
 lab_env
 served_site() { curl -s -m 2 -D - -o /dev/null "$LAB_ENTRY/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}'; }
+# primary_database: which site's database is the writable primary, as lab/status shows it.
+primary_database() { lab/status | awk '/mariadb-. .* primary \(writable\)/ {sub("mariadb-", "", $1); print $1}'; }
 echo
 echo "lab: traffic goes to site $(served_site); switching to B"
 echo
@@ -27,6 +29,8 @@ echo
 echo "lab: traffic now goes to site $site; the fallback snapshot:"
 "$DRCTL" cache info "$LAB/cache"
 [ "$site" = b ] || { echo "lab: drctl reported success but traffic is on site '$site', not b" >&2; exit 1; }
+lab/status | grep mariadb
+[ "$(primary_database)" = b ] || { echo "lab: drctl reported success but the primary database is not B's" >&2; exit 1; }
 echo
 echo "lab: failing back to A"
 echo
@@ -35,4 +39,6 @@ site=$(served_site)
 echo
 echo "lab: traffic now goes to site $site"
 [ "$site" = a ] || { echo "lab: drctl reported success but traffic is on site '$site', not a" >&2; exit 1; }
+lab/status | grep mariadb
+[ "$(primary_database)" = a ] || { echo "lab: drctl reported success but the primary database is not A's" >&2; exit 1; }
 "$DRCTL" --state-dir "$LAB/drctl" runs

@@ -23,7 +23,8 @@ struct SwitchSettings {
 
 struct SwitchJournal {
   std::string mode = "planned";
-  // "" (nothing changed), "freezing", "promoting", "repointing", "done"; emergency: "draining"
+  // "" (nothing changed), "freezing", "promoting" (planned: not journaled on its own),
+  // "repointing", "done"; emergency: "draining"
   std::string phase;
   bool primary_was_read_only = false;
   std::string final_position;  // the primary's, frozen (planned); the candidate's (emergency)

@@ -63,6 +63,15 @@ const Field k_connect_timeout =
 const Field k_read_timeout =
     Field::duration("read_timeout", "Limit for one answer.").defaults_to(5000);
 
+// A failure that keeps what was measured before it, and says what it changed.
+Outcome with_evidence(Outcome failure, const Outcome& so_far, Changed changed) {
+  nlohmann::json evidence = so_far.evidence;
+  evidence.update(failure.evidence);
+  failure.evidence = std::move(evidence);
+  failure.changed = changed;
+  return failure;
+}
+
 class MysqlSwitchoverOperation : public Operation {
  public:
   explicit MysqlSwitchoverOperation(Spec spec) : m_spec(std::move(spec)) { sql_client(); }
@@ -162,10 +171,7 @@ class MysqlSwitchoverOperation : public Operation {
     auto frozen_at = SteadyClock::now();
     if (auto done = set_read_only(primary, control, true, within(ctx, m_settings.freeze_timeout));
         !done) {
-      Outcome failure = done.error();
-      failure.evidence.update(outcome.evidence);
-      failure.changed = Changed::no;
-      return failure;
+      return with_evidence(done.error(), outcome, Changed::no);
     }
     outcome.evidence["read_only_set_ms"] = ms_since(frozen_at);
     auto killed = stop_writers(ctx, primary, control, own, outcome);
@@ -192,11 +198,11 @@ class MysqlSwitchoverOperation : public Operation {
       return unfreeze(primary, control, *unproven, ctx);
     outcome.evidence["catchup_ms"] = ms_since(caught_at);
 
-    // Promote.
+    // Promote. Not journaled first: the undo needs nothing learnt since the freeze's record
+    // (it reads the roles from the servers), and a journal write here would lengthen the
+    // window in which nobody can write. The final position goes to the journal next.
     m_journal.final_position = *final_position;
-    if (!enter(ctx, "promoting")) {
-      return unfreeze(primary, control, Outcome::journal_refused(), ctx);
-    }
+    m_journal.phase = "promoting";
     if (auto done = promote(candidate); !done) {
       Outcome failure = done.error();
       failure.changed = Changed::unknown;  // the undo looks at what happened
@@ -246,6 +252,18 @@ class MysqlSwitchoverOperation : public Operation {
     outcome.outputs["new_primary"] = candidate.endpoint().describe();
     auto position = candidate.written_position();
     if (position) outcome.evidence["new_primary_gtid"] = *position;
+    // A session that connected after the kills with READ_ONLY ADMIN could still have written
+    // on the old primary after the proof: those writes are not on the new one. Fail, so that
+    // the rollback (which carries them over) or a human deals with them; never report RPO 0.
+    auto late = transactions_missing(primary, candidate);
+    if (!late) return with_evidence(late.error(), outcome, Changed::yes);
+    if (!late->empty()) {
+      outcome.evidence["written_through_freeze"] = late->text;
+      return failed(outcome, Status::failed, "written_through_freeze",
+                    fmt::format("mysql {}: took writes after the freeze that the new primary {} "
+                                "lacks: {} (a session writes through read_only)",
+                                primary.name(), candidate.endpoint().describe(), late->text));
+    }
     if (m_spec.boolean(k_repoint)) {
       if (!enter(ctx, "repointing")) return Outcome::journal_refused();
       auto repoint_at = SteadyClock::now();
@@ -253,11 +271,9 @@ class MysqlSwitchoverOperation : public Operation {
       login.password = m_settings.replication_password;
       if (auto done = replicate_from(primary, login, within(ctx, m_settings.catchup_timeout));
           !done) {
-        Outcome failure = done.error();
-        failure.evidence.update(outcome.evidence);
+        Outcome failure = with_evidence(done.error(), outcome, Changed::yes);
         failure.message += fmt::format(" (the {} is the primary; the {} is read-only)",
                                        candidate.name(), primary.name());
-        failure.changed = Changed::yes;
         return failure;
       }
       outcome.evidence["repoint_ms"] = ms_since(repoint_at);
