@@ -5,12 +5,14 @@
 #  1. drctl `mysql_switchover` (SWITCHES runs, default 20, A -> B, B -> A, ...): freeze_ms from
 #     its JSON report (read_only ON on the old primary until the candidate is writable);
 #  2. MHA's online switch, run as its users do: `masterha_master_switch --master_state=alive
-#     --orig_master_is_new_slave --interactive=0` with a master_ip_online_change_script
+#     --orig_master_is_new_slave --interactive=0`, MHA_SWITCHES runs (default 20) each way:
+#     bare (MHA's own freeze) and with a master_ip_online_change_script
 #     (bench/peers/mha_online_change: the sample MHA ships, filled in), through
 #     bench/peers/mha_master_switch (MHA unchanged but for its known version-parsing bug, which
-#     stops it at once against "10.11.x-MariaDB-0+deb12u1"). MHA_SWITCHES runs (default 20).
-#     Its freeze: read_only=1 on the old master until read_only=0 on the new one, from its
-#     script's timestamps. MHA needs no SSH for this switch (only for failover), so none is set up;
+#     stops it at once against "10.11.x-MariaDB-0+deb12u1"). Its freeze: just before
+#     read_only=1 on the old master until just after read_only=0 on the new one (timestamps
+#     printed by the wrapper and the script). MHA needs no SSH for this switch (only for
+#     failover and its monitor), so none is set up;
 #  3. the floor: a hand-typed sequence of 4 `mariadb` client calls (read_only=1 on the primary;
 #     read @@gtid_binlog_pos; MASTER_GTID_WAIT on the replica; STOP SLAVE, RESET SLAVE ALL,
 #     read_only=0), SWITCHES runs; freeze = first call's start to last call's return. The old
@@ -18,12 +20,14 @@
 # The application (bench/peers/db_writer.pl) inserts RATE rows/s (default 200) with ids
 # 1, 2, 3, ... into bench.w as an account without READ_ONLY ADMIN, always on whichever server
 # is writable (retrying 1290 on the other), and logs every acknowledged id with its time. The
-# same yardstick for all three: the writer's longest gap between two acknowledged inserts
-# around each switch (the tool's process start to end). After every switch, every id
+# same yardsticks for all: the writer's gap from its last acknowledgement by the old primary to
+# its first by the new one, and its longest gap between two acknowledgements from the tool's
+# process start to its end. After every switch, every id
 # acknowledged so far is on the new primary; at the end the writer stops, the replica catches
 # up, every acknowledged id is on the final primary and CHECKSUM TABLE agrees on both.
 # Usage: bench/db_switch.sh [BUILD_DIR]   (writes bench/results/db-switch.{txt,json}; needs
-#        mariadb-server, and mha4mysql-manager/-node for part 2, else it says why and skips it)
+#        mariadb-server, and mha4mysql-manager/-node for part 2, else it says why and skips it;
+#        SWITCHES, MHA_SWITCHES, RATE; ~2.5 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh "${1:-build}"
@@ -147,6 +151,9 @@ for i in $(seq "$switches"); do
 done
 
 # ---- 2. MHA
+# Two ways MHA's users run it: bare (MHA's own freeze: read_only=1 on the old master, wait for
+# the new one to apply up to the old one's binlog position, read_only=0 on the new one), and
+# with the online-change script that takes the application off the old master first.
 mha_status="ran"
 if [ "$mha_switches" -eq 0 ]; then
   mha_status="not run (MHA_SWITCHES=0)"
@@ -154,56 +161,47 @@ elif ! command -v masterha_master_switch >/dev/null; then
   mha_status="not run: masterha_master_switch is not installed (apt-get install mha4mysql-manager mha4mysql-node)"
 else
   mkdir -p "$WORK/mha"
-  cat > "$WORK/mha/app.cnf" <<CNF
-[server default]
-user=mha
-password=$mha_pw
-repl_user=repl
-repl_password=$repl_pw
-manager_workdir=$WORK/mha
-remote_workdir=$WORK/mha/remote
-master_ip_online_change_script=$PWD/bench/peers/mha_online_change
-[server1]
-hostname=127.0.0.1
-port=$PORT_a
-candidate_master=1
-master_binlog_dir=$WORK/a
-[server2]
-hostname=127.0.0.1
-port=$PORT_b
-candidate_master=1
-master_binlog_dir=$WORK/b
-CNF
-  chmod 600 "$WORK/mha/app.cnf"
-  for i in $(seq "$mha_switches"); do
-    to=$(other "$from")
-    start=$(now_us)
-    rc=0
-    MHA_APP_USER=app bench/peers/mha_master_switch --master_state=alive --conf="$WORK/mha/app.cnf" \
-      --new_master_host=127.0.0.1 --new_master_port="$(port_of "$to")" --orig_master_is_new_slave --interactive=0 \
-      > "$results/mha-$i.log" 2>&1 || rc=$?
-    end=$(now_us)
-    if [ "$rc" -ne 0 ]; then
-      mha_status="failed at run $i ($from -> $to), exit $rc: $(grep -m1 -E '\[error\]' "$results/mha-$i.log" || tail -n 1 "$results/mha-$i.log")"
-      echo "db_switch: MHA $mha_status" >&2
-      break
-    fi
-    # The freeze, as drctl's: read_only=1 on the old master (its script's stop) until read_only=0
-    # on the new one (its start), from the script's timestamps.
-    # Also from the script's kill (the end of the sample's 0.5 s wait for running queries) on:
-    # what MHA itself takes (FLUSH TABLES WITH READ LOCK, the catch-up, the new master writable).
-    read -r freeze own < <(awk '/read_only=1 on the orig master/ {s=$1} / killed [0-9]+ threads/ {k=$1}
-      /read_only=0 and/ {e=$1} END {printf "%.3f %.3f\n", (e - s) * 1000, (e - k) * 1000}' "$results/mha-$i.log")
-    record mha "$i" "$from" "$to" "$start" "$end" "$freeze" "$own"
-    rpo_check mha "$i" "$to"
-    caught_up "$from" "$to"
-    from=$to
+  for variant in mha mha_script; do
+    {
+      printf '[server default]\nuser=mha\npassword=%s\nrepl_user=repl\nrepl_password=%s\n' "$mha_pw" "$repl_pw"
+      printf 'manager_workdir=%s\nremote_workdir=%s\n' "$WORK/mha" "$WORK/mha/remote"
+      [ "$variant" = mha_script ] && printf 'master_ip_online_change_script=%s\n' "$PWD/bench/peers/mha_online_change"
+      printf '[server1]\nhostname=127.0.0.1\nport=%s\ncandidate_master=1\nmaster_binlog_dir=%s\n' "$PORT_a" "$WORK/a"
+      printf '[server2]\nhostname=127.0.0.1\nport=%s\ncandidate_master=1\nmaster_binlog_dir=%s\n' "$PORT_b" "$WORK/b"
+    } > "$WORK/mha/$variant.cnf"
+    chmod 600 "$WORK/mha/$variant.cnf"
+    for i in $(seq "$mha_switches"); do
+      to=$(other "$from")
+      start=$(now_us)
+      rc=0
+      MHA_APP_USER=app MHA_BENCH_TIMES=1 bench/peers/mha_master_switch --master_state=alive --conf="$WORK/mha/$variant.cnf" \
+        --new_master_host=127.0.0.1 --new_master_port="$(port_of "$to")" --orig_master_is_new_slave --interactive=0 \
+        > "$results/$variant-$i.log" 2>&1 || rc=$?
+      end=$(now_us)
+      if [ "$rc" -ne 0 ]; then
+        mha_status="$variant failed at run $i ($from -> $to), exit $rc: $(grep -m1 -E '\[error\]' "$results/$variant-$i.log" || tail -n 1 "$results/$variant-$i.log")"
+        echo "db_switch: MHA $mha_status" >&2
+        break 2
+      fi
+      # The freeze, as drctl's: just before read_only=1 on the old master until just after
+      # read_only=0 on the new one (the first of each: with the script, the script's). With the
+      # script, also from its kill on (the end of the sample's 0.5 s wait for running queries):
+      # what MHA itself then takes.
+      read -r freeze own < <(awk '$1 == "FREEZE-START" && !s {s = $2} $1 == "KILLED" {k = $2} $1 == "WRITABLE" && !e {e = $2}
+        END {if (!s || !e) exit 1; printf "%.3f %s\n", (e - s) * 1000, k ? sprintf("%.3f", (e - k) * 1000) : ""}' "$results/$variant-$i.log") \
+        || fail "$variant run $i: no FREEZE-START/WRITABLE times in $results/$variant-$i.log"
+      record "$variant" "$i" "$from" "$to" "$start" "$end" "$freeze" $own
+      rpo_check "$variant" "$i" "$to"
+      caught_up "$from" "$to"
+      from=$to
+    done
   done
 fi
 
 # ---- the end: writer stopped, replica caught up, nothing acknowledged lost, same checksums
 kill -TERM -- "-$writer"
 for _ in $(seq 100); do kill -0 "$writer" 2>/dev/null || break; sleep 0.05; done
+pids=(); for pid in "${STARTED_PIDS[@]}"; do [ "$pid" = "$writer" ] || pids+=("$pid"); done; STARTED_PIDS=("${pids[@]}")
 [ -s "$WORK/writer.err" ] && fail "the writer failed: $(cat "$WORK/writer.err")"
 primary=$from replica=$(other "$from")
 caught_up "$replica" "$primary"
@@ -243,13 +241,13 @@ for line in open(runs_path):
         runs[tool][-1].update({k: e[k] for k in ("preconditions_ms", "read_only_set_ms", "catchup_ms", "repoint_ms", "total_ms")})
 med = statistics.median
 summary = {}
-names = {"drctl": "drctl mysql_switchover", "mha": "MHA masterha_master_switch (alive)",
-         "hand": "hand-typed mariadb calls (floor)"}
+names = {"drctl": "drctl mysql_switchover", "mha": "MHA online switch",
+         "mha_script": "MHA + online-change script", "hand": "hand-typed mariadb calls (floor)"}
 print(machine)
 print(f"One MariaDB pair on 127.0.0.1, the writer at {rate} inserts/s ({len(acks)} acknowledged; steady gap median {med(gaps):.2f} ms)")
 print(f"{'':<40} {'freeze':^20} {'writer: old->new':^20} {'writer: longest':^20} {'process':>9}")
 print(f"{'tool':<36} {'n':>3} {'median':>10} {'max':>9} {'median':>10} {'max':>9} {'median':>10} {'max':>9} {'median':>9}")
-for tool in ("drctl", "mha", "hand"):
+for tool in ("drctl", "mha", "mha_script", "hand"):
     r = runs.get(tool)
     if not r:
         continue
@@ -258,7 +256,7 @@ for tool in ("drctl", "mha", "hand"):
     print(f"{names[tool]:<36} {len(r):>3}" + "".join(f" {s[k][0]:>7.2f} ms {s[k][1]:>6.2f} ms" for k in ("freeze_ms", "switch_gap_ms", "writer_gap_ms"))
           + f" {s['wall_ms'][0]:>6.0f} ms")
 d = summary["drctl"]
-for peer in ("mha", "hand"):
+for peer in ("mha", "mha_script", "hand"):
     if peer in summary:
         p = summary[peer]
         print(f"{peer} / drctl (medians): freeze {p['freeze_ms_median'] / d['freeze_ms_median']:.2f}x, "
@@ -269,16 +267,17 @@ for r in slow:
     print(f"  drctl run {r['run']}: freeze {r['freeze_ms']:.1f} ms, of which SET GLOBAL read_only took {r['read_only_set_ms']:.1f} ms"
           f" (it waits for commits in flight); the writer's longest gap around it {r['writer_gap_ms']:.1f} ms")
 print(f"MHA: {mha_status}")
-if "mha" in runs:
-    own = [x["after_script_wait_ms"] for x in runs["mha"]]
-    summary["mha"]["after_script_wait_ms_median"] = med(own)
-    print(f"  MHA's freeze from the end of its online-change script's 0.5 s wait for running queries "
+if "mha_script" in runs:
+    own = [x["after_script_wait_ms"] for x in runs["mha_script"]]
+    summary["mha_script"]["after_script_wait_ms_median"] = med(own)
+    print(f"  MHA + script, its freeze from the end of the script's 0.5 s wait for running queries "
           f"(kill, FLUSH TABLES WITH READ LOCK, catch-up, new master writable): median {med(own):.2f} ms, max {max(own):.2f} ms")
 print(f"acknowledged writes lost: {len(lost)}{' (ids ' + ' '.join(map(str, lost[:20])) + ')' if lost else ''}; "
       f"CHECKSUM TABLE bench.w primary {ck_p}, replica {ck_r}: {'equal' if ck_p == ck_r else 'DIFFERENT'}; "
       f"read_only primary {ro_p}, replica {ro_r}")
 print(f"target: drctl median freeze < 20 ms {'met' if d['freeze_ms_median'] < 20 else 'NOT met'}"
-      + (f", below MHA's {'yes' if d['freeze_ms_median'] < summary['mha']['freeze_ms_median'] else 'NO'}" if "mha" in summary else ""))
+      + "".join(f", below {names[m]}'s {'yes' if d['freeze_ms_median'] < summary[m]['freeze_ms_median'] else 'NO'}"
+                for m in ("mha", "mha_script") if m in summary))
 json.dump({"rate": int(rate), "acknowledged": len(acks), "lost": lost, "checksums_equal": ck_p == ck_r,
            "mha_status": mha_status, "summary": summary, "runs": runs}, open(out, "w"), indent=1)
 sys.exit(1 if lost or ck_p != ck_r or ro_p != "0" or ro_r != "1" else 0)
