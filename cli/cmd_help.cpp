@@ -54,6 +54,7 @@ void print_kind(const Kind& kind) {
   print_fields(kind.fields(), 0);
   if (!kind.outputs().empty())
     print_to(stdout, "  outputs: ${{steps.NAME.X}} for X in {}\n", join(kind.outputs(), ", "));
+  if (!kind.notes().empty()) print_to(stdout, "\n{}\n", kind.notes());
 }
 
 int playbook_help(const std::string& only) {

@@ -54,6 +54,9 @@ class Kind {
   virtual std::string_view summary() const = 0;
   virtual bool allowed_as(Role role) const = 0;
   virtual const Fields& fields() const = 0;
+  // What `help playbook KIND` prints after the keys, when the keys alone do not say how the
+  // kind acts (an order of operations, what each failure leaves behind); "" for most kinds.
+  virtual std::string_view notes() const { return ""; }
   // Names usable as ${steps.<entry>.<output>}.
   virtual std::vector<std::string> outputs() const { return {}; }
   virtual std::vector<SpecProblem> check_spec(const Spec& /*spec*/) const { return {}; }

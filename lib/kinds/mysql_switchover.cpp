@@ -37,7 +37,7 @@ const Field k_mode = Field::string("mode",
                          .defaults_to("planned");
 const Field k_allow_data_loss =
     Field::boolean("allow_data_loss",
-                   "emergency: accept losing what the lost primary had not sent (required).")
+                   "emergency must say true: it loses what the lost primary had not sent.")
         .defaults_to(false);
 const Field k_max_lag =
     Field::duration("max_lag", "Precondition: the candidate's Seconds_Behind_Master at most this.");
@@ -506,6 +506,32 @@ class MysqlSwitchoverKind : public Kind {
     return fields;
   }
   std::vector<std::string> outputs() const override { return {"freeze_ms", "new_primary"}; }
+  std::string_view notes() const override {
+    return R"(Planned, in this order (each phase timed in the evidence):
+  1. preconditions, changing nothing: privileges on both servers; the candidate replicates from
+     this primary (Master_Server_Id) with both threads running; no errant transaction (all it
+     executed, the primary has); max_lag; max_long_transaction; sessions whose account holds
+     READ_ONLY ADMIN (refused unless kill_after is set); semi-sync state reported.
+  2. journal the undo state; freeze: SET GLOBAL read_only=1 (super_read_only on MySQL), killed
+     at freeze_timeout (the primary is then left as it was); READ_ONLY ADMIN sessions killed;
+     open write transactions given kill_after, then killed.
+  3. catch up: the primary's final GTID position, MASTER_GTID_WAIT on the candidate within
+     catchup_timeout, then proof: the candidate holds exactly that position in every domain and
+     the primary wrote nothing since (RPO 0, proven).
+  4. promote: STOP SLAVE; RESET SLAVE ALL; read_only=0 (writes impossible until here:
+     freeze_ms); a row in drctl.promotions (run id, fencing token), outside the binlog.
+  5. the old primary must hold nothing the new one lacks (a session that wrote through
+     read_only fails the step: written_through_freeze); re-point (repoint_old_primary): it
+     replicates from the new one by GTID, read-only, both threads seen running.
+A failure before the promotion makes the primary writable again and changes nothing else.
+Undo (rollback, drctl rollback, a killed run): not promoted: the candidate replicates again and
+the primary writes again; promoted: the candidate is frozen, the old primary brought to all it
+wrote (by replication), proven, made writable, and the candidate re-pointed; when that cannot
+be proven, the rollback fails naming the GTIDs at stake and the candidate stays the primary.
+Emergency (allow_data_loss: true): refused when the primary answers; stops the IO thread,
+applies the relay log, promotes; `drctl probe mysql --method lost` later names what was lost.
+Details: docs/playbook.md.)";
+  }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
     std::vector<SpecProblem> problems;
     for (const Field* side : {&k_primary, &k_candidate, &k_replication}) {
