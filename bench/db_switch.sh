@@ -31,6 +31,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh "${1:-build}"
+perl -MDBI -MDBD::mysql -e 1 2>/dev/null || { echo "the writer needs Perl's DBD::mysql: scripts/install-deps" >&2; exit 1; }
 set +eu
 . tests/cli/mariadb.sh
 set -e
@@ -271,7 +272,7 @@ if "mha_script" in runs:
     own = [x["after_script_wait_ms"] for x in runs["mha_script"]]
     summary["mha_script"]["after_script_wait_ms_median"] = med(own)
     print(f"  MHA + script, its freeze from the end of the script's 0.5 s wait for running queries "
-          f"(kill, FLUSH TABLES WITH READ LOCK, catch-up, new master writable): median {med(own):.2f} ms, max {max(own):.2f} ms")
+          f"(its kill, then MHA: read_only=1, the catch-up, then the script started again: read_only=0): median {med(own):.2f} ms, max {max(own):.2f} ms")
 print(f"acknowledged writes lost: {len(lost)}{' (ids ' + ' '.join(map(str, lost[:20])) + ')' if lost else ''}; "
       f"CHECKSUM TABLE bench.w primary {ck_p}, replica {ck_r}: {'equal' if ck_p == ck_r else 'DIFFERENT'}; "
       f"read_only primary {ro_p}, replica {ro_r}")
