@@ -40,7 +40,9 @@ const std::vector<ProbeRow>& probe_rows() {
        {}},
       {"mysql",
        "mysql",
-       "Replica running with lag under --max-lag (exit 0 pass, 1 fail, 64 usage)",
+       "Replica running with lag under --max-lag; --method promotable: may it replace the "
+       "primary now; --method lost: what an old primary has that it lacks (exit 0 pass, 1 fail, "
+       "64 usage)",
        "30s",
        {.inherited_members = {{"user"}, {"password_env", "password_file"}}}},
       {"grpc",

@@ -107,18 +107,23 @@ std::optional<Outcome> check_promotable(MysqlServer& primary, MysqlServer& candi
     }
   }
 
-  // Write transactions on the primary: none older than max_long_transaction.
-  auto writers = open_writers(primary);
-  if (!writers) return writers.error();
-  evidence["open_write_transactions"] = nlohmann::json::array();
-  for (const auto& w : *writers) evidence["open_write_transactions"].push_back(to_json(w));
-  if (limits.max_long_transaction && !writers->empty() &&
-      writers->front().trx_age_ms > limits.max_long_transaction->count()) {
+  // Write transactions on the primary: none older than max_long_transaction. Only read when
+  // asked: InnoDB refreshes INNODB_TRX only when it was not read in the last 100 ms, and the
+  // freeze's own read, a few milliseconds later, must see the transactions open then.
+  std::vector<MysqlSession> open;
+  if (limits.max_long_transaction) {
+    auto writers = open_writers(primary);
+    if (!writers) return writers.error();
+    open = std::move(*writers);
+    evidence["open_write_transactions"] = nlohmann::json::array();
+    for (const auto& w : open) evidence["open_write_transactions"].push_back(to_json(w));
+  }
+  if (!open.empty() && open.front().trx_age_ms > limits.max_long_transaction->count()) {
     return refuse(outcome, "long_transaction",
                   fmt::format("mysql {}: a write transaction has been open {} ms (max_long_"
                               "transaction {} ms): session {}",
-                              primary.name(), writers->front().trx_age_ms,
-                              limits.max_long_transaction->count(), describe({writers->front()})));
+                              primary.name(), open.front().trx_age_ms,
+                              limits.max_long_transaction->count(), describe({open.front()})));
   }
 
   // Sessions read_only would not stop.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -89,30 +90,61 @@ ReplicaSource replica_source(const SqlRow& row) {
   return s;
 }
 
+namespace {
+
+const char* const k_bypasser = "may write through read_only (READ_ONLY ADMIN)";
+const char* const k_writer = "open write transaction";
+
+// The sessions whose account holds READ_ONLY ADMIN, but drctl's and replication's own.
+std::string bypassers_sql(const std::vector<long long>& own) {
+  return fmt::format(
+      "SELECT 'b' AS kind, p.ID AS id, p.USER AS user, p.HOST AS host, p.COMMAND AS command, "
+      "p.TIME AS seconds, NULL AS trx_ms FROM information_schema.PROCESSLIST p WHERE p.ID NOT IN "
+      "({}) AND p.COMMAND NOT IN ('Binlog Dump', 'Daemon', 'Slave_IO', 'Slave_SQL', "
+      "'Slave_worker') AND p.USER NOT IN ('system user', 'event_scheduler', 'unauthenticated "
+      "user') AND EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES u WHERE "
+      "u.PRIVILEGE_TYPE = 'READ_ONLY ADMIN' AND u.GRANTEE LIKE CONCAT('''', p.USER, '''@%'))",
+      id_list(own));
+}
+
+// The sessions with a transaction that modified rows or holds a table lock (an INSERT's
+// intention lock: the rows counter alone was seen at 0 for an open INSERT).
+const char* const k_writers_sql =
+    "SELECT 'w' AS kind, t.trx_mysql_thread_id AS id, p.USER AS user, p.HOST AS host, "
+    "p.COMMAND AS command, p.TIME AS seconds, ROUND(TIMESTAMPDIFF(MICROSECOND, t.trx_started, "
+    "NOW(6)) / 1000) AS trx_ms FROM information_schema.INNODB_TRX t LEFT JOIN "
+    "information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE "
+    "t.trx_rows_modified > 0 OR t.trx_tables_locked > 0";
+
+}  // namespace
+
 tl::expected<std::vector<MysqlSession>, Outcome> read_only_bypassers(
     MysqlServer& server, const std::vector<long long>& own) {
   if (!server.mariadb()) return std::vector<MysqlSession>{};
-  auto rows = server.rows(fmt::format(
-      "SELECT p.ID AS id, p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.TIME AS seconds "
-      "FROM information_schema.PROCESSLIST p WHERE p.ID NOT IN ({}) "
-      "AND p.COMMAND NOT IN ('Binlog Dump', 'Daemon', 'Slave_IO', 'Slave_SQL', 'Slave_worker') "
-      "AND p.USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user') "
-      "AND EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES u "
-      "WHERE u.PRIVILEGE_TYPE = 'READ_ONLY ADMIN' AND u.GRANTEE LIKE CONCAT('''', p.USER, "
-      "'''@%')) ORDER BY p.ID",
-      id_list(own)));
+  auto rows = server.rows(bypassers_sql(own) + " ORDER BY id");
   if (!rows) return tl::unexpected(rows.error());
-  return sessions_of(*rows, "may write through read_only (READ_ONLY ADMIN)");
+  return sessions_of(*rows, k_bypasser);
 }
 
 tl::expected<std::vector<MysqlSession>, Outcome> open_writers(MysqlServer& server) {
-  auto rows = server.rows(
-      "SELECT t.trx_mysql_thread_id AS id, p.USER AS user, p.HOST AS host, p.COMMAND AS command, "
-      "p.TIME AS seconds, ROUND(TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)) / 1000) AS "
-      "trx_ms FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p "
-      "ON p.ID = t.trx_mysql_thread_id WHERE t.trx_rows_modified > 0 ORDER BY t.trx_started");
+  auto rows = server.rows(std::string(k_writers_sql) + " ORDER BY trx_ms DESC");
   if (!rows) return tl::unexpected(rows.error());
-  return sessions_of(*rows, "open write transaction");
+  return sessions_of(*rows, k_writer);
+}
+
+tl::expected<SessionsAtFreeze, Outcome> sessions_at_freeze(MysqlServer& server,
+                                                           const std::vector<long long>& own) {
+  if (!server.mariadb()) {
+    auto writers = open_writers(server);
+    if (!writers) return tl::unexpected(writers.error());
+    return SessionsAtFreeze{{}, std::move(*writers)};
+  }
+  auto rows = server.rows(bypassers_sql(own) + " UNION ALL " + k_writers_sql +
+                          " ORDER BY kind, trx_ms DESC, id");
+  if (!rows) return tl::unexpected(rows.error());
+  std::vector<SqlRow> bypassers, writers;
+  for (auto& row : *rows) (sql_text(row, {"kind"}) == "b" ? bypassers : writers).push_back(row);
+  return SessionsAtFreeze{sessions_of(bypassers, k_bypasser), sessions_of(writers, k_writer)};
 }
 
 tl::expected<std::vector<std::string>, Outcome> missing_switch_privileges(MysqlServer& server) {
@@ -181,15 +213,19 @@ tl::expected<void, Outcome> set_read_only(MysqlServer& server, MysqlServer& cont
   return tl::unexpected(sql_failure(result.error(), server.name(), sql + " failed"));
 }
 
-tl::expected<void, Outcome> kill_sessions(MysqlServer& control,
-                                          const std::vector<MysqlSession>& sessions) {
+tl::expected<std::vector<MysqlSession>, Outcome> kill_sessions(
+    MysqlServer& control, const std::vector<MysqlSession>& sessions) {
+  std::vector<MysqlSession> killed;
   for (const auto& s : sessions) {
     auto done = control.session().execute(fmt::format("KILL CONNECTION {}", s.id));
-    if (!done && done.error().code != k_er_no_such_thread)
+    if (done) {
+      killed.push_back(s);
+    } else if (done.error().code != k_er_no_such_thread) {
       return tl::unexpected(sql_failure(done.error(), control.name(),
                                         fmt::format("KILL CONNECTION {} failed", s.id)));
+    }
   }
-  return {};
+  return killed;
 }
 
 tl::expected<bool, Outcome> wait_applied(MysqlServer& replica, const std::string& position,
@@ -213,15 +249,18 @@ tl::expected<void, Outcome> exec_all(MysqlServer& server, const std::vector<std:
   return {};
 }
 
-tl::expected<void, Outcome> promote(MysqlServer& server) {
-  if (server.mariadb())
-    return exec_all(server, {"STOP SLAVE", "RESET SLAVE ALL", "SET GLOBAL read_only=0"});
-  return exec_all(server, {"STOP REPLICA", "RESET REPLICA ALL", "SET GLOBAL read_only=0"});
-}
-
 tl::expected<void, Outcome> stop_replicating(MysqlServer& server) {
   if (server.mariadb()) return exec_all(server, {"STOP SLAVE", "RESET SLAVE ALL"});
   return exec_all(server, {"STOP REPLICA", "RESET REPLICA ALL"});
+}
+
+tl::expected<void, Outcome> promote(MysqlServer& server, const std::function<void()>& writable) {
+  // Writable first: the old primary is frozen and its last transaction applied, so nothing
+  // more can arrive; stopping and forgetting replication (milliseconds) need not keep writes
+  // waiting.
+  if (auto done = server.exec("SET GLOBAL read_only=0"); !done) return done;
+  if (writable) writable();
+  return stop_replicating(server);
 }
 
 tl::expected<void, Outcome> check_fence(MysqlServer& server, const std::string& fencing_token) {

@@ -4,6 +4,7 @@
 // sessions, wait for a replica to apply a position, promote, re-point. mysql_switchover
 // orders them; the `mysql` check's promotable and lost methods use the observations.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <tl/expected.hpp>
@@ -50,8 +51,15 @@ struct ReplicationLogin {
 // MySQL's super_read_only stops them all: none.
 tl::expected<std::vector<MysqlSession>, Outcome> read_only_bypassers(
     MysqlServer& server, const std::vector<long long>& own);
-// Sessions with an open transaction that modified rows, oldest first.
+// Sessions with an open transaction that modified rows or holds a table lock (an INSERT's
+// intention lock: the rows counter alone was seen at 0 for an open INSERT), oldest first.
 tl::expected<std::vector<MysqlSession>, Outcome> open_writers(MysqlServer& server);
+// Both lists in one round trip: what the freeze asks while nobody can write.
+struct SessionsAtFreeze {
+  std::vector<MysqlSession> bypassers, writers;
+};
+tl::expected<SessionsAtFreeze, Outcome> sessions_at_freeze(MysqlServer& server,
+                                                           const std::vector<long long>& own);
 // The privileges this session's account lacks for a role switch on MariaDB, named ("PROCESS,
 // CONNECTION ADMIN"); empty when it has them all or on MySQL (whose errors name them).
 tl::expected<std::vector<std::string>, Outcome> missing_switch_privileges(MysqlServer& server);
@@ -64,17 +72,18 @@ tl::expected<nlohmann::json, Outcome> semi_sync_state(MysqlServer& server);
 // class freeze_timeout in that case.
 tl::expected<void, Outcome> set_read_only(MysqlServer& server, MysqlServer& control, bool on,
                                           SteadyClock::time_point deadline);
-// KILL CONNECTION for each session through `control`; the ones that could not be killed (gone
-// already is not a failure).
-tl::expected<void, Outcome> kill_sessions(MysqlServer& control,
-                                          const std::vector<MysqlSession>& sessions);
+// KILL CONNECTION for each session through `control`; the ones it killed (one gone already is
+// neither killed nor a failure).
+tl::expected<std::vector<MysqlSession>, Outcome> kill_sessions(
+    MysqlServer& control, const std::vector<MysqlSession>& sessions);
 
 // Waits on `replica` until it has applied `position` (MASTER_GTID_WAIT /
 // WAIT_FOR_EXECUTED_GTID_SET), at most until `deadline`; false on timeout.
 tl::expected<bool, Outcome> wait_applied(MysqlServer& replica, const std::string& position,
                                          SteadyClock::time_point deadline);
-// Stops replication, forgets the source, and makes the server writable.
-tl::expected<void, Outcome> promote(MysqlServer& server);
+// Makes the server writable (then calls `writable`), stops replication and forgets the source.
+tl::expected<void, Outcome> promote(MysqlServer& server,
+                                    const std::function<void()>& writable = nullptr);
 // Records which run promoted the server in drctl.promotions, outside the binlog (sql_log_bin=0,
 // so no GTID is added and the roles stay exactly restorable); fails with class `fenced` when a
 // row there carries a newer fencing token than `fencing_token` (a later run promoted it).

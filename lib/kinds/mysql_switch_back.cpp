@@ -87,9 +87,39 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   auto deadline = [&](Millis limit) { return std::min(ctx.deadline, SteadyClock::now() + limit); };
   bool changed = false;
 
+  auto candidate_control = MysqlServer::open(**sql_client(), settings.candidate, "candidate");
+  if (!candidate_control) return candidate_control.error();
   auto status = candidate.replica_status();
   if (!status) return status.error();
-  if (*status && replica_source(**status).server_id == primary.server_id()) {
+  auto candidate_ro = candidate.read_only();
+  if (!candidate_ro) return candidate_ro.error();
+  const bool candidate_was_writable = !*candidate_ro;
+  auto freeze_candidate = [&]() -> tl::expected<void, Outcome> {
+    if (!*candidate_ro) {
+      if (auto done = set_read_only(candidate, **candidate_control, true,
+                                    deadline(settings.freeze_timeout));
+          !done)
+        return done;
+      *candidate_ro = true;
+      changed = true;
+    }
+    return {};
+  };
+  bool replicating = *status && replica_source(**status).server_id == primary.server_id();
+  if (replicating && candidate_was_writable) {
+    // The promotion makes the candidate writable before it stops replicating: one interrupted
+    // there is frozen again, and if it took writes meanwhile, it counts as promoted.
+    if (auto done = freeze_candidate(); !done) return done.error();
+    {
+      auto taken = transactions_missing(candidate, primary);
+      if (!taken) return taken.error();
+      if (!taken->empty()) {
+        if (auto done = stop_replicating(candidate); !done) return done.error();
+        replicating = false;
+      }
+    }
+  }
+  if (replicating) {
     // Never promoted: the candidate replicates again, the primary writes again.
     ReplicaSource source = replica_source(**status);
     if (!source.io_running || !source.sql_running) {
@@ -121,23 +151,13 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   // Promoted: switch back the planned way. Freeze the candidate first, so that there is never
   // a moment with two writable servers.
   auto start = SteadyClock::now();
-  auto candidate_ro = candidate.read_only();
-  if (!candidate_ro) return candidate_ro.error();
-  auto candidate_control = MysqlServer::open(**sql_client(), settings.candidate, "candidate");
-  if (!candidate_control) return candidate_control.error();
   auto reopen_candidate = [&](Outcome cause) {
-    if (!*candidate_ro)
+    if (candidate_was_writable)
       set_read_only(candidate, **candidate_control, false, deadline(settings.freeze_timeout));
     return undo_failed(std::move(cause),
                        fmt::format("not undone: the {} stays the primary", candidate.name()));
   };
-  if (!*candidate_ro) {
-    if (auto done =
-            set_read_only(candidate, **candidate_control, true, deadline(settings.freeze_timeout));
-        !done)
-      return done.error();
-    changed = true;
-  }
+  if (auto done = freeze_candidate(); !done) return done.error();
   auto written = candidate.written_position();
   if (!written) return reopen_candidate(written.error());
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "kinds/failure.hpp"
@@ -62,6 +63,10 @@ const Field k_connect_timeout =
         .defaults_to(5000);
 const Field k_read_timeout =
     Field::duration("read_timeout", "Limit for one answer.").defaults_to(5000);
+
+// How often the open transactions are read while they are given kill_after: InnoDB refreshes
+// INNODB_TRX only when it was not read for 100 ms, so reading more often sees the old list.
+constexpr auto k_trx_refresh = std::chrono::milliseconds(110);
 
 // A failure that keeps what was measured before it, and says what it changed.
 Outcome with_evidence(Outcome failure, const Outcome& so_far, Changed changed) {
@@ -203,14 +208,16 @@ class MysqlSwitchoverOperation : public Operation {
     // window in which nobody can write. The final position goes to the journal next.
     m_journal.final_position = *final_position;
     m_journal.phase = "promoting";
-    if (auto done = promote(candidate); !done) {
-      Outcome failure = done.error();
-      failure.changed = Changed::unknown;  // the undo looks at what happened
-      return failure;
+    double freeze_ms = 0;
+    auto promoted = promote(candidate, [&] { freeze_ms = ms_since(frozen_at); });
+    if (freeze_ms > 0) {
+      outcome.evidence["freeze_ms"] = freeze_ms;
+      outcome.outputs["freeze_ms"] = fmt::format("{:.1f}", freeze_ms);
     }
-    double freeze_ms = ms_since(frozen_at);
-    outcome.evidence["freeze_ms"] = freeze_ms;
-    outcome.outputs["freeze_ms"] = fmt::format("{:.1f}", freeze_ms);
+    if (!promoted) {
+      // The undo looks at what happened (the candidate may be writable and still replicating).
+      return with_evidence(promoted.error(), outcome, Changed::unknown);
+    }
     fence(ctx, candidate, primary, *final_position, outcome);
     return finish(ctx, primary, candidate, std::move(outcome), start);
   }
@@ -299,8 +306,9 @@ class MysqlSwitchoverOperation : public Operation {
                                            MysqlServer& control, const std::vector<long long>& own,
                                            Outcome& outcome) {
     nlohmann::json killed = nlohmann::json::array();
-    auto bypassers = read_only_bypassers(primary, own);
-    if (!bypassers) return tl::unexpected(bypassers.error());
+    auto sessions = sessions_at_freeze(primary, own);
+    if (!sessions) return tl::unexpected(sessions.error());
+    const std::vector<MysqlSession>* bypassers = &sessions->bypassers;
     if (!bypassers->empty()) {
       if (!m_settings.kill_after) {
         return tl::unexpected(failed(
@@ -309,10 +317,22 @@ class MysqlSwitchoverOperation : public Operation {
                         "{} (set kill_after to kill them)",
                         primary.name(), describe(*bypassers))));
       }
-      if (auto done = kill_sessions(control, *bypassers); !done) return done;
-      for (const auto& s : *bypassers) killed.push_back(to_json(s));
+      auto gone = kill_sessions(control, *bypassers);
+      if (!gone) return tl::unexpected(gone.error());
+      for (const auto& s : *gone) killed.push_back(to_json(s));
     }
-    auto writers = open_writers(primary);
+    // A killed session's transaction stays in INNODB_TRX while it rolls back: not a writer.
+    auto still_open = [&]() -> tl::expected<std::vector<MysqlSession>, Outcome> {
+      auto writers = open_writers(primary);
+      if (!writers) return writers;
+      std::erase_if(*writers, [&](const MysqlSession& w) {
+        return std::any_of(bypassers->begin(), bypassers->end(),
+                           [&](const MysqlSession& b) { return b.id == w.id; });
+      });
+      return writers;
+    };
+    tl::expected<std::vector<MysqlSession>, Outcome> writers = sessions->writers;
+    if (!bypassers->empty()) writers = still_open();
     if (!writers) return tl::unexpected(writers.error());
     outcome.evidence["open_at_freeze"] = nlohmann::json::array();
     for (const auto& w : *writers) outcome.evidence["open_at_freeze"].push_back(to_json(w));
@@ -321,12 +341,14 @@ class MysqlSwitchoverOperation : public Operation {
       // kill_after to end on their own, then go.
       auto until = within(ctx, *m_settings.kill_after);
       while (!writers->empty() && SteadyClock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        writers = open_writers(primary);
+        // InnoDB refreshes INNODB_TRX only when nobody read it in the last 100 ms.
+        std::this_thread::sleep_until(std::min(until, SteadyClock::now() + k_trx_refresh));
+        writers = still_open();
         if (!writers) return tl::unexpected(writers.error());
       }
-      if (auto done = kill_sessions(control, *writers); !done) return done;
-      for (const auto& s : *writers) killed.push_back(to_json(s));
+      auto gone = kill_sessions(control, *writers);
+      if (!gone) return tl::unexpected(gone.error());
+      for (const auto& s : *gone) killed.push_back(to_json(s));
     }
     outcome.evidence["killed"] = killed;
     return {};
