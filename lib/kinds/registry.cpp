@@ -42,7 +42,6 @@ const KindRegistry& builtin_kinds() {
     r.add(make_consul_kind());
     r.add(make_grpc_health_kind());
     r.add(make_mysql_kind());
-    r.add(make_mysql_switchover_kind());
     r.add(make_etcd_health_kind());
     r.add(make_etcd_watch_latency_kind());
     r.add(make_etcd_put_kind());
@@ -51,6 +50,7 @@ const KindRegistry& builtin_kinds() {
     r.add(make_warmup_hooks_kind());
     r.add(make_routing_reload_kind());
     r.add(make_prewarm_kind());
+    r.add(make_mysql_switchover_kind());
     return r;
   }();
   return registry;
