@@ -347,13 +347,14 @@ void Run::run_check(std::size_t i) {
   m_report.checks[i] = std::move(record);
 }
 
-// True when etcd refused the entry's write because the run lock moved on (another run took it
-// while this one was paused): the lock is lost, nothing further may change.
+// True when the entry's write was refused because the run lock moved on (another run took it
+// while this one was paused): by etcd, or by a database a later run promoted with a newer
+// fencing token. The lock is lost, nothing further may change.
 bool Run::fenced(const EntryRecord& record) {
   if (json_text(record.evidence, "error") != "fenced") return false;
   m_rollback_failed = m_rollback_failed || record.phase == Phase::rollback;
   if (m_lock_lost.empty())
-    m_lock_lost = fmt::format("{} '{}' was refused by etcd: {}; nothing after it was started",
+    m_lock_lost = fmt::format("{} '{}' was fenced off: {}; nothing after it was started",
                               record.phase == Phase::rollback ? "rollback" : "step", record.name,
                               record.message);
   return true;

@@ -71,30 +71,46 @@ std::optional<std::vector<Gtid>> parse_gtid_list(const std::string& list) {
   return out;
 }
 
-std::vector<GtidRange> gtids_missing(const std::vector<Gtid>& have,
+std::vector<GtidRange> gtids_missing(const std::vector<Gtid>& have_position,
+                                     const std::vector<Gtid>& have_state,
                                      const std::vector<Gtid>& reference) {
-  std::vector<GtidRange> missing;
-  for (const Gtid& gtid : have) {
-    unsigned long long held = 0;        // the reference's highest seq from this server
-    unsigned long long domain_top = 0;  // and from anyone, in this domain
-    for (const Gtid& r : reference) {
-      if (r.domain != gtid.domain) continue;
-      domain_top = std::max(domain_top, r.seq);
-      if (r.server == gtid.server) held = std::max(held, r.seq);
+  // The highest seq of `list` in `domain` from `server` (0: none).
+  auto top = [](const std::vector<Gtid>& list, unsigned long long domain,
+                std::optional<unsigned long long> server) {
+    unsigned long long seq = 0;
+    for (const Gtid& g : list) {
+      if (g.domain == domain && (!server || g.server == *server)) seq = std::max(seq, g.seq);
     }
-    if (gtid.seq <= held) continue;
-    // Seqs rise by one per transaction in a domain: above the reference's top, the missing
-    // ones are exactly top+1..seq; below it, only the last one is known.
-    GtidRange range{gtid.domain, gtid.server, gtid.seq, gtid.seq, true};
-    if (gtid.seq > domain_top)
-      range.first = std::max(held, domain_top) + 1;
-    else if (held == 0)
-      range.first_known = false;
-    else
-      range.first = held + 1;
+    return seq;
+  };
+  std::vector<GtidRange> missing;
+  for (const Gtid& last : have_position) {
+    unsigned long long held = top(reference, last.domain, last.server);
+    if (last.seq <= held) continue;  // the reference has it (and, seqs rising, all before it)
+    // Where the two histories part in this domain: the highest seq both have from one server.
+    unsigned long long fork = 0;
+    for (const Gtid& g : have_state) {
+      if (g.domain == last.domain)
+        fork = std::max(fork, std::min(g.seq, top(reference, g.domain, g.server)));
+    }
+    GtidRange range{last.domain, last.server, std::max(held, fork) + 1, last.seq, true};
+    // With no common history in the domain, where the missing ones start is unknown.
+    range.first_known = held > 0 || fork > 0 || top(reference, last.domain, std::nullopt) == 0;
+    if (!range.first_known) range.first = last.seq;
     missing.push_back(range);
   }
   return missing;
+}
+
+std::vector<Gtid> last_per_domain(const std::vector<Gtid>& list) {
+  std::map<unsigned long long, Gtid> last;
+  for (const Gtid& g : list) {
+    auto [it, added] = last.try_emplace(g.domain, g);
+    if (!added && g.seq > it->second.seq) it->second = g;
+  }
+  std::vector<Gtid> out;
+  for (const auto& [domain, gtid] : last) out.push_back(gtid);
+  return out;
 }
 
 std::string describe(const std::vector<GtidRange>& ranges) {

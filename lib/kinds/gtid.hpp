@@ -41,18 +41,28 @@ std::string to_string(const Gtid& gtid);
 // when an entry is not three unsigned integers joined by '-'.
 std::optional<std::vector<Gtid>> parse_gtid_list(const std::string& list);
 
-// Transactions of `have` that `reference` does not contain, as GTID ranges: for each domain
-// and server of `have`, the seqs above the highest seq `reference` holds in that domain and
-// from that server. With gtid_strict_mode (seqs rise within a domain) an entry of a binlog state
-// above the reference's is a transaction the reference never executed: the candidate's errant
-// transactions, or the ones a lost primary had that its successor lacks.
+// The transactions a server has that `reference` lacks, as GTID ranges. `have_position` is its
+// last GTID per domain (@@gtid_current_pos), `have_state` and `reference` binlog states
+// (@@gtid_binlog_state with @@gtid_slave_pos: the last seq per domain and server). Only a
+// server's last transactions decide: an old entry in its state that the reference lacks (left
+// by a RESET MASTER elsewhere, or a restored replica) is history, not a missing write. A last
+// GTID the reference holds (same domain and server, seq at least as high) is not missing;
+// one it lacks is missing from where the two histories part (the highest seq both have from
+// one server) up to it: seqs rise within a domain under gtid_strict_mode, so these are the
+// transactions, assuming the writer gave consecutive seqs (the usual case; gtid_seq_no can
+// skip). With no common history in the domain, only the last one is certain.
 struct GtidRange {
   unsigned long long domain = 0, server = 0, first = 0, last = 0;  // seqs first..last
   bool first_known = true;  // false: only `last` is certain (below the reference's top seq)
   unsigned long long count() const { return first_known ? last - first + 1 : 1; }
 };
-std::vector<GtidRange> gtids_missing(const std::vector<Gtid>& have,
+std::vector<GtidRange> gtids_missing(const std::vector<Gtid>& have_position,
+                                     const std::vector<Gtid>& have_state,
                                      const std::vector<Gtid>& reference);
+// The GTID with the highest seq in each domain of `list` (a binlog and a slave position
+// together: a server's last transaction, written or applied), in domain order.
+std::vector<Gtid> last_per_domain(const std::vector<Gtid>& list);
+
 // "0-1-13..0-1-17" (or "0-1-13" for one, "up to 0-2-10" when the first is unknown), joined
 // by ", ".
 std::string describe(const std::vector<GtidRange>& ranges);

@@ -229,10 +229,13 @@ class MysqlOperation : public Operation {
           "kill_after is set",
           primary.name(), describe(facts.bypassers)));
     }
+    if (outcome.evidence["seconds_behind"].is_number())
+      outcome.outputs["lag_ms"] =
+          std::to_string(outcome.evidence["seconds_behind"].get<long long>() * 1000);
     outcome.status = Status::ok;
     outcome.message = fmt::format(
         "mysql {}: promotable: replicates from the {} with both threads running, no errant "
-        "transactions, {} transactions behind",
+        "transactions, {} transaction(s) behind",
         replica.name(), primary.name(), outcome.evidence.value("transactions_behind", 0ULL));
     return outcome;
   }
@@ -242,6 +245,22 @@ class MysqlOperation : public Operation {
   Outcome run_lost(MysqlServer& old_primary, MysqlServer& successor) {
     Outcome outcome;
     outcome.changed = Changed::no;
+    // Only for a successor that took over: writable, and not replicating from the old primary.
+    // Anything else (a healthy pair, the two servers swapped) would freeze a live primary.
+    auto status = successor.replica_status();
+    if (!status) return status.error();
+    auto successor_ro = successor.read_only();
+    if (!successor_ro) return successor_ro.error();
+    if ((*status && replica_source(**status).server_id == old_primary.server_id()) ||
+        *successor_ro) {
+      return failed(
+          outcome, Status::failed, "not_a_successor",
+          fmt::format("mysql {}: is {}: it has not taken over from the {}; nothing "
+                      "done (method lost is for after an emergency promotion: this "
+                      "server the new primary, primary: the old one)",
+                      successor.name(), *successor_ro ? "read-only" : "replicating from it",
+                      old_primary.name()));
+    }
     auto read_only = old_primary.read_only();
     if (!read_only) return read_only.error();
     if (!*read_only) {

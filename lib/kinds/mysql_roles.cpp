@@ -72,6 +72,11 @@ std::string describe(const std::vector<MysqlSession>& sessions) {
   return join(parts, ", ");
 }
 
+// The lag column's name in this row (MariaDB/MySQL 5.7 or MySQL 8.0.22+).
+const char* behind_column(const SqlRow& row) {
+  return row.count("Seconds_Behind_Master") ? "Seconds_Behind_Master" : "Seconds_Behind_Source";
+}
+
 ReplicaSource replica_source(const SqlRow& row) {
   ReplicaSource s;
   s.host = sql_text(row, {"Master_Host", "Source_Host"});
@@ -86,7 +91,7 @@ ReplicaSource replica_source(const SqlRow& row) {
   s.sql_error = one_line(sql_text(row, {"Last_SQL_Error"}));
   s.io_position = sql_text(row, {"Gtid_IO_Pos", "Retrieved_Gtid_Set"});
   std::string behind = sql_text(row, {"Seconds_Behind_Master", "Seconds_Behind_Source"});
-  if (!behind.empty()) s.seconds_behind = std::stoll(behind);
+  if (!behind.empty()) s.seconds_behind = number(row, behind_column(row));
   return s;
 }
 
@@ -149,11 +154,16 @@ tl::expected<SessionsAtFreeze, Outcome> sessions_at_freeze(MysqlServer& server,
 
 tl::expected<std::vector<std::string>, Outcome> missing_switch_privileges(MysqlServer& server) {
   if (!server.mariadb()) return std::vector<std::string>{};
-  auto rows = server.rows(
-      "SELECT PRIVILEGE_TYPE AS p FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = "
+  const std::string grantee =
       "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', "
-      "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')");
+      "SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
+  auto rows = server.rows(
+      "SELECT PRIVILEGE_TYPE AS p FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = " +
+      grantee +
+      " UNION SELECT 'SELECT ON mysql' FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = " +
+      grantee + " AND TABLE_SCHEMA = 'mysql' AND PRIVILEGE_TYPE = 'SELECT'");
   if (!rows) return tl::unexpected(rows.error());
+
   std::vector<std::string> held;
   for (const auto& row : *rows) held.push_back(sql_text(row, {"p"}));
   auto has = [&](const char* p) { return std::find(held.begin(), held.end(), p) != held.end(); };
@@ -164,6 +174,9 @@ tl::expected<std::vector<std::string>, Outcome> missing_switch_privileges(MysqlS
   for (const char* p : {"CONNECTION ADMIN", "REPLICATION SLAVE ADMIN", "BINLOG ADMIN"})
     if (!has(p) && !super) missing.push_back(p);
   if (!has("SLAVE MONITOR") && !has("BINLOG MONITOR") && !super) missing.push_back("SLAVE MONITOR");
+  // Without it, USER_PRIVILEGES shows only this account's own grants: the sessions that can
+  // write through read_only would be invisible.
+  if (!has("SELECT") && !has("SELECT ON mysql")) missing.push_back("SELECT on mysql.*");
   return missing;
 }
 
@@ -230,8 +243,9 @@ tl::expected<std::vector<MysqlSession>, Outcome> kill_sessions(
 
 tl::expected<bool, Outcome> wait_applied(MysqlServer& replica, const std::string& position,
                                          SteadyClock::time_point deadline) {
+  // At least 1 ms: MySQL's WAIT_FOR_EXECUTED_GTID_SET reads 0 as "no timeout".
   double seconds =
-      std::max(0.0, std::chrono::duration<double>(deadline - SteadyClock::now()).count());
+      std::max(0.001, std::chrono::duration<double>(deadline - SteadyClock::now()).count());
   std::string sql = replica.mariadb() ? fmt::format("SELECT MASTER_GTID_WAIT({}, {:.3f})",
                                                     sql_literal(position), seconds)
                                       : fmt::format("SELECT WAIT_FOR_EXECUTED_GTID_SET({}, {:.3f})",
@@ -266,15 +280,15 @@ tl::expected<void, Outcome> promote(MysqlServer& server, const std::function<voi
 tl::expected<void, Outcome> check_fence(MysqlServer& server, const std::string& fencing_token) {
   if (fencing_token.empty()) return {};
   auto rows = server.session().query(
-      "SELECT MAX(fencing_token) AS t, run_id AS r FROM drctl.promotions "
-      "WHERE fencing_token = (SELECT MAX(fencing_token) FROM drctl.promotions)");
+      "SELECT fencing_token AS t, run_id AS r FROM drctl.promotions WHERE fencing_token IS NOT "
+      "NULL ORDER BY fencing_token DESC LIMIT 1");
   if (!rows) {
     if (rows.error().code == k_er_no_such_table) return {};
     return tl::unexpected(sql_failure(rows.error(), server.name(), "reading drctl.promotions"));
   }
   if (rows->empty() || sql_text(rows->front(), {"t"}).empty()) return {};
-  long long newest = std::stoll(sql_text(rows->front(), {"t"}));
-  if (newest > std::stoll(fencing_token)) {
+  long long newest = number(rows->front(), "t");
+  if (newest > std::stoll("0" + fencing_token)) {
     return tl::unexpected(failed(
         Status::failed, "fenced",
         fmt::format("mysql {}: run {} promoted it with fencing token {}, newer than this run's {}: "
@@ -320,20 +334,30 @@ tl::expected<void, Outcome> replicate_from(MysqlServer& server, const Replicatio
                     sql_literal(source.password)),
         "START SLAVE"};
   } else {
-    statements = {"STOP REPLICA",
-                  fmt::format("CHANGE REPLICATION SOURCE TO SOURCE_HOST={}, SOURCE_PORT={}, "
-                              "SOURCE_USER={}, SOURCE_PASSWORD={}, SOURCE_AUTO_POSITION=1, "
-                              "SOURCE_CONNECT_RETRY=1",
-                              sql_literal(source.host), source.port, sql_literal(source.user),
-                              sql_literal(source.password)),
-                  "START REPLICA"};
+    statements = {
+        "STOP REPLICA",
+        fmt::format(
+            "CHANGE REPLICATION SOURCE TO SOURCE_HOST={}, SOURCE_PORT={}, "
+            "SOURCE_USER={}, SOURCE_PASSWORD={}, SOURCE_AUTO_POSITION=1, GET_SOURCE_PUBLIC_KEY=1, "
+            "SOURCE_CONNECT_RETRY=1",
+            sql_literal(source.host), source.port, sql_literal(source.user),
+            sql_literal(source.password)),
+        "START REPLICA"};
   }
   for (const auto& sql : statements) {
-    if (auto done = server.exec(sql); !done) return done;  // the message stops before the password
+    auto done = sql.find("PASSWORD") != std::string::npos
+                    ? server.exec_secret(sql, "CHANGE MASTER TO (the replication account)")
+                    : server.exec(sql);
+    if (!done) return done;
   }
   while (true) {
     auto status = server.replica_status();
     if (!status) return tl::unexpected(status.error());
+    if (!*status && SteadyClock::now() >= deadline) {
+      return tl::unexpected(
+          failed(Status::timeout, "not_replicating",
+                 fmt::format("mysql {}: no replica status after CHANGE MASTER", server.name())));
+    }
     if (*status) {
       ReplicaSource now = replica_source(**status);
       if (now.io_running && now.sql_running) return {};
@@ -370,7 +394,13 @@ tl::expected<MissingTransactions, Outcome> transactions_missing(MysqlServer& hav
   if (!have_list) return tl::unexpected(have_list.error());
   auto reference_list = gtid_list(reference, *reference_text);
   if (!reference_list) return tl::unexpected(reference_list.error());
-  auto ranges = gtids_missing(*have_list, *reference_list);
+  auto written = have.written_position();
+  if (!written) return tl::unexpected(written.error());
+  auto applied = have.applied_position();
+  if (!applied) return tl::unexpected(applied.error());
+  auto positions = gtid_list(have, *written + "," + *applied);
+  if (!positions) return tl::unexpected(positions.error());
+  auto ranges = gtids_missing(last_per_domain(*positions), *have_list, *reference_list);
   missing.text = describe(ranges);
   for (const auto& r : ranges) missing.count += r.count();
   return missing;

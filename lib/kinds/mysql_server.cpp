@@ -19,6 +19,14 @@ Status status_of(const SqlError& error) {
   }
 }
 
+long long whole_number(const std::string& text) {
+  try {
+    return text.empty() ? 0 : std::stoll(text);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 const char* class_name(const SqlError& error) {
   switch (error.kind) {
     case SqlError::Class::refused:
@@ -106,8 +114,14 @@ tl::expected<std::unique_ptr<MysqlServer>, Outcome> MysqlServer::open(SqlClient&
                                  "mysql " + server->m_name + ": no answer to SELECT VERSION()"));
   }
   server->m_mariadb = sql_text(rows->front(), {"v"}).find("MariaDB") != std::string::npos;
-  server->m_connection_id = std::stoll("0" + sql_text(rows->front(), {"id"}));
-  server->m_server_id = std::stoll("0" + sql_text(rows->front(), {"sid"}));
+  server->m_connection_id = whole_number(sql_text(rows->front(), {"id"}));
+  server->m_server_id = whole_number(sql_text(rows->front(), {"sid"}));
+  // String literals are escaped with backslashes (sql_literal): a server whose sql_mode has
+  // NO_BACKSLASH_ESCAPES would end a password's literal at its first quote.
+  if (auto plain = server->exec("SET SESSION sql_mode = REPLACE(@@sql_mode, "
+                                "'NO_BACKSLASH_ESCAPES', '')");
+      !plain)
+    return tl::unexpected(plain.error());
   return server;
 }
 
@@ -122,6 +136,16 @@ tl::expected<std::string, Outcome> MysqlServer::scalar(const std::string& sql) {
   if (!rows) return tl::unexpected(rows.error());
   if (rows->empty() || rows->front().empty() || !rows->front().begin()->second) return "";
   return *rows->front().begin()->second;
+}
+
+tl::expected<void, Outcome> MysqlServer::exec_secret(const std::string& sql,
+                                                     const std::string& what) {
+  auto done = m_session->execute(sql);
+  if (done) return {};
+  // The server's message may quote the statement, password included: only its code.
+  SqlError error = done.error();
+  error.message = "the server's message is withheld: the statement carries a password";
+  return tl::unexpected(sql_failure(error, m_name, what + " failed"));
 }
 
 tl::expected<void, Outcome> MysqlServer::exec(const std::string& sql) {
@@ -149,22 +173,34 @@ tl::expected<bool, Outcome> MysqlServer::read_only() {
 }
 
 tl::expected<std::string, Outcome> MysqlServer::executed_gtids() {
-  if (!m_mariadb) return scalar("SELECT @@global.gtid_executed");
+  if (!m_mariadb) return position("SELECT @@global.gtid_executed");
   // A replica without log_slave_updates has applied transactions that are not in its binlog:
   // its slave position names them.
   auto rows = this->rows("SELECT @@global.gtid_binlog_state AS b, @@global.gtid_slave_pos AS s");
   if (!rows) return tl::unexpected(rows.error());
   if (rows->empty()) return "";
-  std::string binlog = sql_text(rows->front(), {"b"}), slave = sql_text(rows->front(), {"s"});
+  std::string binlog = one_line(sql_text(rows->front(), {"b"}));
+  std::string slave = one_line(sql_text(rows->front(), {"s"}));
   return binlog.empty() ? slave : slave.empty() ? binlog : binlog + "," + slave;
 }
 
 tl::expected<std::string, Outcome> MysqlServer::written_position() {
-  return scalar(m_mariadb ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed");
+  return position(m_mariadb ? "SELECT @@global.gtid_binlog_pos" : "SELECT @@global.gtid_executed");
 }
 
 tl::expected<std::string, Outcome> MysqlServer::applied_position() {
-  return scalar(m_mariadb ? "SELECT @@global.gtid_slave_pos" : "SELECT @@global.gtid_executed");
+  return position(m_mariadb ? "SELECT @@global.gtid_slave_pos" : "SELECT @@global.gtid_executed");
+}
+
+tl::expected<std::string, Outcome> MysqlServer::position(const std::string& sql) {
+  // Long sets come with newlines (MySQL's gtid_executed): messages stay one line.
+  auto text = scalar(sql);
+  if (!text) return text;
+  std::string flat;
+  for (char c : *text) {
+    if (c != '\n' && c != '\r') flat += c;
+  }
+  return flat;
 }
 
 tl::expected<std::vector<Gtid>, Outcome> gtid_list(const MysqlServer& server,

@@ -72,6 +72,9 @@ class MysqlServer {
   tl::expected<std::vector<SqlRow>, Outcome> rows(const std::string& sql);
   tl::expected<std::string, Outcome> scalar(const std::string& sql);  // "" for no row or NULL
   tl::expected<void, Outcome> exec(const std::string& sql);
+  // exec for a statement that carries a secret: a failure gives the server's error code and
+  // `what`, never the server's message (which may quote the statement).
+  tl::expected<void, Outcome> exec_secret(const std::string& sql, const std::string& what);
 
   // SHOW REPLICA STATUS (or SHOW SLAVE STATUS); nullopt when it is not a replica.
   tl::expected<std::optional<SqlRow>, Outcome> replica_status();
@@ -91,6 +94,7 @@ class MysqlServer {
 
  private:
   MysqlServer() = default;
+  tl::expected<std::string, Outcome> position(const std::string& sql);  // one line
   std::unique_ptr<SqlSession> m_session;
   SqlEndpoint m_endpoint;
   std::string m_name;

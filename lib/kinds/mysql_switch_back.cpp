@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <future>
+#include <thread>
 
 #include "kinds/failure.hpp"
 #include "kinds/mysql_switch_plan.hpp"
@@ -19,6 +20,25 @@ Outcome undo_failed(Outcome cause, const std::string& left) {
   cause.message += "; " + left;
   cause.changed = Changed::unknown;
   return cause;
+}
+
+// Waits until both replication threads run, at most until `deadline`.
+tl::expected<void, Outcome> threads_running(MysqlServer& server, SteadyClock::time_point deadline) {
+  while (true) {
+    auto status = server.replica_status();
+    if (!status) return tl::unexpected(status.error());
+    ReplicaSource now = *status ? replica_source(**status) : ReplicaSource{};
+    if (now.io_running && now.sql_running) return {};
+    if (SteadyClock::now() >= deadline) {
+      return tl::unexpected(failed(
+          Status::timeout, "not_replicating",
+          fmt::format("mysql {}: replication did not start again: IO={} SQL={}{}{}", server.name(),
+                      now.io_running ? "Yes" : "No", now.sql_running ? "Yes" : "No",
+                      now.io_error.empty() ? "" : "; IO error: " + now.io_error,
+                      now.sql_error.empty() ? "" : "; SQL error: " + now.sql_error)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace
@@ -87,7 +107,9 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   auto deadline = [&](Millis limit) { return std::min(ctx.deadline, SteadyClock::now() + limit); };
   bool changed = false;
 
-  auto candidate_control = MysqlServer::open(**sql_client(), settings.candidate, "candidate");
+  auto client = sql_client();
+  if (!client) return failed(Status::failed, "module", "mysql: " + client.error());
+  auto candidate_control = MysqlServer::open(**client, settings.candidate, "candidate");
   if (!candidate_control) return candidate_control.error();
   auto status = candidate.replica_status();
   if (!status) return status.error();
@@ -106,9 +128,10 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
     return {};
   };
   bool replicating = *status && replica_source(**status).server_id == primary.server_id();
-  if (replicating && candidate_was_writable) {
+  if (replicating) {
     // The promotion makes the candidate writable before it stops replicating: one interrupted
-    // there is frozen again, and if it took writes meanwhile, it counts as promoted.
+    // there is frozen again, and if it took writes meanwhile (whatever its read_only says now:
+    // an earlier undo may have frozen it), it counts as promoted.
     if (auto done = freeze_candidate(); !done) return done.error();
     {
       auto taken = transactions_missing(candidate, primary);
@@ -126,6 +149,8 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
       if (auto done = candidate.exec(candidate.mariadb() ? "START SLAVE" : "START REPLICA"); !done)
         return done.error();
       changed = true;
+      if (auto running = threads_running(candidate, deadline(settings.catchup_timeout)); !running)
+        return changed_outcome(running.error(), true);
     }
     auto read_only = primary.read_only();
     if (!read_only) return read_only.error();
@@ -152,10 +177,19 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   // a moment with two writable servers.
   auto start = SteadyClock::now();
   auto reopen_candidate = [&](Outcome cause) {
-    if (candidate_was_writable)
-      set_read_only(candidate, **candidate_control, false, deadline(settings.freeze_timeout));
+    if (!candidate_was_writable) {
+      return undo_failed(std::move(cause), fmt::format("not undone: the {} stays as it was "
+                                                       "(read-only)",
+                                                       candidate.name()));
+    }
+    auto reopened =
+        set_read_only(candidate, **candidate_control, false, deadline(settings.freeze_timeout));
     return undo_failed(std::move(cause),
-                       fmt::format("not undone: the {} stays the primary", candidate.name()));
+                       reopened
+                           ? fmt::format("not undone: the {} stays the primary", candidate.name())
+                           : fmt::format("not undone, and the {} could not be made "
+                                         "writable again: both servers are read-only",
+                                         candidate.name()));
   };
   if (auto done = freeze_candidate(); !done) return done.error();
   auto written = candidate.written_position();
@@ -209,7 +243,9 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   if (auto fenced = write_fence(primary, ctx.run_id, ctx.fencing_token, candidate.name(), *written);
       !fenced)
     outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
-  ReplicationLogin source{journal.source.host, journal.source.port, journal.source.user,
+  // The replication account of the spec (its password is the spec's), to where the candidate
+  // replicated from before.
+  ReplicationLogin source{journal.source.host, journal.source.port, settings.candidate_login.user,
                           settings.replication_password};
   if (source.host.empty()) {
     source = {settings.primary.host, settings.primary.port, settings.candidate_login.user,

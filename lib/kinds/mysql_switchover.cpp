@@ -99,9 +99,9 @@ class MysqlSwitchoverOperation : public Operation {
     }
   }
 
+  // Always from the servers, even with no journaled state (one redacted because a secret
+  // appeared in it, say): switch_back says "nothing to undo" when that is what it finds.
   Outcome undo(const AttemptContext& ctx) override {
-    if (m_journal.phase.empty())
-      return Outcome::fail(Status::skipped, "mysql: the switch changed nothing", Changed::no);
     auto settings = read_settings();
     if (!settings) return failed(Status::failed, "config", settings.error());
     return switch_back(*settings, m_journal, ctx);
@@ -118,6 +118,11 @@ class MysqlSwitchoverOperation : public Operation {
     if (!candidate) return tl::unexpected(candidate.error());
     s.primary = *primary;
     s.candidate = *candidate;
+    // MASTER_GTID_WAIT holds a session up to catchup_timeout (on either server, in an undo):
+    // the client must not give up first.
+    Millis waits = m_spec.duration(k_catchup_timeout).value() + Millis(1000);
+    s.primary.read_timeout = std::max(read, waits);
+    s.candidate.read_timeout = std::max(read, waits);
     Spec repl = m_spec.object(k_replication);
     auto password = repl.secret("password");
     if (!password) return tl::unexpected("mysql replication: password: " + password.error());
@@ -152,7 +157,10 @@ class MysqlSwitchoverOperation : public Operation {
     MysqlServer& primary = *sessions->primary;
     MysqlServer& control = *sessions->control;
     MysqlServer& candidate = *sessions->candidate;
-    if (m_adopted && m_journal.phase != "freezing") {
+    // An earlier attempt (a retry, or a killed run being resumed) changed things: decide from
+    // the servers, and keep the state before that attempt.
+    const bool again = m_adopted || !m_journal.phase.empty();
+    if (again) {
       if (auto resumed = resume_promoted(ctx, primary, candidate)) return *resumed;
     }
 
@@ -161,9 +169,12 @@ class MysqlSwitchoverOperation : public Operation {
                            m_spec.has(k_kill_after)};
     PromotionFacts facts;
     std::vector<long long> own = {primary.connection_id(), control.connection_id()};
-    if (auto refused = check_promotable(primary, candidate, limits, own, facts, outcome))
+    if (auto refused = check_promotable(primary, candidate, limits, own, facts, outcome)) {
+      if (again) refused->changed = Changed::unknown;  // the earlier attempt's changes remain
       return *refused;
+    }
     if (auto fenced = check_fence(candidate, ctx.fencing_token); !fenced) return fenced.error();
+    if (auto login = check_replication_login(primary, candidate); !login) return login.error();
     auto primary_ro = primary.read_only();
     if (!primary_ro) return primary_ro.error();
     outcome.evidence["preconditions_ms"] = ms_since(start);
@@ -171,12 +182,13 @@ class MysqlSwitchoverOperation : public Operation {
     // Freeze.
     m_journal.mode = "planned";
     m_journal.source = facts.source;
-    if (!m_adopted) m_journal.primary_was_read_only = *primary_ro;
+    if (!again) m_journal.primary_was_read_only = *primary_ro;
     if (!enter(ctx, "freezing")) return Outcome::journal_refused();
     auto frozen_at = SteadyClock::now();
     if (auto done = set_read_only(primary, control, true, within(ctx, m_settings.freeze_timeout));
         !done) {
-      return with_evidence(done.error(), outcome, Changed::no);
+      // Killed in time the SET changed nothing; any other failure may have set it after all.
+      return unfreeze(primary, control, with_evidence(done.error(), outcome, Changed::no), ctx);
     }
     outcome.evidence["read_only_set_ms"] = ms_since(frozen_at);
     auto killed = stop_writers(ctx, primary, control, own, outcome);
@@ -242,10 +254,11 @@ class MysqlSwitchoverOperation : public Operation {
                                 "has {} the {} lacks; roll it back instead",
                                 primary.name(), *primary_ro ? "read-only" : "writable",
                                 lost->empty() ? "nothing" : lost->text, candidate.name()),
-                    Changed::no);
+                    Changed::unknown);
     }
     auto written = primary.written_position();
     if (!written) return written.error();
+    m_journal.final_position = *written;
     if (auto done = promote(candidate); !done) return done.error();
     outcome.evidence["resumed"] = true;
     fence(ctx, candidate, primary, *written, outcome);
@@ -262,14 +275,16 @@ class MysqlSwitchoverOperation : public Operation {
     // A session that connected after the kills with READ_ONLY ADMIN could still have written
     // on the old primary after the proof: those writes are not on the new one. Fail, so that
     // the rollback (which carries them over) or a human deals with them; never report RPO 0.
-    auto late = transactions_missing(primary, candidate);
-    if (!late) return with_evidence(late.error(), outcome, Changed::yes);
-    if (!late->empty()) {
-      outcome.evidence["written_through_freeze"] = late->text;
+    // Positions, not histories: an old entry in a binlog state is not a write.
+    auto now = primary.written_position();
+    if (!now) return with_evidence(now.error(), outcome, Changed::yes);
+    if (*now != m_journal.final_position) {
+      outcome.evidence["written_through_freeze"] = *now;
       return failed(outcome, Status::failed, "written_through_freeze",
-                    fmt::format("mysql {}: took writes after the freeze that the new primary {} "
-                                "lacks: {} (a session writes through read_only)",
-                                primary.name(), candidate.endpoint().describe(), late->text));
+                    fmt::format("mysql {}: wrote after the freeze ({} -> {}), which the new "
+                                "primary {} lacks (a session writes through read_only)",
+                                primary.name(), m_journal.final_position, *now,
+                                candidate.endpoint().describe()));
     }
     if (m_spec.boolean(k_repoint)) {
       if (!enter(ctx, "repointing")) return Outcome::journal_refused();
@@ -351,6 +366,11 @@ class MysqlSwitchoverOperation : public Operation {
       for (const auto& s : *gone) killed.push_back(to_json(s));
     }
     outcome.evidence["killed"] = killed;
+    for (const auto& k : killed) {
+      outcome.warnings.push_back(fmt::format(
+          "killed session {} {}@{} on the {}: {}", k.value("id", 0LL), k.value("user", ""),
+          k.value("host", ""), primary.name(), k.value("why", "")));
+    }
     return {};
   }
 
@@ -391,6 +411,32 @@ class MysqlSwitchoverOperation : public Operation {
     return std::nullopt;
   }
 
+  // The replication account logs in to both servers (each may replicate from the other: the
+  // old primary after the switch, the candidate after an undo): a wrong password found after
+  // the promotion would leave the old primary without replication and the undo without a way
+  // back. From drctl's host: the servers' own network path is proven by the re-point.
+  tl::expected<void, Outcome> check_replication_login(MysqlServer& primary,
+                                                      MysqlServer& candidate) {
+    for (MysqlServer* server : {&candidate, &primary}) {
+      SqlEndpoint login = server->endpoint();
+      login.user = m_settings.candidate_login.user;
+      login.password = m_settings.replication_password;
+      login.ca = login.cert = login.key = "";
+      auto session =
+          MysqlServer::open(**sql_client(), login, server->name() + " as replication user");
+      if (!session && session.error().evidence.value("error", "") == "auth") {
+        return tl::unexpected(
+            failed(Status::failed, "replication_login",
+                   fmt::format("mysql {}: the replication account {} cannot log "
+                               "in from here (a wrong password, or an account "
+                               "that does not accept this host): {}; nothing "
+                               "changed",
+                               server->name(), login.user, session.error().message)));
+      }
+    }
+    return {};
+  }
+
   // A failure after the freeze and before the promotion: the primary takes writes again.
   Outcome unfreeze(MysqlServer& primary, MysqlServer& control, Outcome failure,
                    const AttemptContext& ctx) {
@@ -424,13 +470,20 @@ class MysqlSwitchoverOperation : public Operation {
     auto client = sql_client();
     if (!client) return failed(Status::failed, "module", "mysql: " + client.error());
     if (m_journal.phase.empty() || m_journal.phase == "draining") {
+      // Gone means: nothing listens (refused) or nothing answers (timeout). Any other answer,
+      // an unknown host or a TLS error included, proves nothing: refuse.
       auto probe = MysqlServer::open(**client, m_settings.primary, "primary");
-      if (probe || probe.error().evidence.value("error", "") == "auth" ||
-          probe.error().evidence.value("error", "") == "query") {
+      std::string why = probe ? "answers" : probe.error().evidence.value("error", "");
+      bool gone = !probe &&
+                  (why == "timeout" ||
+                   (why == "refused" && probe.error().message.find("(2005)") == std::string::npos));
+      if (!gone) {
         return failed(Status::failed, "primary_reachable",
-                      fmt::format("mysql primary {}: answers: an emergency promotion would leave "
-                                  "two primaries; use mode: planned",
-                                  m_settings.primary.describe()));
+                      fmt::format("mysql primary {}: {}: not proof that it is gone, and an "
+                                  "emergency promotion beside a live primary makes two; use "
+                                  "mode: planned, or fix the address",
+                                  m_settings.primary.describe(),
+                                  probe ? std::string("answers") : probe.error().message));
       }
     }
     auto sessions = open_switch_sessions(m_settings, false);
@@ -443,19 +496,28 @@ class MysqlSwitchoverOperation : public Operation {
     if (*status) {
       m_journal.mode = "emergency";
       m_journal.source = replica_source(**status);
+      // The candidate's own view: receiving from its source means that source is alive (the
+      // address in the playbook may be wrong).
+      if (m_journal.phase.empty() && m_journal.source.io_running) {
+        return failed(Status::failed, "primary_reachable",
+                      fmt::format("mysql {}: still receives from its source {}:{} (IO thread "
+                                  "running): the primary is not gone; use mode: planned, or "
+                                  "check that primary: names that server",
+                                  candidate.name(), m_journal.source.host, m_journal.source.port));
+      }
       if (!enter(ctx, "draining")) return Outcome::journal_refused();
       // Stop receiving, then apply everything received: the relay log drained.
       if (auto done = candidate.exec(candidate.mariadb() ? "STOP SLAVE IO_THREAD"
                                                          : "STOP REPLICA IO_THREAD");
           !done)
-        return done.error();
+        return with_evidence(done.error(), outcome, Changed::unknown);
       auto stopped = candidate.replica_status();
-      if (!stopped) return stopped.error();
+      if (!stopped) return with_evidence(stopped.error(), outcome, Changed::yes);
       std::string received = *stopped ? replica_source(**stopped).io_position : "";
       outcome.evidence["received_gtid"] = received;
       if (!received.empty()) {
         auto applied = wait_applied(candidate, received, within(ctx, m_settings.catchup_timeout));
-        if (!applied) return applied.error();
+        if (!applied) return with_evidence(applied.error(), outcome, Changed::yes);
         if (!*applied) {
           candidate.exec(candidate.mariadb() ? "START SLAVE IO_THREAD" : "START REPLICA IO_THREAD");
           m_journal.phase.clear();
@@ -561,6 +623,11 @@ Details: docs/playbook.md.)";
       if (object.has(k_mysql_password_env) && object.has(k_mysql_password_file))
         problems.push_back({side->name + "." + k_mysql_password_file.name,
                             "give password_env or password_file, not both"});
+    }
+    Spec repl = spec.object(k_replication);
+    if (!repl.has(k_mysql_password_env) && !repl.has(k_mysql_password_file)) {
+      problems.push_back(
+          {k_replication.name, "give the replication account's password_env or password_file"});
     }
     bool emergency = spec.str(k_mode) == "emergency";
     if (emergency && !spec.boolean(k_allow_data_loss)) {

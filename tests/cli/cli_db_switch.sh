@@ -5,7 +5,9 @@
 # replication, GTID positions where they matter, and what was journaled.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mariadb.sh"
+. "$(dirname "$0")/etcd.sh"
 require_tool mariadbd
+require_tool etcd
 require_tool mariadb-install-db
 
 password="pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -137,12 +139,30 @@ step_is refused '"primary 127.0.0.1:'"$refused_port"': cannot connect (2002)" in
 USER_OVERRIDE=weak switch weak-user 2 a b
 step_is weak-user 'd["evidence"]["error"]' privileges
 step_is weak-user 'd["message"]' "mysql primary 127.0.0.1:$PORT_a: user weak lacks READ_ONLY ADMIN, PROCESS, RELOAD, CONNECTION ADMIN, REPLICATION SLAVE ADMIN, BINLOG ADMIN (needed to switch roles)"
-for n in wrong-password refused weak-user; do no_secret $n; done
+switch_yaml bad-repl-password a b
+sed -i 's/replication: {user: repl, password_env: DRCTL_TEST_DB_PASSWORD}/replication: {user: repl, password_env: WRONG_REPL}/' "$WORK/bad-repl-password.yaml"
+WRONG_REPL=not-it check bad-repl-password 2 run --yes --output json "$WORK/bad-repl-password.yaml"
+step_is bad-repl-password 'd["evidence"]["error"]' replication_login
+step_is bad-repl-password '"the replication account repl cannot log in from here" in d["message"]' True
+# An emergency whose primary address is wrong, while the candidate still receives from the real
+# one: refused (the candidate's own view says the primary is alive).
+PORT_x=$refused_port switch emergency-typo 2 x b "mode: emergency
+      allow_data_loss: true"
+step_is emergency-typo 'd["evidence"]["error"]' primary_reachable
+step_is emergency-typo '"still receives from its source 127.0.0.1:'"$PORT_a"' (IO thread running)" in d["message"]' True
+for n in wrong-password refused weak-user bad-repl-password; do no_secret $n; done
 roles_are "refused switches changed nothing" "${A_PRIMARY[@]}"
 
 # --- 3. Preconditions that refuse and change nothing.
 check promotable 0 probe mysql --method promotable --port "$PORT_b" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_a"
 contains promotable-says "$WORK/promotable.out" "promotable: replicates from the primary 127.0.0.1:$PORT_a with both threads running, no errant transactions"
+# method lost on a healthy pair (or swapped) would freeze the live primary: refused.
+check lost-healthy 1 probe mysql --method lost --output json --port "$PORT_b" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_a"
+is lost-healthy 'c["evidence"]["error"]' not_a_successor
+# Swapped the other way it is harmless: the "old primary" (b) is a read-only replica already.
+check lost-swapped 0 probe mysql --method lost --output json --port "$PORT_a" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_b"
+is lost-swapped 'c["changed"]' no
+roles_are "lost on a healthy pair: nothing changed" "${A_PRIMARY[@]}"
 # An errant transaction: a write on the replica with the binlog on.
 sql b "SET GLOBAL read_only=0; INSERT INTO app.t (v) VALUES ('errant'); SET GLOBAL read_only=1"
 errant=$(sql b "SELECT @@gtid_binlog_pos" | tr ',' '\n' | grep '^0-2-')
@@ -332,6 +352,26 @@ step_is repoint-resumed '"finished after an interruption" in d["message"]' True
 roles_are "repoint-resumed: b is the primary, a replicates from it" "${B_PRIMARY[@]}"
 switch back-to-a 0 b a
 
+# --- 9c. Under a run lock, the promotion row carries the lock's fencing token; a candidate a
+# later run (a newer token) promoted refuses an older run's switch.
+start_etcd K 1
+switch_yaml locked a b
+printf 'lock: {etcd: {endpoints: [%s]}, key: /drctl/locks/db, ttl: 5s}\n' "$ETCD_K" >> "$WORK/locked.yaml"
+check locked 0 run --yes --output json "$WORK/locked.yaml"
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lock"]["fencing_token"])' "$WORK/locked.out")
+[ -n "$token" ] && [ "$(sql b "SELECT fencing_token FROM drctl.promotions ORDER BY promoted_at DESC LIMIT 1")" = "$token" ] \
+  && pass "locked: the promotion row carries fencing token $token" || fail "locked: token '$token' not in drctl.promotions"
+switch back-again 0 b a
+sql b "SET sql_log_bin=0; INSERT INTO drctl.promotions VALUES (NOW(6), 'a-later-run', 999999999, 'x', ''); SET sql_log_bin=1"
+switch_yaml stale a b
+printf 'lock: {etcd: {endpoints: [%s]}, key: /drctl/locks/db, ttl: 5s}\n' "$ETCD_K" >> "$WORK/stale.yaml"
+check stale 5 run --yes --output json "$WORK/stale.yaml"
+report_is stale 'r["result"]' lock_lost
+step_is stale 'd["evidence"]["error"]' fenced
+step_is stale '"run a-later-run promoted it with fencing token 999999999" in d["message"]' True
+roles_are "stale: nothing changed" "${A_PRIMARY[@]}"
+sql b "SET sql_log_bin=0; DELETE FROM drctl.promotions WHERE run_id='a-later-run'; SET sql_log_bin=1"
+
 # --- 10. The primary is gone: planned fails; emergency without allow_data_loss is refused
 # (1); with it, b is promoted and, once a answers again, the transactions it lost are named.
 sql b "STOP SLAVE IO_THREAD"
@@ -356,5 +396,12 @@ is lost 'c["outputs"]["lost"]' "0-1-$lost_from..0-1-$lost_to"
 is lost 'c["evidence"]["lost_transactions"]' 3
 [ "$(sql a 'SELECT @@read_only')" = 1 ] && pass "lost: the old primary is kept read-only" || fail "lost: a is writable"
 no_secret lost
+# Rolling the emergency back, a is the primary again with what it had, and b receives it.
+emergency_run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/emergency.out")
+check emergency-rollback 0 rollback --yes --output json "$emergency_run"
+report_is emergency-rollback '"received 0-1-'"$lost_from"'..0-1-'"$lost_to"' it lacked" in r["rollbacks"][0]["message"]' True
+roles_are "emergency-rollback: a is the primary again" "${A_PRIMARY[@]}"
+for _ in $(seq 100); do [ "$(sql b "SELECT COUNT(*) FROM app.t WHERE v LIKE 'lost-%'")" = 3 ] && break; sleep 0.05; done
+[ "$(sql b "SELECT COUNT(*) FROM app.t WHERE v LIKE 'lost-%'")" = 3 ] && pass "emergency-rollback: b has the 3 transactions again" || fail "emergency-rollback: b lacks them"
 
 finish

@@ -91,39 +91,60 @@ TEST_CASE("the seq is compared per domain, whatever server wrote it") {
 
 namespace {
 
-// gtids_missing over two GTID lists, as describe() names them.
-std::string missing(const std::string& have, const std::string& reference) {
-  auto h = parse_gtid_list(have);
+// gtids_missing as describe() names it: a server at `position` with binlog state `state`,
+// against a reference's state.
+std::string missing(const std::string& position, const std::string& state,
+                    const std::string& reference) {
+  auto p = parse_gtid_list(position);
+  auto h = parse_gtid_list(state);
   auto r = parse_gtid_list(reference);
+  REQUIRE(p.has_value());
   REQUIRE(h.has_value());
   REQUIRE(r.has_value());
-  return describe(gtids_missing(*h, *r));
+  return describe(gtids_missing(last_per_domain(*p), *h, *r));
 }
 
 }  // namespace
 
 TEST_CASE("a candidate's own write above the primary's position is errant, named exactly") {
   // The lab notes' case: the replica wrote 0-2-16 while the primary is at 0-1-15.
-  CHECK(missing("0-1-15,0-2-16", "0-1-15") == "0-2-16");
-  CHECK(missing("0-1-15", "0-1-15") == "");
+  CHECK(missing("0-2-16", "0-1-15,0-2-16", "0-1-15") == "0-2-16");
+  CHECK(missing("0-1-15", "0-1-15", "0-1-15") == "");
   // Behind is not errant: the candidate lacks transactions, it has none extra.
-  CHECK(missing("0-1-12", "0-1-15") == "");
+  CHECK(missing("0-1-12", "0-1-12", "0-1-15") == "");
 }
 
 TEST_CASE("a lost primary's transactions are the seqs above its successor's") {
-  CHECK(missing("0-1-17", "0-1-12") == "0-1-13..0-1-17");
+  CHECK(missing("0-1-17", "0-1-17", "0-1-12") == "0-1-13..0-1-17");
   // The successor took its own writes since (0-2-13..): the old primary's 13..17 are still lost.
-  CHECK(missing("0-1-17", "0-1-12,0-2-20") == "0-1-13..0-1-17");
-  CHECK(missing("0-1-17,1-1-4", "0-1-17") == "1-1-1..1-1-4");
+  CHECK(missing("0-1-17", "0-1-17", "0-1-12,0-2-20") == "0-1-13..0-1-17");
+  CHECK(missing("0-1-17,1-1-4", "0-1-17,1-1-4", "0-1-17") == "1-1-1..1-1-4");
+}
+
+TEST_CASE("a fork is named from where the histories part, on both sides") {
+  // Both wrote after 0-1-15: A three (0-1-16..18), B ten (0-2-16..25).
+  CHECK(missing("0-2-25", "0-1-15,0-2-25", "0-1-18") == "0-2-16..0-2-25");
+  CHECK(missing("0-1-18", "0-1-18", "0-1-15,0-2-25") == "0-1-16..0-1-18");
 }
 
 TEST_CASE(
-    "an old write from a server the reference knows is held; below its top, only the last "
+    "old history in a state is not a missing write; without common history only the last "
     "is certain") {
+  // A replayed a RESET MASTER'd replica's errant 0-2-20 once; both are at 0-1-29 now.
+  CHECK(missing("0-1-29", "0-2-20,0-1-29", "0-1-29") == "");
   // The candidate was the primary once (server 2 wrote 1..5) and the primary has those.
-  CHECK(missing("0-2-5,0-1-15", "0-2-5,0-1-15") == "");
-  CHECK(missing("0-2-10,0-1-9", "0-1-15") == "up to 0-2-10");
-  CHECK(missing("0-2-10", "0-2-5,0-1-15") == "0-2-6..0-2-10");
+  CHECK(missing("0-1-15", "0-2-5,0-1-15", "0-2-5,0-1-15") == "");
+  CHECK(missing("0-2-10", "0-2-10", "0-1-15") == "up to 0-2-10");
+  CHECK(missing("0-2-10", "0-2-10", "0-2-5,0-1-15") == "0-2-6..0-2-10");
+}
+
+TEST_CASE("the last GTID per domain is the highest seq of the binlog and slave positions") {
+  auto list = parse_gtid_list("0-1-15,1-1-3,0-2-18,1-2-2");
+  REQUIRE(list.has_value());
+  auto last = last_per_domain(*list);
+  REQUIRE(last.size() == 2);
+  CHECK(to_string(last[0]) == "0-2-18");
+  CHECK(to_string(last[1]) == "1-1-3");
 }
 
 TEST_CASE("a replica holds a frozen primary's position only with the same GTID in every domain") {
