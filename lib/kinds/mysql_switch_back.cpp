@@ -5,7 +5,6 @@
 
 #include "kinds/failure.hpp"
 #include "kinds/mysql_switch_plan.hpp"
-#include "util/json_fields.hpp"
 
 namespace drctl {
 namespace {
@@ -43,57 +42,6 @@ tl::expected<void, Outcome> threads_running(MysqlServer& server, SteadyClock::ti
 
 }  // namespace
 
-nlohmann::json SwitchJournal::to_json() const {
-  return {{"mode", mode},
-          {"phase", phase},
-          {"primary_was_read_only", primary_was_read_only},
-          {"final_position", final_position},
-          {"source", {{"host", source.host}, {"port", source.port}, {"user", source.user}}}};
-}
-
-std::optional<SwitchJournal> SwitchJournal::from_json(const nlohmann::json& state) {
-  if (!state.is_object()) return std::nullopt;
-  SwitchJournal j;
-  j.mode = json_text(state, "mode");
-  j.phase = json_text(state, "phase");
-  j.primary_was_read_only = json_member(state, "primary_was_read_only") == true;
-  j.final_position = json_text(state, "final_position");
-  const auto& source = json_member(state, "source");
-  j.source.host = json_text(source, "host");
-  j.source.port = static_cast<int>(json_int(source, "port"));
-  j.source.user = json_text(source, "user");
-  return j;
-}
-
-tl::expected<SwitchSessions, Outcome> open_switch_sessions(const SwitchSettings& settings,
-                                                           bool with_primary) {
-  auto client = sql_client();
-  if (!client) return tl::unexpected(failed(Status::failed, "module", "mysql: " + client.error()));
-  auto open = [client](const SqlEndpoint& endpoint, std::string role) {
-    return std::async(std::launch::async,
-                      [=] { return MysqlServer::open(**client, endpoint, role); });
-  };
-  auto candidate = open(settings.candidate, "candidate");
-  std::future<tl::expected<std::unique_ptr<MysqlServer>, Outcome>> primary, control;
-  if (with_primary) {
-    primary = open(settings.primary, "primary");
-    control = open(settings.primary, "primary");
-  }
-  SwitchSessions sessions;
-  auto c = candidate.get();
-  if (with_primary) {
-    auto p = primary.get();
-    auto k = control.get();
-    if (!p) return tl::unexpected(p.error());
-    if (!k) return tl::unexpected(k.error());
-    sessions.primary = std::move(*p);
-    sessions.control = std::move(*k);
-  }
-  if (!c) return tl::unexpected(c.error());
-  sessions.candidate = std::move(*c);
-  return sessions;
-}
-
 Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal,
                     const AttemptContext& ctx) {
   auto sessions = open_switch_sessions(settings, true);
@@ -104,7 +52,6 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   MysqlServer& primary = *sessions->primary;
   MysqlServer& control = *sessions->control;
   MysqlServer& candidate = *sessions->candidate;
-  auto deadline = [&](Millis limit) { return std::min(ctx.deadline, SteadyClock::now() + limit); };
   bool changed = false;
 
   auto client = sql_client();
@@ -119,7 +66,7 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   auto freeze_candidate = [&]() -> tl::expected<void, Outcome> {
     if (!*candidate_ro) {
       if (auto done = set_read_only(candidate, **candidate_control, true,
-                                    deadline(settings.freeze_timeout));
+                                    within(ctx.deadline, settings.freeze_timeout));
           !done)
         return done;
       *candidate_ro = true;
@@ -149,13 +96,15 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
       if (auto done = candidate.exec(candidate.mariadb() ? "START SLAVE" : "START REPLICA"); !done)
         return done.error();
       changed = true;
-      if (auto running = threads_running(candidate, deadline(settings.catchup_timeout)); !running)
+      if (auto running = threads_running(candidate, within(ctx.deadline, settings.catchup_timeout));
+          !running)
         return changed_outcome(running.error(), true);
     }
     auto read_only = primary.read_only();
     if (!read_only) return read_only.error();
     if (*read_only && !journal.primary_was_read_only) {
-      if (auto done = set_read_only(primary, control, false, deadline(settings.freeze_timeout));
+      if (auto done =
+              set_read_only(primary, control, false, within(ctx.deadline, settings.freeze_timeout));
           !done)
         return done.error();
       changed = true;
@@ -182,8 +131,8 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
                                                        "(read-only)",
                                                        candidate.name()));
     }
-    auto reopened =
-        set_read_only(candidate, **candidate_control, false, deadline(settings.freeze_timeout));
+    auto reopened = set_read_only(candidate, **candidate_control, false,
+                                  within(ctx.deadline, settings.freeze_timeout));
     return undo_failed(std::move(cause),
                        reopened
                            ? fmt::format("not undone: the {} stays the primary", candidate.name())
@@ -215,10 +164,12 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
     if (!*primary_status || replica_source(**primary_status).server_id != candidate.server_id()) {
       ReplicationLogin login = settings.candidate_login;
       login.password = settings.replication_password;
-      if (auto done = replicate_from(primary, login, deadline(settings.catchup_timeout)); !done)
+      if (auto done =
+              replicate_from(primary, login, within(ctx.deadline, settings.catchup_timeout));
+          !done)
         return reopen_candidate(done.error());
     }
-    auto applied = wait_applied(primary, *written, deadline(settings.catchup_timeout));
+    auto applied = wait_applied(primary, *written, within(ctx.deadline, settings.catchup_timeout));
     if (!applied) return reopen_candidate(applied.error());
     missing = transactions_missing(candidate, primary);
     if (!missing) return reopen_candidate(missing.error());
@@ -234,7 +185,8 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   // The old primary writes again; the candidate replicates from it as before the switch.
   if (auto done = stop_replicating(primary); !done) return reopen_candidate(done.error());
   if (!journal.primary_was_read_only) {
-    if (auto done = set_read_only(primary, control, false, deadline(settings.freeze_timeout));
+    if (auto done =
+            set_read_only(primary, control, false, within(ctx.deadline, settings.freeze_timeout));
         !done)
       return undo_failed(done.error(), "both servers are read-only");
   }
@@ -255,7 +207,8 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   outcome.evidence["catchup_ms"] = catchup_ms;
   outcome.evidence["gtid"] = *written;
   if (!lost->empty()) outcome.evidence["recovered_from_old_primary"] = lost->text;
-  if (auto done = replicate_from(candidate, source, deadline(settings.catchup_timeout)); !done) {
+  if (auto done = replicate_from(candidate, source, within(ctx.deadline, settings.catchup_timeout));
+      !done) {
     return undo_failed(done.error(), fmt::format("the {} is the primary again; the {} is "
                                                  "read-only and does not replicate",
                                                  primary.name(), candidate.name()));

@@ -3,6 +3,7 @@
 // account, the bounds) and what it journals before each change (the phase it reached, the
 // primary's final position, where the candidate replicated from): shared by the switch and by
 // its undo, which may run in another process (drctl rollback) from the journal alone.
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -49,5 +50,18 @@ struct SwitchSessions {
 };
 tl::expected<SwitchSessions, Outcome> open_switch_sessions(const SwitchSettings& settings,
                                                            bool with_primary);
+
+// A failure that keeps what was measured before it (`so_far`'s evidence), and says what it
+// changed.
+Outcome with_evidence(Outcome failure, const Outcome& so_far, Changed changed);
+// The earlier of `deadline` and `limit` from now.
+SteadyClock::time_point within(SteadyClock::time_point deadline, Millis limit);
+
+// mode: emergency: refuses unless the primary is gone (refused or silent, and the candidate no
+// longer receives from it); stops the candidate's IO thread, applies its relay log within
+// catchup_timeout, promotes it. `enter` journals a phase before a change (false: refused).
+Outcome promote_in_emergency(const SwitchSettings& settings, SwitchJournal& journal, bool adopted,
+                             const AttemptContext& ctx,
+                             const std::function<bool(const char*)>& enter);
 
 }  // namespace drctl

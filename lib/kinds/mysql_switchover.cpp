@@ -68,15 +68,6 @@ const Field k_read_timeout =
 // INNODB_TRX only when it was not read for 100 ms, so reading more often sees the old list.
 constexpr auto k_trx_refresh = std::chrono::milliseconds(110);
 
-// A failure that keeps what was measured before it, and says what it changed.
-Outcome with_evidence(Outcome failure, const Outcome& so_far, Changed changed) {
-  nlohmann::json evidence = so_far.evidence;
-  evidence.update(failure.evidence);
-  failure.evidence = std::move(evidence);
-  failure.changed = changed;
-  return failure;
-}
-
 class MysqlSwitchoverOperation : public Operation {
  public:
   explicit MysqlSwitchoverOperation(Spec spec) : m_spec(std::move(spec)) { sql_client(); }
@@ -85,7 +76,9 @@ class MysqlSwitchoverOperation : public Operation {
     auto settings = read_settings();
     if (!settings) return failed(Status::failed, "config", settings.error());
     m_settings = *settings;
-    return m_spec.str(k_mode) == "emergency" ? run_emergency(ctx) : run_planned(ctx);
+    if (m_spec.str(k_mode) != "emergency") return run_planned(ctx);
+    return promote_in_emergency(m_settings, m_journal, m_adopted, ctx,
+                                [&](const char* phase) { return enter(ctx, phase); });
   }
 
   bool can_undo() const override { return true; }
@@ -137,10 +130,6 @@ class MysqlSwitchoverOperation : public Operation {
     return s;
   }
 
-  SteadyClock::time_point within(const AttemptContext& ctx, Millis limit) const {
-    return std::min(ctx.deadline, SteadyClock::now() + limit);
-  }
-
   // Journals the phase about to start; false when the journal refused it (change nothing).
   bool enter(const AttemptContext& ctx, const char* phase) {
     std::string previous = m_journal.phase;
@@ -185,7 +174,8 @@ class MysqlSwitchoverOperation : public Operation {
     if (!again) m_journal.primary_was_read_only = *primary_ro;
     if (!enter(ctx, "freezing")) return Outcome::journal_refused();
     auto frozen_at = SteadyClock::now();
-    if (auto done = set_read_only(primary, control, true, within(ctx, m_settings.freeze_timeout));
+    if (auto done =
+            set_read_only(primary, control, true, within(ctx.deadline, m_settings.freeze_timeout));
         !done) {
       // Killed in time the SET changed nothing; any other failure may have set it after all.
       return unfreeze(primary, control, with_evidence(done.error(), outcome, Changed::no), ctx);
@@ -200,7 +190,7 @@ class MysqlSwitchoverOperation : public Operation {
     if (!final_position) return unfreeze(primary, control, final_position.error(), ctx);
     outcome.evidence["final_gtid"] = *final_position;
     auto applied =
-        wait_applied(candidate, *final_position, within(ctx, m_settings.catchup_timeout));
+        wait_applied(candidate, *final_position, within(ctx.deadline, m_settings.catchup_timeout));
     if (!applied) return unfreeze(primary, control, applied.error(), ctx);
     if (!*applied) {
       return unfreeze(primary, control,
@@ -291,7 +281,8 @@ class MysqlSwitchoverOperation : public Operation {
       auto repoint_at = SteadyClock::now();
       ReplicationLogin login = m_settings.candidate_login;
       login.password = m_settings.replication_password;
-      if (auto done = replicate_from(primary, login, within(ctx, m_settings.catchup_timeout));
+      if (auto done =
+              replicate_from(primary, login, within(ctx.deadline, m_settings.catchup_timeout));
           !done) {
         Outcome failure = with_evidence(done.error(), outcome, Changed::yes);
         failure.message += fmt::format(" (the {} is the primary; the {} is read-only)",
@@ -354,7 +345,7 @@ class MysqlSwitchoverOperation : public Operation {
     if (m_settings.kill_after && !writers->empty()) {
       // Their COMMIT fails now (read_only), so they hold nothing that can be lost; they get
       // kill_after to end on their own, then go.
-      auto until = within(ctx, *m_settings.kill_after);
+      auto until = within(ctx.deadline, *m_settings.kill_after);
       while (!writers->empty() && SteadyClock::now() < until) {
         // InnoDB refreshes INNODB_TRX only when nobody read it in the last 100 ms.
         std::this_thread::sleep_until(std::min(until, SteadyClock::now() + k_trx_refresh));
@@ -444,7 +435,8 @@ class MysqlSwitchoverOperation : public Operation {
       failure.changed = Changed::no;
       return failure;
     }
-    auto done = set_read_only(primary, control, false, within(ctx, m_settings.freeze_timeout));
+    auto done =
+        set_read_only(primary, control, false, within(ctx.deadline, m_settings.freeze_timeout));
     if (done) {
       m_journal.phase.clear();
       failure.message += "; the primary was made writable again";
@@ -462,101 +454,6 @@ class MysqlSwitchoverOperation : public Operation {
             write_fence(candidate, ctx.run_id, ctx.fencing_token, primary.name(), position);
         !fenced)
       outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
-  }
-
-  Outcome run_emergency(const AttemptContext& ctx) {
-    auto start = SteadyClock::now();
-    // The primary must be gone: one that answers gets a planned switch, never an emergency one.
-    auto client = sql_client();
-    if (!client) return failed(Status::failed, "module", "mysql: " + client.error());
-    if (m_journal.phase.empty() || m_journal.phase == "draining") {
-      // Gone means: nothing listens (refused) or nothing answers (timeout). Any other answer,
-      // an unknown host or a TLS error included, proves nothing: refuse.
-      auto probe = MysqlServer::open(**client, m_settings.primary, "primary");
-      std::string why = probe ? "answers" : probe.error().evidence.value("error", "");
-      bool gone = !probe &&
-                  (why == "timeout" ||
-                   (why == "refused" && probe.error().message.find("(2005)") == std::string::npos));
-      if (!gone) {
-        return failed(Status::failed, "primary_reachable",
-                      fmt::format("mysql primary {}: {}: not proof that it is gone, and an "
-                                  "emergency promotion beside a live primary makes two; use "
-                                  "mode: planned, or fix the address",
-                                  m_settings.primary.describe(),
-                                  probe ? std::string("answers") : probe.error().message));
-      }
-    }
-    auto sessions = open_switch_sessions(m_settings, false);
-    if (!sessions) return sessions.error();
-    MysqlServer& candidate = *sessions->candidate;
-    Outcome outcome;
-    outcome.evidence["mode"] = "emergency";
-    auto status = candidate.replica_status();
-    if (!status) return status.error();
-    if (*status) {
-      m_journal.mode = "emergency";
-      m_journal.source = replica_source(**status);
-      // The candidate's own view: receiving from its source means that source is alive (the
-      // address in the playbook may be wrong).
-      if (m_journal.phase.empty() && m_journal.source.io_running) {
-        return failed(Status::failed, "primary_reachable",
-                      fmt::format("mysql {}: still receives from its source {}:{} (IO thread "
-                                  "running): the primary is not gone; use mode: planned, or "
-                                  "check that primary: names that server",
-                                  candidate.name(), m_journal.source.host, m_journal.source.port));
-      }
-      if (!enter(ctx, "draining")) return Outcome::journal_refused();
-      // Stop receiving, then apply everything received: the relay log drained.
-      if (auto done = candidate.exec(candidate.mariadb() ? "STOP SLAVE IO_THREAD"
-                                                         : "STOP REPLICA IO_THREAD");
-          !done)
-        return with_evidence(done.error(), outcome, Changed::unknown);
-      auto stopped = candidate.replica_status();
-      if (!stopped) return with_evidence(stopped.error(), outcome, Changed::yes);
-      std::string received = *stopped ? replica_source(**stopped).io_position : "";
-      outcome.evidence["received_gtid"] = received;
-      if (!received.empty()) {
-        auto applied = wait_applied(candidate, received, within(ctx, m_settings.catchup_timeout));
-        if (!applied) return with_evidence(applied.error(), outcome, Changed::yes);
-        if (!*applied) {
-          candidate.exec(candidate.mariadb() ? "START SLAVE IO_THREAD" : "START REPLICA IO_THREAD");
-          m_journal.phase.clear();
-          return failed(outcome, Status::timeout, "catchup_timeout",
-                        fmt::format("mysql {}: did not apply its relay log ({}) within "
-                                    "catchup_timeout; replication restarted, nothing promoted",
-                                    candidate.name(), received));
-        }
-      }
-    } else if (!m_adopted) {
-      return failed(
-          Status::failed, "not_a_replica",
-          fmt::format("mysql {}: not a replica (replica status is empty)", candidate.name()));
-    }
-    auto last = candidate.applied_position();
-    if (!last) return last.error();
-    m_journal.final_position = *last;
-    if (!enter(ctx, "promoting")) return Outcome::journal_refused();
-    if (auto done = promote(candidate); !done) return done.error();
-    if (auto fenced = write_fence(candidate, ctx.run_id, ctx.fencing_token,
-                                  m_settings.primary.describe() + " (unreachable)", *last);
-        !fenced)
-      outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
-    m_journal.phase = "done";
-    outcome.status = Status::ok;
-    outcome.changed = Changed::yes;
-    outcome.evidence["last_gtid"] = *last;
-    outcome.evidence["total_ms"] = ms_since(start);
-    outcome.evidence["lost"] = "unknown until the old primary answers";
-    outcome.outputs["new_primary"] = candidate.endpoint().describe();
-    outcome.warnings.push_back(fmt::format(
-        "what the old primary {} had and did not send is lost: once it answers, `drctl probe "
-        "mysql --method lost` names it (and keeps it read-only)",
-        m_settings.primary.describe()));
-    outcome.message = fmt::format(
-        "mysql: {} promoted in an emergency with its last transaction {} (the primary {} is "
-        "unreachable)",
-        candidate.endpoint().describe(), *last, m_settings.primary.describe());
-    return outcome;
   }
 
   Spec m_spec;
