@@ -492,25 +492,27 @@ class MysqlSwitchoverKind : public Kind {
   1. preconditions, changing nothing: privileges on both servers; the candidate replicates from
      this primary (Master_Server_Id) with both threads running; no errant transaction (all it
      executed, the primary has); max_lag; max_long_transaction; sessions whose account holds
-     READ_ONLY ADMIN (refused unless kill_after is set); semi-sync state reported.
+     READ_ONLY ADMIN (refused unless kill_after is set); the replication account logs in to
+     both; semi-sync state reported.
   2. journal the undo state; freeze: SET GLOBAL read_only=1 (super_read_only on MySQL), killed
      at freeze_timeout (the primary is then left as it was); READ_ONLY ADMIN sessions killed;
      open write transactions given kill_after, then killed.
   3. catch up: the primary's final GTID position, MASTER_GTID_WAIT on the candidate within
      catchup_timeout, then proof: the candidate holds exactly that position in every domain and
      the primary wrote nothing since (RPO 0, proven).
-  4. promote: STOP SLAVE; RESET SLAVE ALL; read_only=0 (writes impossible until here:
-     freeze_ms); a row in drctl.promotions (run id, fencing token), outside the binlog.
-  5. the old primary must hold nothing the new one lacks (a session that wrote through
-     read_only fails the step: written_through_freeze); re-point (repoint_old_primary): it
-     replicates from the new one by GTID, read-only, both threads seen running.
+  4. promote: read_only=0 (writes impossible until here: freeze_ms), then STOP SLAVE;
+     RESET SLAVE ALL; a row in drctl.promotions (run id, fencing token), outside the binlog.
+  5. the old primary's position must still be the frozen one (else written_through_freeze);
+     re-point (repoint_old_primary): it replicates from the new one by GTID, read-only, both
+     threads seen running.
 A failure before the promotion makes the primary writable again and changes nothing else.
 Undo (rollback, drctl rollback, a killed run): not promoted: the candidate replicates again and
 the primary writes again; promoted: the candidate is frozen, the old primary brought to all it
 wrote (by replication), proven, made writable, and the candidate re-pointed; when that cannot
 be proven, the rollback fails naming the GTIDs at stake and the candidate stays the primary.
-Emergency (allow_data_loss: true): refused when the primary answers; stops the IO thread,
-applies the relay log, promotes; `drctl probe mysql --method lost` later names what was lost.
+Emergency (allow_data_loss: true): refused unless the primary's address is refused or silent
+and the candidate no longer receives from it; stops the IO thread, applies the relay log,
+promotes; `drctl probe mysql --method lost` later names what was lost.
 Details: docs/playbook.md.)";
   }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {
