@@ -20,20 +20,12 @@ std::optional<unsigned long long> whole_number(std::string_view text) {
 }  // namespace
 
 std::optional<GtidPosition> parse_mariadb_gtid(const std::string& position) {
+  auto list = parse_gtid_list(position);
+  if (!list) return std::nullopt;
   GtidPosition out;
-  for (const auto& entry : split(position, ',')) {
-    const std::string trimmed = trim(entry);
-    std::string_view part = trimmed;
-    if (part.empty()) continue;  // "" is the empty position; a trailing comma adds nothing
-    auto first = part.find('-');
-    auto last = part.rfind('-');
-    if (first == std::string_view::npos || last == first) return std::nullopt;
-    auto domain = whole_number(part.substr(0, first));
-    auto server = whole_number(part.substr(first + 1, last - first - 1));
-    auto seq = whole_number(part.substr(last + 1));
-    if (!domain || !server || !seq) return std::nullopt;
-    auto& highest = out[std::string(part.substr(0, first))];
-    highest = std::max(highest, *seq);
+  for (const Gtid& gtid : *list) {
+    auto& highest = out[std::to_string(gtid.domain)];
+    highest = std::max(highest, gtid.seq);
   }
   return out;
 }
