@@ -377,8 +377,18 @@ tl::expected<void, Outcome> replicate_from(MysqlServer& server, const Replicatio
 
 tl::expected<MissingTransactions, Outcome> transactions_missing(MysqlServer& have,
                                                                 MysqlServer& reference) {
+  // Everything of `have` is read before the reference: a reference that replicates from it
+  // (a candidate's primary, say, while writes go on) can then only be ahead of what was read.
   auto have_text = have.executed_gtids();
   if (!have_text) return tl::unexpected(have_text.error());
+  std::string have_position;
+  if (have.mariadb()) {
+    auto written = have.written_position();
+    if (!written) return tl::unexpected(written.error());
+    auto applied = have.applied_position();
+    if (!applied) return tl::unexpected(applied.error());
+    have_position = *written + "," + *applied;
+  }
   auto reference_text = reference.executed_gtids();
   if (!reference_text) return tl::unexpected(reference_text.error());
   MissingTransactions missing;
@@ -394,11 +404,7 @@ tl::expected<MissingTransactions, Outcome> transactions_missing(MysqlServer& hav
   if (!have_list) return tl::unexpected(have_list.error());
   auto reference_list = gtid_list(reference, *reference_text);
   if (!reference_list) return tl::unexpected(reference_list.error());
-  auto written = have.written_position();
-  if (!written) return tl::unexpected(written.error());
-  auto applied = have.applied_position();
-  if (!applied) return tl::unexpected(applied.error());
-  auto positions = gtid_list(have, *written + "," + *applied);
+  auto positions = gtid_list(have, have_position);
   if (!positions) return tl::unexpected(positions.error());
   auto ranges = gtids_missing(last_per_domain(*positions), *have_list, *reference_list);
   missing.text = describe(ranges);
