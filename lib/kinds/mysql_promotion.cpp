@@ -37,9 +37,18 @@ std::optional<Outcome> check_promotable(MysqlServer& primary, MysqlServer& candi
   auto status = candidate.replica_status();
   if (!status) return status.error();
   if (!*status) {
+    // The usual cause: the switch was done already, or primary and candidate are swapped.
+    auto primary_status = primary.replica_status();
+    bool swapped = primary_status && *primary_status &&
+                   replica_source(**primary_status).server_id == candidate.server_id();
     return refuse(
         outcome, "not_a_replica",
-        fmt::format("mysql {}: not a replica (replica status is empty)", candidate.name()));
+        fmt::format("mysql {}: not a replica (replica status is empty){}", candidate.name(),
+                    swapped ? fmt::format("; the {} replicates from it: it is the "
+                                          "primary already (switched, or primary and "
+                                          "candidate swapped?)",
+                                          primary.name())
+                            : ""));
   }
   facts.source = replica_source(**status);
   const ReplicaSource& source = facts.source;

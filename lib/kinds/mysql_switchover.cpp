@@ -106,9 +106,9 @@ class MysqlSwitchoverOperation : public Operation {
     Millis connect = m_spec.duration(k_connect_timeout).value();
     Millis read = m_spec.duration(k_read_timeout).value();
     auto primary = mysql_endpoint(m_spec.object(k_primary), connect, read);
-    if (!primary) return tl::unexpected(primary.error());
+    if (!primary) return tl::unexpected("primary: " + primary.error());
     auto candidate = mysql_endpoint(m_spec.object(k_candidate), connect, read);
-    if (!candidate) return tl::unexpected(candidate.error());
+    if (!candidate) return tl::unexpected("candidate: " + candidate.error());
     s.primary = *primary;
     s.candidate = *candidate;
     // MASTER_GTID_WAIT holds a session up to catchup_timeout (on either server, in an undo):

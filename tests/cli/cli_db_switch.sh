@@ -218,6 +218,11 @@ grep -qF "\"final_position\":\"$(sql b 'SELECT @@gtid_slave_pos')\"" "$journal" 
 [ "$before" != "$(sql a "SELECT @@gtid_binlog_pos")" ] && pass "planned: positions moved ($before -> $(sql a 'SELECT @@gtid_binlog_pos'))" || fail "planned: no position change"
 [ -n "$(sql b "SELECT run_id FROM drctl.promotions WHERE run_id='$planned_run'")" ] && pass "planned: the fence row names the run" || fail "planned: no fence row"
 
+# The same switch again (b is the primary now): refused, saying why.
+switch again 2 a b
+step_is again 'd["evidence"]["error"]' not_a_replica
+step_is again '"the primary 127.0.0.1:'"$PORT_a"' replicates from it: it is the primary already" in d["message"]' True
+
 # --- 5. Back to a, with a write transaction left open on b when the freeze comes: b sets
 # read_only at once; the transaction's COMMIT fails (1290), its row is on neither server.
 mariadb -h127.0.0.1 -P"$PORT_b" -uwriter -p"$password" --skip-reconnect -e "BEGIN; INSERT INTO app.t (v) VALUES ('open-1'); SELECT SLEEP(1.5); COMMIT;" >"$WORK/open1.out" 2>&1 &
