@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 #include <thread>
 
 #include "kinds/failure.hpp"
@@ -181,28 +182,50 @@ class MysqlSwitchoverOperation : public Operation {
       return unfreeze(primary, control, with_evidence(done.error(), outcome, Changed::no), ctx);
     }
     outcome.evidence["read_only_set_ms"] = ms_since(frozen_at);
-    auto killed = stop_writers(ctx, primary, control, own, outcome);
-    if (!killed) return unfreeze(primary, control, killed.error(), ctx);
+    // Without kill_after the open write transactions are only reported (their COMMIT fails
+    // now): they are read on the control session while the candidate catches up, outside the
+    // window (INNODB_TRX is rebuilt on a read: ~2 ms). Settled before the control session is
+    // used again or goes.
+    std::future<tl::expected<std::vector<MysqlSession>, Outcome>> open_at_freeze;
+    auto fail_frozen = [&](Outcome failure) {
+      if (open_at_freeze.valid()) open_at_freeze.wait();
+      return unfreeze(primary, control, std::move(failure), ctx);
+    };
+    if (m_settings.kill_after) {
+      if (auto killed = stop_writers(ctx, primary, control, own, outcome); !killed)
+        return fail_frozen(killed.error());
+    } else {
+      auto bypassers = read_only_bypassers(primary, own);
+      if (!bypassers) return fail_frozen(bypassers.error());
+      if (!bypassers->empty()) {
+        return fail_frozen(failed(
+            outcome, Status::failed, "read_only_bypass",
+            fmt::format("mysql {}: sessions connected at the freeze can write through read_only: "
+                        "{} (set kill_after to kill them)",
+                        primary.name(), describe(*bypassers))));
+      }
+      outcome.evidence["killed"] = nlohmann::json::array();
+      open_at_freeze = std::async(std::launch::async, [&control] { return open_writers(control); });
+    }
 
     // Catch up, and prove it.
     auto caught_at = SteadyClock::now();
     auto final_position = primary.written_position();
-    if (!final_position) return unfreeze(primary, control, final_position.error(), ctx);
+    if (!final_position) return fail_frozen(final_position.error());
     outcome.evidence["final_gtid"] = *final_position;
     auto applied =
         wait_applied(candidate, *final_position, within(ctx.deadline, m_settings.catchup_timeout));
-    if (!applied) return unfreeze(primary, control, applied.error(), ctx);
+    if (!applied) return fail_frozen(applied.error());
     if (!*applied) {
-      return unfreeze(primary, control,
-                      failed(outcome, Status::timeout, "catchup_timeout",
-                             fmt::format("mysql {}: did not apply the {}'s last transaction ({}) "
-                                         "within catchup_timeout {} ms",
-                                         candidate.name(), primary.name(), *final_position,
-                                         m_settings.catchup_timeout.count())),
-                      ctx);
+      return fail_frozen(
+          failed(outcome, Status::timeout, "catchup_timeout",
+                 fmt::format("mysql {}: did not apply the {}'s last transaction ({}) "
+                             "within catchup_timeout {} ms",
+                             candidate.name(), primary.name(), *final_position,
+                             m_settings.catchup_timeout.count())));
     }
     if (auto unproven = prove_caught_up(primary, candidate, *final_position, outcome))
-      return unfreeze(primary, control, *unproven, ctx);
+      return fail_frozen(*unproven);
     outcome.evidence["catchup_ms"] = ms_since(caught_at);
 
     // Promote. Not journaled first: the undo needs nothing learnt since the freeze's record
@@ -215,6 +238,13 @@ class MysqlSwitchoverOperation : public Operation {
     if (freeze_ms > 0) {
       outcome.evidence["freeze_ms"] = freeze_ms;
       outcome.outputs["freeze_ms"] = fmt::format("{:.1f}", freeze_ms);
+    }
+    if (open_at_freeze.valid()) {
+      auto open = open_at_freeze.get();
+      outcome.evidence["open_at_freeze"] = nlohmann::json::array();
+      if (open) {
+        for (const auto& w : *open) outcome.evidence["open_at_freeze"].push_back(to_json(w));
+      }
     }
     if (!promoted) {
       // The undo looks at what happened (the candidate may be writable and still replicating).
