@@ -45,6 +45,14 @@ const std::vector<ProbeRow>& probe_rows() {
        "64 usage)",
        "30s",
        {.inherited_members = {{"user"}, {"password_env", "password_file"}}}},
+      {"mysql-lost",
+       "mysql",
+       "After an emergency promotion: what the old primary (--primary-*) has that this server, "
+       "its successor, lacks, named; the old primary is kept read-only (the check `mysql` with "
+       "method lost; exit 0 nothing lost, 1 lost or refused, 64 usage)",
+       "30s",
+       {.inherited_members = {{"user"}, {"password_env", "password_file"}},
+        .fixed = {{"method", "lost"}}}},
       {"grpc",
        "grpc_health",
        "grpc.health.v1 Check; exit codes as grpc_health_probe (0 SERVING, 1 bad arguments, 2 "

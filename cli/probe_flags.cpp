@@ -69,6 +69,7 @@ ProbeFlags::ProbeFlags(CLI::App& app, const Kind& kind, ProbeShape shape)
       if (first_shared == nullptr) first_shared = &field;
       continue;
     }
+    if (m_shape.fixed.count(field.name)) continue;  // set by the probe itself
     if (nested) {
       for (const auto& member : field.fields) {
         add(app, member, "--" + dashed(field.name + "_" + member.name),
@@ -155,6 +156,7 @@ std::optional<nlohmann::json> ProbeFlags::spec() const {
     }
     for (const auto& path : flag->paths) at_path(spec, path) = value;
   }
+  for (const auto& [key, value] : m_shape.fixed) spec[key] = value;
   // Nested objects given by some of their flags take the rest from the top-level ones.
   for (const auto& field : m_kind.fields()) {
     if (field.type != FieldType::object || !spec.contains(field.name) ||

@@ -32,6 +32,8 @@ struct ProbeShape {
   std::vector<std::string> required;
   // Extra names for a key's flag: {"address", "--addr"} (grpc_health_probe's name).
   std::map<std::string, std::string> aliases;
+  // Top-level keys the probe sets itself, with no flag: {"method", "lost"} for `mysql-lost`.
+  std::map<std::string, std::string> fixed;
 };
 
 class ProbeFlags {

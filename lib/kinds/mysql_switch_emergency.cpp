@@ -94,7 +94,7 @@ Outcome promote_in_emergency(const SwitchSettings& settings, SwitchJournal& jour
   outcome.outputs["new_primary"] = candidate.endpoint().describe();
   outcome.warnings.push_back(fmt::format(
       "what the old primary {} had and did not send is lost: once it answers, `drctl probe "
-      "mysql --method lost` names it (and keeps it read-only)",
+      "mysql-lost` names it (and keeps it read-only)",
       settings.primary.describe()));
   outcome.message = fmt::format(
       "mysql: {} promoted in an emergency with its last transaction {} (the primary {} is "

@@ -445,7 +445,7 @@ wrote (by replication), proven, made writable, and the candidate re-pointed; whe
 be proven, the rollback fails naming the GTIDs at stake and the candidate stays the primary.
 Emergency (allow_data_loss: true): refused unless the primary's address is refused or silent
 and the candidate no longer receives from it; stops the IO thread, applies the relay log,
-promotes; `drctl probe mysql --method lost` later names what was lost.
+promotes; `drctl probe mysql-lost` later names what was lost.
 Details: docs/playbook.md.)";
   }
   std::vector<SpecProblem> check_spec(const Spec& spec) const override {

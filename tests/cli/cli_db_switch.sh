@@ -391,12 +391,12 @@ step_is planned-gone 'd["status"]' unreachable
 switch emergency 0 a b "mode: emergency
       allow_data_loss: true"
 step_is emergency 'd["evidence"]["last_gtid"]' "0-1-$((lost_from - 1))"
-step_is emergency '"drctl probe mysql --method lost" in " ".join(d["warnings"])' True
+step_is emergency '"drctl probe mysql-lost" in " ".join(d["warnings"])' True
 [ "$(role b)" = writable ] && pass "emergency: b is the primary" || fail "emergency: b is $(role b)"
 setsid mariadbd --defaults-file="$WORK/a/my.cnf" </dev/null >/dev/null 2>&1 &
 STARTED_PIDS+=($!)
 for _ in $(seq 200); do mariadb-admin --defaults-file="$WORK/a/my.cnf" -uroot ping >/dev/null 2>&1 && break; sleep 0.05; done
-check lost 1 probe mysql --method lost --output json --port "$PORT_b" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_a"
+check lost 1 probe mysql-lost --output json --port "$PORT_b" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_a"
 is lost 'c["outputs"]["lost"]' "0-1-$lost_from..0-1-$lost_to"
 is lost 'c["evidence"]["lost_transactions"]' 3
 [ "$(sql a 'SELECT @@read_only')" = 1 ] && pass "lost: the old primary is kept read-only" || fail "lost: a is writable"
