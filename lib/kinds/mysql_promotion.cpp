@@ -22,6 +22,35 @@ std::optional<Outcome> privileges(MysqlServer& server, Outcome& outcome) {
                             server.endpoint().user, join(*missing, ", ")));
 }
 
+// The server settings a role switch relies on (MariaDB): a binlog, with what it applies (the
+// re-pointed server starts from its binlog position), and GTIDs that only rise in a domain
+// (what the errant and lost comparisons assume: a warning when off).
+std::optional<Outcome> settings(MysqlServer& server, Outcome& outcome) {
+  if (!server.mariadb()) return std::nullopt;
+  auto rows = server.rows(
+      "SELECT @@log_bin AS log_bin, @@log_slave_updates AS log_slave_updates, "
+      "@@gtid_strict_mode AS gtid_strict_mode");
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::nullopt;
+  std::vector<std::string> off;
+  for (const char* name : {"log_bin", "log_slave_updates"}) {
+    if (sql_text(rows->front(), {name}) != "1") off.push_back(name);
+  }
+  if (!off.empty()) {
+    return refuse(outcome, "unsupported_setup",
+                  fmt::format("mysql {}: {} off: a role switch needs the binlog with what the "
+                              "server applies (log_bin, log_slave_updates)",
+                              server.name(), join(off, ", ")));
+  }
+  if (sql_text(rows->front(), {"gtid_strict_mode"}) != "1") {
+    outcome.warnings.push_back(fmt::format(
+        "mysql {}: gtid_strict_mode is off: errant and lost transactions are named assuming "
+        "seqs rise within a domain",
+        server.name()));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Outcome> check_promotable(MysqlServer& primary, MysqlServer& candidate,
@@ -32,6 +61,8 @@ std::optional<Outcome> check_promotable(MysqlServer& primary, MysqlServer& candi
   auto& evidence = outcome.evidence;
   if (auto failure = privileges(primary, outcome)) return failure;
   if (auto failure = privileges(candidate, outcome)) return failure;
+  if (auto failure = settings(primary, outcome)) return failure;
+  if (auto failure = settings(candidate, outcome)) return failure;
 
   // The candidate replicates from this primary, both threads running.
   auto status = candidate.replica_status();

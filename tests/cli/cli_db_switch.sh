@@ -156,6 +156,13 @@ roles_are "refused switches changed nothing" "${A_PRIMARY[@]}"
 # --- 3. Preconditions that refuse and change nothing.
 check promotable 0 probe mysql --method promotable --port "$PORT_b" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_a"
 contains promotable-says "$WORK/promotable.out" "promotable: replicates from the primary 127.0.0.1:$PORT_a with both threads running, no errant transactions"
+# A server without log_slave_updates cannot be switched (its re-point starts from its binlog).
+start_mariadb d 4 "log-slave-updates=0"
+sql d "$users"
+switch no-slave-updates 2 d b
+step_is no-slave-updates 'd["evidence"]["error"]' unsupported_setup
+step_is no-slave-updates '"primary 127.0.0.1:'"$PORT_d"': log_slave_updates off" in d["message"]' True
+
 # method lost on a healthy pair (or swapped) would freeze the live primary: refused.
 check lost-healthy 1 probe mysql --method lost --output json --port "$PORT_b" --user dr --password-env DRCTL_TEST_DB_PASSWORD --primary-port "$PORT_a"
 is lost-healthy 'c["evidence"]["error"]' not_a_successor
