@@ -54,6 +54,15 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   MysqlServer& candidate = *sessions->candidate;
   bool changed = false;
 
+  // A later run that promoted either server (a newer fencing token in its drctl.promotions)
+  // owns the roles now: this undo is stale.
+  for (MysqlServer* server : {&candidate, &primary}) {
+    if (auto fenced = check_fence(*server, ctx.fencing_token); !fenced) {
+      Outcome refused = fenced.error();
+      refused.changed = Changed::no;
+      return refused;
+    }
+  }
   auto client = sql_client();
   if (!client) return failed(Status::failed, "module", "mysql: " + client.error());
   auto candidate_control = MysqlServer::open(**client, settings.candidate, "candidate");

@@ -261,6 +261,7 @@ class MysqlSwitchoverOperation : public Operation {
     auto status = candidate.replica_status();
     if (!status) return status.error();
     if (*status && replica_source(**status).server_id == primary.server_id()) return std::nullopt;
+    if (auto fenced = check_fence(candidate, ctx.fencing_token); !fenced) return fenced.error();
     auto start = SteadyClock::now();
     Outcome outcome;
     auto primary_ro = primary.read_only();

@@ -383,6 +383,17 @@ step_is stale 'd["evidence"]["error"]' fenced
 step_is stale '"run a-later-run promoted it with fencing token 999999999" in d["message"]' True
 roles_are "stale: nothing changed" "${A_PRIMARY[@]}"
 sql b "SET sql_log_bin=0; DELETE FROM drctl.promotions WHERE run_id='a-later-run'; SET sql_log_bin=1"
+# A stale undo: the rollback of a locked switch, after a later run (a newer token) promoted the
+# old primary, is refused and changes nothing; without that row it switches back.
+check locked-again 0 run --yes --output json "$WORK/locked.yaml"
+locked_run=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["run_id"])' "$WORK/locked-again.out")
+sql a "SET sql_log_bin=0; INSERT INTO drctl.promotions VALUES (NOW(6), 'a-later-run', 999999999, 'x', ''); SET sql_log_bin=1"
+check stale-rollback 5 rollback --yes --output json --playbook "$WORK/locked.yaml" "$locked_run"
+report_is stale-rollback '[x["name"] + ":" + x["evidence"].get("error", "") for x in r["rollbacks"]]' "['db:fenced']"
+roles_are "stale-rollback: nothing changed" "${B_PRIMARY[@]}"
+sql a "SET sql_log_bin=0; DELETE FROM drctl.promotions WHERE run_id='a-later-run'; SET sql_log_bin=1"
+check fresh-rollback 0 rollback --yes --output json --playbook "$WORK/locked.yaml" "$locked_run"
+roles_are "fresh-rollback: a is the primary again" "${A_PRIMARY[@]}"
 
 # --- 10. The primary is gone: planned fails; emergency without allow_data_loss is refused
 # (1); with it, b is promoted and, once a answers again, the transactions it lost are named.
