@@ -667,8 +667,13 @@ void Run::conclude_failed_step() {
                                    failed.name, status_name(failed.status),
                                    m_rollback_failed ? "a rollback failed"
                                                      : "a step without rollback changed things")
-                             : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
-                                           status_name(failed.status), m_report.rollbacks.size());
+                     : m_report.rollbacks.empty()
+                         ? fmt::format(
+                               "step '{}' {}; it changed nothing and no step before it "
+                               "did: nothing to roll back",
+                               failed.name, status_name(failed.status))
+                         : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
+                                       status_name(failed.status), m_report.rollbacks.size());
 }
 
 // Interrupted while rolling back (after a failed step, or in drctl rollback): say what was

@@ -138,6 +138,7 @@ step_is refused 'd["status"] + " " + d["evidence"]["error"]' "unreachable refuse
 step_is refused '"primary 127.0.0.1:'"$refused_port"': cannot connect (2002)" in d["message"]' True
 USER_OVERRIDE=weak switch weak-user 2 a b
 step_is weak-user 'd["evidence"]["error"]' privileges
+report_is weak-user 'r["summary"]' "step 'db' failed; it changed nothing and no step before it did: nothing to roll back"
 step_is weak-user 'd["message"]' "mysql primary 127.0.0.1:$PORT_a: user weak lacks READ_ONLY ADMIN, PROCESS, RELOAD, CONNECTION ADMIN, REPLICATION SLAVE ADMIN, BINLOG ADMIN (needed to switch roles)"
 switch_yaml bad-repl-password a b
 sed -i 's/replication: {user: repl, password_env: DRCTL_TEST_DB_PASSWORD}/replication: {user: repl, password_env: WRONG_REPL}/' "$WORK/bad-repl-password.yaml"
