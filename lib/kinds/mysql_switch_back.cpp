@@ -201,7 +201,8 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
   }
   double frozen_ms = ms_since(start);
   Outcome outcome;
-  if (auto fenced = write_fence(primary, ctx.run_id, ctx.fencing_token, candidate.name(), *written);
+  if (auto fenced = write_fence(primary, ctx.run_id, ctx.fencing_token,
+                                candidate.endpoint().describe(), *written);
       !fenced)
     outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
   // The replication account of the spec (its password is the spec's), to where the candidate

@@ -384,8 +384,8 @@ class MysqlSwitchoverOperation : public Operation {
 
   void fence(const AttemptContext& ctx, MysqlServer& candidate, MysqlServer& primary,
              const std::string& position, Outcome& outcome) {
-    if (auto fenced =
-            write_fence(candidate, ctx.run_id, ctx.fencing_token, primary.name(), position);
+    if (auto fenced = write_fence(candidate, ctx.run_id, ctx.fencing_token,
+                                  primary.endpoint().describe(), position);
         !fenced)
       outcome.warnings.push_back("no promotion row written: " + fenced.error().message);
   }
