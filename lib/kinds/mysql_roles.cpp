@@ -350,26 +350,24 @@ tl::expected<void, Outcome> replicate_from(MysqlServer& server, const Replicatio
                     : server.exec(sql);
     if (!done) return done;
   }
+  return threads_running(server, fmt::format("{}:{}", source.host, source.port), deadline);
+}
+
+tl::expected<void, Outcome> threads_running(MysqlServer& server, const std::string& source,
+                                            SteadyClock::time_point deadline) {
   while (true) {
     auto status = server.replica_status();
     if (!status) return tl::unexpected(status.error());
-    if (!*status && SteadyClock::now() >= deadline) {
-      return tl::unexpected(
-          failed(Status::timeout, "not_replicating",
-                 fmt::format("mysql {}: no replica status after CHANGE MASTER", server.name())));
-    }
-    if (*status) {
-      ReplicaSource now = replica_source(**status);
-      if (now.io_running && now.sql_running) return {};
-      if (SteadyClock::now() >= deadline) {
-        return tl::unexpected(failed(
-            Status::timeout, "not_replicating",
-            fmt::format("mysql {}: replication from {}:{} did not start in time: IO={} SQL={}{}{}",
-                        server.name(), source.host, source.port, now.io_running ? "Yes" : "No",
-                        now.sql_running ? "Yes" : "No",
-                        now.io_error.empty() ? "" : "; IO error: " + now.io_error,
-                        now.sql_error.empty() ? "" : "; SQL error: " + now.sql_error)));
-      }
+    ReplicaSource now = *status ? replica_source(**status) : ReplicaSource{};
+    if (now.io_running && now.sql_running) return {};
+    if (SteadyClock::now() >= deadline) {
+      return tl::unexpected(failed(
+          Status::timeout, "not_replicating",
+          fmt::format("mysql {}: replication from {} did not start in time: IO={} SQL={}{}{}",
+                      server.name(), source, now.io_running ? "Yes" : "No",
+                      now.sql_running ? "Yes" : "No",
+                      now.io_error.empty() ? "" : "; IO error: " + now.io_error,
+                      now.sql_error.empty() ? "" : "; SQL error: " + now.sql_error)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

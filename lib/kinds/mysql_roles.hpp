@@ -96,6 +96,10 @@ tl::expected<void, Outcome> write_fence(MysqlServer& server, const std::string& 
 // waits until both threads run, at most until `deadline`.
 tl::expected<void, Outcome> replicate_from(MysqlServer& server, const ReplicationLogin& source,
                                            SteadyClock::time_point deadline);
+// Waits until both replication threads run (from `source`, for the message), at most until
+// `deadline`; not_replicating with the threads' errors otherwise.
+tl::expected<void, Outcome> threads_running(MysqlServer& server, const std::string& source,
+                                            SteadyClock::time_point deadline);
 // STOP SLAVE; RESET SLAVE ALL (its position stays).
 tl::expected<void, Outcome> stop_replicating(MysqlServer& server);
 

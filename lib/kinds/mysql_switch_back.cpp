@@ -21,25 +21,6 @@ Outcome undo_failed(Outcome cause, const std::string& left) {
   return cause;
 }
 
-// Waits until both replication threads run, at most until `deadline`.
-tl::expected<void, Outcome> threads_running(MysqlServer& server, SteadyClock::time_point deadline) {
-  while (true) {
-    auto status = server.replica_status();
-    if (!status) return tl::unexpected(status.error());
-    ReplicaSource now = *status ? replica_source(**status) : ReplicaSource{};
-    if (now.io_running && now.sql_running) return {};
-    if (SteadyClock::now() >= deadline) {
-      return tl::unexpected(failed(
-          Status::timeout, "not_replicating",
-          fmt::format("mysql {}: replication did not start again: IO={} SQL={}{}{}", server.name(),
-                      now.io_running ? "Yes" : "No", now.sql_running ? "Yes" : "No",
-                      now.io_error.empty() ? "" : "; IO error: " + now.io_error,
-                      now.sql_error.empty() ? "" : "; SQL error: " + now.sql_error)));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 }  // namespace
 
 Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal,
@@ -105,7 +86,8 @@ Outcome switch_back(const SwitchSettings& settings, const SwitchJournal& journal
       if (auto done = candidate.exec(candidate.mariadb() ? "START SLAVE" : "START REPLICA"); !done)
         return done.error();
       changed = true;
-      if (auto running = threads_running(candidate, within(ctx.deadline, settings.catchup_timeout));
+      if (auto running = threads_running(candidate, source.host + ":" + std::to_string(source.port),
+                                         within(ctx.deadline, settings.catchup_timeout));
           !running)
         return changed_outcome(running.error(), true);
     }

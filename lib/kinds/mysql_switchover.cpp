@@ -109,9 +109,11 @@ class MysqlSwitchoverOperation : public Operation {
     if (!candidate) return tl::unexpected("candidate: " + candidate.error());
     s.primary = *primary;
     s.candidate = *candidate;
-    // MASTER_GTID_WAIT holds a session up to catchup_timeout (on either server, in an undo):
-    // the client must not give up first.
-    Millis waits = m_spec.duration(k_catchup_timeout).value() + Millis(1000);
+    // MASTER_GTID_WAIT holds a session up to catchup_timeout (on either server, in an undo),
+    // a blocked SET read_only up to freeze_timeout: the client must not give up first.
+    Millis waits = std::max(m_spec.duration(k_catchup_timeout).value(),
+                            m_spec.duration(k_freeze_timeout).value()) +
+                   Millis(1000);
     s.primary.read_timeout = std::max(read, waits);
     s.candidate.read_timeout = std::max(read, waits);
     Spec repl = m_spec.object(k_replication);

@@ -125,6 +125,22 @@ check bad-emergency 65 validate "$WORK/bad-emergency.yaml"
 contains bad-emergency-says "$WORK/bad-emergency.err" "mode: emergency loses what the primary had not sent: it needs allow_data_loss: true"
 switch_yaml bad-planned a b "allow_data_loss: true"
 check bad-planned 65 validate "$WORK/bad-planned.yaml"
+# The replication account without a password, a socket candidate without replication.host, two
+# password sources: located one-line errors, before anything runs.
+cat > "$WORK/bad-keys.yaml" <<YAML
+version: 1
+name: bad-keys
+steps:
+  - name: db
+    mysql_switchover:
+      primary: {port: 1, user: dr, password_env: P, password_file: /nonexistent}
+      candidate: {socket: /tmp/nowhere.sock, user: dr, password_env: P}
+      replication: {user: repl}
+YAML
+check bad-keys 65 validate "$WORK/bad-keys.yaml"
+contains bad-keys-both "$WORK/bad-keys.err" "bad-keys.yaml:6:68: steps[0].mysql_switchover.primary.password_file: give password_env or password_file, not both"
+contains bad-keys-repl "$WORK/bad-keys.err" "steps[0].mysql_switchover.replication: give the replication account's password_env or password_file"
+contains bad-keys-socket "$WORK/bad-keys.err" "replication.host and port say where the old primary reaches it"
 check help-kind 0 help playbook mysql_switchover
 contains help-kind-keys "$WORK/help-kind.out" "freeze_timeout"
 
