@@ -108,12 +108,16 @@ int exit_codes_help() {
       {k_exit_partial, "partial",
        "a step failed and the state is partly switched or unknown: a human must look"},
       {k_exit_sla_breached, "sla_breached",
-       "completed, but over a budget, sla.total or the availability probe's limits"},
+       "completed, but over a budget, sla.total, the availability probe's limits, or the write "
+       "probe's (acknowledged writes lost, write gap)"},
       {k_exit_lock_held, "lock_held, lock_lost",
        "another run holds the run lock (or it could not be taken, or was lost mid-run: a "
        "write refused as fenced); a rollback or resume of a run still running"},
       {k_exit_journal_failed, "journal_failed",
        "the journal could not be written: no further step started (or the run's end)"},
+      {k_exit_not_verified, "not_verified",
+       "completed, but the write probe could not read its acknowledged writes back: data loss "
+       "unknown (never reported as 0 lost)"},
       {k_exit_usage, "(usage)",
        "bad command line, unreadable file, run not found or not resumable"},
       {k_exit_invalid_playbook, "(invalid)",

@@ -58,10 +58,28 @@ struct ProbeSpec {
   std::optional<double> max_error_rate;  // a fraction (written as "1%")
 };
 
+// sla.write_probe: acknowledged writes, sent while the switch runs and read back after it.
+struct WriteProbeSpec {
+  std::string url;
+  std::string method = "POST";
+  Millis interval{100};
+  Millis timeout{1'000};  // per write: no answer by then is an unknown outcome
+  std::string body = R"({"key": "{key}", "seq": {seq}})";
+  std::string content_type = "application/json";
+  std::vector<long long> ack_status;      // default: 200 and 201
+  std::vector<long long> unknown_status;  // default: 502 and 504 (a proxy lost its upstream)
+  std::string verify_url;                 // GET, {key} replaced; or:
+  nlohmann::json verify_sql;              // connection keys and `query`, read when verifying
+  Millis verify_timeout{60'000};          // for the whole verification
+  long long max_lost = 0;
+  std::optional<Millis> max_write_gap;
+};
+
 struct Sla {
   std::optional<Millis> total;  // first step start to last step end
   OnBreach on_breach = OnBreach::fail;
   std::optional<ProbeSpec> probe;
+  std::optional<WriteProbeSpec> write_probe;
 };
 
 // lock: an etcd key held with a lease while the run lasts (the run lock).

@@ -23,6 +23,8 @@ AvailabilityProbe::~AvailabilityProbe() {
 }
 
 void AvailabilityProbe::start() {
+  m_origin = Clock::now();
+  m_origin_wall = std::chrono::system_clock::now();
   m_thread = std::thread([this] { loop(); });
 }
 
@@ -59,6 +61,7 @@ void AvailabilityProbe::loop() {
       std::lock_guard lock(m_mutex);
       ++m_report.requests;
       m_latencies.push_back(ms_between(sent, done));
+      m_samples.push_back({ms_between(m_origin, sent), ok ? 1U : 3U, m_latencies.back()});
       if (ok) {
         m_streak = 0;
       } else {
@@ -86,6 +89,8 @@ ProbeReport AvailabilityProbe::stop() {
   m_stop.cancel();
   if (m_thread.joinable()) m_thread.join();
   std::lock_guard lock(m_mutex);
+  m_report.series = probe_series(m_origin_wall, m_spec.interval, ms_between(m_origin, Clock::now()),
+                                 m_samples, {"requests", "errors"});
   m_report.latency = summarize(m_latencies);
   if (m_spec.p99 && m_report.latency.p99 > static_cast<double>(m_spec.p99->count()))
     m_report.p99_exceeded = true;
@@ -113,6 +118,7 @@ nlohmann::json ProbeReport::to_json(const ProbeSpec& spec) const {
   out["p99_exceeded"] = p99_exceeded;
   out["error_rate_exceeded"] = error_rate_exceeded;
   out["verdict"] = breached() ? "breached" : "met";
+  out["series"] = series;
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/cancel.hpp"
 #include "core/model.hpp"
+#include "engine/probe_series.hpp"
 #include "util/stats.hpp"
 
 namespace drctl {
@@ -27,6 +28,7 @@ struct ProbeReport {
   std::string longest_streak_during;  // the entry running when it began
   std::map<std::string, long long> errors_by_entry;
   bool p99_exceeded = false, error_rate_exceeded = false;
+  nlohmann::json series = nullptr;  // probe_series: requests and errors over time
   double error_rate() const {
     return requests ? static_cast<double>(errors) / static_cast<double>(requests) : 0;
   }
@@ -52,6 +54,9 @@ class AvailabilityProbe {
   std::mutex m_mutex;
   std::string m_current = "before the first step";
   std::vector<double> m_latencies;
+  std::vector<ProbeSample> m_samples;
+  std::chrono::steady_clock::time_point m_origin;
+  WallTime m_origin_wall{};
   ProbeReport m_report;
   long long m_streak = 0;
   std::chrono::steady_clock::time_point m_streak_started;

@@ -55,6 +55,8 @@ std::string_view run_result_name(RunResult result) {
       return "lock_lost";
     case RunResult::journal_failed:
       return "journal_failed";
+    case RunResult::not_verified:
+      return "not_verified";
     case RunResult::unfinished:
       return "unfinished";
   }
@@ -80,6 +82,8 @@ int exit_code_for(RunResult result) {
       return k_exit_lock_held;
     case RunResult::journal_failed:
       return k_exit_journal_failed;
+    case RunResult::not_verified:
+      return k_exit_not_verified;
     case RunResult::unfinished:
       return -1;
   }

@@ -11,6 +11,7 @@
 #include "core/model.hpp"
 #include "core/outcome.hpp"
 #include "engine/availability_probe.hpp"
+#include "engine/write_probe.hpp"
 #include "util/clock.hpp"
 #include "util/duration.hpp"
 
@@ -32,6 +33,7 @@ enum class RunResult {
   lock_held,
   lock_lost,
   journal_failed,
+  not_verified,  // completed, but the write probe could not read its writes back
   unfinished  // only `drctl show`: the journal has no end (the process was killed, or runs still)
 };
 std::string_view run_result_name(RunResult result);
@@ -75,13 +77,20 @@ struct SlaVerdict {
   OnBreach on_breach = OnBreach::fail;
   std::optional<ProbeSpec> probe_spec;
   std::optional<ProbeReport> probe;  // sla.probe, when the playbook has one and steps ran
+  std::optional<WriteProbeSpec> write_probe_spec;
+  std::optional<WriteProbeReport> write_probe;  // sla.write_probe, likewise
   bool breached() const {
-    return total_exceeded || !over_budget_steps.empty() || (probe && probe->breached());
+    return total_exceeded || !over_budget_steps.empty() || (probe && probe->breached()) ||
+           (write_probe && write_probe->breached());
   }
+  // Every write acknowledged could be read back (or there is no write probe).
+  bool writes_verified() const { return !write_probe || write_probe->verified; }
 };
 
 struct RunReport {
   std::string run_id;
+  std::string operator_user;  // who ran it, and where
+  std::string operator_host;
   std::string playbook_name;
   std::string playbook_path;
   std::string playbook_hash;

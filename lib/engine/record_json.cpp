@@ -93,6 +93,7 @@ nlohmann::json report_to_json(const RunReport& report) {
       {"schema", k_report_schema},
       {"run_id", report.run_id},
       {"mode", mode_name(report.mode)},
+      {"operator", {{"user", report.operator_user}, {"host", report.operator_host}}},
       {"playbook",
        {{"name", report.playbook_name},
         {"path", report.playbook_path},
@@ -122,6 +123,9 @@ nlohmann::json report_to_json(const RunReport& report) {
         {"on_breach", sla.on_breach == OnBreach::fail ? "fail" : "warn"},
         {"probe", sla.probe && sla.probe_spec ? sla.probe->to_json(*sla.probe_spec)
                                               : nlohmann::json(nullptr)},
+        {"write_probe", sla.write_probe && sla.write_probe_spec
+                            ? sla.write_probe->to_json(*sla.write_probe_spec)
+                            : nlohmann::json(nullptr)},
         {"verdict", verdict}}},
       {"checks", checks},
       {"steps", steps},

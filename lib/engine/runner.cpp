@@ -145,6 +145,7 @@ class Run {
   void conclude_rollback_run();
   void conclude_failed_step();
   std::string sla_breach_summary() const;
+  std::string writes_note() const;
   std::string interrupted_rollback_summary() const;
   std::string unchanged() const;
   std::string success_summary() const;
@@ -165,6 +166,8 @@ class Run {
   std::string m_journal_failure;              // the journal could not be written: why
   void emit_started_probe(const EntryRecord& record);
   std::unique_ptr<AvailabilityProbe> m_probe;
+  std::unique_ptr<WriteProbe> m_write_probe;
+  void stop_probes();
 
   const Playbook& m_playbook;
   const KindRegistry& m_kinds;
@@ -199,16 +202,21 @@ void Run::emit_started(const EntryRecord& record) {
   m_reporter.entry_started(record);
 }
 
-nlohmann::json Run::lock_holder() const {
+// Who runs drctl, and where: the journal, the lock's value and the report name them.
+std::pair<std::string, std::string> operator_identity() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   std::string user = std::getenv("USER") ? std::getenv("USER") : "";
   if (user.empty()) {
     if (const passwd* entry = ::getpwuid(::getuid()); entry != nullptr) user = entry->pw_name;
   }
+  return {user.empty() ? std::to_string(::getuid()) : user, host};
+}
+
+nlohmann::json Run::lock_holder() const {
   return {{"run_id", m_report.run_id},
-          {"host", host},
-          {"user", user.empty() ? std::to_string(::getuid()) : user},
+          {"host", m_report.operator_host},
+          {"user", m_report.operator_user},
           {"pid", ::getpid()},
           {"started_at", rfc3339_utc(m_report.started.wall)},
           {"playbook", m_playbook.name}};
@@ -238,9 +246,18 @@ void Run::notice(const std::string& text) {
 }
 
 void Run::emit_started_probe(const EntryRecord& record) {
-  if (m_probe)
-    m_probe->running(
-        fmt::format("{} {}", record.phase == Phase::rollback ? "rollback" : "step", record.name));
+  if (!m_probe && !m_write_probe) return;
+  auto entry =
+      fmt::format("{} {}", record.phase == Phase::rollback ? "rollback" : "step", record.name);
+  if (m_probe) m_probe->running(entry);
+  if (m_write_probe) m_write_probe->running(entry);
+}
+
+// After the last rollback: what users saw is measured, and the writes are read back (the
+// reading is not the switch's time: sla.total ends with the last step).
+void Run::stop_probes() {
+  if (m_probe) m_report.sla.probe = m_probe->stop();
+  if (m_write_probe) m_report.sla.write_probe = m_write_probe->stop(m_cancel);
 }
 
 void Run::emit_finished(const EntryRecord& record) {
@@ -610,6 +627,12 @@ void Run::conclude() {
     m_report.result =
         m_report.sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
     m_report.summary = sla_breach_summary();
+  } else if (!m_report.sla.writes_verified()) {
+    m_report.result = RunResult::not_verified;
+    m_report.summary = fmt::format(
+        "all {} steps completed, but data loss is unknown: the write probe could not read its "
+        "writes back ({})",
+        m_report.steps.size(), m_report.sla.write_probe->not_verified_why);
   } else if (auto why = m_reporter.failure(); !why.empty() && m_options.mode == Mode::run) {
     m_report.result = RunResult::journal_failed;
     m_report.summary = fmt::format("all {} steps completed, but the journal is incomplete: {}",
@@ -618,12 +641,25 @@ void Run::conclude() {
     m_report.result = RunResult::success;
     m_report.summary = success_summary();
   }
+  const auto& writes = m_report.sla.write_probe;
+  if (writes && m_report.result != RunResult::not_verified && !writes->lost_exceeded)
+    m_report.summary += writes_note();
+}
+
+// A run that ended early still says what became of the writes it let through.
+std::string Run::writes_note() const {
+  const auto& probe = m_report.sla.write_probe;
+  if (!probe) return "";
+  if (probe->lost > 0) return fmt::format("; {} acknowledged write(s) lost", probe->lost);
+  if (!probe->verified) return "; the writes could not be read back: data loss unknown";
+  return fmt::format("; 0 of {} acknowledged writes lost", probe->acknowledged);
 }
 
 void Run::measure_sla() {
   auto& sla = m_report.sla;
   sla.total_budget = m_playbook.sla.total;
   sla.probe_spec = m_playbook.sla.probe;
+  sla.write_probe_spec = m_playbook.sla.write_probe;
   sla.on_breach = m_playbook.sla.on_breach;
   bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
   if (m_options.mode != Mode::run || m_report.steps.empty()) return;
@@ -722,6 +758,22 @@ std::string Run::sla_breach_summary() const {
                     100.0 * sla.probe->error_rate(), 100.0 * *sla.probe_spec->max_error_rate,
                     sla.probe->errors, sla.probe->requests));
   }
+  if (const auto& w = sla.write_probe; w && w->lost_exceeded) {
+    std::vector<std::string> shown(
+        w->lost_keys.begin(),
+        w->lost_keys.begin() +
+            static_cast<std::ptrdiff_t>(std::min<std::size_t>(w->lost_keys.size(), 5)));
+    why.push_back(fmt::format("{} acknowledged write(s) lost, at most {} allowed ({}{})", w->lost,
+                              sla.write_probe_spec->max_lost, join(shown, ", "),
+                              w->lost_keys.size() > shown.size() ? ", ..." : ""));
+  }
+  if (const auto& w = sla.write_probe; w && w->gap_exceeded) {
+    why.push_back(fmt::format("writes refused for {} (from {}{}), over {}",
+                              format_duration(Millis(static_cast<long long>(w->longest_gap_ms))),
+                              w->longest_gap_during,
+                              w->longest_gap_recovered ? "" : ", never recovered",
+                              format_duration(*sla.write_probe_spec->max_write_gap)));
+  }
   return fmt::format("completed, SLA breached{}: {}",
                      sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
                      fmt::format("{}", fmt::join(why, "; ")));
@@ -756,6 +808,7 @@ RunReport Run::execute() {
   m_report.planned_checks = m_options.mode == Mode::rollback ? 0 : m_playbook.checks.size();
   m_report.planned_steps = m_options.mode == Mode::check ? 0 : m_playbook.steps.size();
   m_report.started = Instant::now();
+  std::tie(m_report.operator_user, m_report.operator_host) = operator_identity();
   if (m_options.resume) m_report.resumed_from = m_options.resume->run_id;
   if (m_options.rollback) m_report.rolls_back = m_options.rollback->run_id;
   if (m_options.mode == Mode::rollback) {
@@ -799,13 +852,17 @@ RunReport Run::execute() {
     }
   }
   if (gate_open && m_options.mode != Mode::check && !m_cancel.stop_requested()) {
-    // The probe watches what users see from the first step to the last rollback.
+    // The probes watch what users see from the first step to the last rollback.
     if (m_playbook.sla.probe && m_options.mode == Mode::run) {
       m_probe = std::make_unique<AvailabilityProbe>(*m_playbook.sla.probe);
       m_probe->start();
     }
+    if (m_playbook.sla.write_probe && m_options.mode == Mode::run) {
+      m_write_probe = std::make_unique<WriteProbe>(*m_playbook.sla.write_probe, m_report.run_id);
+      m_write_probe->start();
+    }
     run_steps();
-    if (m_probe) m_report.sla.probe = m_probe->stop();
+    stop_probes();
   }
   return finish();
 }

@@ -47,6 +47,64 @@ const Fields& top_level_fields() {
                       Field::string("max_error_rate",
                                     "Largest acceptable share of failed requests, e.g. \"1%\"."),
                   }),
+              Field::object(
+                  "write_probe",
+                  "Write probe: from the first step to the end (rollbacks included), send a "
+                  "write every interval; after the run, read every acknowledged write back. "
+                  "Judged by max_lost and max_write_gap.",
+                  {
+                      Field::string("url", "Where users write (the entry point).").mandatory(),
+                      Field::string("method", "HTTP method of a write.").defaults_to("POST"),
+                      Field::duration("interval", "Between writes (a fixed rate).")
+                          .defaults_to("100ms"),
+                      Field::duration("timeout",
+                                      "Per write; no answer by then is an unknown outcome.")
+                          .defaults_to("1s"),
+                      Field::string("body",
+                                    "The write's body; {key} (unique per write) and {seq} (1, "
+                                    "2, ...) are replaced.")
+                          .defaults_to(R"({"key": "{key}", "seq": {seq}})"),
+                      Field::string("content_type", "The body's Content-Type.")
+                          .defaults_to("application/json"),
+                      Field::integer_list("ack_status",
+                                          "Statuses that acknowledge a write (default 200, 201)."),
+                      Field::integer_list(
+                          "unknown_status",
+                          "Statuses whose outcome is unknown (default 502, 504: a proxy lost its "
+                          "upstream mid-request); every other status is a failed write."),
+                      Field::string("verify_url",
+                                    "GET, {key} replaced: 200 with a JSON body is present "
+                                    "(its `count`, when given, is the number of copies), 404 "
+                                    "absent, anything else not verified."),
+                      Field::object(
+                          "verify_sql",
+                          "Instead of verify_url: a query on the database that should hold "
+                          "the writes (the new primary).",
+                          {
+                              Field::string("host", "Server host.").defaults_to("127.0.0.1"),
+                              Field::integer("port", "Server port.")
+                                  .range(1, 65535)
+                                  .defaults_to(3306),
+                              Field::string("socket", "Unix socket, instead of host and port."),
+                              Field::string("user", "User name.").mandatory(),
+                              Field::string("password_env",
+                                            "Environment variable holding the password."),
+                              Field::string("password_file", "File holding the password."),
+                              Field::string("query",
+                                            "Returns the number of copies of the write {key} "
+                                            "(quoted for you), e.g. SELECT COUNT(*) FROM "
+                                            "shop.orders WHERE idem_key = {key}.")
+                                  .mandatory(),
+                          }),
+                      Field::duration("verify_timeout", "For the whole verification.")
+                          .defaults_to("60s"),
+                      Field::integer("max_lost", "Most acknowledged writes that may be lost.")
+                          .range(0, 1'000'000'000)
+                          .defaults_to(0),
+                      Field::duration("max_write_gap",
+                                      "Longest acceptable time from a failed write to the next "
+                                      "acknowledged one."),
+                  }),
           }),
       Field::object(
           "lock", "The run lock: an etcd key held with a lease while the run lasts.",

@@ -100,6 +100,7 @@ class PlaybookReader {
   void require_known_now(nlohmann::json& values, const YamlNode& node, const std::string& path,
                          std::initializer_list<const char*> keys, bool report);
   ProbeSpec read_probe(const Spec& values, const YamlNode& root);
+  WriteProbeSpec read_write_probe(const Spec& values, const YamlNode& root);
   std::string check_string(const std::string& value, SourcePos pos, const std::string& path,
                            const RefSite* site);
   void check_step_reference(const Reference& ref, SourcePos pos, const std::string& path,
@@ -161,6 +162,8 @@ LoadResult PlaybookReader::read() {
       if (sla.contains("total")) m_playbook.sla.total = Millis(sla["total"].get<long long>());
       if (sla.value("on_breach", "fail") == "warn") m_playbook.sla.on_breach = OnBreach::warn;
       if (sla.contains("probe")) m_playbook.sla.probe = read_probe(Spec(sla["probe"]), root);
+      if (sla.contains("write_probe"))
+        m_playbook.sla.write_probe = read_write_probe(Spec(sla["write_probe"]), root);
     }
     if (values.contains("lock")) {
       Spec lock(values["lock"]);
@@ -469,6 +472,57 @@ ProbeSpec PlaybookReader::read_probe(const Spec& values, const YamlNode& root) {
     m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "sla.probe.url",
                  fmt::format("expected an http:// or https:// URL, got '{}'", probe.url));
   }
+  return probe;
+}
+
+WriteProbeSpec PlaybookReader::read_write_probe(const Spec& values, const YamlNode& root) {
+  WriteProbeSpec probe;
+  probe.url = values.str("url");
+  probe.method = values.opt_str("method").value_or(probe.method);
+  probe.interval = values.duration("interval").value_or(probe.interval);
+  probe.timeout = values.duration("timeout").value_or(probe.timeout);
+  probe.body = values.opt_str("body").value_or(probe.body);
+  probe.content_type = values.opt_str("content_type").value_or(probe.content_type);
+  probe.ack_status = values.integers("ack_status");
+  probe.unknown_status = values.integers("unknown_status");
+  probe.verify_url = values.str("verify_url");
+  if (values.has("verify_sql")) probe.verify_sql = values.object("verify_sql").json();
+  probe.verify_timeout = values.duration("verify_timeout").value_or(probe.verify_timeout);
+  probe.max_lost = values.integer("max_lost", 0);
+  probe.max_write_gap = values.duration("max_write_gap");
+
+  const YamlNode* node = root.get("sla") ? root.get("sla")->get("write_probe") : nullptr;
+  auto error_at = [&](const char* key, const std::string& message) {
+    const YamlNode* at = node && key ? node->get(key) : nullptr;
+    at = at ? at : node;
+    m_diag.error(at ? pos_of(*at) : SourcePos{1, 1},
+                 key ? fmt::format("sla.write_probe.{}", key) : "sla.write_probe", message);
+  };
+  auto is_http = [](const std::string& url) {
+    return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  };
+  if (!is_http(probe.url))
+    error_at("url", fmt::format("expected an http:// or https:// URL, got '{}'", probe.url));
+  // A probe that cannot read its writes back could only ever say "0 lost" unverified.
+  if (probe.verify_url.empty() == probe.verify_sql.is_null()) {
+    error_at(nullptr, probe.verify_url.empty()
+                          ? "needs verify_url or verify_sql: acknowledged writes must be read "
+                            "back to say none was lost"
+                          : "has both verify_url and verify_sql: give one");
+  } else if (!probe.verify_url.empty()) {
+    if (!is_http(probe.verify_url)) {
+      error_at("verify_url",
+               fmt::format("expected an http:// or https:// URL, got '{}'", probe.verify_url));
+    } else if (probe.verify_url.find("{key}") == std::string::npos) {
+      error_at("verify_url", "must contain {key}: the write it reads back");
+    }
+  } else if (probe.verify_sql.value("query", "").find("{key}") == std::string::npos) {
+    error_at("verify_sql", "query must contain {key}: the write it counts");
+  } else if (probe.verify_sql.contains("password_env") &&
+             probe.verify_sql.contains("password_file")) {
+    error_at("verify_sql", "has both password_env and password_file: give one");
+  }
+  if (probe.interval < Millis(1)) error_at("interval", "expected at least 1ms");
   return probe;
 }
 

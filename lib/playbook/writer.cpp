@@ -74,6 +74,22 @@ nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry
     if (probe->max_error_rate) p["max_error_rate"] = fmt::format("{}", *probe->max_error_rate);
     doc["sla"]["probe"] = p;
   }
+  if (const auto& probe = playbook.sla.write_probe) {
+    nlohmann::json p = {{"url", probe->url},
+                        {"method", probe->method},
+                        {"interval", format_duration(probe->interval)},
+                        {"timeout", format_duration(probe->timeout)},
+                        {"body", probe->body},
+                        {"content_type", probe->content_type},
+                        {"verify_timeout", format_duration(probe->verify_timeout)},
+                        {"max_lost", probe->max_lost}};
+    if (!probe->ack_status.empty()) p["ack_status"] = probe->ack_status;
+    if (!probe->unknown_status.empty()) p["unknown_status"] = probe->unknown_status;
+    if (!probe->verify_url.empty()) p["verify_url"] = probe->verify_url;
+    if (!probe->verify_sql.is_null()) p["verify_sql"] = probe->verify_sql;
+    if (probe->max_write_gap) p["max_write_gap"] = format_duration(*probe->max_write_gap);
+    doc["sla"]["write_probe"] = p;
+  }
   if (!playbook.checks.empty()) {
     doc["checks"] = nlohmann::json::array();
     for (const auto& e : playbook.checks) doc["checks"].push_back(entry_to_document(e, kinds));

@@ -35,9 +35,10 @@ Mode mode_named(const std::string& name) {
 }
 
 RunResult result_named(const std::string& name) {
-  for (RunResult r : {RunResult::success, RunResult::checks_failed, RunResult::rolled_back,
-                      RunResult::partial, RunResult::sla_breached, RunResult::interrupted,
-                      RunResult::lock_held, RunResult::lock_lost, RunResult::journal_failed}) {
+  for (RunResult r :
+       {RunResult::success, RunResult::checks_failed, RunResult::rolled_back, RunResult::partial,
+        RunResult::sla_breached, RunResult::interrupted, RunResult::lock_held, RunResult::lock_lost,
+        RunResult::journal_failed, RunResult::not_verified}) {
     if (run_result_name(r) == name) return r;
   }
   return RunResult::unfinished;
@@ -137,11 +138,16 @@ ProbeReport probe_of(const nlohmann::json& j, ProbeSpec& spec) {
   }
   probe.p99_exceeded = json_bool(j, "p99_exceeded");
   probe.error_rate_exceeded = json_bool(j, "error_rate_exceeded");
+  probe.series = json_member(j, "series");
   return probe;
 }
 
 void header_of(const nlohmann::json& j, RunReport& report) {
   report.run_id = json_text(j, "run_id");
+  // run_started names them as host/user; a report, as operator.
+  const auto& by = json_member(j, "operator");
+  report.operator_user = json_text(by, "user", json_text(j, "user"));
+  report.operator_host = json_text(by, "host", json_text(j, "host"));
   report.mode = mode_named(json_text(j, "mode"));
   const auto& playbook = json_member(j, "playbook");
   report.playbook_name = json_text(playbook, "name");
@@ -180,6 +186,11 @@ RunReport report_from_json(const nlohmann::json& doc) {
     ProbeSpec spec;
     report.sla.probe = probe_of(probe, spec);
     report.sla.probe_spec = spec;
+  }
+  if (const auto& probe = json_member(sla, "write_probe"); probe.is_object()) {
+    WriteProbeSpec spec;
+    report.sla.write_probe = write_probe_report_of(probe, spec);
+    report.sla.write_probe_spec = spec;
   }
   report.checks = records_of(json_member(doc, "checks"));
   report.steps = records_of(json_member(doc, "steps"));

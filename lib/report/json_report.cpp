@@ -81,6 +81,58 @@ json totals_schema() {
   return strict_object(properties);
 }
 
+json counts_by_name() {
+  return {{"type", "object"}, {"additionalProperties", type("integer")}};
+}
+
+// probe_series: buckets over time, each [offset_ms, a count per column..., max_latency_ms].
+json series_schema() {
+  json series = strict_object(
+      {{"origin", {{"$ref", "#/definitions/timestamp"}}},
+       {"bucket_ms", type("integer")},
+       {"columns", string_list()},
+       {"points", {{"type", "array"}, {"items", {{"type", "array"}, {"items", type("number")}}}}}});
+  return {{"oneOf", {type("null"), series}}};
+}
+
+json write_probe_schema() {
+  json verification = strict_object({{"method", one_of_names({"url", "sql"})},
+                                     {"verified", type("boolean")},
+                                     {"why_not", nullable("string")},
+                                     {"checked", type("integer")},
+                                     {"unverified", type("integer")},
+                                     {"duration_ms", type("number")}});
+  return strict_object(
+      {{"url", type("string")},
+       {"interval_ms", type("integer")},
+       {"timeout_ms", type("integer")},
+       {"attempts", type("integer")},
+       {"acknowledged", type("integer")},
+       {"failed", type("integer")},
+       {"unknown", type("integer")},
+       {"missed_slots", type("integer")},
+       {"failures_by_entry", counts_by_name()},
+       {"errors_by_class", counts_by_name()},
+       {"error_samples", {{"type", "object"}, {"additionalProperties", type("string")}}},
+       {"longest_write_gap_ms", type("number")},
+       {"longest_write_gap_during", nullable("string")},
+       {"longest_write_gap_started_at",
+        {{"oneOf", {type("null"), {{"$ref", "#/definitions/timestamp"}}}}}},
+       {"longest_write_gap_recovered", type("boolean")},
+       {"verification", verification},
+       {"lost", nullable("integer")},
+       {"lost_keys", string_list()},
+       {"duplicates", type("integer")},
+       {"duplicate_keys", string_list()},
+       {"unknown_landed", type("integer")},
+       {"max_lost", type("integer")},
+       {"max_write_gap_ms", nullable("integer")},
+       {"lost_exceeded", type("boolean")},
+       {"write_gap_exceeded", type("boolean")},
+       {"verdict", one_of_names({"met", "breached", "not_verified"})},
+       {"series", series_schema()}});
+}
+
 json probe_schema() {
   json latency = strict_object({{"samples", type("integer")},
                                 {"p50_ms", type("number")},
@@ -88,23 +140,23 @@ json probe_schema() {
                                 {"p99_ms", type("number")},
                                 {"max_ms", type("number")},
                                 {"mean_ms", type("number")}});
-  return strict_object(
-      {{"url", type("string")},
-       {"requests", type("integer")},
-       {"errors", type("integer")},
-       {"abandoned_at_stop", type("integer")},
-       {"error_rate", type("number")},
-       {"latency", latency},
-       {"longest_error_streak", type("integer")},
-       {"longest_error_streak_ms", type("number")},
-       {"longest_error_streak_during", nullable("string")},
-       {"errors_by_entry", {{"type", "object"}, {"additionalProperties", type("integer")}}},
-       {"interval_ms", type("integer")},
-       {"p99_budget_ms", nullable("integer")},
-       {"max_error_rate", nullable("number")},
-       {"p99_exceeded", type("boolean")},
-       {"error_rate_exceeded", type("boolean")},
-       {"verdict", one_of_names({"met", "breached"})}});
+  return strict_object({{"url", type("string")},
+                        {"requests", type("integer")},
+                        {"errors", type("integer")},
+                        {"abandoned_at_stop", type("integer")},
+                        {"error_rate", type("number")},
+                        {"latency", latency},
+                        {"longest_error_streak", type("integer")},
+                        {"longest_error_streak_ms", type("number")},
+                        {"longest_error_streak_during", nullable("string")},
+                        {"errors_by_entry", counts_by_name()},
+                        {"interval_ms", type("integer")},
+                        {"p99_budget_ms", nullable("integer")},
+                        {"max_error_rate", nullable("number")},
+                        {"p99_exceeded", type("boolean")},
+                        {"error_rate_exceeded", type("boolean")},
+                        {"verdict", one_of_names({"met", "breached"})},
+                        {"series", series_schema()}});
 }
 
 }  // namespace
@@ -114,7 +166,7 @@ json report_json_schema() {
   for (RunResult r :
        {RunResult::success, RunResult::checks_failed, RunResult::rolled_back, RunResult::partial,
         RunResult::sla_breached, RunResult::interrupted, RunResult::lock_held, RunResult::lock_lost,
-        RunResult::journal_failed, RunResult::unfinished})
+        RunResult::journal_failed, RunResult::not_verified, RunResult::unfinished})
     results.emplace_back(run_result_name(r));
   std::vector<std::string> modes;
   for (Mode m : {Mode::run, Mode::dry_run, Mode::check, Mode::rollback})
@@ -127,6 +179,7 @@ json report_json_schema() {
                             {"over_budget_steps", string_list()},
                             {"on_breach", one_of_names({"fail", "warn"})},
                             {"probe", {{"oneOf", {type("null"), probe}}}},
+                            {"write_probe", {{"oneOf", {type("null"), write_probe_schema()}}}},
                             {"verdict", one_of_names({"met", "breached", "not_evaluated"})}});
   json lock = {{"type", "object"},
                {"additionalProperties", false},
@@ -142,28 +195,30 @@ json report_json_schema() {
     return json{{"type", "array"},
                 {"items", {{"$ref", std::string("#/definitions/") + definition}}}};
   };
-  json schema = strict_object({{"schema", {{"const", k_report_schema}}},
-                               {"run_id", type("string")},
-                               {"mode", one_of_names(modes)},
-                               {"playbook", strict_object({{"name", type("string")},
-                                                           {"path", type("string")},
-                                                           {"hash", type("string")}})},
-                               {"started_at", {{"$ref", "#/definitions/timestamp"}}},
-                               {"finished_at", {{"$ref", "#/definitions/timestamp"}}},
-                               {"duration_ms", type("number")},
-                               {"result", one_of_names(results)},
-                               {"exit_code", nullable("integer")},
-                               {"summary", type("string")},
-                               {"lock", {{"oneOf", {type("null"), lock}}}},
-                               {"resumed_from", nullable("string")},
-                               {"rolls_back", nullable("string")},
-                               {"sla", sla},
-                               {"checks", entries("entry")},
-                               {"steps", entries("step")},
-                               {"rollbacks", entries("entry")},
-                               {"totals", strict_object({{"checks", totals_schema()},
-                                                         {"steps", totals_schema()},
-                                                         {"rollbacks", totals_schema()}})}});
+  json schema = strict_object(
+      {{"schema", {{"const", k_report_schema}}},
+       {"run_id", type("string")},
+       {"mode", one_of_names(modes)},
+       {"operator", strict_object({{"user", type("string")}, {"host", type("string")}})},
+       {"playbook",
+        strict_object(
+            {{"name", type("string")}, {"path", type("string")}, {"hash", type("string")}})},
+       {"started_at", {{"$ref", "#/definitions/timestamp"}}},
+       {"finished_at", {{"$ref", "#/definitions/timestamp"}}},
+       {"duration_ms", type("number")},
+       {"result", one_of_names(results)},
+       {"exit_code", nullable("integer")},
+       {"summary", type("string")},
+       {"lock", {{"oneOf", {type("null"), lock}}}},
+       {"resumed_from", nullable("string")},
+       {"rolls_back", nullable("string")},
+       {"sla", sla},
+       {"checks", entries("entry")},
+       {"steps", entries("step")},
+       {"rollbacks", entries("entry")},
+       {"totals", strict_object({{"checks", totals_schema()},
+                                 {"steps", totals_schema()},
+                                 {"rollbacks", totals_schema()}})}});
   json out = {
       {"$schema", "http://json-schema.org/draft-07/schema#"},
       {"$id", "https://drctl.dev/schema/report-v1.schema.json"},

@@ -4,6 +4,7 @@
 
 #include "util/json_dump.hpp"
 #include "util/safe_files.hpp"
+#include "util/strings.hpp"
 
 namespace drctl {
 namespace {
@@ -79,6 +80,39 @@ void write_suite(std::string& xml, const RunReport& report, std::string_view sui
   xml += "  </testsuite>\n";
 }
 
+// The write probe as one test case: failed when writes were lost (or the gap was too long),
+// an error when they could not be read back (the loss is unknown, which is not a pass).
+void write_writes_suite(std::string& xml, const RunReport& report) {
+  const auto& w = *report.sla.write_probe;
+  const auto verdict = w.verdict();
+  xml += fmt::format(
+      "  <testsuite name=\"{}.sla\" tests=\"1\" failures=\"{}\" errors=\"{}\" skipped=\"0\" "
+      "time=\"{:.6f}\" timestamp=\"{}\">\n",
+      xml_escape(report.playbook_name), verdict == WriteVerdict::breached ? 1 : 0,
+      verdict == WriteVerdict::not_verified ? 1 : 0, w.verify_ms / 1000.0,
+      rfc3339_utc(report.started.wall));
+  xml += fmt::format(
+      "    <testcase name=\"write_probe\" classname=\"{}.sla.write_probe\" time=\"{:.6f}\">\n",
+      xml_escape(report.playbook_name), w.verify_ms / 1000.0);
+  const std::string facts = fmt::format(
+      "{} sent, {} acknowledged, {} failed, {} unknown; lost {}; duplicates {}; longest write gap "
+      "{:.0f} ms from {}",
+      w.attempts, w.acknowledged, w.failed, w.unknown,
+      w.verified || w.lost > 0 ? std::to_string(w.lost) : "unknown", w.duplicates, w.longest_gap_ms,
+      w.longest_gap_during.empty() ? "-" : w.longest_gap_during);
+  if (verdict == WriteVerdict::breached) {
+    xml += fmt::format("      <failure type=\"{}\" message=\"{}\">lost keys: {}</failure>\n",
+                       w.lost_exceeded ? "writes_lost" : "write_gap_exceeded", xml_escape(facts),
+                       xml_escape(join(w.lost_keys, ", ")));
+  } else if (verdict == WriteVerdict::not_verified) {
+    xml += fmt::format("      <error type=\"not_verified\" message=\"{}\">{}</error>\n",
+                       xml_escape(facts), xml_escape(w.not_verified_why));
+  } else {
+    xml += fmt::format("      <system-out>{}</system-out>\n", xml_escape(facts));
+  }
+  xml += "    </testcase>\n  </testsuite>\n";
+}
+
 }  // namespace
 
 std::string report_to_junit(const RunReport& report) {
@@ -88,6 +122,7 @@ std::string report_to_junit(const RunReport& report) {
   write_suite(xml, report, "checks", report.checks);
   write_suite(xml, report, "steps", report.steps);
   if (!report.rollbacks.empty()) write_suite(xml, report, "rollbacks", report.rollbacks);
+  if (report.sla.write_probe && report.sla.write_probe_spec) write_writes_suite(xml, report);
   xml += "</testsuites>\n";
   return xml;
 }

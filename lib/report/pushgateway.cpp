@@ -74,6 +74,21 @@ std::string report_to_prometheus(const RunReport& report) {
            "Failed probe requests over all probe requests.");
     out += fmt::format("drctl_availability_error_ratio {:.6f}\n", sla.probe->error_rate());
   }
+  if (const auto& w = sla.write_probe) {
+    metric("drctl_writes_total", "gauge", "Writes the write probe sent, by outcome.");
+    out += fmt::format("drctl_writes_total{{outcome=\"acknowledged\"}} {}\n", w->acknowledged);
+    out += fmt::format("drctl_writes_total{{outcome=\"failed\"}} {}\n", w->failed);
+    out += fmt::format("drctl_writes_total{{outcome=\"unknown\"}} {}\n", w->unknown);
+    // Not verified: no sample at all, never a 0 that reads as "nothing lost".
+    metric("drctl_writes_lost", "gauge", "Acknowledged writes absent after the run.");
+    if (w->verified || w->lost > 0) out += fmt::format("drctl_writes_lost {}\n", w->lost);
+    metric("drctl_writes_verified", "gauge",
+           "1: every acknowledged write was read back; 0: not all could be.");
+    out += fmt::format("drctl_writes_verified {}\n", w->verified ? 1 : 0);
+    metric("drctl_write_gap_seconds", "gauge",
+           "Longest time from a write not acknowledged to the next acknowledged one.");
+    out += fmt::format("drctl_write_gap_seconds {:.6f}\n", w->longest_gap_ms / 1000.0);
+  }
   metric("drctl_run_duration_seconds", "gauge", "The whole run.");
   out += fmt::format("drctl_run_duration_seconds {:.6f}\n",
                      seconds(report.finished.steady - report.started.steady));

@@ -220,6 +220,8 @@ void TextReporter::run_finished(const RunReport& report) {
                    p.longest_streak_during);
         }
       }
+      if (sla.write_probe && sla.write_probe_spec)
+        print_writes(*sla.write_probe, *sla.write_probe_spec);
     }
   }
   if (!m_style.banner) return;
@@ -231,6 +233,46 @@ void TextReporter::run_finished(const RunReport& report) {
            paint(fmt::format("result: {} ({}):", run_result_name(report.result), exit), colour),
            report.summary);
   std::fflush(m_out);
+}
+
+// The write probe: what was sent, what was lost (only when read back), the longest refusal.
+void TextReporter::print_writes(const WriteProbeReport& w, const WriteProbeSpec& spec) {
+  const auto verdict = w.verdict();
+  const std::string shown = verdict == WriteVerdict::met        ? paint("met", k_green)
+                            : verdict == WriteVerdict::breached ? paint("BREACHED", k_red)
+                                                                : paint("NOT VERIFIED", k_yellow);
+  print_to(m_out, "writes: {} sent to {}, {} acknowledged, {} failed, {} unknown outcome{}\n",
+           w.attempts, w.url, w.acknowledged, w.failed, w.unknown,
+           w.missed_slots ? fmt::format(" ({} not sent: every sender busy)", w.missed_slots) : "");
+  if (w.verified) {
+    print_to(m_out,
+             "  lost: {} of {} acknowledged (read back by {} in {:.0f} ms, max_lost {}), "
+             "{} duplicated{}: {}\n",
+             w.lost, w.acknowledged, w.verify_method, w.verify_ms, spec.max_lost, w.duplicates,
+             w.unknown
+                 ? fmt::format("; {} of {} unknown outcomes landed", w.unknown_landed, w.unknown)
+                 : "",
+             shown);
+  } else {
+    print_to(m_out, "  lost: {}not verified: {}: {}\n",
+             w.lost ? fmt::format("at least {}, ", w.lost) : "", w.not_verified_why, shown);
+  }
+  if (!w.lost_keys.empty()) {
+    print_to(m_out, "  lost keys: {}{}\n", join(w.lost_keys, ", "),
+             w.lost > static_cast<long long>(w.lost_keys.size()) ? ", ..." : "");
+  }
+  if (w.longest_gap_ms > 0) {
+    std::vector<std::string> where;
+    for (const auto& [entry, count] : w.failures_by_entry)
+      where.push_back(fmt::format("{} during {}", count, entry));
+    print_to(m_out, "  longest write gap {:.0f} ms from {}{}{}; not acknowledged: {}\n",
+             w.longest_gap_ms, w.longest_gap_during,
+             w.longest_gap_recovered ? "" : " (never recovered)",
+             spec.max_write_gap
+                 ? fmt::format(" (max_write_gap {})", format_duration(*spec.max_write_gap))
+                 : "",
+             join(where, ", "));
+  }
 }
 
 }  // namespace drctl

@@ -35,6 +35,7 @@ class TextReporter : public Reporter {
 
  private:
   void ticker();
+  void print_writes(const WriteProbeReport& writes, const WriteProbeSpec& spec);
   void clear_live_line();
   void draw_live_line();
   std::string paint(std::string_view text, const char* code) const;

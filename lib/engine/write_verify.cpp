@@ -1,0 +1,150 @@
+#include "engine/write_verify.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <thread>
+
+#include "clients/http_client.hpp"
+#include "clients/sql.hpp"
+#include "core/spec.hpp"
+#include "util/secrets.hpp"
+
+namespace drctl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t k_readers = 4;  // keys read back at once
+
+std::string with_key(std::string text, const std::string& key) {
+  for (auto at = text.find("{key}"); at != std::string::npos; at = text.find("{key}", at + 1))
+    text.replace(at, 5, key);
+  return text;
+}
+
+KeyPresence presence_by_url(const WriteProbeSpec& spec, const std::string& key, Deadline deadline,
+                            const CancelToken& cancel) {
+  HttpRequest request;
+  request.url = with_key(spec.verify_url, key);
+  request.connect_timeout = spec.timeout;
+  request.max_body = 64 * 1024;
+  auto response =
+      http_request(request, std::min(deadline, Clock::now() + spec.timeout * 5), &cancel);
+  if (!response) return {-1, fmt::format("GET {}: {}", request.url, response.error().message)};
+  if (response->status == 404) return {0, ""};
+  if (response->status != 200)
+    return {-1, fmt::format("GET {}: answered {}", request.url, response->status)};
+  auto body = nlohmann::json::parse(response->body, nullptr, false);
+  if (body.is_discarded())
+    return {-1, fmt::format("GET {}: answered 200 with a body that is not JSON", request.url)};
+  if (body.is_object() && body.contains("count")) {
+    if (!body["count"].is_number_integer() || body["count"].get<long long>() < 0)
+      return {-1, fmt::format("GET {}: `count` is not a whole number", request.url)};
+    return {body["count"].get<long long>(), ""};
+  }
+  return {1, ""};
+}
+
+class SqlReader {
+ public:
+  SqlReader(SqlClient& client, SqlEndpoint endpoint, std::string query)
+      : m_client(client), m_endpoint(std::move(endpoint)), m_query(std::move(query)) {}
+
+  KeyPresence presence(const std::string& key) {
+    // Keys are drctl's own (run id and sequence: letters, digits, dashes): quoting is enough.
+    const std::string sql = with_key(m_query, "'" + key + "'");
+    for (int tries = 0; tries < 2; ++tries) {
+      if (!m_session) {
+        auto session = m_client.connect(m_endpoint);
+        if (!session)
+          return {-1, fmt::format("mysql {}: {}", m_endpoint.describe(), session.error().message)};
+        m_session = std::move(*session);
+      }
+      auto rows = m_session->query(sql);
+      if (!rows) {
+        m_session.reset();  // a lost connection is tried once more on a new one
+        if (tries == 1)
+          return {-1, fmt::format("mysql {}: {}", m_endpoint.describe(), rows.error().message)};
+        continue;
+      }
+      return copies_of(*rows);
+    }
+    return {-1, "unreachable"};
+  }
+
+ private:
+  KeyPresence copies_of(const std::vector<SqlRow>& rows) const {
+    if (rows.size() != 1 || rows[0].size() != 1 || !rows[0].begin()->second)
+      return {-1, fmt::format("mysql {}: verify_sql must return one row with one count",
+                              m_endpoint.describe())};
+    const std::string& text = *rows[0].begin()->second;
+    long long copies = -1;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), copies);
+    if (error != std::errc() || end != text.data() + text.size() || copies < 0)
+      return {-1, fmt::format("mysql {}: verify_sql returned '{}', not a count",
+                              m_endpoint.describe(), text.substr(0, 40))};
+    return {copies, ""};
+  }
+
+  SqlClient& m_client;
+  SqlEndpoint m_endpoint;
+  std::string m_query;
+  std::unique_ptr<SqlSession> m_session;
+};
+
+tl::expected<SqlEndpoint, std::string> sql_endpoint(const WriteProbeSpec& spec) {
+  Spec values(spec.verify_sql);
+  SqlEndpoint endpoint;
+  endpoint.host = values.opt_str("host").value_or("127.0.0.1");
+  endpoint.port = static_cast<int>(values.integer("port", 3306));
+  endpoint.socket = values.str("socket");
+  endpoint.user = values.str("user");
+  endpoint.connect_timeout = spec.timeout;
+  endpoint.read_timeout = spec.timeout * 5;
+  auto password = values.secret("password");
+  if (!password) return tl::unexpected(fmt::format("verify_sql: password: {}", password.error()));
+  endpoint.password = *password;
+  return endpoint;
+}
+
+}  // namespace
+
+tl::expected<std::vector<KeyPresence>, std::string> read_back(const WriteProbeSpec& spec,
+                                                              const std::vector<std::string>& keys,
+                                                              Deadline deadline,
+                                                              const CancelToken& cancel) {
+  std::vector<KeyPresence> found(keys.size());
+  SqlClient* client = nullptr;
+  SqlEndpoint endpoint;
+  if (!spec.verify_sql.is_null()) {
+    auto loaded = sql_client();
+    if (!loaded) return tl::unexpected(fmt::format("verify_sql: {}", loaded.error()));
+    client = *loaded;
+    auto named = sql_endpoint(spec);
+    if (!named) return tl::unexpected(named.error());
+    endpoint = std::move(*named);
+  }
+  std::atomic<std::size_t> next{0};
+  auto reader = [&] {
+    std::unique_ptr<SqlReader> sql;
+    if (client)
+      sql = std::make_unique<SqlReader>(*client, endpoint, spec.verify_sql.value("query", ""));
+    for (std::size_t i = next++; i < keys.size(); i = next++) {
+      if (cancel.stop_requested() || Clock::now() >= deadline) {
+        found[i] = {-1, cancel.stop_requested() ? "interrupted" : "verify_timeout ran out"};
+        continue;
+      }
+      found[i] = sql ? sql->presence(keys[i]) : presence_by_url(spec, keys[i], deadline, cancel);
+    }
+  };
+  std::vector<std::thread> readers;
+  const std::size_t count = std::min(k_readers, std::max<std::size_t>(keys.size(), 1));
+  for (std::size_t i = 1; i < count; ++i) readers.emplace_back(reader);
+  reader();
+  for (auto& thread : readers) thread.join();
+  return found;
+}
+
+}  // namespace drctl

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""A write target for the write probe's own tests: stores each write's key in memory and
+reads it back, and misbehaves on request, so each outcome class can be produced on purpose.
+
+  POST /orders             a write (key from the JSON body or the Idempotency-Key header)
+  GET  /orders/KEY         200 {"key", "count"} when stored, 404 {"count": 0} when not
+  POST /admin/write/MODE   ok | fail (503, not stored) | lose (201, NOT stored: an acknowledged
+                           write lost) | dup (201, stored twice) | hang (stored, answered after
+                           3 s: an unknown outcome that landed) | bad_gateway (502, not stored)
+  POST /admin/verify/MODE  ok | garbage (200 with a body that is not JSON) | error (500)
+  GET  /admin/keys         every stored key, one per line
+
+  write_store.py PORT_FILE     (PORT_FILE gets the port it listens on)
+"""
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+lock = threading.Lock()
+stored = {}
+modes = {"write": "ok", "verify": "ok"}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, content_type="application/json"):
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        parts = self.path.strip("/").split("/")
+        if parts[0] == "admin" and len(parts) == 3:
+            modes[parts[1]] = parts[2]
+            return self.answer(200, {"mode": modes})
+        if self.path != "/orders":
+            return self.answer(404, {"error": "no such path"})
+        try:
+            key = json.loads(raw or b"{}").get("key") or self.headers.get("Idempotency-Key")
+        except ValueError:
+            key = self.headers.get("Idempotency-Key")
+        if not key:
+            return self.answer(400, {"error": "no key"})
+        mode = modes["write"]
+        if mode == "fail":
+            return self.answer(503, {"error": "read_only", "message": "not the primary"})
+        if mode == "bad_gateway":
+            return self.answer(502, "bad gateway", "text/plain")
+        if mode != "lose":
+            with lock:
+                stored[key] = stored.get(key, 0) + (2 if mode == "dup" else 1)
+        if mode == "hang":
+            time.sleep(3)
+        self.answer(201, {"key": key})
+
+    def do_GET(self):
+        if self.path == "/admin/keys":
+            with lock:
+                return self.answer(200, "".join(k + "\n" for k in stored), "text/plain")
+        if not self.path.startswith("/orders/"):
+            return self.answer(404, {"error": "no such path"})
+        key = self.path[len("/orders/"):]
+        mode = modes["verify"]
+        if mode == "garbage":
+            return self.answer(200, "<html>maintenance</html>", "text/html")
+        if mode == "error":
+            return self.answer(500, {"error": "verify broken"})
+        with lock:
+            count = stored.get(key, 0)
+        self.answer(200 if count else 404, {"key": key, "count": count})
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server.daemon_threads = True
+with open(sys.argv[1] + ".tmp", "w") as out:
+    out.write(str(server.server_address[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
