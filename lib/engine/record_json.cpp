@@ -88,7 +88,10 @@ nlohmann::json report_to_json(const RunReport& report) {
   nlohmann::json rollbacks = entries(report.rollbacks);
 
   const auto& sla = report.sla;
-  std::string verdict = !sla.evaluated ? "not_evaluated" : (sla.breached() ? "breached" : "met");
+  std::string verdict = !sla.evaluated           ? "not_evaluated"
+                        : sla.breached()         ? "breached"
+                        : !sla.writes_verified() ? "not_verified"
+                                                 : "met";
   return {
       {"schema", k_report_schema},
       {"run_id", report.run_id},

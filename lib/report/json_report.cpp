@@ -172,15 +172,16 @@ json report_json_schema() {
   for (Mode m : {Mode::run, Mode::dry_run, Mode::check, Mode::rollback})
     modes.emplace_back(mode_name(m));
   json probe = probe_schema();
-  json sla = strict_object({{"total_budget_ms", nullable("integer")},
-                            {"steps_elapsed_ms", type("number")},
-                            {"total_pct", nullable("number")},
-                            {"total_exceeded", type("boolean")},
-                            {"over_budget_steps", string_list()},
-                            {"on_breach", one_of_names({"fail", "warn"})},
-                            {"probe", {{"oneOf", {type("null"), probe}}}},
-                            {"write_probe", {{"oneOf", {type("null"), write_probe_schema()}}}},
-                            {"verdict", one_of_names({"met", "breached", "not_evaluated"})}});
+  json sla = strict_object(
+      {{"total_budget_ms", nullable("integer")},
+       {"steps_elapsed_ms", type("number")},
+       {"total_pct", nullable("number")},
+       {"total_exceeded", type("boolean")},
+       {"over_budget_steps", string_list()},
+       {"on_breach", one_of_names({"fail", "warn"})},
+       {"probe", {{"oneOf", {type("null"), probe}}}},
+       {"write_probe", {{"oneOf", {type("null"), write_probe_schema()}}}},
+       {"verdict", one_of_names({"met", "breached", "not_verified", "not_evaluated"})}});
   json lock = {{"type", "object"},
                {"additionalProperties", false},
                {"properties",

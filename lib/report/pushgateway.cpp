@@ -64,8 +64,12 @@ std::string report_to_prometheus(const RunReport& report) {
     metric("drctl_sla_total_seconds", "gauge", "sla.total of the playbook.");
     out += fmt::format("drctl_sla_total_seconds {:.3f}\n", to_ms(*sla.total_budget) / 1000.0);
   }
-  metric("drctl_sla_met", "gauge", "1: the SLA was met; 0: breached; -1: not evaluated.");
-  out += fmt::format("drctl_sla_met {}\n", !sla.evaluated ? -1 : sla.breached() ? 0 : 1);
+  metric("drctl_sla_met", "gauge",
+         "1: the SLA was met; 0: breached; -1: not evaluated (or the writes not verified).");
+  out += fmt::format("drctl_sla_met {}\n", !sla.evaluated           ? -1
+                                           : sla.breached()         ? 0
+                                           : !sla.writes_verified() ? -1
+                                                                    : 1);
   if (sla.probe) {
     metric("drctl_availability_p99_seconds", "gauge",
            "P99 latency the availability probe saw during the steps.");

@@ -188,7 +188,9 @@ void TextReporter::run_finished(const RunReport& report) {
                           : "not evaluated (a resumed run: its steps began in another run)",
                       k_yellow)
           : sla.breached() ? paint("BREACHED", k_red)
-                           : paint("met", k_green);
+          : !sla.writes_verified()
+              ? paint("NOT VERIFIED (the writes could not be read back)", k_yellow)
+              : paint("met", k_green);
       if (sla.total_budget) {
         print_to(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed,
                  format_duration(*sla.total_budget),

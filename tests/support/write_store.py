@@ -9,10 +9,12 @@ reads it back, and misbehaves on request, so each outcome class can be produced 
                            3 s: an unknown outcome that landed) | bad_gateway (502, not stored)
   POST /admin/verify/MODE  ok | garbage (200 with a body that is not JSON) | error (500)
   GET  /admin/keys         every stored key, one per line
+  GET  /admin/lost         every key acknowledged in `lose` mode, one per line
 
   write_store.py PORT_FILE     (PORT_FILE gets the port it listens on)
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -20,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
 stored = {}
+lost = []
 modes = {"write": "ok", "verify": "ok"}
 
 
@@ -57,17 +60,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(503, {"error": "read_only", "message": "not the primary"})
         if mode == "bad_gateway":
             return self.answer(502, "bad gateway", "text/plain")
-        if mode != "lose":
-            with lock:
+        with lock:
+            if mode == "lose":
+                lost.append(key)
+            else:
                 stored[key] = stored.get(key, 0) + (2 if mode == "dup" else 1)
         if mode == "hang":
             time.sleep(3)
         self.answer(201, {"key": key})
 
     def do_GET(self):
-        if self.path == "/admin/keys":
+        if self.path in ("/admin/keys", "/admin/lost"):
             with lock:
-                return self.answer(200, "".join(k + "\n" for k in stored), "text/plain")
+                keys = stored if self.path == "/admin/keys" else lost
+                return self.answer(200, "".join(k + "\n" for k in keys), "text/plain")
         if not self.path.startswith("/orders/"):
             return self.answer(404, {"error": "no such path"})
         key = self.path[len("/orders/"):]
@@ -85,6 +91,5 @@ server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
 with open(sys.argv[1] + ".tmp", "w") as out:
     out.write(str(server.server_address[1]))
-import os
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 server.serve_forever()

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# sla.write_probe against a write target that misbehaves on request (tests/support/write_store.py):
+# every outcome class, lost writes named exactly, duplicates, the write gap and its step, a
+# verifier that is down or answers garbage ("not verified", exit 7, never "0 lost"), the
+# thresholds, validation, and the reports (JSON schema, JUnit, a real Pushgateway).
+. "$(dirname "$0")/lib.sh"
+require_tool python3
+
+setsid python3 "$SOURCE_DIR/tests/support/write_store.py" "$WORK/store.port" </dev/null >"$WORK/store.log" 2>&1 &
+STARTED_PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/store.port" ] && break; sleep 0.05; done
+STORE="http://127.0.0.1:$(cat "$WORK/store.port")"
+admin() { curl -s -o /dev/null -X POST "$STORE/admin/$1"; }
+"$DRCTL" schema report > "$WORK/schema.json"
+
+# playbook NAME STEPS [PROBE EXTRA LINES]: a playbook whose write probe writes to the store.
+playbook() {
+  cat > "$WORK/$1.yaml" <<YAML
+version: 1
+name: $1
+sla:
+  write_probe:
+    url: $STORE/orders
+    interval: 20ms
+    timeout: 500ms
+    verify_url: ${VERIFY_URL:-$STORE/orders/{key\}}
+${3:-}
+steps:
+$2
+YAML
+}
+# A step that runs a shell command (and changes nothing drctl must undo).
+step() { printf '  - name: %s\n    read_only: true\n    exec: {command: "%s", shell: true}\n' "$1" "$2"; }
+wait_step() { step "$1" "sleep $2"; }
+admin_step() { step "$1" "curl -s -o /dev/null -X POST $STORE/admin/$2; sleep $3"; }
+py() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); w=r['sla']['write_probe']; print($2)" "$WORK/$1.out"; }
+valid() {
+  if python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$WORK/$1.out" "$WORK/schema.json" 2>"$WORK/$1.schema"; then
+    pass "$1: the JSON report validates against drctl schema report"
+  else fail "$1: the JSON report does not validate" "$(tail -3 "$WORK/$1.schema")"; fi
+}
+same() {  # same DESCRIPTION GOT WANTED
+  [ "$2" = "$3" ] && pass "$1" || fail "$1: got '$2', expected '$3'"
+}
+
+# --- validation: a probe that cannot read its writes back is refused, located
+cat > "$WORK/noverify.yaml" <<YAML
+version: 1
+name: noverify
+sla:
+  write_probe:
+    url: $STORE/orders
+steps:
+  - {name: s, read_only: true, exec: {argv: ["true"]}}
+YAML
+check "no verify_url nor verify_sql" 65 validate "$WORK/noverify.yaml"
+contains "the error is located and says why" "$WORK/no verify_url nor verify_sql.err" "noverify.yaml:5:5: sla.write_probe: needs verify_url or verify_sql"
+sed -i "s|    url: $STORE/orders|    url: $STORE/orders\n    verify_url: $STORE/orders/KEY|" "$WORK/noverify.yaml"
+check "verify_url without {key}" 65 validate "$WORK/noverify.yaml"
+contains "it names the key and the line" "$WORK/verify_url without {key}.err" "noverify.yaml:6:17: sla.write_probe.verify_url: must contain {key}"
+sed -i "s|    verify_url: $STORE/orders/KEY|    verify_sql: {user: app, query: 'SELECT 1'}|" "$WORK/noverify.yaml"
+check "verify_sql without {key}" 65 validate "$WORK/noverify.yaml"
+contains "the query must count the key" "$WORK/verify_sql without {key}.err" "sla.write_probe.verify_sql: query must contain {key}"
+sed -i "s|    verify_sql: {user: app, query: 'SELECT 1'}|    verify_sql: {user: app, query: 'SELECT {key}'}\n    verify_url: $STORE/orders/{key}|" "$WORK/noverify.yaml"
+check "both verify_url and verify_sql" 65 validate "$WORK/noverify.yaml"
+contains "one verifier only" "$WORK/both verify_url and verify_sql.err" "has both verify_url and verify_sql: give one"
+
+# --- a clean run: every write acknowledged and read back
+playbook clean "$(wait_step a 0.3; wait_step b 0.3)"
+check clean 0 run "$WORK/clean.yaml" --yes --output json
+valid clean
+same "clean: every write sent was acknowledged" "$(py clean 'w["attempts"] == w["acknowledged"] and w["attempts"] >= 25')" True
+same "clean: 0 lost, verified by url, verdict met" "$(py clean '(w["lost"], w["verification"]["verified"], w["verification"]["checked"] == w["acknowledged"], w["verdict"])')" "(0, True, True, 'met')"
+same "clean: the store holds every acknowledged key" "$(py clean 'w["acknowledged"]')" "$(curl -s "$STORE/admin/keys" | grep -c "$(py clean 'r["run_id"]')-")"
+same "clean: the series has a point per 20 ms bucket, in order" "$(py clean 'w["series"]["bucket_ms"] == 20 and [p[0] for p in w["series"]["points"]] == sorted(p[0] for p in w["series"]["points"]) and sum(p[1] for p in w["series"]["points"]) == w["acknowledged"]')" True
+contains "clean: the summary says nothing was lost" "$WORK/clean.out" "0 of $(py clean 'w["acknowledged"]') acknowledged writes lost"
+
+# --- acknowledged, then lost: named exactly
+playbook lose "$(wait_step before 0.2; admin_step lose write/lose 0.3; admin_step heal write/ok 0.2)"
+check lose 4 run "$WORK/lose.yaml" --yes --output json
+valid lose
+curl -s "$STORE/admin/lost" | grep "$(py lose 'r["run_id"]')-" | sort > "$WORK/lost.expected"
+py lose '"\n".join(sorted(w["lost_keys"]))' > "$WORK/lost.got"
+same "lose: the lost keys are exactly the acknowledged writes the store dropped" "$(cat "$WORK/lost.got")" "$(cat "$WORK/lost.expected")"
+same "lose: at least 10 of them, lost_exceeded, verdict breached" "$(py lose '(w["lost"] >= 10, w["lost"] == len(w["lost_keys"]), w["lost_exceeded"], w["verdict"], r["result"])')" "(True, True, True, 'breached', 'sla_breached')"
+contains "lose: the summary names the first lost key" "$WORK/lose.out" "acknowledged write(s) lost, at most 0 allowed ($(head -1 "$WORK/lost.expected")"
+check "lose text" 0 show "$(py lose 'r["run_id"]')"
+contains "lose: show lists the lost keys" "$WORK/lose text.out" "lost keys: $(head -1 "$WORK/lost.expected")"
+contains "lose: show says BREACHED" "$WORK/lose text.out" "BREACHED"
+
+# --- refused, unknown and duplicated writes, each in its class, attributed to its step
+playbook classes "$(wait_step before 0.2; admin_step refuse write/fail 0.6; admin_step heal write/ok 0.2; admin_step gateway write/bad_gateway 0.2; admin_step hang write/hang 0.15; admin_step dup write/dup 0.1; admin_step end write/ok 0.1)" \
+  "    max_write_gap: 5s"
+check classes 0 run "$WORK/classes.yaml" --yes --output json --junit "$WORK/classes.xml"
+valid classes
+same "classes: 503s are failed writes, during step refuse" "$(py classes 'w["errors_by_class"].get("failed: http 503", 0) >= 10 and w["failures_by_entry"]["step refuse"] >= 10')" True
+same "classes: 502s are unknown outcomes (a proxy lost its upstream)" "$(py classes 'w["errors_by_class"].get("unknown: http 502", 0) >= 5')" True
+same "classes: writes that timed out are unknown, and those that landed are counted" "$(py classes '(w["errors_by_class"].get("unknown: timeout", 0) >= 3, w["unknown_landed"] >= 3)')" "(True, True)"
+same "classes: attempts add up" "$(py classes 'w["acknowledged"] + w["failed"] + w["unknown"] == w["attempts"]')" True
+same "classes: duplicated writes are found and listed" "$(py classes '(w["duplicates"] >= 3, len(w["duplicate_keys"]) == w["duplicates"])')" "(True, True)"
+same "classes: nothing acknowledged was lost" "$(py classes '(w["lost"], w["verdict"])')" "(0, 'met')"
+# The longest gap: the refusal (>= 300 ms) began in step refuse, inside that step's own time.
+same "classes: the longest write gap began in step refuse, inside its start and end" \
+  "$(py classes '(w["longest_write_gap_during"], w["longest_write_gap_ms"] >= 580, [s for s in r["steps"] if s["name"] == "refuse"][0]["started_at"] <= w["longest_write_gap_started_at"] <= [s for s in r["steps"] if s["name"] == "refuse"][0]["finished_at"])')" \
+  "('step refuse', True, True)"
+contains "classes: JUnit has the write probe's test case" "$WORK/classes.xml" '<testcase name="write_probe" classname="classes.sla.write_probe"'
+contains "classes: ... passed, with its figures" "$WORK/classes.xml" "lost 0; duplicates"
+
+# --- the write gap over max_write_gap is a breach
+playbook gap "$(admin_step refuse write/fail 0.6; admin_step heal write/ok 0.2)" "    max_write_gap: 200ms"
+check gap 4 run "$WORK/gap.yaml" --yes --output json
+same "gap: write_gap_exceeded, verdict breached" "$(py gap '(w["write_gap_exceeded"], w["verdict"], w["lost"])')" "(True, 'breached', 0)"
+contains "gap: the summary says for how long and from which step" "$WORK/gap.out" "from step refuse), over 200ms"
+
+# --- a gap that never closes: the run ends while writes are refused
+playbook open_gap "$(wait_step before 0.1; admin_step refuse write/fail 0.3)" "    max_write_gap: 1s"
+check open_gap 0 run "$WORK/open_gap.yaml" --yes --output json
+admin write/ok
+same "open gap: reported as never recovered" "$(py open_gap '(w["longest_write_gap_recovered"], w["longest_write_gap_during"])')" "(False, 'step refuse')"
+
+# --- a verifier that answers garbage, errors, or is down: not verified, exit 7, lost null
+for mode in garbage error; do
+  playbook "verify_$mode" "$(wait_step before 0.2; admin_step "break" "verify/$mode" 0)"
+  check "verify_$mode" 7 run "$WORK/verify_$mode.yaml" --yes --output json --junit "$WORK/verify_$mode.xml"
+  admin verify/ok
+  valid "verify_$mode"
+  same "verify $mode: not_verified, lost is null (never 0), every write unverified" \
+    "$(py "verify_$mode" '(r["result"], w["verdict"], w["lost"], w["verification"]["unverified"] == w["acknowledged"] > 0)')" \
+    "('not_verified', 'not_verified', None, True)"
+  contains "verify $mode: JUnit marks it an error, not a pass" "$WORK/verify_$mode.xml" '<error type="not_verified"'
+done
+contains "verify garbage: the reason names the answer" "$WORK/verify_garbage.out" "answered 200 with a body that is not JSON"
+VERIFY_URL="http://127.0.0.1:$(closed_port)/orders/{key}" playbook verify_down "$(wait_step before 0.2)"
+check verify_down 7 run "$WORK/verify_down.yaml" --yes
+contains "verify down: the text says NOT VERIFIED and why" "$WORK/verify_down.out" "not verified: "
+contains "verify down: ... the verifier could not be reached" "$WORK/verify_down.out" "connection failed"
+lacks "verify down: never '0 of' lost" "$WORK/verify_down.out" "lost: 0 of"
+contains "verify down: the result line says data loss is unknown" "$WORK/verify_down.out" "result: not_verified (exit 7): all 1 steps completed, but data loss is unknown"
+
+# --- interrupted: nothing is read back, and nothing is claimed
+playbook interrupted "$(wait_step long 5)"
+"$DRCTL" run "$WORK/interrupted.yaml" --yes --output json >"$WORK/interrupted.out" 2>"$WORK/interrupted.err" </dev/null &
+pid=$!
+sleep 0.5; kill -INT "$pid"; wait "$pid"; RC=$?
+LAST=interrupted; expect_rc "interrupted run" 130
+same "interrupted: the writes are not verified, lost null" "$(py interrupted '(w["verdict"], w["lost"], w["verification"]["why_not"])')" \
+  "('not_verified', None, 'the run was interrupted before the writes were read back')"
+
+# --- a real Pushgateway gets the write figures
+if command -v prometheus-pushgateway >/dev/null; then
+  pgw_port=$(closed_port)
+  setsid prometheus-pushgateway --web.listen-address="127.0.0.1:$pgw_port" --persistence.file="$WORK/pgw.data" </dev/null >"$WORK/pgw.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$pgw_port/metrics" && break; sleep 0.05; done
+  check "pushed" 0 run "$WORK/clean.yaml" --yes --push-metrics "http://127.0.0.1:$pgw_port"
+  curl -s "http://127.0.0.1:$pgw_port/metrics" > "$WORK/pgw.metrics"
+  contains "pushgateway: drctl_writes_lost 0" "$WORK/pgw.metrics" 'drctl_writes_lost{instance="",job="drctl",playbook="clean"} 0'
+  contains "pushgateway: acknowledged writes by outcome" "$WORK/pgw.metrics" 'drctl_writes_total{instance="",job="drctl",outcome="acknowledged",playbook="clean"}'
+  contains "pushgateway: verified" "$WORK/pgw.metrics" 'drctl_writes_verified{instance="",job="drctl",playbook="clean"} 1'
+  check "pushed unverified" 7 run "$WORK/verify_down.yaml" --yes --push-metrics "http://127.0.0.1:$pgw_port"
+  curl -s "http://127.0.0.1:$pgw_port/metrics" > "$WORK/pgw2.metrics"
+  lacks "pushgateway: an unverified run pushes no drctl_writes_lost sample" "$WORK/pgw2.metrics" 'drctl_writes_lost{instance="",job="drctl",playbook="verify_down"}'
+  contains "pushgateway: ... and drctl_writes_verified 0" "$WORK/pgw2.metrics" 'drctl_writes_verified{instance="",job="drctl",playbook="verify_down"} 0'
+fi
+finish
