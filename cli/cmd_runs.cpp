@@ -1,13 +1,11 @@
 // drctl runs: the journaled runs, newest first, as a history (what each was, how it ended,
-// what became of it). drctl show RUN_ID: one run's journal, as its final report (text, JSON
-// or JUnit), or, for a run whose journal has no end, what was done and where it stopped.
+// what became of it). drctl show RUN_ID: one run's journal, as its final report (text, JSON,
+// JUnit or HTML), or, for a run whose journal has no end, what was done and where it stopped.
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -20,9 +18,9 @@
 #include "engine/journal.hpp"
 #include "engine/journal_chain.hpp"
 #include "engine/record_json.hpp"
-#include "report/journal_report.hpp"
 #include "report/junit_report.hpp"
 #include "report/text_report.hpp"
+#include "shown_run.hpp"
 #include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
 #include "util/print.hpp"
@@ -30,29 +28,6 @@
 
 namespace drctl::cli {
 namespace {
-
-// What the process of a run whose journal has no end came to, judged from its run_started
-// line: on this host its pid tells; elsewhere it cannot be known from here.
-struct Process {
-  std::string state;     // killed, running, unknown
-  std::string evidence;  // "pid 4242 on this host is gone"
-};
-
-Process process_of(const nlohmann::json& run_started) {
-  char name[256] = {};
-  ::gethostname(name, sizeof name - 1);
-  const std::string host = json_text(run_started, "host");
-  const auto pid = json_int(run_started, "pid");
-  if (host.empty() || pid <= 0) return {"unknown", "the journal names no process"};
-  if (host != name) return {"unknown", fmt::format("it ran on host {} as pid {}", host, pid)};
-  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
-    return {"killed", fmt::format("pid {} on this host is gone", pid)};
-  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
-  std::string program;
-  if (comm && std::getline(comm, program) && program != "drctl")
-    return {"killed", fmt::format("pid {} on this host is now '{}', not drctl", pid, program)};
-  return {"running", fmt::format("pid {} on this host is alive", pid)};
-}
 
 // The first line of a journal file: its run_started record (null when torn or absent).
 nlohmann::json first_line_of(const std::string& path) {
@@ -248,36 +223,12 @@ class ShowCommand : public Command {
                    "Also look in the etcd copy of the journal, under this playbook's run lock");
   }
   int run(const GlobalOptions& global) override {
-    std::optional<Playbook> playbook;
-    if (!m_playbook_path.empty()) {
-      int exit_code = 0;
-      playbook = load_or_report(m_playbook_path, global, exit_code);
-      if (!playbook) return exit_code;
-    }
-    auto lines = find_journal(global, m_run_id, playbook ? &*playbook : nullptr);
-    if (!lines) {
-      print_error(lines.error());
-      return k_exit_usage;
-    }
-    nlohmann::json run_started, finished_report;
-    for (const auto& line : *lines) {
-      const std::string type = json_text(line, "type");
-      if (type == "run_started" && run_started.is_null()) run_started = line;
-      if (type == "run_finished" && json_member(line, "report").is_object())
-        finished_report = line["report"];
-    }
-    RunReport report = journal_report(*lines);
-    const std::string fate =
-        chain_fate(known_links(global, playbook ? &*playbook : nullptr), m_run_id);
-    if (report.result == RunResult::unfinished) {
-      Process process = process_of(run_started);
-      report.summary +=
-          !fate.empty()                ? "; the process was killed"
-          : process.state == "killed"  ? "; the process was killed (" + process.evidence + ")"
-          : process.state == "running" ? "; it may still be running (" + process.evidence + ")"
-                                       : "; killed, or still running (" + process.evidence + ")";
-    }
-    if (!fate.empty()) report.summary += "; then " + fate;
+    int exit_code = 0;
+    auto shown = load_shown_run(global, m_run_id, m_playbook_path, exit_code);
+    if (!shown) return exit_code;
+    const RunReport& report = shown->report;
+    const nlohmann::json& run_started = shown->run_started;
+    const std::string& fate = shown->fate;
 
     if (!global.junit_path.empty()) {
       JunitReporter junit(global.junit_path);
@@ -287,11 +238,13 @@ class ShowCommand : public Command {
         return k_exit_output_failed;
       }
     }
+    if (!global.html_path.empty() && !write_html_report(global.html_path, shown->document()))
+      return k_exit_output_failed;
     if (global.output == OutputFormat::json) {
       // A finished run: the report it printed, as journaled. Else the rebuilt one.
       print_to(
           stdout, "{}\n",
-          dump_json(finished_report.is_object() ? finished_report : report_to_json(report), 2));
+          dump_json(shown->journaled.is_object() ? shown->journaled : report_to_json(report), 2));
       return 0;
     }
     const std::string user = json_text(run_started, "user");
@@ -314,16 +267,6 @@ class ShowCommand : public Command {
   }
 
  private:
-  // The runs journaled here and, with --playbook, in the etcd copy: who continued whom.
-  static std::vector<ChainLink> known_links(const GlobalOptions& global, const Playbook* playbook) {
-    std::vector<ChainLink> links;
-    for (const auto& entry : list_journals(state_dir_of(global))) links.push_back(entry.link);
-    if (playbook != nullptr && playbook->lock) {
-      if (auto remote = list_etcd_journal_links(*playbook->lock))
-        links.insert(links.end(), remote->begin(), remote->end());
-    }
-    return links;
-  }
   std::string m_run_id, m_playbook_path;
 };
 

@@ -14,6 +14,7 @@ enum class OutputFormat { text, json };
 struct GlobalOptions {
   OutputFormat output = OutputFormat::text;
   std::string junit_path;
+  std::string html_path;          // --html FILE: the self-contained HTML drill report
   std::vector<std::string> vars;  // raw NAME=VALUE
   int parallel = 8;
   bool quiet = false;
@@ -44,6 +45,7 @@ std::unique_ptr<Command> make_probe_command();
 std::unique_ptr<Command> make_cache_command();
 std::unique_ptr<Command> make_runs_command();
 std::unique_ptr<Command> make_show_command();
+std::unique_ptr<Command> make_report_command();
 std::unique_ptr<Command> make_rollback_command();
 std::unique_ptr<Command> make_help_command();
 

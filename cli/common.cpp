@@ -12,6 +12,7 @@
 #include "engine/etcd_journal.hpp"
 #include "engine/exit_codes.hpp"
 #include "engine/journal.hpp"
+#include "report/html_report.hpp"
 #include "report/json_report.hpp"
 #include "report/junit_report.hpp"
 #include "report/pushgateway.hpp"
@@ -57,27 +58,35 @@ std::optional<std::map<std::string, std::string>> parse_vars(const std::vector<s
   return out;
 }
 
-bool report_files_writable(const GlobalOptions& global) {
-  if (global.junit_path.empty()) return true;
-  // The file is written as JunitReporter will (a new temp file beside it, renamed over it):
-  // never through a name someone could have planted, and not in a directory others can write.
-  auto dir = open_dir_checked(parent_dir(global.junit_path), DirTrust::not_shared);
+namespace {
+
+// The file is written as the reporters will (a new temp file beside it, renamed over it):
+// never through a name someone could have planted, and not in a directory others can write.
+bool report_file_writable(const char* flag, const std::string& path) {
+  if (path.empty()) return true;
+  auto dir = open_dir_checked(parent_dir(path), DirTrust::not_shared);
   if (!dir) {
-    print_error(dir.error().unsafe
-                    ? fmt::format("--junit {}: {}: a file there could be replaced by others",
-                                  global.junit_path, dir.error().message)
-                    : fmt::format("--junit {}: cannot write there: {}", global.junit_path,
-                                  dir.error().message));
+    print_error(
+        dir.error().unsafe
+            ? fmt::format("{} {}: {}: a file there could be replaced by others", flag, path,
+                          dir.error().message)
+            : fmt::format("{} {}: cannot write there: {}", flag, path, dir.error().message));
     return false;
   }
-  auto probe = create_temp_beside(global.junit_path, 0600);
+  auto probe = create_temp_beside(path, 0600);
   if (!probe) {
-    print_error(fmt::format("--junit {}: cannot write there: {}", global.junit_path,
-                            probe.error().message));
+    print_error(fmt::format("{} {}: cannot write there: {}", flag, path, probe.error().message));
     return false;
   }
   ::unlink(probe->path.c_str());
   return true;
+}
+
+}  // namespace
+
+bool report_files_writable(const GlobalOptions& global) {
+  return report_file_writable("--junit", global.junit_path) &&
+         report_file_writable("--html", global.html_path);
 }
 
 std::optional<Playbook> load_or_report(const std::string& path, const GlobalOptions& global,
@@ -175,6 +184,12 @@ RunReport execute_report(const Playbook& playbook, RunOptions options,
     junit = reporter.get();
     reporters.add(std::move(reporter));
   }
+  HtmlReporter* html = nullptr;
+  if (!global.html_path.empty()) {
+    auto reporter = std::make_unique<HtmlReporter>(global.html_path);
+    html = reporter.get();
+    reporters.add(std::move(reporter));
+  }
 
   JournalReporter* journal = nullptr;
   if (mode == Mode::run || mode == Mode::rollback) {
@@ -206,6 +221,7 @@ RunReport execute_report(const Playbook& playbook, RunOptions options,
     report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
   }
   if (junit != nullptr && !junit->error().empty()) report_output_failure(junit->error());
+  if (html != nullptr && !html->error().empty()) report_output_failure(html->error());
   if (journal != nullptr && !journal->error().empty()) print_error(journal->error());
   if (pusher != nullptr && !pusher->error().empty()) print_error(pusher->error());
   return report;

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_cache_command());
   commands.push_back(make_runs_command());
   commands.push_back(make_show_command());
+  commands.push_back(make_report_command());
   commands.push_back(make_rollback_command());
   commands.push_back(make_help_command());
 
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", output, "Report format on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--junit", global.junit_path, "Also write a JUnit XML report to FILE");
+  app.add_option("--html", global.html_path,
+                 "Also write a self-contained HTML drill report to FILE (timeline, SLA verdict)");
   app.add_option("--grace", global.grace,
                  "After SIGINT/SIGTERM, time the running step gets to finish (default 10s)")
       ->check([](const std::string& value) {

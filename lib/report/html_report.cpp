@@ -353,7 +353,10 @@ std::string entries_table(const json& report) {
 
 std::string operator_text(const json& report) {
   const json& who = json_member(report, "operator");
-  const std::string user = json_text(who, "user"), host = json_text(who, "host");
+  // A journal that could not tell writes "?".
+  std::string user = json_text(who, "user"), host = json_text(who, "host");
+  if (user == "?") user.clear();
+  if (host == "?") host.clear();
   if (user.empty() && host.empty()) return "unknown";
   return fmt::format("{} @ {}", user.empty() ? "unknown" : user, host.empty() ? "unknown" : host);
 }

@@ -224,6 +224,8 @@ TEST_CASE("html report: absent probes, operator and steps read as absent") {
   CHECK(html.find("no write probe") != std::string::npos);
   CHECK(count(html, ">no probe<") == 2);
   CHECK(html.find("<dt>operator</dt><dd>unknown</dd>") != std::string::npos);
+  report["operator"] = {{"user", "?"}, {"host", "bastion-1"}};  // a journal that could not tell
+  CHECK(report_to_html(report).find("<dd>unknown @ bastion-1</dd>") != std::string::npos);
 
   // A check run: no steps, so no SLA window and no takeover time.
   report["steps"] = json::array();
