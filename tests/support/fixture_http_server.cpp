@@ -73,6 +73,12 @@ int main(int argc, char** argv) {
   server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
     res.set_content(req.body, "text/plain");
   });
+  // What a write probe's verify_url reads back: every key is present once.
+  server.Get(R"(/found/([A-Za-z0-9._:-]+))",
+             [](const httplib::Request& req, httplib::Response& res) {
+               res.set_content(R"({"key": ")" + std::string(req.matches[1]) + R"(", "count": 1})",
+                               "application/json");
+             });
 
   int port = server.bind_to_any_port("127.0.0.1");
   if (port <= 0) {
