@@ -168,13 +168,18 @@ svg .gap-label{fill:var(--bad)}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border-bottom:1px solid var(--line);padding:4px 6px;vertical-align:top;text-align:left}
 th{background:#f6f8fa}
+table.entries{table-layout:fixed}
+.c-index{width:4%}.c-phase{width:9%}.c-name{width:21%}.c-kind{width:18%}.c-status{width:10%}.c-duration{width:12%}.c-budget{width:15%}.c-attempts{width:11%}
+table.entries tbody.entry tr:first-child td{border-bottom:0;padding-bottom:0}
+tbody.entry{break-inside:avoid;page-break-inside:avoid}
+tr.details td{padding-top:2px}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.name{overflow-wrap:anywhere;max-width:220px}
 .status{font-weight:600}.status.ok{color:var(--ok)}.status.bad{color:var(--bad)}.status.skipped{color:var(--muted)}.status.unknown{color:var(--unknown)}
 .over{color:var(--bad);font-weight:600}
 .message{margin:0;overflow-wrap:anywhere}
 ul.warnings{color:#9a6700;margin:2px 0;padding-left:18px}
-dl.evidence{display:grid;grid-template-columns:max-content 1fr;gap:0 10px;margin:4px 0 0;font-size:12px}
+dl.evidence{display:grid;grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);gap:0 10px;margin:4px 0 0;font-size:12px}
 dl.evidence dt{color:var(--muted)}
 dl.evidence dd{margin:0;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere;white-space:pre-wrap}
 .more{color:var(--muted);font-size:12px}
@@ -184,7 +189,7 @@ footer{margin-top:24px;color:var(--muted);font-size:12px;overflow-wrap:anywhere}
 @media print{
 body{margin:0;max-width:none;padding:0;font-size:10pt}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.verdict,.tile,figure,tr,.facts{break-inside:avoid;page-break-inside:avoid}
+.verdict,.tile,figure,tr,.facts,tbody.entry{break-inside:avoid;page-break-inside:avoid}
 h2,h3{break-after:avoid;page-break-after:avoid}
 section.entries{break-before:page;page-break-before:always}
 thead{display:table-header-group}
@@ -311,10 +316,13 @@ void entry_rows(std::string& out, const json& list, const char* phase, std::size
                            pct.is_number() ? fmt::format(" ({:.0f}%)", pct.get<double>()) : "");
     }
     const auto attempts = json_int(entry, "attempts", 1);
+    // One tbody per entry (its facts, then a full-width row of what it said and measured), so
+    // a printed page never splits an entry.
     fmt::format_to(it,
-                   "<tr class=\"{}\"><td class=\"num\">{}</td><td>{}</td><td class=\"name\">{}</td>"
-                   "<td>{}</td><td class=\"status {}\">{}</td><td class=\"num\">{}</td>"
-                   "<td class=\"num\">{}</td><td class=\"num{}\">{}</td><td>",
+                   "<tbody class=\"entry {}\"><tr><td class=\"num\">{}</td><td>{}</td><td "
+                   "class=\"name\">{}</td><td class=\"name\">{}</td><td class=\"status {}\">{}</td>"
+                   "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num{}\">{}</td>"
+                   "</tr>\n<tr class=\"details\"><td></td><td colspan=\"7\">",
                    tone, index, escape(json_text(entry, "phase", phase)),
                    escape(json_text(entry, "name")), escape(json_text(entry, "kind")), tone,
                    escape(status), html::ms_text(json_number(entry, "duration_ms")), budget,
@@ -330,22 +338,26 @@ void entry_rows(std::string& out, const json& list, const char* phase, std::size
       out += "</ul>";
     }
     out += evidence_list(entry);
-    out += "</td></tr>\n";
+    out += "</td></tr></tbody>\n";
     ++index;
   }
 }
 
 std::string entries_table(const json& report) {
   std::string out =
-      "<section class=\"entries\">\n<h2>Entries</h2>\n<table>\n<thead><tr><th>#</th><th>phase</th>"
-      "<th>name</th><th>kind</th><th>status</th><th>duration</th><th>budget</th><th>attempts</th>"
-      "<th>message, warnings, evidence</th></tr></thead>\n<tbody>\n";
+      "<section class=\"entries\">\n<h2>Entries</h2>\n<table class=\"entries\">\n<colgroup>"
+      "<col class=\"c-index\"><col class=\"c-phase\"><col class=\"c-name\"><col "
+      "class=\"c-kind\"><col class=\"c-status\"><col class=\"c-duration\"><col "
+      "class=\"c-budget\"><col class=\"c-attempts\"></colgroup>\n<thead><tr><th>#</th>"
+      "<th>phase</th><th>name</th><th>kind</th><th>status</th><th>duration</th><th>budget</th>"
+      "<th>attempts</th></tr></thead>\n";
   std::size_t index = 0;
   entry_rows(out, json_member(report, "checks"), "check", index);
   entry_rows(out, json_member(report, "steps"), "step", index);
   entry_rows(out, json_member(report, "rollbacks"), "rollback", index);
-  if (index == 0) out += "<tr><td colspan=\"9\" class=\"absent\">no entries</td></tr>\n";
-  out += "</tbody>\n</table>\n</section>\n";
+  if (index == 0)
+    out += "<tbody><tr><td colspan=\"8\" class=\"absent\">no entries</td></tr></tbody>\n";
+  out += "</table>\n</section>\n";
   return out;
 }
 

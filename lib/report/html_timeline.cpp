@@ -22,15 +22,16 @@ namespace {
 
 using nlohmann::json;
 
-constexpr double k_left = 250;    // the labels' column
-constexpr double k_plot = 870;    // the time axis
-constexpr double k_width = 1200;  // viewBox width: labels, axis, room for the last bar's labels
-constexpr double k_min_bar = 2;   // a 0.3 ms check is still seen
-constexpr double k_row = 18;      // one entry
-constexpr double k_bar = 11;      // its bar's height
-constexpr double k_lane = 22;     // a section's label (checks, steps, rollbacks)
-constexpr double k_top = 40;      // tick labels and the windows' labels
-constexpr std::size_t k_name_bytes = 40;
+// 900 units wide: on A4 (~700 CSS px) the 11-unit text still prints at ~6 pt.
+constexpr double k_left = 190;   // the labels' column
+constexpr double k_plot = 640;   // the time axis
+constexpr double k_width = 900;  // viewBox width: labels, axis, room for the last bar's labels
+constexpr double k_min_bar = 2;  // a 0.3 ms check is still seen
+constexpr double k_row = 18;     // one entry
+constexpr double k_bar = 11;     // its bar's height
+constexpr double k_lane = 22;    // a section's label (checks, steps, rollbacks)
+constexpr double k_top = 40;     // tick labels and the windows' labels
+constexpr std::size_t k_name_bytes = 30;
 
 struct Axis {
   double origin = 0;  // epoch ms at x = k_left
@@ -237,7 +238,7 @@ void bar_row(std::string& out, const Bar& bar, std::size_t index, double top, co
                    "y=\"{}\">\u00d7{}</text>",
                    num(x), num(y), num(width), num(k_bar), num(after), num(y + k_bar - 2),
                    bar.attempts);
-    after += 8 + 6 * static_cast<double>(std::to_string(bar.attempts).size());
+    after += 12 + 6 * static_cast<double>(std::to_string(bar.attempts).size());
   }
   if (bar.budget_ms) {
     // A bracket under the bar, from its start to where its budget ends.

@@ -94,15 +94,15 @@ json sample(int steps = 4) {
 }
 
 struct Svg {
-  double ms_per_px = 0, left = 0, min_width = 0;
+  double ms_per_px = 0, left = 0, plot_width = 0, min_width = 0;
 };
 
 Svg gantt_geometry(const std::string& html) {
   static const std::regex k_svg(
-      R"re(<svg class="gantt"[^>]*data-ms-per-px="([^"]+)" data-left="([^"]+)"[^>]*data-min-width="([^"]+)")re");
+      R"re(<svg class="gantt"[^>]*data-ms-per-px="([^"]+)" data-left="([^"]+)" data-plot-width="([^"]+)" data-min-width="([^"]+)")re");
   std::smatch m;
   REQUIRE(std::regex_search(html, m, k_svg));
-  return {std::stod(m[1]), std::stod(m[2]), std::stod(m[3])};
+  return {std::stod(m[1]), std::stod(m[2]), std::stod(m[3]), std::stod(m[4])};
 }
 
 struct BarSeen {
@@ -198,7 +198,7 @@ TEST_CASE("html report: one bar per entry in journal order, x and width linear i
   for (std::size_t i = 3; i < 8; ++i) CHECK(seen[i].x > seen[i - 1].x);
   // The axis spans the run: the rollback, last, ends at the right edge.
   const auto& last = seen.back();
-  CHECK(last.x + last.width == doctest::Approx(svg.left + 870).epsilon(1e-3));
+  CHECK(last.x + last.width == doctest::Approx(svg.left + svg.plot_width).epsilon(1e-3));
 }
 
 TEST_CASE("html report: a 500-step report is small and quick") {
