@@ -223,4 +223,15 @@ xml_ok big "$WORK/big.html"
 [ "$(grep -o 'class="bar ' "$WORK/big.html" | wc -l)" -eq 500 ] && pass "500 steps: 500 bars" || fail "500 steps: $(grep -o 'class="bar ' "$WORK/big.html" | wc -l) bars"
 check big-json 0 --state-dir "$STATE" show "$big_id" --output json
 geometry big "$WORK/big.html" "$WORK/big-json.out"
+
+# ---------------------------------------------------------------- bash completion
+complete_words() {  # complete_words WORDS...: what the completion offers for the last word
+  XDG_STATE_HOME="$WORK" bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _drctl; printf "%s\n" "${COMPREPLY[@]}"' _ \
+    "$SOURCE_DIR/cli/drctl.bash-completion" "$@"
+}
+ln -sfn "$STATE" "$WORK/drctl"  # the completion reads run ids from $XDG_STATE_HOME/drctl/runs
+[ "$(complete_words drctl rep)" = report ] && pass "completion: drctl rep -> report" || fail "completion: drctl rep -> $(complete_words drctl rep)"
+complete_words drctl report --h | grep -qx -- --html && pass "completion: report --h -> --html" || fail "completion: report --h"
+complete_words drctl run --ht | grep -qx -- --html && pass "completion: run --ht -> --html (global)" || fail "completion: run --ht"
+complete_words drctl report "${run_id:0:8}" | grep -qx -- "$run_id" && pass "completion: report completes run ids" || fail "completion: report run ids"
 finish
