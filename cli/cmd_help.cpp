@@ -125,7 +125,8 @@ int exit_codes_help() {
       {k_exit_invalid_playbook, "(invalid)",
        "the playbook does not validate (file:line:col errors)"},
       {k_exit_output_failed, "(output)",
-       "all went well, but the report (stdout, --junit) could not be written; see drctl show"},
+       "all went well, but a report (stdout, --junit, --html) could not be written; see drctl "
+       "show"},
       {k_exit_interrupted, "interrupted",
        "SIGINT/SIGTERM/SIGHUP: no new step; the running one got --grace; journaled, lock "
        "released"},
