@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The HTML drill report (--html FILE, drctl report RUN_ID --html FILE) of real runs: a run with
 # steps of different lengths, one failing and rolled back, a secret in play; a check run; a
-# killed run; a 500-step run. Each report passes xmllint's HTML parser, holds no secret, opens
+# killed run; a run under an etcd lock, reported from the journal's etcd copy; a 500-step run.
+# Each report passes xmllint's HTML parser, holds no secret, opens
 # in headless Chromium, and its Gantt's bars follow the journal's order with x and width linear
 # in milliseconds (asserted on the SVG's coordinates, not on pixels).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd.sh"
 require_tool xmllint
 require_tool chromium
+require_tool etcd
 STATE="$WORK/state"
 token="tok-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 export DRCTL_TEST_TOKEN="$token"
@@ -205,6 +208,27 @@ xml_ok killed "$WORK/killed.html"
 contains "killed: no exit code" "$WORK/killed.html" "none (the run has no end)"
 contains "killed: the step without an end is unknown" "$WORK/killed.html" 'class="bar unknown unknown"'
 contains "killed: the operator's host, from the journal" "$WORK/killed.html" " @ $(hostname)</dd>"
+
+# ---------------------------------------------------------------- from the etcd copy (--playbook)
+start_etcd E 1
+cat > "$WORK/e.yaml" <<YAML
+version: 1
+name: locked
+lock: {etcd: {endpoints: [$ETCD_E]}, key: /drctl/locks/html, ttl: 2s}
+steps:
+  - name: one
+    exec: {argv: [sh, -c, 'sleep 0.1']}
+  - name: two
+    exec: {argv: ["true"]}
+YAML
+check etcd-run 0 --state-dir "$WORK/state-e" run --yes "$WORK/e.yaml"
+etcd_id=$(sed -n 's/.*(run \([0-9A-Za-z-]*\)).*/\1/p' "$WORK/etcd-run.out" | head -1)
+check etcd-report-local 64 --state-dir "$WORK/empty" report "$etcd_id" --html "$WORK/nowhere.html"
+contains "not in an empty state dir: says --playbook reads the etcd copy" "$WORK/etcd-report-local.err" "--playbook FILE also reads the etcd copy"
+check etcd-report 0 --state-dir "$WORK/empty" report "$etcd_id" --playbook "$WORK/e.yaml" --html "$WORK/etcd.html"
+xml_ok etcd "$WORK/etcd.html"
+contains "etcd copy: the run's report" "$WORK/etcd.html" "<dt>run id</dt><dd>$etcd_id</dd>"
+[ "$(grep -o 'class="bar ' "$WORK/etcd.html" | wc -l)" -eq 2 ] && pass "etcd copy: two bars" || fail "etcd copy: $(grep -o 'class="bar ' "$WORK/etcd.html" | wc -l) bars"
 
 # ---------------------------------------------------------------- 500 steps
 {
