@@ -399,8 +399,10 @@ std::string takeover_tile(const json& report) {
   std::string big, detail;
   if (!steps.is_array() || steps.empty()) {
     big = "no steps";
-    detail =
-        json_text(report, "mode") == "check" ? "a check run: only the checks ran" : "no step ran";
+    const std::string mode = json_text(report, "mode");
+    detail = mode == "check"      ? "a check run: only the checks ran"
+             : mode == "rollback" ? "a rollback run: only rollbacks ran"
+                                  : "no step ran";
   } else {
     const double elapsed = json_number(sla, "steps_elapsed_ms");
     const json& total = json_member(sla, "total_budget_ms");

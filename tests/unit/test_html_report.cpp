@@ -234,6 +234,7 @@ TEST_CASE("html report: absent probes, operator and steps read as absent") {
   report["sla"].erase("total_budget_ms");
   html = report_to_html(report);
   CHECK(html.find("no steps") != std::string::npos);
+  CHECK(html.find("a check run: only the checks ran") != std::string::npos);
   CHECK(html.find("class=\"sla-window\"") == std::string::npos);
   CHECK(bars(html).size() == 2);
 
