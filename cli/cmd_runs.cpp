@@ -18,9 +18,12 @@
 #include "engine/journal.hpp"
 #include "engine/journal_chain.hpp"
 #include "engine/record_json.hpp"
+#include "report/drill_trend.hpp"
 #include "report/junit_report.hpp"
 #include "report/text_report.hpp"
 #include "shown_run.hpp"
+#include "util/clock.hpp"
+#include "util/duration.hpp"
 #include "util/json_dump.hpp"
 #include "util/json_fields.hpp"
 #include "util/print.hpp"
@@ -133,6 +136,55 @@ void print_history(const std::vector<Run>& runs, const GlobalOptions& global) {
   }
 }
 
+// --since: "7d", "12h", "90m" (ago), or a date or time "2026-11-01", "2026-11-01T08:00:00Z";
+// the earliest started_at to list (RFC 3339 strings compare in time order).
+std::optional<std::string> since_cutoff(const std::string& text) {
+  std::optional<Millis> ago;
+  if (text.size() > 1 && text.back() == 'd' &&
+      std::all_of(text.begin(), text.end() - 1, [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.size() > 6) return std::nullopt;
+    ago = Millis(std::stoll(text.substr(0, text.size() - 1)) * 24 * 3600 * 1000);
+  } else {
+    ago = parse_duration(text);
+  }
+  if (ago) return rfc3339_utc(std::chrono::system_clock::now() - *ago);
+  const bool date = text.size() >= 10 && text[4] == '-' && text[7] == '-' &&
+                    std::all_of(text.begin(), text.begin() + 4, ::isdigit) &&
+                    std::isdigit(static_cast<unsigned char>(text[5])) &&
+                    std::isdigit(static_cast<unsigned char>(text[8]));
+  if (date) return text;
+  return std::nullopt;
+}
+
+// The run's figures from its journal's lines: its report, or, without an end, its start.
+DrillFigures figures_of(const std::string& run_id, const std::vector<nlohmann::json>& lines) {
+  for (const auto& line : lines) {
+    if (json_text(line, "type") == "run_finished")
+      return drill_figures(run_id, json_member(line, "report"));
+  }
+  DrillFigures figures = drill_figures(run_id, nullptr);
+  for (const auto& line : lines) {
+    if (json_text(line, "type") != "run_started") continue;
+    figures.started_at = json_text(line, "started_at");
+    figures.playbook = json_text(json_member(line, "playbook"), "name");
+    figures.mode = json_text(line, "mode");
+  }
+  return figures;
+}
+
+void print_trend(std::vector<DrillFigures> runs, const GlobalOptions& global) {
+  std::stable_sort(runs.begin(), runs.end(), [](const DrillFigures& a, const DrillFigures& b) {
+    return a.started_at < b.started_at;
+  });
+  if (global.output == OutputFormat::json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& run : runs) out.push_back(drill_figures_json(run));
+    print_to(stdout, "{}\n", dump_json(out, 2));
+    return;
+  }
+  print_to(stdout, "{}", drill_trend_text(runs));
+}
+
 class RunsCommand : public Command {
  public:
   const char* name() const override { return "runs"; }
@@ -142,17 +194,41 @@ class RunsCommand : public Command {
   void setup(CLI::App& app) override {
     app.add_option("--playbook", m_playbook_path,
                    "List the runs in the etcd copy of the journal, under this playbook's run lock");
+    app.add_option("--since", m_since,
+                   "The trend: runs started since then (7d, 12h, 2026-11-01), oldest first, "
+                   "with takeover time, database freeze, writes lost, write gap and result");
+    app.add_option("--name", m_name, "Only the runs of the playbook with this name");
   }
   int run(const GlobalOptions& global) override {
+    if (!m_since.empty()) {
+      auto cutoff = since_cutoff(m_since);
+      if (!cutoff) {
+        print_error(
+            fmt::format("--since {}: expected a duration (7d, 12h, 30m) or a date "
+                        "(2026-11-01, 2026-11-01T08:00:00Z)",
+                        m_since));
+        return k_exit_usage;
+      }
+      m_cutoff = *cutoff;
+    }
     if (!m_playbook_path.empty()) return list_etcd(global);
     std::vector<Run> runs;
+    std::vector<DrillFigures> trend;
     std::string refused;
     for (auto& entry : list_journals(state_dir_of(global), &refused)) {
+      if (!wanted(entry.playbook, entry.started_at)) continue;
+      if (!m_since.empty()) {
+        auto lines = read_journal(state_dir_of(global), entry.run_id);
+        trend.push_back(figures_of(entry.run_id, lines ? *lines : std::vector<nlohmann::json>{}));
+        continue;
+      }
       Run run{std::move(entry), nullptr, {}};
       if (run.entry.exit_code < 0) run.run_started = first_line_of(run.entry.path);
       runs.push_back(std::move(run));
     }
     if (!refused.empty()) print_to(stderr, "drctl: warning: {} (not listed)\n", refused);
+    if (!m_since.empty())
+      return trend_or_none(std::move(trend), global, state_dir_of(global) + "/runs");
     if (runs.empty() && global.output == OutputFormat::text) {
       print_to(stdout, "no runs in {}/runs\n", state_dir_of(global));
       return 0;
@@ -177,11 +253,17 @@ class RunsCommand : public Command {
       return 1;
     }
     std::vector<Run> runs;
+    std::vector<DrillFigures> trend;
     for (const auto& id : *ids) {
       auto lines = read_etcd_journal(*playbook->lock, id);
       if (!lines) {
         print_error(lines.error());
         return 1;
+      }
+      if (!m_since.empty()) {
+        DrillFigures figures = figures_of(id, *lines);
+        if (wanted(figures.playbook, figures.started_at)) trend.push_back(std::move(figures));
+        continue;
       }
       Run run{{}, nullptr, {}};
       run.entry.run_id = id;
@@ -199,8 +281,11 @@ class RunsCommand : public Command {
               static_cast<int>(json_int(json_member(line, "report"), "exit_code", -1));
         }
       }
+      if (!wanted(run.entry.playbook, run.entry.started_at)) continue;
       runs.push_back(std::move(run));
     }
+    if (!m_since.empty())
+      return trend_or_none(std::move(trend), global, "the etcd journal of " + m_playbook_path);
     if (runs.empty() && global.output == OutputFormat::text) {
       print_to(stdout, "no runs in the etcd journal of {}\n", m_playbook_path);
       return 0;
@@ -208,7 +293,20 @@ class RunsCommand : public Command {
     print_history(history(std::move(runs)), global);
     return 0;
   }
-  std::string m_playbook_path;
+  bool wanted(const std::string& playbook, const std::string& started_at) const {
+    return (m_name.empty() || playbook == m_name) && (m_cutoff.empty() || started_at >= m_cutoff);
+  }
+  int trend_or_none(std::vector<DrillFigures> trend, const GlobalOptions& global,
+                    const std::string& where) const {
+    if (trend.empty() && global.output == OutputFormat::text) {
+      print_to(stdout, "no runs{} since {} in {}\n",
+               m_name.empty() ? "" : fmt::format(" of '{}'", m_name), m_cutoff, where);
+      return 0;
+    }
+    print_trend(std::move(trend), global);
+    return 0;
+  }
+  std::string m_playbook_path, m_since, m_name, m_cutoff;
 };
 
 class ShowCommand : public Command {

@@ -172,9 +172,6 @@ void JournalReporter::append(const nlohmann::json& line, Durability durability) 
 
 void JournalReporter::run_started(const RunReport& header) {
   m_writer.open(header.run_id);
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  const char* user = std::getenv("USER");
   nlohmann::json line = {{"type", "run_started"},
                          {"run_id", header.run_id},
                          {"mode", mode_name(header.mode)},
@@ -185,8 +182,8 @@ void JournalReporter::run_started(const RunReport& header) {
                            {"source", m_playbook.source},
                            {"vars", m_playbook.var_overrides}}},
                          {"started_at", rfc3339_utc(header.started.wall)},
-                         {"host", host},
-                         {"user", user ? user : "?"},
+                         {"host", header.operator_host},
+                         {"user", header.operator_user},
                          {"pid", ::getpid()}};
   if (!header.resumed_from.empty()) line["resumed_from"] = header.resumed_from;
   if (!header.rolls_back.empty()) line["rolls_back"] = header.rolls_back;

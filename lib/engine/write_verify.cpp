@@ -17,6 +17,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t k_readers = 4;  // keys read back at once
+constexpr int k_rounds = 3;           // tries for a key that could not be read back
+constexpr auto k_pause = std::chrono::milliseconds(500);  // between them
 
 std::string with_key(std::string text, const std::string& key) {
   for (auto at = text.find("{key}"); at != std::string::npos; at = text.find("{key}", at + 1))
@@ -126,24 +128,34 @@ tl::expected<std::vector<KeyPresence>, std::string> read_back(const WriteProbeSp
     if (!named) return tl::unexpected(named.error());
     endpoint = std::move(*named);
   }
-  std::atomic<std::size_t> next{0};
-  auto reader = [&] {
-    std::unique_ptr<SqlReader> sql;
-    if (client)
-      sql = std::make_unique<SqlReader>(*client, endpoint, spec.verify_sql.value("query", ""));
-    for (std::size_t i = next++; i < keys.size(); i = next++) {
-      if (cancel.stop_requested() || Clock::now() >= deadline) {
-        found[i] = {-1, cancel.stop_requested() ? "interrupted" : "verify_timeout ran out"};
-        continue;
+  // Right after a switch the way back can still stumble (a proxy's old worker finishing its
+  // kept-alive connections, a pool reconnecting): what could not be read is tried again, a
+  // little later, a few times; only what never answers clearly stays unverified.
+  std::vector<std::size_t> pending(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) pending[i] = i;
+  for (int round = 0; round < k_rounds && !pending.empty(); ++round) {
+    if (round > 0 && !cancel.sleep_until(std::min(deadline, Clock::now() + k_pause))) break;
+    std::atomic<std::size_t> next{0};
+    auto reader = [&] {
+      std::unique_ptr<SqlReader> sql;
+      if (client)
+        sql = std::make_unique<SqlReader>(*client, endpoint, spec.verify_sql.value("query", ""));
+      for (std::size_t n = next++; n < pending.size(); n = next++) {
+        const std::size_t i = pending[n];
+        if (cancel.stop_requested() || Clock::now() >= deadline) {
+          found[i] = {-1, cancel.stop_requested() ? "interrupted" : "verify_timeout ran out"};
+          continue;
+        }
+        found[i] = sql ? sql->presence(keys[i]) : presence_by_url(spec, keys[i], deadline, cancel);
       }
-      found[i] = sql ? sql->presence(keys[i]) : presence_by_url(spec, keys[i], deadline, cancel);
-    }
-  };
-  std::vector<std::thread> readers;
-  const std::size_t count = std::min(k_readers, std::max<std::size_t>(keys.size(), 1));
-  for (std::size_t i = 1; i < count; ++i) readers.emplace_back(reader);
-  reader();
-  for (auto& thread : readers) thread.join();
+    };
+    std::vector<std::thread> readers;
+    const std::size_t count = std::min(k_readers, pending.size());
+    for (std::size_t i = 1; i < count; ++i) readers.emplace_back(reader);
+    reader();
+    for (auto& thread : readers) thread.join();
+    std::erase_if(pending, [&](std::size_t i) { return found[i].copies >= 0; });
+  }
   return found;
 }
 
