@@ -249,12 +249,12 @@ constexpr std::size_t k_fallback_fields = 8;
 const json* find_key(const json& entry, std::string_view key) {
   const json* at = &json_member(entry, "evidence");
   for (const auto& part : split(key, '.')) {
-    if (!at->is_object()) {
-      at = nullptr;
+    auto it = at->is_object() ? at->find(part) : at->end();
+    if (!at->is_object() || it == at->end()) {
+      at = nullptr;  // "propagation.p99_ms" without a "propagation": absent, not followed
       break;
     }
-    auto it = at->find(part);
-    at = it == at->end() ? nullptr : &*it;
+    at = &*it;
   }
   if (at != nullptr) return at;
   const json& outputs = json_member(entry, "outputs");

@@ -334,6 +334,17 @@ TEST_CASE("html report: the evidence that matters, by kind") {
   CHECK(html.find("class=\"budget over\"") != std::string::npos);
 }
 
+TEST_CASE("html report: a dotted evidence key whose parent is absent is skipped") {
+  // The lab's switchover crashed here: etcd_watch_handoff's table names propagation.p99_ms,
+  // and a handoff's evidence has no `propagation`.
+  json report = sample(1);
+  report["steps"][0]["kind"] = "etcd_watch_handoff";
+  report["steps"][0]["evidence"] = {{"canary_ms", 3.0}, {"events", 1}};
+  const std::string html = report_to_html(report);
+  CHECK(html.find("<dt>canary_ms</dt>") != std::string::npos);
+  CHECK(html.find("propagation") == std::string::npos);
+}
+
 TEST_CASE("html report: a real run's report, written by HtmlReporter") {
   auto playbook = testing::parse_for_test(R"(
 version: 1
