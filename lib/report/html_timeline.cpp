@@ -55,6 +55,12 @@ struct Bar {
   long long attempts = 1;
 };
 
+// A length in ms read from a report (a journal may be tampered with: 1e300, 1e999 read as
+// infinity): negative and non-finite values read as 0.
+double finite_ms(double value) {
+  return std::isfinite(value) ? std::max(0.0, value) : 0.0;
+}
+
 // Text in SVG attributes: three decimals are far finer than a pixel.
 std::string num(double value) {
   return fmt::format("{:.3f}", value);
@@ -74,9 +80,9 @@ std::vector<Bar> bars_of(const json& report) {
       bar.name = json_text(entry, "name");
       bar.status = json_text(entry, "status", "unknown");
       bar.started = epoch_ms(entry, "started_at");
-      bar.duration_ms = std::max(0.0, json_number(entry, "duration_ms"));
+      bar.duration_ms = finite_ms(json_number(entry, "duration_ms"));
       if (const json& budget = json_member(entry, "budget_ms"); budget.is_number())
-        bar.budget_ms = std::max(0.0, budget.get<double>());
+        bar.budget_ms = finite_ms(budget.get<double>());
       bar.budget_exceeded = json_bool(entry, "budget_exceeded");
       bar.attempts = std::max<std::int64_t>(1, json_int(entry, "attempts", 1));
       bars.push_back(std::move(bar));
@@ -148,10 +154,10 @@ Windows windows_of(const json& report, const Axis& axis, const std::vector<Bar>&
     auto first_step =
         std::find_if(bars.begin(), bars.end(), [](const Bar& b) { return b.phase == "step"; });
     if (first_step != bars.end() && first_step->started)
-      windows.sla = std::pair{first_step->start_ms, std::max(0.0, total.get<double>())};
+      windows.sla = std::pair{first_step->start_ms, finite_ms(total.get<double>())};
   }
   const json& writes = json_member(sla, "write_probe");
-  const double gap_ms = json_number(writes, "longest_write_gap_ms");
+  const double gap_ms = finite_ms(json_number(writes, "longest_write_gap_ms"));
   if (auto at = epoch_ms(writes, "longest_write_gap_started_at"); at && gap_ms > 0)
     windows.gap = std::pair{*at - axis.origin, gap_ms};
   return windows;
@@ -199,13 +205,17 @@ void bands(std::string& out, const Axis& axis, const Windows& windows, double y0
 
 // The <svg> element of a chart on the shared axis, with its geometry exposed.
 std::string svg_open(const char* classes, double height, const Axis& axis, const char* label) {
+  // The origin is a parsed timestamp (years 1970 to 2200), so its conversion to the clock's
+  // integer count cannot overflow; checked anyway, as a double out of range would be UB.
+  const double origin =
+      std::isfinite(axis.origin) && std::abs(axis.origin) < 1e15 ? axis.origin : 0;
   return fmt::format(
       "<svg class=\"{}\" viewBox=\"0 0 {} {}\" width=\"100%\" preserveAspectRatio=\"xMinYMin "
       "meet\" role=\"img\" aria-label=\"{}\" data-ms-per-px=\"{}\" data-left=\"{}\" "
       "data-plot-width=\"{}\" data-min-width=\"{}\" data-origin=\"{}\" data-span-ms=\"{}\">\n",
       classes, k_width, num(height), label, axis.ms_per_px, k_left, k_plot, k_min_bar,
       rfc3339_utc(WallTime(std::chrono::duration_cast<WallTime::duration>(
-          std::chrono::duration<double, std::milli>(axis.origin)))),
+          std::chrono::duration<double, std::milli>(origin)))),
       num(axis.span));
 }
 
@@ -329,19 +339,26 @@ Series series_of(const json& series, const Axis& axis, const std::vector<std::st
     for (std::size_t i = 0; i < wanted.size(); ++i)
       index.push_back(static_cast<std::ptrdiff_t>(i) + 1);
   }
-  const double bucket = std::max(1.0, json_number(series, "bucket_ms", 100));
+  const double bucket = std::max(1.0, finite_ms(json_number(series, "bucket_ms", 100)));
   const double origin = epoch_ms(series, "origin").value_or(axis.origin) - axis.origin;
   const double group = std::max(1.0, std::ceil(1.5 * axis.ms_per_px / bucket));
   const double width = bucket * group;
   auto value = [](const json& point, std::ptrdiff_t at) {
     return at >= 0 && static_cast<std::size_t>(at) < point.size() && point[at].is_number()
-               ? std::max(0.0, point[at].get<double>())
+               ? finite_ms(point[at].get<double>())
                : 0.0;
   };
   for (const auto& point : points) {
     if (!point.is_array() || point.empty() || !point[0].is_number()) continue;
     const double offset = point[0].get<double>();
-    const auto key = static_cast<long long>(std::floor(offset / width));
+    // A point from a tampered journal (1e300, infinity) would overflow the column's integer
+    // key (UB): only points within two spans either side of the axis are read (the rest would
+    // be clipped anyway).
+    if (!std::isfinite(offset)) continue;
+    if (const double at = origin + offset; at < -2 * axis.span || at > 3 * axis.span) continue;
+    const double slot = std::floor(offset / width);
+    if (!(std::abs(slot) < 1e15)) continue;
+    const auto key = static_cast<long long>(slot);
     if (out.columns.empty() || out.columns.back().key != key) {
       Column column;
       column.key = key;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 
@@ -307,6 +308,45 @@ TEST_CASE("html report: the verdict, the probes' series and the lost writes") {
   CHECK(xs[1] == xs[2]);
   const Svg svg = gantt_geometry(html);
   CHECK(std::stod(xs[0]) == doctest::Approx(svg.left + 141 / svg.ms_per_px).epsilon(1e-4));
+}
+
+TEST_CASE("html report: series points from a tampered journal (1e300, NaN, far away) are skipped") {
+  json report = sample(3);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Columns 10 ms wide: the points at 0 and 5 ms are one column, whatever lies between them in
+  // the list (a point whose column key overflowed split it, and was UB).
+  report["sla"]["write_probe"] = {{"lost", 0},
+                                  {"verification", {{"verified", true}}},
+                                  {"verdict", "met"},
+                                  {"series",
+                                   {{"origin", at(130)},
+                                    {"bucket_ms", 10},
+                                    {"columns", {"acknowledged", "failed", "unknown"}},
+                                    {"points",
+                                     {{0, 1, 0, 0, 2.0},
+                                      {1e300, 1, 0, 0, 2.0},
+                                      {-1e300, 1, 0, 0, 2.0},
+                                      {nan, 1, 0, 0, 2.0},
+                                      {1e12, 1, 0, 0, 2.0},
+                                      {-1e12, 1, 0, 0, 2.0},
+                                      {5, 1, 0, 0, 2.0}}}}}};
+  std::string html = report_to_html(report);
+  CHECK(count(html, "<rect class=\"ack\"") == 1);
+  // An entry's length and budget of 1e300, in a journal: a page, however useless its axis.
+  report["steps"][1]["duration_ms"] = 1e300;
+  report["steps"][1]["budget_ms"] = 1e300;
+  report["sla"]["write_probe"]["series"]["bucket_ms"] = 1e300;
+  html = report_to_html(report);
+  CHECK(html.find("</html>") != std::string::npos);
+  CHECK(bars(html).size() == 6);
+  // An infinite length (none from a journal's text, which refuses 1e999) reads as 0: the axis
+  // stays finite (its ticks were an endless loop).
+  report["steps"][1]["duration_ms"] = std::numeric_limits<double>::infinity();
+  report["steps"][1]["budget_ms"] = std::numeric_limits<double>::infinity();
+  html = report_to_html(report);
+  CHECK(gantt_geometry(html).ms_per_px < 1);
+  CHECK(html.find("=\"inf\"") == std::string::npos);
+  CHECK(html.find("nan") == std::string::npos);
 }
 
 TEST_CASE("html report: the evidence that matters, by kind") {
