@@ -392,9 +392,18 @@ std::string clip_list(const json& names) {
   return html::clip(join(parts, ", "), 200);
 }
 
+// The takeover's own verdict: the steps against sla.total and their budgets, never the
+// probes' (a write probe's breach is the write tile's, not a slow takeover).
+std::string takeover_verdict(const json& sla) {
+  if (json_text(sla, "verdict", "not_evaluated") == "not_evaluated") return "not_evaluated";
+  const json& over = json_member(sla, "over_budget_steps");
+  const bool steps_over = over.is_array() && !over.empty();
+  return json_bool(sla, "total_exceeded") || steps_over ? "breached" : "met";
+}
+
 std::string takeover_tile(const json& report) {
   const json& sla = json_member(report, "sla");
-  const std::string verdict = json_text(sla, "verdict", "not_evaluated");
+  const std::string verdict = takeover_verdict(sla);
   const json& steps = json_member(report, "steps");
   std::string big, detail;
   if (!steps.is_array() || steps.empty()) {
@@ -446,10 +455,15 @@ std::string write_tile(const json& report) {
     return "<div class=\"tile\"><h2>Writes</h2><div class=\"big\">no probe</div><p "
            "class=\"absent\">no write probe in this run</p></div>\n";
   const std::string verdict = json_text(probe, "verdict", "not_verified");
-  // Null until the writes were read back: never shown as 0.
+  // Null until the writes were read back: never shown as 0. Not every write read back, a
+  // number is only the losses proven so far.
   const json& lost = json_member(probe, "lost");
-  const std::string lost_text =
-      lost.is_number() ? value_text(lost) + " lost" : std::string("lost: unknown");
+  const bool verified = json_bool(json_member(probe, "verification"), "verified");
+  std::string lost_text = "lost: unknown";
+  if (lost.is_number() && verified)
+    lost_text = value_text(lost) + " lost";
+  else if (lost.is_number() && lost.get<double>() > 0)
+    lost_text = "at least " + value_text(lost) + " lost";
   return fmt::format(
       "<div class=\"tile {}\"><h2>Writes</h2><div class=\"big\">{} <small>longest gap "
       "{}</small></div><p>{}</p></div>\n",
@@ -490,6 +504,13 @@ std::string header(const json& report) {
 
 constexpr std::size_t k_lost_keys_shown = 1000;
 
+// 1000 as "1,000".
+std::string grouped(std::size_t n) {
+  std::string digits = std::to_string(n);
+  for (auto at = digits.size(); at > 3; at -= 3) digits.insert(at - 3, ",");
+  return digits;
+}
+
 // Where writes went missing: the lost keys, and the failures (and the read probe's errors) by
 // the entry running when they happened.
 std::string losses(const json& report) {
@@ -505,19 +526,26 @@ std::string losses(const json& report) {
   std::string out = "<section class=\"losses\">\n<h2>Lost writes and failures by entry</h2>\n";
   auto it = std::back_inserter(out);
   if (any_lost) {
-    fmt::format_to(it, "<h3>{} lost key{}</h3>\n<ul class=\"keys\">", lost_keys.size(),
-                   lost_keys.size() == 1 ? "" : "s");
+    // The count is `lost`: the report lists only the first 1,000 keys (and so does this page).
+    const std::size_t listed = std::min(lost_keys.size(), k_lost_keys_shown);
+    const json& lost_count = json_member(writes, "lost");
+    const std::size_t lost =
+        lost_count.is_number_integer() && lost_count.get<long long>() > 0
+            ? std::max(static_cast<std::size_t>(lost_count.get<long long>()), listed)
+            : listed;
+    const bool verified = json_bool(json_member(writes, "verification"), "verified");
+    fmt::format_to(it, "<h3>{}{} lost key{}</h3>\n<ul class=\"keys\">", verified ? "" : "at least ",
+                   grouped(lost), lost == 1 ? "" : "s");
     std::size_t shown = 0;
     for (const auto& key : lost_keys) {
-      if (shown++ == k_lost_keys_shown) break;
+      if (shown++ == listed) break;
       fmt::format_to(
           it, "<li>{}</li>",
           escape(key.is_string() ? html::clip(key.get<std::string>(), 200) : value_text(key)));
     }
     out += "</ul>\n";
-    if (lost_keys.size() > k_lost_keys_shown)
-      fmt::format_to(it, "<p class=\"more\">and {} more (the JSON report lists them all)</p>\n",
-                     lost_keys.size() - k_lost_keys_shown);
+    if (lost > listed)
+      fmt::format_to(it, "<p class=\"more\">the first {} are listed</p>\n", grouped(listed));
   }
   auto by_entry = [&](const json& counts, const char* title, const char* column) {
     fmt::format_to(it,
@@ -529,7 +557,9 @@ std::string losses(const json& report) {
                      escape(value_text(count)));
     out += "</tbody></table>\n";
   };
-  if (any_failures) by_entry(failures, "Write probe failures by entry", "failed writes");
+  // failures_by_entry counts the failed writes and those of unknown outcome alike.
+  if (any_failures)
+    by_entry(failures, "Write probe failures by entry", "not acknowledged (failed or unknown)");
   if (any_read) by_entry(read_errors, "Read probe errors by entry", "failed requests");
   out += "</section>\n";
   return out;

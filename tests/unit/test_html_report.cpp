@@ -274,6 +274,7 @@ TEST_CASE("html report: the verdict, the probes' series and the lost writes") {
                               {"points", {{0, 10, 0, 3.5}, {10, 10, 2, 40.0}, {20, 10, 0, 4.0}}}}}};
   report["sla"]["write_probe"] = {
       {"lost", 1},
+      {"verification", {{"verified", true}}},
       {"lost_keys", {"order/<17>"}},
       {"failures_by_entry", {{"step s1", 3}}},
       {"longest_write_gap_ms", 25.0},
@@ -308,6 +309,51 @@ TEST_CASE("html report: the verdict, the probes' series and the lost writes") {
   CHECK(xs[1] == xs[2]);
   const Svg svg = gantt_geometry(html);
   CHECK(std::stod(xs[0]) == doctest::Approx(svg.left + 141 / svg.ms_per_px).epsilon(1e-4));
+}
+
+TEST_CASE("html report: the write probe's losses as proven, the takeover's own verdict") {
+  json report = sample(3);
+  report["sla"]["verdict"] = "breached";  // by the write probe, not by the steps
+  report["sla"]["write_probe"] = {{"acknowledged", 2000},
+                                  {"lost", 1500},
+                                  {"verification", {{"verified", true}}},
+                                  {"lost_keys", json::array()},
+                                  {"failures_by_entry", {{"step s1", 3}}},
+                                  {"verdict", "breached"}};
+  // drctl lists the first 1,000 lost keys in the report: the count is `lost`, not the list's.
+  for (int i = 0; i < 1000; ++i)
+    report["sla"]["write_probe"]["lost_keys"].push_back(fmt::format("k{}", i));
+  std::string html = report_to_html(report);
+  CHECK(html.find("<h3>1,500 lost keys</h3>") != std::string::npos);
+  CHECK(html.find("<p class=\"more\">the first 1,000 are listed</p>") != std::string::npos);
+  CHECK(html.find("the JSON report lists them all") == std::string::npos);
+  CHECK(count(html, "<li>k") == 1000);
+  CHECK(html.find("1500 lost <small>") != std::string::npos);
+  CHECK(html.find("<th>not acknowledged (failed or unknown)</th>") != std::string::npos);
+  // A write breach is not a slow takeover: the steps met sla.total and their budgets.
+  CHECK(html.find("<div class=\"tile met\"><h2>Takeover") != std::string::npos);
+  report["sla"]["total_exceeded"] = true;
+  CHECK(report_to_html(report).find("<div class=\"tile breached\"><h2>Takeover") !=
+        std::string::npos);
+  report["sla"]["total_exceeded"] = false;
+  report["sla"]["over_budget_steps"] = {"s1"};
+  CHECK(report_to_html(report).find("<div class=\"tile breached\"><h2>Takeover") !=
+        std::string::npos);
+  report["sla"]["verdict"] = "not_evaluated";
+  CHECK(report_to_html(report).find("<div class=\"tile not_evaluated\"><h2>Takeover") !=
+        std::string::npos);
+
+  // Not every write read back: the losses proven so far are a floor, never the count.
+  report["sla"]["write_probe"]["verification"]["verified"] = false;
+  report["sla"]["write_probe"]["lost"] = 2;
+  report["sla"]["write_probe"]["lost_keys"] = {"k1", "k2"};
+  html = report_to_html(report);
+  CHECK(html.find("at least 2 lost <small>") != std::string::npos);
+  CHECK(html.find("<h3>at least 2 lost keys</h3>") != std::string::npos);
+  CHECK(html.find("are listed") == std::string::npos);
+  report["sla"]["write_probe"]["lost"] = nullptr;
+  report["sla"]["write_probe"]["lost_keys"] = json::array();
+  CHECK(report_to_html(report).find("lost: unknown <small>") != std::string::npos);
 }
 
 TEST_CASE("html report: series points from a tampered journal (1e300, NaN, far away) are skipped") {
