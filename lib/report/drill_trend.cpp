@@ -4,22 +4,34 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "util/json_fields.hpp"
 
 namespace drctl {
 namespace {
 
+// A journal may be tampered with: a number that is not finite (1e999 reads as infinity) is
+// absent, as is any negative one.
 std::optional<double> number_at(const nlohmann::json& object, const char* key) {
   const auto& value = json_member(object, key);
   if (!value.is_number()) return std::nullopt;
-  return value.get<double>();
+  const double number = value.get<double>();
+  if (!std::isfinite(number) || number < 0) return std::nullopt;
+  return number;
 }
 
 std::string ms_text(std::optional<double> ms) {
   if (!ms) return "-";
   if (*ms < 1000) return fmt::format("{:.1f}ms", *ms);
   return fmt::format("{:.2f}s", *ms / 1000);
+}
+
+// Columns a cell takes in a terminal: its UTF-8 characters, not bytes ("≥" is three).
+std::size_t columns_of(const std::string& text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
 }
 
 std::optional<double> median_of(std::vector<double> values) {
@@ -45,7 +57,8 @@ DrillFigures drill_figures(const std::string& run_id, const nlohmann::json& repo
   // Only a run whose steps all ran has a takeover time worth comparing.
   if (json_text(sla, "verdict") != "not_evaluated")
     f.takeover_ms = number_at(sla, "steps_elapsed_ms");
-  if (auto total = number_at(sla, "total_budget_ms"))
+  // Converted only when it fits: a double beyond long long's range (1e300) would be UB.
+  if (auto total = number_at(sla, "total_budget_ms"); total && *total < 1e15)
     f.sla_total_ms = static_cast<long long>(*total);
   if (const auto& steps = json_member(report, "steps"); steps.is_array()) {
     for (const auto& step : steps) {
@@ -58,6 +71,8 @@ DrillFigures drill_figures(const std::string& run_id, const nlohmann::json& repo
     f.write_probe = true;
     f.writes_acknowledged = json_int(writes, "acknowledged");
     if (json_member(writes, "lost").is_number_integer()) f.writes_lost = json_int(writes, "lost");
+    // A number is exact only once every write was read back; before that it is "at least".
+    f.writes_verified = json_bool(json_member(writes, "verification"), "verified");
     f.write_gap_ms = json_number(writes, "longest_write_gap_ms");
   }
   return f;
@@ -71,7 +86,7 @@ nlohmann::json drill_figures_json(const DrillFigures& f) {
   if (f.write_probe) {
     writes = {{"acknowledged", f.writes_acknowledged},
               {"lost", optional(f.writes_lost)},
-              {"verified", f.writes_lost.has_value()},
+              {"verified", f.writes_verified},
               {"longest_write_gap_ms", f.write_gap_ms}};
   }
   return {{"run_id", f.run_id},
@@ -92,13 +107,16 @@ std::string drill_trend_text(const std::vector<DrillFigures>& runs) {
   std::vector<double> takeovers, freezes;
   for (const auto& f : runs) {
     std::string takeover = ms_text(f.takeover_ms);
-    if (f.takeover_ms && f.sla_total_ms)
+    if (f.takeover_ms && f.sla_total_ms && *f.sla_total_ms > 0)
       takeover +=
           fmt::format(" ({:.0f}%)", 100.0 * *f.takeover_ms / static_cast<double>(*f.sla_total_ms));
-    std::string lost = !f.write_probe ? "-"
-                       : f.writes_lost
-                           ? fmt::format("{} of {}", *f.writes_lost, f.writes_acknowledged)
-                           : "not verified";
+    std::string lost = "-";
+    if (f.write_probe && f.writes_lost && f.writes_verified)
+      lost = fmt::format("{} of {}", *f.writes_lost, f.writes_acknowledged);
+    else if (f.write_probe && f.writes_lost && *f.writes_lost > 0)
+      lost = fmt::format("\u2265{} of {} (not verified)", *f.writes_lost, f.writes_acknowledged);
+    else if (f.write_probe)
+      lost = "not verified";
     std::string result = f.exit_code ? fmt::format("{} (exit {})", f.result, *f.exit_code)
                                      : std::string("no end: killed, or still running");
     rows.push_back({f.started_at.empty() ? "?" : f.started_at, f.run_id, f.playbook, takeover,
@@ -109,11 +127,13 @@ std::string drill_trend_text(const std::vector<DrillFigures>& runs) {
   }
   std::array<std::size_t, 7> width{};
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (std::size_t i = 0; i < width.size(); ++i)
+      width[i] = std::max(width[i], columns_of(row[i]));
   }
   std::string out;
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < width.size(); ++i) out += fmt::format("{:<{}}  ", row[i], width[i]);
+    for (std::size_t i = 0; i < width.size(); ++i)
+      out += row[i] + std::string(width[i] - columns_of(row[i]) + 2, ' ');
     out += row[7] + "\n";
   }
   // The latest complete run against the median of all: the answer to "faster or slower?".
@@ -121,10 +141,11 @@ std::string drill_trend_text(const std::vector<DrillFigures>& runs) {
                              [](const DrillFigures& f) { return f.takeover_ms.has_value(); });
   if (takeovers.size() >= 2 && latest != runs.rend()) {
     const double median = *median_of(takeovers);
-    out +=
-        fmt::format("takeover: median {} over {} runs; the latest ({}) took {} ({:+.0f}%)",
-                    ms_text(median), takeovers.size(), latest->run_id, ms_text(latest->takeover_ms),
-                    100.0 * (*latest->takeover_ms - median) / median);
+    out += fmt::format("takeover: median {} over {} runs; the latest ({}) took {}", ms_text(median),
+                       takeovers.size(), latest->run_id, ms_text(latest->takeover_ms));
+    // A median of 0 (runs without steps' time) has no percentage.
+    if (median > 0)
+      out += fmt::format(" ({:+.0f}%)", 100.0 * (*latest->takeover_ms - median) / median);
     if (auto freeze = median_of(freezes)) out += fmt::format("; freeze median {}", ms_text(freeze));
     out += "\n";
   }

@@ -17,7 +17,8 @@ struct DrillFigures {
   std::optional<double> freeze_ms;  // the longest freeze of a mysql_switchover step
   bool write_probe = false;
   long long writes_acknowledged = 0;
-  std::optional<long long> writes_lost;  // none with a probe: not verified
+  std::optional<long long> writes_lost;  // none with a probe: not verified and none proven lost
+  bool writes_verified = false;          // every write read back: writes_lost is exact, not "≥"
   double write_gap_ms = 0;
 };
 
