@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "command.hpp"
 #include "common.hpp"
@@ -136,24 +138,54 @@ void print_history(const std::vector<Run>& runs, const GlobalOptions& global) {
   }
 }
 
+bool all_digits(std::string_view text) {
+  // On unsigned char: std::isdigit of a negative char (any non-ASCII byte) is UB.
+  return std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+// "2026-11-01" or "2026-11-01T08:00:00Z" (seconds may have a fraction), in UTC only: nothing
+// else (no offset, no trailing text), as the cutoff. A time is written as drctl writes
+// started_at (".000Z"), so the two compare as text: "08:00:00Z" would sort after "08:00:00.5Z".
+std::optional<std::string> date_cutoff(std::string_view text) {
+  auto number = [&](std::size_t at, std::size_t digits, int low, int high) {
+    const std::string_view part = text.substr(at, digits);
+    if (part.size() != digits || !all_digits(part)) return false;
+    const int value = std::stoi(std::string(part));
+    return value >= low && value <= high;
+  };
+  if (text.size() < 10 || text[4] != '-' || text[7] != '-' || !number(0, 4, 0, 9999) ||
+      !number(5, 2, 1, 12) || !number(8, 2, 1, 31))
+    return std::nullopt;
+  if (text.size() == 10) return std::string(text);
+  if (text.size() < 20 || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      !number(11, 2, 0, 23) || !number(14, 2, 0, 59) || !number(17, 2, 0, 60) || text.back() != 'Z')
+    return std::nullopt;
+  std::string_view fraction = text.substr(19, text.size() - 20);  // ".5" of ":00.5Z", or ""
+  if (!fraction.empty()) {
+    if (fraction.size() < 2 || fraction.size() > 10 || fraction[0] != '.' ||
+        !all_digits(fraction.substr(1)))
+      return std::nullopt;
+    fraction.remove_prefix(1);
+  }
+  std::string millis(fraction.substr(0, 3));
+  millis.resize(3, '0');
+  return fmt::format("{}.{}Z", text.substr(0, 19), millis);
+}
+
 // --since: "7d", "12h", "90m" (ago), or a date or time "2026-11-01", "2026-11-01T08:00:00Z";
 // the earliest started_at to list (RFC 3339 strings compare in time order).
 std::optional<std::string> since_cutoff(const std::string& text) {
   std::optional<Millis> ago;
   if (text.size() > 1 && text.back() == 'd' &&
-      std::all_of(text.begin(), text.end() - 1, [](char c) { return c >= '0' && c <= '9'; })) {
+      all_digits(std::string_view(text).substr(0, text.size() - 1))) {
     if (text.size() > 6) return std::nullopt;
     ago = Millis(std::stoll(text.substr(0, text.size() - 1)) * 24 * 3600 * 1000);
   } else {
     ago = parse_duration(text);
   }
   if (ago) return rfc3339_utc(std::chrono::system_clock::now() - *ago);
-  const bool date = text.size() >= 10 && text[4] == '-' && text[7] == '-' &&
-                    std::all_of(text.begin(), text.begin() + 4, ::isdigit) &&
-                    std::isdigit(static_cast<unsigned char>(text[5])) &&
-                    std::isdigit(static_cast<unsigned char>(text[8]));
-  if (date) return text;
-  return std::nullopt;
+  return date_cutoff(text);
 }
 
 // The run's figures from its journal's lines: its report, or, without an end, its start.

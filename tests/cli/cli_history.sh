@@ -135,4 +135,22 @@ done
 [ "$same" = 4 ] && pass "runs --playbook: the same rows as the state dir's" || fail "runs --playbook: $same of 4 rows the same" "$(cat "$WORK/runs-etcd.out")"
 [ "$(head -1 "$WORK/runs-etcd.out")" = "$(head -1 "$WORK/runs.out")" ] && pass "runs --playbook: the same header" || fail "runs --playbook: header"
 [ "$(sed -n 2p "$WORK/runs-etcd.out" | cut -d' ' -f1)" = "$rollback_id" ] && pass "runs --playbook: newest first" || fail "runs --playbook: not newest first"
+
+# 4. runs --since: a duration, a date, or a time in UTC (Z); anything else is a usage error.
+check since-junk 64 runs --since 2026-1x-01
+contains since-junk-usage "$WORK/since-junk.err" "--since 2026-1x-01: expected a duration (7d, 12h, 30m) or a date"
+[ "$(wc -l < "$WORK/since-junk.err")" = 1 ] && pass "since-junk: one line" || fail "since-junk: not one line" "$(cat "$WORK/since-junk.err")"
+check since-offset 64 runs --since 2026-11-01T08:00:00+02:00
+check since-lowercase 64 runs --since 2026-11-01t08:00:00z
+check since-trailing 64 runs --since "2026-11-01 junk"
+check since-month-13 64 runs --since 2026-13-01
+check since-non-ascii 64 runs --since $'\xd9\xa2\xd9\xa0\xd9\xa2\xd9\xa6-11-01'
+check since-date 0 runs --since 2026-11-01
+if [ "$(date -u +%F)" \> 2026-11-01 ]; then contains since-date-lists "$WORK/since-date.out" "$rollback_id"; fi
+# A time to the second lists a run that started within that second (started_at has milliseconds).
+started=$(python3 -c 'import json,sys; print([r["started_at"] for r in json.load(open(sys.argv[1])) if r["run_id"] == sys.argv[2]][0])' "$WORK/runs-json.out" "$rollback_id")
+check since-second 0 runs --since "${started:0:19}Z"
+contains since-second-lists "$WORK/since-second.out" "$rollback_id"
+check since-fraction 0 runs --since "${started:0:19}.0Z"
+contains since-fraction-lists "$WORK/since-fraction.out" "$rollback_id"
 finish
