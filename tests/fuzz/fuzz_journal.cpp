@@ -13,6 +13,9 @@
 //    steps are rolled back too). The kinds are the real ones for everything but acting: each
 //    operation only records what it is given and answers at once, so nothing runs, connects
 //    or waits.
+//  - the reports made from a journal: each run_finished line's report and the one rebuilt
+//    from the lines, as the HTML drill report (report_to_html) and as `drctl runs --since`'s
+//    figures and trend (drill_figures, drill_figures_json, drill_trend_text).
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -25,12 +28,17 @@
 #include "core/cancel.hpp"
 #include "engine/journal_chain.hpp"
 #include "engine/journal_state.hpp"
+#include "engine/record_json.hpp"
 #include "engine/reporter.hpp"
 #include "engine/runner.hpp"
 #include "kinds/registry.hpp"
 #include "playbook/loader.hpp"
+#include "report/drill_trend.hpp"
+#include "report/html_report.hpp"
 #include "report/journal_report.hpp"
 #include "report/junit_report.hpp"
+#include "util/json_dump.hpp"
+#include "util/json_fields.hpp"
 
 namespace {
 
@@ -122,8 +130,9 @@ void recover(const JournalState& state) {
   auto loaded = parse_playbook(state.playbook_source, "<playbook of run>", options);
   if (!loaded.playbook) return;
   Playbook playbook = std::move(*loaded.playbook);
-  playbook.lock.reset();       // takes no lock in etcd
-  playbook.sla.probe.reset();  // sends no request
+  playbook.lock.reset();             // takes no lock in etcd
+  playbook.sla.probe.reset();        // sends no request
+  playbook.sla.write_probe.reset();  // sends no write, reads nothing back
   for (auto& entry : playbook.checks) no_waiting(entry.timing);
   for (auto& entry : playbook.steps) {
     no_waiting(entry.timing);
@@ -156,6 +165,25 @@ void recover(const JournalState& state) {
   (void)run_playbook(playbook, recording_kinds(), reporter, resume, cancel);
 }
 
+// What `drctl report`/`show --html` and `drctl runs --since` make of a journal's reports: a
+// tampered number (1e300, 1e999) or a field of the wrong type must never crash them.
+void reports(const std::vector<nlohmann::json>& lines, const RunReport& rebuilt) {
+  std::vector<nlohmann::json> documents;
+  for (const auto& line : lines) {
+    const auto& report = json_member(line, "report");
+    if (json_text(line, "type") == "run_finished" && report.is_object())
+      documents.push_back(report);
+  }
+  documents.push_back(report_to_json(rebuilt));
+  std::vector<DrillFigures> figures;
+  for (const auto& document : documents) {
+    (void)report_to_html(document);
+    figures.push_back(drill_figures(json_text(document, "run_id"), document));
+    (void)dump_json(drill_figures_json(figures.back()), 2);  // as `runs --output json` prints it
+  }
+  (void)drill_trend_text(figures);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -171,7 +199,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto state = journal_state(lines);
   if (state) recover(*state);
-  (void)report_to_junit(journal_report(lines));
+  const RunReport rebuilt = journal_report(lines);
+  (void)report_to_junit(rebuilt);
+  reports(lines, rebuilt);
 
   // The same lines as a chain: one journal per run_started line.
   std::vector<std::vector<nlohmann::json>> journals;
