@@ -22,9 +22,11 @@ lab_env
 served_site() { curl -s -m 2 -D - -o /dev/null "$LAB_ENTRY/site" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-site" {print $2}'; }
 # primary_database: which site's database is the writable primary, as lab/status shows it.
 primary_database() { lab/status | awk '/mariadb-. .* primary \(writable\)/ {sub("mariadb-", "", $1); print $1}'; }
-# The drill reports outlive the lab (lab/down removes $LAB).
-REPORTS=$(dirname "$LAB")/reports
-mkdir -p "$REPORTS"
+# The drill reports outlive the lab (lab/down removes $LAB): beside it under a name of its own
+# (not $(dirname "$LAB")/reports, which is /tmp/reports for DRCTL_LAB_STATE=/tmp/lab), and
+# readable by this user only.
+REPORTS="${LAB%/}-reports"
+mkdir -m 700 -p "$REPORTS"
 last_run() { "$DRCTL" --state-dir "$LAB/drctl" runs --output json | jq -r '.[0].run_id'; }
 # writes_kept RUN: the run's write probe read back every acknowledged order and none was lost.
 writes_kept() {
