@@ -58,6 +58,18 @@ std::string probe_text(const std::optional<ProbeSpec>& probe) {
   return text + ", from the first step to the end of the run";
 }
 
+std::string write_probe_text(const std::optional<WriteProbeSpec>& probe) {
+  if (!probe) return "none (no writes sent: data loss is not measured)";
+  std::string text = fmt::format(
+      "{} {} every {} (timeout {}), read back by {}, max_lost {}", probe->method,
+      redact(probe->url), format_duration(probe->interval), format_duration(probe->timeout),
+      probe->verify_url.empty() ? std::string("verify_sql") : "GET " + redact(probe->verify_url),
+      probe->max_lost);
+  if (probe->max_write_gap)
+    text += fmt::format(", max write gap {}", format_duration(*probe->max_write_gap));
+  return text;
+}
+
 class PlanCommand : public Command {
  public:
   const char* name() const override { return "plan"; }
@@ -127,6 +139,19 @@ class PlanCommand : public Command {
                 p->max_error_rate ? nlohmann::json(*p->max_error_rate) : nlohmann::json(nullptr)}};
     }
 
+    nlohmann::json write_probe = nullptr;
+    if (const auto& w = playbook->sla.write_probe) {
+      write_probe = {
+          {"url", redact(w->url)},
+          {"method", w->method},
+          {"interval_ms", w->interval.count()},
+          {"timeout_ms", w->timeout.count()},
+          {"verify", w->verify_url.empty() ? "sql" : "url"},
+          {"max_lost", w->max_lost},
+          {"max_write_gap_ms",
+           w->max_write_gap ? nlohmann::json(w->max_write_gap->count()) : nlohmann::json(nullptr)}};
+    }
+
     if (global.output == OutputFormat::json) {
       nlohmann::json out = {
           {"playbook", playbook->name},
@@ -141,7 +166,8 @@ class PlanCommand : public Command {
            {{"total_ms", playbook->sla.total ? nlohmann::json(playbook->sla.total->count())
                                              : nlohmann::json(nullptr)},
             {"on_breach", playbook->sla.on_breach == OnBreach::warn ? "warn" : "fail"},
-            {"probe", probe}}}};
+            {"probe", probe},
+            {"write_probe", write_probe}}}};
       print_to(stdout, "{}\n", dump_json(out, 2));
       return k_exit_success;
     }
@@ -160,6 +186,7 @@ class PlanCommand : public Command {
              playbook->sla.total ? format_duration(*playbook->sla.total) : "none",
              playbook->sla.on_breach == OnBreach::warn ? "warn" : "fail",
              probe_text(playbook->sla.probe));
+    print_to(stdout, "write probe: {}\n", write_probe_text(playbook->sla.write_probe));
 
     // Columns as wide as their widest cell; the last (what the entry does) is never cut.
     std::vector<std::vector<std::string>> rows{

@@ -8,7 +8,9 @@
 //           201 {"key","seq","site","id"} once the INSERT committed; 200, same shape, the first
 //           row's values, when K is there already (a replay); 503 {"error": "read_only"} when the
 //           database is a read-only replica, {"error": "database_unreachable"} when it does not
-//           answer (within ~2 s), {"error": "no_database"} without --db-port; 400 for a bad body
+//           answer (within ~2 s), {"error": "no_database"} without --db-port; 504
+//           {"error": "outcome_unknown"} when the INSERT was sent and its answer lost (it may have
+//           committed: a write probe counts it as unknown, never failed); 400 for a bad body
 //           (K: 1-100 of A-Z a-z 0-9 . _ : -; N an integer).
 //         GET /orders/K -> 200 {"key","count","site","seqs"} (count > 1: a failover duplicated
 //           it), 404 {"key","count": 0}, 503 as above.
@@ -70,6 +72,13 @@ void answer_failure(httplib::Response& res, const OrderStore& store, const std::
              {{"error", "database_unreachable"},
               {"message", "site " + site + "'s database at " + store.address() +
                               " does not answer: " + failure.message}});
+      break;
+    case StoreFailure::Kind::unknown:
+      // As a gateway that lost its upstream mid-request: the write may have committed.
+      answer(res, 504,
+             {{"error", "outcome_unknown"},
+              {"message", "site " + site + "'s database took the order and gave no answer: " +
+                              failure.message + " (it may be committed)"}});
       break;
     case StoreFailure::Kind::failed:
       answer(res, 500,

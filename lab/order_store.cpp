@@ -86,6 +86,10 @@ std::vector<OrderRow> rows_with(sql::Connection& db, const std::string& key) {
 OrderStore::OrderStore(DbTarget target, std::string site)
     : m_target(std::move(target)), m_site(std::move(site)) {}
 
+// Set once this thread's INSERT left for the server: a failure after it leaves the outcome
+// unknown (the row may be committed), never "failed".
+thread_local bool t_insert_sent = false;
+
 template <class Work>
 auto OrderStore::with_connection(Work&& work) {
   using Result = decltype(work(std::declval<sql::Connection&>()));
@@ -97,6 +101,7 @@ auto OrderStore::with_connection(Work&& work) {
   for (int attempt = 0;; ++attempt) {
     bool reused = mine.connection != nullptr;
     auto started = std::chrono::steady_clock::now();
+    t_insert_sent = false;
     try {
       if (!mine.connection) {
         if (!mine.thread_initialised) {
@@ -119,6 +124,8 @@ auto OrderStore::with_connection(Work&& work) {
         bool at_once = std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500);
         if (reused && attempt == 0 && at_once) continue;
       }
+      if (t_insert_sent && failure.kind != StoreFailure::Kind::read_only)
+        failure.kind = StoreFailure::Kind::unknown;
       note(&failure);
       return Result(tl::unexpected(std::move(failure)));
     }
@@ -134,7 +141,8 @@ void OrderStore::note(const StoreFailure* failure) {
   else
     line += std::string(failure->kind == StoreFailure::Kind::read_only     ? " is read-only"
                         : failure->kind == StoreFailure::Kind::unreachable ? " is unreachable"
-                                                                           : " failed") +
+                        : failure->kind == StoreFailure::Kind::unknown ? " lost an INSERT's answer"
+                                                                       : " failed") +
             " (" + std::to_string(failure->code) + ": " + failure->message + ")\n";
   std::cerr << line << std::flush;
 }
@@ -147,6 +155,7 @@ tl::expected<Placed, StoreFailure> OrderStore::place(const std::string& key, lon
     insert->setString(1, key);
     insert->setInt64(2, seq);
     insert->setString(3, m_site);
+    t_insert_sent = true;
     insert->executeUpdate();  // autocommit: committed once it returns
     std::unique_ptr<sql::Statement> statement(db.createStatement());
     std::unique_ptr<sql::ResultSet> id(statement->executeQuery("SELECT LAST_INSERT_ID()"));

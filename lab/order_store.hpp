@@ -21,7 +21,8 @@ struct OrderRow {
 };
 
 struct StoreFailure {
-  enum class Kind { read_only, unreachable, failed } kind = Kind::failed;
+  // unknown: the INSERT was sent and no answer came back: it may have committed (504).
+  enum class Kind { read_only, unreachable, failed, unknown } kind = Kind::failed;
   int code = 0;         // MariaDB's error number (0 when the connector gave none)
   std::string message;  // the connector's words; they never hold the password
 };

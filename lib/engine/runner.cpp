@@ -167,6 +167,7 @@ class Run {
   void emit_started_probe(const EntryRecord& record);
   std::unique_ptr<AvailabilityProbe> m_probe;
   std::unique_ptr<WriteProbe> m_write_probe;
+  std::string m_probe_refusal;  // the write probe could not read back: no step was started
   void stop_probes();
 
   const Playbook& m_playbook;
@@ -617,6 +618,9 @@ void Run::conclude() {
                   m_report.steps.back().name, m_report.run_id,
                   m_playbook.source_path.empty() ? "PLAYBOOK" : m_playbook.source_path,
                   m_report.run_id);
+  } else if (!m_probe_refusal.empty()) {
+    m_report.result = RunResult::checks_failed;
+    m_report.summary = fmt::format("{}: no step was started, {}", m_probe_refusal, unchanged());
   } else if (failed_check != m_report.checks.end()) {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("check '{}' {}: no step was started, {}", failed_check->name,
@@ -624,8 +628,13 @@ void Run::conclude() {
   } else if (m_step_failed) {
     conclude_failed_step();
   } else if (m_report.sla.breached()) {
-    m_report.result =
-        m_report.sla.on_breach == OnBreach::fail ? RunResult::sla_breached : RunResult::success;
+    // on_breach: warn forgives slowness, never acknowledged writes lost, and never turns
+    // writes that were not read back into a success.
+    const auto& writes = m_report.sla.write_probe;
+    const bool lost = writes && writes->lost_exceeded;
+    m_report.result = m_report.sla.on_breach == OnBreach::fail || lost ? RunResult::sla_breached
+                      : !m_report.sla.writes_verified()                ? RunResult::not_verified
+                                                                       : RunResult::success;
     m_report.summary = sla_breach_summary();
   } else if (!m_report.sla.writes_verified()) {
     m_report.result = RunResult::not_verified;
@@ -641,16 +650,26 @@ void Run::conclude() {
     m_report.result = RunResult::success;
     m_report.summary = success_summary();
   }
+  // What became of the writes, said once for every result (a breach's summary lists them).
   const auto& writes = m_report.sla.write_probe;
-  if (writes && m_report.result != RunResult::not_verified && !writes->lost_exceeded)
-    m_report.summary += writes_note();
+  const bool said = m_report.result == RunResult::not_verified ||
+                    (m_report.result == RunResult::sla_breached && writes && writes->lost_exceeded);
+  if (writes && !said) m_report.summary += writes_note();
 }
 
 // A run that ended early still says what became of the writes it let through.
 std::string Run::writes_note() const {
   const auto& probe = m_report.sla.write_probe;
   if (!probe) return "";
-  if (probe->lost > 0) return fmt::format("; {} acknowledged write(s) lost", probe->lost);
+  if (probe->lost > 0) {
+    std::vector<std::string> shown(
+        probe->lost_keys.begin(),
+        probe->lost_keys.begin() +
+            static_cast<std::ptrdiff_t>(std::min<std::size_t>(probe->lost_keys.size(), 3)));
+    return fmt::format("; {}{} acknowledged write(s) lost ({}{})",
+                       probe->verified ? "" : "at least ", probe->lost, join(shown, ", "),
+                       probe->lost > 3 ? ", ..." : "");
+  }
   if (!probe->verified) return "; the writes could not be read back: data loss unknown";
   return fmt::format("; 0 of {} acknowledged writes lost", probe->acknowledged);
 }
@@ -768,11 +787,13 @@ std::string Run::sla_breach_summary() const {
                               w->lost_keys.size() > shown.size() ? ", ..." : ""));
   }
   if (const auto& w = sla.write_probe; w && w->gap_exceeded) {
-    why.push_back(fmt::format("writes refused for {} (from {}{}), over {}",
+    const auto& limit = sla.write_probe_spec->max_write_gap;
+    why.push_back(fmt::format("writes refused for {} (from {}){}",
                               format_duration(Millis(static_cast<long long>(w->longest_gap_ms))),
                               w->longest_gap_during,
-                              w->longest_gap_recovered ? "" : ", never recovered",
-                              format_duration(*sla.write_probe_spec->max_write_gap)));
+                              !w->longest_gap_recovered ? ": they never came back"
+                              : limit ? fmt::format(", over {}", format_duration(*limit))
+                                      : ""));
   }
   return fmt::format("completed, SLA breached{}: {}",
                      sla.on_breach == OnBreach::warn ? " (on_breach: warn)" : "",
@@ -859,9 +880,14 @@ RunReport Run::execute() {
     }
     if (m_playbook.sla.write_probe && m_options.mode == Mode::run) {
       m_write_probe = std::make_unique<WriteProbe>(*m_playbook.sla.write_probe, m_report.run_id);
-      m_write_probe->start();
+      m_probe_refusal = m_write_probe->prepare();
     }
-    run_steps();
+    if (m_probe_refusal.empty()) {
+      if (m_write_probe) m_write_probe->start();
+      run_steps();
+    } else {
+      m_write_probe.reset();
+    }
     stop_probes();
   }
   return finish();

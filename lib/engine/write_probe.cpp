@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "clients/http_client.hpp"
-#include "engine/write_verify.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
@@ -15,16 +14,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t k_max_listed_keys = 1000;  // in the report; the counts stay exact
-constexpr std::size_t k_max_senders = 32;
+// How long a gap still open at the end is waited on without max_write_gap.
+constexpr Millis k_recovery_wait{10'000};
+constexpr std::size_t k_max_senders = 128;  // 20ms with a 2s timeout needs 102
 
 double ms_since(Clock::time_point origin, Clock::time_point at) {
   return std::chrono::duration<double, std::milli>(at - origin).count();
-}
-
-std::string replaced(std::string text, std::string_view name, const std::string& value) {
-  for (auto at = text.find(name); at != std::string::npos; at = text.find(name, at + value.size()))
-    text.replace(at, name.size(), value);
-  return text;
 }
 
 bool listed(const std::vector<long long>& statuses, long status,
@@ -80,12 +75,11 @@ std::string_view write_verdict_name(WriteVerdict verdict) {
   return "not_verified";
 }
 
-// Loss proven beyond the limit is a breach whatever else is unknown; otherwise a write that
-// could not be read back leaves the loss unknown: never "met".
+// What was measured beyond its limit (loss proven, a gap) is a breach whatever else is unknown;
+// otherwise a write that could not be read back leaves the loss unknown: never "met".
 WriteVerdict WriteProbeReport::verdict() const {
-  if (lost_exceeded) return WriteVerdict::breached;
+  if (lost_exceeded || gap_exceeded) return WriteVerdict::breached;
   if (!verified) return WriteVerdict::not_verified;
-  if (gap_exceeded) return WriteVerdict::breached;
   return WriteVerdict::met;
 }
 
@@ -97,6 +91,17 @@ WriteProbe::~WriteProbe() {
   for (auto& sender : m_senders) {
     if (sender.joinable()) sender.join();
   }
+}
+
+std::string WriteProbe::key_of(long long seq) const {
+  return fmt::format("{}-{}", m_run_id, seq);
+}
+
+std::string WriteProbe::prepare() {
+  auto target = prepare_read_back(m_spec);
+  if (!target) return redact(fmt::format("sla.write_probe: {}", target.error()));
+  m_read_back = std::move(*target);
+  return "";
 }
 
 void WriteProbe::start() {
@@ -111,49 +116,78 @@ void WriteProbe::start() {
     m_senders.emplace_back([this, first, stride] { send_every(first, stride); });
 }
 
-void WriteProbe::running(std::string entry) {
+void WriteProbe::running(const std::string& entry) {
   std::lock_guard lock(m_mutex);
-  m_current = std::move(entry);
+  auto known = std::find(m_entries.begin(), m_entries.end(), entry);
+  if (known == m_entries.end() && m_entries.size() < UINT16_MAX)
+    known = m_entries.insert(m_entries.end(), entry);
+  m_current = static_cast<std::uint16_t>(known == m_entries.end() ? m_entries.size() - 1
+                                                                  : known - m_entries.begin());
 }
 
 // Slots first, first + stride, ...: slot k is due at k intervals after the start. A slot
 // this sender reaches after the next one was due is missed (counted, never sent late).
 void WriteProbe::send_every(std::size_t first_slot, std::size_t stride) {
-  for (std::size_t slot = first_slot;; slot += stride) {
-    const auto due = m_origin + m_spec.interval * static_cast<long long>(slot);
-    if (Clock::now() > due + m_spec.interval) {
-      std::lock_guard lock(m_mutex);
-      ++m_missed;
-      continue;
+  try {  // a thread must not throw; a failed sender makes the whole probe untrustworthy
+    for (std::size_t slot = first_slot; !m_stop.stop_requested(); slot += stride) {
+      const auto due = m_origin + m_spec.interval * static_cast<long long>(slot);
+      if (Clock::now() > due + m_spec.interval) {
+        std::lock_guard lock(m_mutex);
+        ++m_missed;
+        continue;
+      }
+      if (!m_stop.sleep_until(due) || m_stop.stop_requested()) return;
+      auto attempt = send(static_cast<long long>(slot) + 1);
+      {
+        std::lock_guard lock(m_mutex);
+        long long& last =
+            attempt.outcome == WriteOutcome::acknowledged ? m_last_acknowledged : m_last_refused;
+        last = std::max(last, attempt.seq);
+        m_attempts.push_back(attempt);
+      }
+      m_written.notify_all();
     }
-    if (!m_stop.sleep_until(due) || m_stop.stop_requested()) return;
-    auto attempt = send(static_cast<long long>(slot) + 1);
+  } catch (const std::exception& e) {
     std::lock_guard lock(m_mutex);
-    m_attempts.push_back(std::move(attempt));
+    if (m_failure.empty()) m_failure = fmt::format("a write sender failed: {}", e.what());
   }
+}
+
+std::uint16_t WriteProbe::class_index(const std::string& error_class, const std::string& sample) {
+  std::lock_guard lock(m_mutex);
+  auto known = std::find(m_classes.begin(), m_classes.end(), error_class);
+  if (known != m_classes.end()) return static_cast<std::uint16_t>(known - m_classes.begin());
+  if (m_classes.size() >= UINT16_MAX) return 0;
+  m_classes.push_back(error_class);
+  // Redacted whole, then cut: a secret across the cut would leave its first part otherwise.
+  std::string text = redact(sample);
+  if (text.size() > 160) text = text.substr(0, 160);
+  text = valid_utf8(text);
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  m_samples.push_back(text);
+  return static_cast<std::uint16_t>(m_classes.size() - 1);
 }
 
 WriteAttempt WriteProbe::send(long long seq) {
   WriteAttempt attempt;
   attempt.seq = seq;
-  attempt.key = fmt::format("{}-{}", m_run_id, seq);
   {
     std::lock_guard lock(m_mutex);
     attempt.entry = m_current;
   }
+  const std::string key = key_of(seq);
   HttpRequest request;
   request.method = m_spec.method;
   request.url = m_spec.url;
-  request.body =
-      replaced(replaced(m_spec.body, "{key}", attempt.key), "{seq}", std::to_string(seq));
-  request.headers = {{"Content-Type", m_spec.content_type}, {"Idempotency-Key", attempt.key}};
+  request.body = replace_all(replace_all(m_spec.body, "{key}", key), "{seq}", std::to_string(seq));
+  request.headers = {{"Content-Type", m_spec.content_type}, {"Idempotency-Key", key}};
   request.connect_timeout = m_spec.timeout;
   request.max_body = 4096;
   const auto sent = Clock::now();
-  attempt.sent_ms = ms_since(m_origin, sent);
+  attempt.sent_ms = static_cast<float>(ms_since(m_origin, sent));
   // Not cancellable: a write in flight is waited for, so its outcome is known.
   auto response = http_request(request, sent + m_spec.timeout, nullptr);
-  attempt.latency_ms = ms_since(sent, Clock::now());
+  attempt.latency_ms = static_cast<float>(ms_since(sent, Clock::now()));
   if (response) {
     const long status = response->status;
     if (listed(m_spec.ack_status, status, {200, 201})) {
@@ -162,12 +196,10 @@ WriteAttempt WriteProbe::send(long long seq) {
     }
     attempt.outcome = listed(m_spec.unknown_status, status, {502, 504}) ? WriteOutcome::unknown
                                                                         : WriteOutcome::failed;
-    attempt.error_class = fmt::format("http {}", status);
-    attempt.error = attempt.error_class;
-    std::string body = response->body.substr(0, 160);
-    body = valid_utf8(body);
-    std::replace(body.begin(), body.end(), '\n', ' ');
-    attempt.error += body.empty() ? "" : ": " + body;
+    const std::string error_class =
+        fmt::format("{}: http {}", outcome_name(attempt.outcome), status);
+    attempt.error_class = class_index(
+        error_class, response->body.empty() ? error_class : error_class + ": " + response->body);
     return attempt;
   }
   // Refused or unresolvable: it never reached the service. Anything after the request left
@@ -175,18 +207,61 @@ WriteAttempt WriteProbe::send(long long seq) {
   const auto kind = response.error().kind;
   const bool never_sent = kind == HttpError::Class::refused || kind == HttpError::Class::resolve;
   attempt.outcome = never_sent ? WriteOutcome::failed : WriteOutcome::unknown;
-  attempt.error_class = http_error_class_name(kind);
-  attempt.error = response.error().message;
+  attempt.error_class =
+      class_index(fmt::format("{}: {}", outcome_name(attempt.outcome), http_error_class_name(kind)),
+                  response.error().message);
   return attempt;
+}
+
+// The run ended while writes were refused: they may be about to come back (a route still
+// settling). Keep writing until one is acknowledged, for as long as the gap may last.
+void WriteProbe::wait_for_recovery() {
+  std::unique_lock lock(m_mutex);
+  if (m_last_refused <= m_last_acknowledged) return;
+  const long long refused = m_last_refused;
+  const auto wait = m_spec.max_write_gap ? *m_spec.max_write_gap : k_recovery_wait;
+  m_written.wait_until(lock, Clock::now() + wait,
+                       [&] { return m_last_acknowledged > refused || !m_failure.empty(); });
+}
+
+void WriteProbe::tally(WriteProbeReport& report) const {
+  std::vector<ProbeSample> samples;
+  samples.reserve(m_attempts.size());
+  for (const auto& attempt : m_attempts) {
+    ++report.attempts;
+    unsigned column = 0;
+    switch (attempt.outcome) {
+      case WriteOutcome::acknowledged:
+        ++report.acknowledged;
+        column = 0;
+        break;
+      case WriteOutcome::failed:
+        ++report.failed;
+        column = 1;
+        break;
+      case WriteOutcome::unknown:
+        ++report.unknown;
+        column = 2;
+        break;
+    }
+    samples.push_back({attempt.sent_ms, 1U << column, attempt.latency_ms});
+    if (attempt.outcome == WriteOutcome::acknowledged) continue;
+    ++report.failures_by_entry[m_entries[attempt.entry]];
+    const std::string& error_class = m_classes[attempt.error_class];
+    ++report.errors_by_class[error_class];
+    report.error_samples[error_class] = m_samples[attempt.error_class];
+  }
+  report.series = probe_series(m_origin_wall, m_spec.interval, m_stopped_ms, samples,
+                               {"acknowledged", "failed", "unknown"});
 }
 
 void WriteProbe::measure_gap(WriteProbeReport& report) const {
   const WriteAttempt* opened = nullptr;
   auto close = [&](double ended_ms, bool recovered) {
     const double gap = ended_ms - opened->sent_ms;
-    if (gap > report.longest_gap_ms) {
+    if (gap > report.longest_gap_ms || !recovered) {
       report.longest_gap_ms = gap;
-      report.longest_gap_during = opened->entry;
+      report.longest_gap_during = m_entries[opened->entry];
       report.longest_gap_started =
           m_origin_wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(
                               std::chrono::duration<double, std::milli>(opened->sent_ms));
@@ -201,10 +276,17 @@ void WriteProbe::measure_gap(WriteProbeReport& report) const {
       close(attempt.sent_ms + attempt.latency_ms, true);
     }
   }
+  // Writes that never came back are the worst gap whatever its length, and a breach.
   if (opened != nullptr) close(m_stopped_ms, false);
+  report.gap_exceeded =
+      !report.longest_gap_recovered ||
+      (m_spec.max_write_gap &&
+       report.longest_gap_ms > static_cast<double>(m_spec.max_write_gap->count()));
 }
 
 WriteProbeReport WriteProbe::stop(const CancelToken& cancel) {
+  running("after the run");
+  if (!cancel.stop_requested()) wait_for_recovery();
   m_stop.request_stop();
   m_stop.cancel();
   for (auto& sender : m_senders) {
@@ -215,69 +297,48 @@ WriteProbeReport WriteProbe::stop(const CancelToken& cancel) {
             [](const WriteAttempt& a, const WriteAttempt& b) { return a.seq < b.seq; });
 
   WriteProbeReport report;
-  report.url = m_spec.url;
+  report.url = redact(m_spec.url);
   report.missed_slots = m_missed;
-  std::vector<ProbeSample> samples;
-  std::vector<std::string> acknowledged, unknown;
-  for (const auto& attempt : m_attempts) {
-    ++report.attempts;
-    unsigned column = 0;
-    switch (attempt.outcome) {
-      case WriteOutcome::acknowledged:
-        ++report.acknowledged;
-        acknowledged.push_back(attempt.key);
-        column = 0;
-        break;
-      case WriteOutcome::failed:
-        ++report.failed;
-        column = 1;
-        break;
-      case WriteOutcome::unknown:
-        ++report.unknown;
-        unknown.push_back(attempt.key);
-        column = 2;
-        break;
-    }
-    samples.push_back({attempt.sent_ms, 1U << column, attempt.latency_ms});
-    if (attempt.outcome == WriteOutcome::acknowledged) continue;
-    ++report.failures_by_entry[attempt.entry];
-    const std::string error_class =
-        fmt::format("{}: {}", outcome_name(attempt.outcome), attempt.error_class);
-    if (report.errors_by_class[error_class]++ == 0)
-      report.error_samples[error_class] = redact(attempt.error);
-  }
-  measure_gap(report);
-  report.series = probe_series(m_origin_wall, m_spec.interval, m_stopped_ms, samples,
-                               {"acknowledged", "failed", "unknown"});
-  if (m_spec.max_write_gap &&
-      report.longest_gap_ms > static_cast<double>(m_spec.max_write_gap->count()))
-    report.gap_exceeded = true;
-
   report.verify_method = m_spec.verify_url.empty() ? "sql" : "url";
-  if (cancel.stop_requested()) {
+  tally(report);
+  measure_gap(report);
+  verify(report, cancel);
+  return report;
+}
+
+void WriteProbe::verify(WriteProbeReport& report, const CancelToken& cancel) const {
+  auto not_verified = [&](std::string why) {
     report.unverified = report.acknowledged;
-    report.not_verified_why = "the run was interrupted before the writes were read back";
-    return report;
-  }
+    report.not_verified_why = redact(why);
+  };
+  if (!m_failure.empty()) return not_verified(m_failure);
+  if (cancel.stop_requested())
+    return not_verified("the run was interrupted before the writes were read back");
+  // Nothing acknowledged proves nothing about loss: never a "0 lost" from no evidence.
+  if (report.acknowledged == 0)
+    return not_verified("no write was acknowledged: there is nothing to read back");
   // Unknown outcomes are read back too: not to judge them, but to say how many landed.
-  std::vector<std::string> keys = acknowledged;
-  keys.insert(keys.end(), unknown.begin(), unknown.end());
-  const auto started = Clock::now();
-  auto presence = read_back(m_spec, keys, started + m_spec.verify_timeout, cancel);
-  report.verify_ms = ms_since(started, Clock::now());
-  if (!presence) {
-    report.unverified = report.acknowledged;
-    report.not_verified_why = redact(presence.error());
-    return report;
+  std::vector<long long> seqs;
+  for (const auto& attempt : m_attempts) {
+    if (attempt.outcome == WriteOutcome::acknowledged) seqs.push_back(attempt.seq);
   }
+  const std::size_t acknowledged = seqs.size();
+  for (const auto& attempt : m_attempts) {
+    if (attempt.outcome == WriteOutcome::unknown) seqs.push_back(attempt.seq);
+  }
+  std::vector<std::string> keys;
+  keys.reserve(seqs.size());
+  for (long long seq : seqs) keys.push_back(key_of(seq));
+  const auto started = Clock::now();
+  auto presence = read_back(m_spec, m_read_back, keys, started + m_spec.verify_timeout, cancel);
+  report.verify_ms = ms_since(started, Clock::now());
   std::string first_error;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const auto& found = (*presence)[i];
-    const bool was_acknowledged = i < acknowledged.size();
+    const auto& found = presence[i];
     if (found.copies > 1 && report.duplicate_keys.size() < k_max_listed_keys)
       report.duplicate_keys.push_back(keys[i]);
     if (found.copies > 1) ++report.duplicates;
-    if (!was_acknowledged) {
+    if (i >= acknowledged) {
       if (found.copies > 0) ++report.unknown_landed;
       continue;
     }
@@ -299,7 +360,6 @@ WriteProbeReport WriteProbe::stop(const CancelToken& cancel) {
                            report.unverified, report.acknowledged, first_error));
   }
   report.lost_exceeded = report.lost > m_spec.max_lost;
-  return report;
 }
 
 nlohmann::json WriteProbeReport::to_json(const WriteProbeSpec& spec) const {

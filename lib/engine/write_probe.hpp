@@ -6,6 +6,8 @@
 // absent, and a probe that could not read a write back says "not verified", never "0 lost".
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -16,21 +18,21 @@
 #include "core/cancel.hpp"
 #include "core/model.hpp"
 #include "engine/probe_series.hpp"
+#include "engine/write_verify.hpp"
 #include "util/clock.hpp"
 
 namespace drctl {
 
 enum class WriteOutcome { acknowledged, failed, unknown };
 
+// One write, kept small: an hour at 10 ms is 360,000 of them. Its key is made from `seq`.
 struct WriteAttempt {
   long long seq = 0;
-  std::string key;
-  double sent_ms = 0;  // from the probe's start
-  double latency_ms = 0;
+  float sent_ms = 0;  // from the probe's start
+  float latency_ms = 0;
   WriteOutcome outcome = WriteOutcome::unknown;
-  std::string error_class;  // "http 503", "refused", "timeout", ...
-  std::string error;        // the answer or the client's message
-  std::string entry;        // running when it was sent
+  std::uint16_t entry = 0;        // index into the entries seen (what ran when it was sent)
+  std::uint16_t error_class = 0;  // index into the error classes seen (0: none)
 };
 
 enum class WriteVerdict { met, breached, not_verified };
@@ -44,7 +46,8 @@ struct WriteProbeReport {
   std::map<std::string, long long> errors_by_class;
   std::map<std::string, std::string> error_samples;  // class -> the first answer, cut short
   // The longest time writes were refused: from a write that was not acknowledged to the end
-  // of the next one that was (or to the probe's end: then it never recovered).
+  // of the next one that was. A gap still open when the run ends is waited on (up to
+  // max_write_gap, else k_recovery_wait); if writes never come back it is a breach.
   double longest_gap_ms = 0;
   std::string longest_gap_during;  // the entry running when it began
   WallTime longest_gap_started{};
@@ -74,29 +77,45 @@ class WriteProbe {
   // `run_id` makes every write's key unique across runs: "<run id>-<seq>".
   WriteProbe(WriteProbeSpec spec, std::string run_id);
   ~WriteProbe();
+  // Before the first step: what reading back needs (the MySQL module, verify_sql's password);
+  // the error says what is missing, and the run must not start.
+  std::string prepare();
   void start();
   // Names the entry now running ("step flip-route", "rollback flip-route"), for attribution.
-  void running(std::string entry);
-  // Stops sending; a write in flight is waited for (at most `timeout`), so every sent write
-  // has its outcome. Then reads the writes back, unless `cancel` is set.
+  void running(const std::string& entry);
+  // Stops sending: a gap still open is waited on first, and a write in flight is waited for (at
+  // most `timeout`), so every sent write has its outcome. Then reads the writes back, unless
+  // `cancel` is set.
   WriteProbeReport stop(const CancelToken& cancel);
+  std::string key_of(long long seq) const;
 
  private:
   void send_every(std::size_t first_slot, std::size_t stride);
   WriteAttempt send(long long seq);
+  void wait_for_recovery();
+  void tally(WriteProbeReport& report) const;
   void measure_gap(WriteProbeReport& report) const;
+  void verify(WriteProbeReport& report, const CancelToken& cancel) const;
+  std::uint16_t class_index(const std::string& error_class, const std::string& sample);
 
   WriteProbeSpec m_spec;
   std::string m_run_id;
+  ReadBackTarget m_read_back;
   CancelToken m_stop;
   std::vector<std::thread> m_senders;
   std::chrono::steady_clock::time_point m_origin;
   WallTime m_origin_wall{};
   double m_stopped_ms = 0;
-  std::mutex m_mutex;
-  std::string m_current = "before the first step";
+  mutable std::mutex m_mutex;
+  std::condition_variable m_written;  // an attempt has its outcome
+  std::vector<std::string> m_entries{"before the first step"};
+  std::uint16_t m_current = 0;
+  std::vector<std::string> m_classes{""};
+  std::vector<std::string> m_samples{""};  // the first answer of each class
   std::vector<WriteAttempt> m_attempts;
+  long long m_last_acknowledged = 0, m_last_refused = 0;  // seqs
   long long m_missed = 0;
+  std::string m_failure;  // a sender that failed: the probe's figures cannot be trusted
 };
 
 }  // namespace drctl

@@ -11,6 +11,7 @@
 #include "clients/sql.hpp"
 #include "core/spec.hpp"
 #include "util/secrets.hpp"
+#include "util/strings.hpp"
 
 namespace drctl {
 namespace {
@@ -20,16 +21,10 @@ constexpr std::size_t k_readers = 4;  // keys read back at once
 constexpr int k_rounds = 3;           // tries for a key that could not be read back
 constexpr auto k_pause = std::chrono::milliseconds(500);  // between them
 
-std::string with_key(std::string text, const std::string& key) {
-  for (auto at = text.find("{key}"); at != std::string::npos; at = text.find("{key}", at + 1))
-    text.replace(at, 5, key);
-  return text;
-}
-
 KeyPresence presence_by_url(const WriteProbeSpec& spec, const std::string& key, Deadline deadline,
                             const CancelToken& cancel) {
   HttpRequest request;
-  request.url = with_key(spec.verify_url, key);
+  request.url = replace_all(spec.verify_url, "{key}", key);
   request.connect_timeout = spec.timeout;
   request.max_body = 64 * 1024;
   auto response =
@@ -41,12 +36,12 @@ KeyPresence presence_by_url(const WriteProbeSpec& spec, const std::string& key, 
   auto body = nlohmann::json::parse(response->body, nullptr, false);
   if (body.is_discarded())
     return {-1, fmt::format("GET {}: answered 200 with a body that is not JSON", request.url)};
-  if (body.is_object() && body.contains("count")) {
-    if (!body["count"].is_number_integer() || body["count"].get<long long>() < 0)
-      return {-1, fmt::format("GET {}: `count` is not a whole number", request.url)};
-    return {body["count"].get<long long>(), ""};
-  }
-  return {1, ""};
+  // Only a count says present or absent: a soft 404 ({"error": "not found"} with 200) or a
+  // catch-all route must never read as "present".
+  if (!body.is_object() || !body.contains("count") || !body["count"].is_number_integer() ||
+      body["count"].get<long long>() < 0)
+    return {-1, fmt::format("GET {}: answered 200 without a whole-number `count`", request.url)};
+  return {body["count"].get<long long>(), ""};
 }
 
 class SqlReader {
@@ -56,7 +51,7 @@ class SqlReader {
 
   KeyPresence presence(const std::string& key) {
     // Keys are drctl's own (run id and sequence: letters, digits, dashes): quoting is enough.
-    const std::string sql = with_key(m_query, "'" + key + "'");
+    const std::string sql = replace_all(m_query, "{key}", "'" + key + "'");
     for (int tries = 0; tries < 2; ++tries) {
       if (!m_session) {
         auto session = m_client.connect(m_endpoint);
@@ -113,21 +108,24 @@ tl::expected<SqlEndpoint, std::string> sql_endpoint(const WriteProbeSpec& spec) 
 
 }  // namespace
 
-tl::expected<std::vector<KeyPresence>, std::string> read_back(const WriteProbeSpec& spec,
-                                                              const std::vector<std::string>& keys,
-                                                              Deadline deadline,
-                                                              const CancelToken& cancel) {
+tl::expected<ReadBackTarget, std::string> prepare_read_back(const WriteProbeSpec& spec) {
+  ReadBackTarget target;
+  if (spec.verify_sql.is_null()) return target;
+  auto loaded = sql_client();
+  if (!loaded) return tl::unexpected(fmt::format("verify_sql: {}", loaded.error()));
+  target.sql = *loaded;
+  auto named = sql_endpoint(spec);
+  if (!named) return tl::unexpected(named.error());
+  target.endpoint = std::move(*named);
+  return target;
+}
+
+std::vector<KeyPresence> read_back(const WriteProbeSpec& spec, const ReadBackTarget& target,
+                                   const std::vector<std::string>& keys, Deadline deadline,
+                                   const CancelToken& cancel) {
   std::vector<KeyPresence> found(keys.size());
-  SqlClient* client = nullptr;
-  SqlEndpoint endpoint;
-  if (!spec.verify_sql.is_null()) {
-    auto loaded = sql_client();
-    if (!loaded) return tl::unexpected(fmt::format("verify_sql: {}", loaded.error()));
-    client = *loaded;
-    auto named = sql_endpoint(spec);
-    if (!named) return tl::unexpected(named.error());
-    endpoint = std::move(*named);
-  }
+  SqlClient* client = target.sql;
+  const SqlEndpoint& endpoint = target.endpoint;
   // Right after a switch the way back can still stumble (a proxy's old worker finishing its
   // kept-alive connections, a pool reconnecting): what could not be read is tried again, a
   // little later, a few times; only what never answers clearly stays unverified.
@@ -146,7 +144,12 @@ tl::expected<std::vector<KeyPresence>, std::string> read_back(const WriteProbeSp
           found[i] = {-1, cancel.stop_requested() ? "interrupted" : "verify_timeout ran out"};
           continue;
         }
-        found[i] = sql ? sql->presence(keys[i]) : presence_by_url(spec, keys[i], deadline, cancel);
+        try {  // a thread must not throw: what fails here is "not read back", nothing more
+          found[i] =
+              sql ? sql->presence(keys[i]) : presence_by_url(spec, keys[i], deadline, cancel);
+        } catch (const std::exception& e) {
+          found[i] = {-1, fmt::format("reading it back failed: {}", e.what())};
+        }
       }
     };
     std::vector<std::thread> readers;

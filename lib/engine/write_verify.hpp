@@ -7,6 +7,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "clients/sql.hpp"
 #include "core/cancel.hpp"
 #include "core/model.hpp"
 #include "util/duration.hpp"
@@ -18,11 +19,17 @@ struct KeyPresence {
   std::string error;      // why not, in one line
 };
 
-// One presence per key, in order; a few keys at once. The error: nothing could be read at all
-// (the SQL module, the password, the server refused every session).
-tl::expected<std::vector<KeyPresence>, std::string> read_back(const WriteProbeSpec& spec,
-                                                              const std::vector<std::string>& keys,
-                                                              Deadline deadline,
-                                                              const CancelToken& cancel);
+// Where the writes are read back from, resolved before the first step: a wrong password file
+// or a missing MySQL module is found before the switch, not after it.
+struct ReadBackTarget {
+  SqlClient* sql = nullptr;  // null: by verify_url
+  SqlEndpoint endpoint;
+};
+tl::expected<ReadBackTarget, std::string> prepare_read_back(const WriteProbeSpec& spec);
+
+// One presence per key, in order; a few keys at once; what could not be read is tried again.
+std::vector<KeyPresence> read_back(const WriteProbeSpec& spec, const ReadBackTarget& target,
+                                   const std::vector<std::string>& keys, Deadline deadline,
+                                   const CancelToken& cancel);
 
 }  // namespace drctl

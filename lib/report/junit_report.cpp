@@ -101,9 +101,14 @@ void write_writes_suite(std::string& xml, const RunReport& report) {
       w.verified || w.lost > 0 ? std::to_string(w.lost) : "unknown", w.duplicates, w.longest_gap_ms,
       w.longest_gap_during.empty() ? "-" : w.longest_gap_during);
   if (verdict == WriteVerdict::breached) {
-    xml += fmt::format("      <failure type=\"{}\" message=\"{}\">lost keys: {}</failure>\n",
+    const std::string detail =
+        w.lost_exceeded ? "lost keys: " + join(w.lost_keys, ", ")
+                        : fmt::format("writes refused for {:.0f} ms from {}{}", w.longest_gap_ms,
+                                      w.longest_gap_during,
+                                      w.longest_gap_recovered ? "" : ": they never came back");
+    xml += fmt::format("      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                        w.lost_exceeded ? "writes_lost" : "write_gap_exceeded", xml_escape(facts),
-                       xml_escape(join(w.lost_keys, ", ")));
+                       xml_escape(detail));
   } else if (verdict == WriteVerdict::not_verified) {
     xml += fmt::format("      <error type=\"not_verified\" message=\"{}\">{}</error>\n",
                        xml_escape(facts), xml_escape(w.not_verified_why));

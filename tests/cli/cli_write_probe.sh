@@ -112,11 +112,63 @@ check gap 4 run "$WORK/gap.yaml" --yes --output json
 same "gap: write_gap_exceeded, verdict breached" "$(py gap '(w["write_gap_exceeded"], w["verdict"], w["lost"])')" "(True, 'breached', 0)"
 contains "gap: the summary says for how long and from which step" "$WORK/gap.out" "from step refuse), over 200ms"
 
-# --- a gap that never closes: the run ends while writes are refused
+# --- a gap still open when the steps end: waited on (up to max_write_gap); writes that never
+# come back are a breach, writes that come back soon after are not
 playbook open_gap "$(wait_step before 0.1; admin_step refuse write/fail 0.3)" "    max_write_gap: 1s"
-check open_gap 0 run "$WORK/open_gap.yaml" --yes --output json
+check open_gap 4 run "$WORK/open_gap.yaml" --yes --output json
 admin write/ok
-same "open gap: reported as never recovered" "$(py open_gap '(w["longest_write_gap_recovered"], w["longest_write_gap_during"])')" "(False, 'step refuse')"
+same "open gap: never recovered, waited on for max_write_gap, a breach" \
+  "$(py open_gap '(w["longest_write_gap_recovered"], w["longest_write_gap_during"], w["longest_write_gap_ms"] >= 1000, w["write_gap_exceeded"], w["verdict"])')" \
+  "(False, 'step refuse', True, True, 'breached')"
+contains "open gap: the summary says they never came back" "$WORK/open_gap.out" "they never came back"
+playbook late "$(wait_step before 0.1; admin_step refuse write/fail 0.2)" "    max_write_gap: 3s"
+(sleep 0.9; admin write/ok) &  # after the steps (~0.3 s and start-up), within max_write_gap
+healer=$!
+check late 0 run "$WORK/late.yaml" --yes --output json
+wait "$healer"
+same "late recovery: the probe kept writing after the steps until one was acknowledged" \
+  "$(py late '(w["longest_write_gap_recovered"], w["verdict"], w["failures_by_entry"].get("after the run", 0) > 0)')" "(True, 'met', True)"
+
+# --- nothing acknowledged proves nothing: never "0 lost"
+playbook none_acked "$(wait_step refused 0.3)" "    max_write_gap: 200ms"
+admin write/fail
+check none_acked 4 run "$WORK/none_acked.yaml" --yes --output json
+admin write/ok
+same "nothing acknowledged: not verified, lost null (and writes never came back: a breach)" \
+  "$(py none_acked '(w["acknowledged"], w["verification"]["verified"], w["lost"], w["verification"]["why_not"])')" \
+  "(0, False, None, 'no write was acknowledged: there is nothing to read back')"
+
+# --- on_breach: warn forgives slowness, not lost writes, and not writes left unverified
+playbook warn_lost "$(wait_step before 0.1; admin_step lose write/lose 0.2; admin_step heal write/ok 0.1)"
+sed -i 's/^sla:$/sla:\n  on_breach: warn/' "$WORK/warn_lost.yaml"
+check warn_lost 4 run "$WORK/warn_lost.yaml" --yes --output json
+same "warn: lost writes still end sla_breached" "$(py warn_lost '(r["result"], w["lost"] > 0)')" "('sla_breached', True)"
+playbook warn_unverified "$(wait_step slow 0.3; admin_step "break" verify/garbage 0)" "    max_write_gap: 5s"
+sed -i 's/^sla:$/sla:\n  on_breach: warn\n  total: 100ms/' "$WORK/warn_unverified.yaml"
+check warn_unverified 7 run "$WORK/warn_unverified.yaml" --yes --output json
+admin verify/ok
+same "warn: over sla.total with writes not read back ends not_verified, not success" "$(py warn_unverified '(r["result"], r["sla"]["total_exceeded"])')" "('not_verified', True)"
+
+# --- a verifier's 200 without a count is not "present"
+playbook soft404 "$(wait_step before 0.2; admin_step "break" verify/soft404 0)"
+check soft404 7 run "$WORK/soft404.yaml" --yes --output json
+admin verify/ok
+same "soft 404: 200 without a count is not read back" "$(py soft404 '(w["verdict"], w["lost"], "without a whole-number `count`" in w["verification"]["why_not"])')" "('not_verified', None, True)"
+
+# --- what reading back needs is found before the first step
+cat > "$WORK/badsql.yaml" <<YAML
+version: 1
+name: badsql
+sla:
+  write_probe:
+    url: $STORE/orders
+    verify_sql: {port: 9, user: app, password_file: $WORK/no-such-file, query: "SELECT COUNT(*) FROM t WHERE k = {key}"}
+steps:
+  - {name: s, exec: {argv: ["touch", "$WORK/badsql-ran"]}, rollback: {exec: {argv: ["true"]}}}
+YAML
+check badsql 1 run "$WORK/badsql.yaml" --yes
+contains "verify_sql's unreadable password: named before any step" "$WORK/badsql.out" "result: checks_failed (exit 1): sla.write_probe: verify_sql: password: cannot read secret file"
+[ ! -e "$WORK/badsql-ran" ] && pass "verify_sql's unreadable password: no step ran" || fail "verify_sql's unreadable password: a step ran"
 
 # --- a verifier that answers garbage, errors, or is down: not verified, exit 7, lost null
 for mode in garbage error; do

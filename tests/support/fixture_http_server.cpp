@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
     }
   }
   httplib::Server server;
+  // As Go's net/http does: without it a response written in two parts waits for a delayed ACK.
+  server.set_tcp_nodelay(true);
+  // nginx's keepalive_requests default (cpp-httplib closes after 5): probes reuse connections.
+  server.set_keep_alive_max_count(1000);
   std::atomic<int> counter{0};
   server.Get(R"(/status/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
     res.status = std::stoi(req.matches[1]);

@@ -7,7 +7,8 @@ reads it back, and misbehaves on request, so each outcome class can be produced 
   POST /admin/write/MODE   ok | fail (503, not stored) | lose (201, NOT stored: an acknowledged
                            write lost) | dup (201, stored twice) | hang (stored, answered after
                            3 s: an unknown outcome that landed) | bad_gateway (502, not stored)
-  POST /admin/verify/MODE  ok | garbage (200 with a body that is not JSON) | error (500)
+  POST /admin/verify/MODE  ok | garbage (200 with a body that is not JSON) | error (500) |
+                           soft404 (200 {"error": "not found"}: JSON, but no count)
   GET  /admin/keys         every stored key, one per line
   GET  /admin/lost         every key acknowledged in `lose` mode, one per line
 
@@ -80,6 +81,8 @@ class Handler(BaseHTTPRequestHandler):
         mode = modes["verify"]
         if mode == "garbage":
             return self.answer(200, "<html>maintenance</html>", "text/html")
+        if mode == "soft404":
+            return self.answer(200, {"error": "not found"})
         if mode == "error":
             return self.answer(500, {"error": "verify broken"})
         with lock:
