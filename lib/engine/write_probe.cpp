@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "clients/http_client.hpp"
 #include "util/json_fields.hpp"
@@ -198,8 +199,8 @@ WriteAttempt WriteProbe::send(long long seq) {
                                                                         : WriteOutcome::failed;
     const std::string error_class =
         fmt::format("{}: http {}", outcome_name(attempt.outcome), status);
-    attempt.error_class = class_index(
-        error_class, response->body.empty() ? error_class : error_class + ": " + response->body);
+    attempt.error_class =
+        class_index(error_class, response->body.empty() ? "(no body)" : response->body);
     return attempt;
   }
   // Refused or unresolvable: it never reached the service. Anything after the request left
@@ -375,7 +376,7 @@ nlohmann::json WriteProbeReport::to_json(const WriteProbeSpec& spec) const {
       {"failures_by_entry", failures_by_entry},
       {"errors_by_class", errors_by_class},
       {"error_samples", error_samples},
-      {"longest_write_gap_ms", longest_gap_ms},
+      {"longest_write_gap_ms", std::round(longest_gap_ms * 1000) / 1000},
       {"longest_write_gap_during",
        longest_gap_ms > 0 ? nlohmann::json(longest_gap_during) : nlohmann::json(nullptr)},
       {"longest_write_gap_started_at", longest_gap_ms > 0

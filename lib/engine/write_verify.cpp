@@ -30,7 +30,15 @@ KeyPresence presence_by_url(const WriteProbeSpec& spec, const std::string& key, 
   auto response =
       http_request(request, std::min(deadline, Clock::now() + spec.timeout * 5), &cancel);
   if (!response) return {-1, fmt::format("GET {}: {}", request.url, response.error().message)};
-  if (response->status == 404) return {0, ""};
+  // Present or absent only as the service counts it: a 404 from a proxy or a wrong path (an
+  // HTML page, an empty body, an app's "no such route") is no evidence about the write, and
+  // must never read as data loss.
+  if (response->status == 404) {
+    auto body = nlohmann::json::parse(response->body, nullptr, false);
+    if (body.is_object() && body.contains("count") && body["count"] == 0) return {0, ""};
+    return {-1, fmt::format("GET {}: answered 404 without a `count` of 0 (a wrong path?)",
+                            request.url)};
+  }
   if (response->status != 200)
     return {-1, fmt::format("GET {}: answered {}", request.url, response->status)};
   auto body = nlohmann::json::parse(response->body, nullptr, false);

@@ -73,9 +73,9 @@ const Fields& top_level_fields() {
                           "Statuses whose outcome is unknown (default 502, 504: a proxy lost its "
                           "upstream mid-request); every other status is a failed write."),
                       Field::string("verify_url",
-                                    "GET, {key} replaced: 200 with a JSON body is present "
-                                    "(its `count`, when given, is the number of copies), 404 "
-                                    "absent, anything else not verified."),
+                                    "GET, {key} replaced: a JSON object's whole-number `count` "
+                                    "(with 200, or 404 and 0) is the number of copies (0: "
+                                    "absent); anything else is not read back."),
                       Field::object(
                           "verify_sql",
                           "Instead of verify_url: a query on the database that should hold "

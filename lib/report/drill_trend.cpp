@@ -104,7 +104,6 @@ nlohmann::json drill_figures_json(const DrillFigures& f) {
 std::string drill_trend_text(const std::vector<DrillFigures>& runs) {
   std::vector<std::array<std::string, 8>> rows{
       {"STARTED", "RUN ID", "PLAYBOOK", "TAKEOVER", "FREEZE", "LOST", "WRITE GAP", "RESULT"}};
-  std::vector<double> takeovers, freezes;
   for (const auto& f : runs) {
     std::string takeover = ms_text(f.takeover_ms);
     if (f.takeover_ms && f.sla_total_ms && *f.sla_total_ms > 0)
@@ -122,8 +121,6 @@ std::string drill_trend_text(const std::vector<DrillFigures>& runs) {
     rows.push_back({f.started_at.empty() ? "?" : f.started_at, f.run_id, f.playbook, takeover,
                     ms_text(f.freeze_ms), lost, f.write_probe ? ms_text(f.write_gap_ms) : "-",
                     result});
-    if (f.takeover_ms) takeovers.push_back(*f.takeover_ms);
-    if (f.freeze_ms) freezes.push_back(*f.freeze_ms);
   }
   std::array<std::size_t, 7> width{};
   for (const auto& row : rows) {
@@ -136,17 +133,33 @@ std::string drill_trend_text(const std::vector<DrillFigures>& runs) {
       out += row[i] + std::string(width[i] - columns_of(row[i]) + 2, ' ');
     out += row[7] + "\n";
   }
-  // The latest complete run against the median of all: the answer to "faster or slower?".
-  auto latest = std::find_if(runs.rbegin(), runs.rend(),
-                             [](const DrillFigures& f) { return f.takeover_ms.has_value(); });
-  if (takeovers.size() >= 2 && latest != runs.rend()) {
-    const double median = *median_of(takeovers);
-    out += fmt::format("takeover: median {} over {} runs; the latest ({}) took {}", ms_text(median),
-                       takeovers.size(), latest->run_id, ms_text(latest->takeover_ms));
+  // Per playbook (a failback is not compared with a switchover): the latest complete run
+  // against the median of its own, the answer to "faster or slower?".
+  std::vector<std::string> playbooks;
+  for (const auto& f : runs) {
+    if (std::find(playbooks.begin(), playbooks.end(), f.playbook) == playbooks.end())
+      playbooks.push_back(f.playbook);
+  }
+  for (const auto& playbook : playbooks) {
+    std::vector<double> own_takeovers, own_freezes;
+    const DrillFigures* latest = nullptr;
+    for (const auto& f : runs) {
+      if (f.playbook != playbook) continue;
+      if (f.freeze_ms) own_freezes.push_back(*f.freeze_ms);
+      if (!f.takeover_ms) continue;
+      own_takeovers.push_back(*f.takeover_ms);
+      latest = &f;
+    }
+    if (own_takeovers.size() < 2 || latest == nullptr) continue;
+    const double median = *median_of(own_takeovers);
+    out += fmt::format("{}: takeover median {} over {} runs; the latest ({}) took {}", playbook,
+                       ms_text(median), own_takeovers.size(), latest->run_id,
+                       ms_text(latest->takeover_ms));
     // A median of 0 (runs without steps' time) has no percentage.
     if (median > 0)
       out += fmt::format(" ({:+.0f}%)", 100.0 * (*latest->takeover_ms - median) / median);
-    if (auto freeze = median_of(freezes)) out += fmt::format("; freeze median {}", ms_text(freeze));
+    if (auto freeze = median_of(own_freezes))
+      out += fmt::format("; freeze median {}", ms_text(freeze));
     out += "\n";
   }
   return out;

@@ -522,7 +522,9 @@ std::string losses(const json& report) {
   const bool any_lost = lost_keys.is_array() && !lost_keys.empty();
   const bool any_failures = failures.is_object() && !failures.empty();
   const bool any_read = read_errors.is_object() && !read_errors.empty();
-  if (!any_lost && !any_failures && !any_read) return "";
+  const json& error_classes = json_member(writes, "errors_by_class");
+  const bool any_classes = error_classes.is_object() && !error_classes.empty();
+  if (!any_lost && !any_failures && !any_read && !any_classes) return "";
   std::string out = "<section class=\"losses\">\n<h2>Lost writes and failures by entry</h2>\n";
   auto it = std::back_inserter(out);
   if (any_lost) {
@@ -561,6 +563,20 @@ std::string losses(const json& report) {
   if (any_failures)
     by_entry(failures, "Write probe failures by entry", "not acknowledged (failed or unknown)");
   if (any_read) by_entry(read_errors, "Read probe errors by entry", "failed requests");
+  // Why writes were refused: each class, how often, and the first answer of its kind.
+  const json& classes = json_member(writes, "errors_by_class");
+  const json& samples = json_member(writes, "error_samples");
+  if (classes.is_object() && !classes.empty()) {
+    out +=
+        "<h3>Why writes were not acknowledged</h3>\n<table class=\"by-entry\"><thead><tr>"
+        "<th>class</th><th>writes</th><th>first answer</th></tr></thead><tbody>\n";
+    for (const auto& [name, count] : classes.items()) {
+      fmt::format_to(it, "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n", escape(name),
+                     escape(value_text(count)),
+                     escape(html::clip(json_text(samples, name.c_str()), 160)));
+    }
+    out += "</tbody></table>\n";
+  }
   out += "</section>\n";
   return out;
 }

@@ -187,7 +187,12 @@ void TextReporter::run_finished(const RunReport& report) {
                           ? "not evaluated (the steps did not all complete)"
                           : "not evaluated (a resumed run: its steps began in another run)",
                       k_yellow)
-          : sla.breached() ? paint("BREACHED", k_red)
+          : sla.total_exceeded || !sla.over_budget_steps.empty() ? paint("BREACHED", k_red)
+          : sla.breached()
+              ? paint(fmt::format("BREACHED by the {} (below)", sla.probe && sla.probe->breached()
+                                                                    ? "availability probe"
+                                                                    : "write probe"),
+                      k_red)
           : !sla.writes_verified()
               ? paint("NOT VERIFIED (the writes could not be read back)", k_yellow)
               : paint("met", k_green);
@@ -274,6 +279,14 @@ void TextReporter::print_writes(const WriteProbeReport& w, const WriteProbeSpec&
                  ? fmt::format(" (max_write_gap {})", format_duration(*spec.max_write_gap))
                  : "",
              join(where, ", "));
+  }
+  // Why they were refused: each class with the first answer of its kind.
+  for (const auto& [error_class, count] : w.errors_by_class) {
+    auto sample = w.error_samples.find(error_class);
+    print_to(m_out, "  {} x{}{}\n", error_class, count,
+             sample == w.error_samples.end() || sample->second.empty()
+                 ? ""
+                 : fmt::format(": {}", sample->second.substr(0, 120)));
   }
 }
 

@@ -189,6 +189,11 @@ contains "verify down: ... the verifier could not be reached" "$WORK/verify_down
 lacks "verify down: never '0 of' lost" "$WORK/verify_down.out" "lost: 0 of"
 contains "verify down: the result line says data loss is unknown" "$WORK/verify_down.out" "result: not_verified (exit 7): all 1 steps completed, but data loss is unknown"
 
+# --- a verify_url with a wrong path (404 without a count) is not evidence of loss
+VERIFY_URL="$STORE/order/{key}" playbook wrong_path "$(wait_step before 0.2)"
+check wrong_path 7 run "$WORK/wrong_path.yaml" --yes --output json
+same "wrong verify path: not verified, never 'all lost'" "$(py wrong_path '(w["verdict"], w["lost"], "without a `count` of 0 (a wrong path?)" in w["verification"]["why_not"])')" "('not_verified', None, True)"
+
 # --- interrupted: nothing is read back, and nothing is claimed
 playbook interrupted "$(wait_step long 5)"
 "$DRCTL" run "$WORK/interrupted.yaml" --yes --output json >"$WORK/interrupted.out" 2>"$WORK/interrupted.err" </dev/null &
