@@ -248,21 +248,23 @@ void TextReporter::print_writes(const WriteProbeReport& w, const WriteProbeSpec&
   const std::string shown = verdict == WriteVerdict::met        ? paint("met", k_green)
                             : verdict == WriteVerdict::breached ? paint("BREACHED", k_red)
                                                                 : paint("NOT VERIFIED", k_yellow);
-  print_to(m_out, "writes: {} sent to {}, {} acknowledged, {} failed, {} unknown outcome{}\n",
+  // The verdict heads the block; each line below says what it judged.
+  print_to(m_out, "writes: {} sent to {}, {} acknowledged, {} failed, {} unknown outcome{}: {}\n",
            w.attempts, w.url, w.acknowledged, w.failed, w.unknown,
-           w.missed_slots ? fmt::format(" ({} not sent: every sender busy)", w.missed_slots) : "");
+           w.missed_slots ? fmt::format(" ({} not sent: every sender busy)", w.missed_slots) : "",
+           shown);
   if (w.verified) {
     print_to(m_out,
              "  lost: {} of {} acknowledged (read back by {} in {:.0f} ms, max_lost {}), "
-             "{} duplicated{}: {}\n",
+             "{} duplicated{}{}\n",
              w.lost, w.acknowledged, w.verify_method, w.verify_ms, spec.max_lost, w.duplicates,
              w.unknown
                  ? fmt::format("; {} of {} unknown outcomes landed", w.unknown_landed, w.unknown)
                  : "",
-             shown);
+             w.lost_exceeded ? paint(": BREACHED", k_red) : "");
   } else {
-    print_to(m_out, "  lost: {}not verified: {}: {}\n",
-             w.lost ? fmt::format("at least {}, ", w.lost) : "", w.not_verified_why, shown);
+    print_to(m_out, "  lost: {}{}: {}\n", w.lost ? fmt::format("at least {}, ", w.lost) : "",
+             paint("not verified", k_yellow), w.not_verified_why);
   }
   if (!w.lost_keys.empty()) {
     print_to(m_out, "  lost keys: {}{}\n", join(w.lost_keys, ", "),
@@ -272,13 +274,13 @@ void TextReporter::print_writes(const WriteProbeReport& w, const WriteProbeSpec&
     std::vector<std::string> where;
     for (const auto& [entry, count] : w.failures_by_entry)
       where.push_back(fmt::format("{} during {}", count, entry));
-    print_to(m_out, "  longest write gap {:.0f} ms from {}{}{}; not acknowledged: {}\n",
+    print_to(m_out, "  longest write gap {:.0f} ms from {}{}{}{}; not acknowledged: {}\n",
              w.longest_gap_ms, w.longest_gap_during,
              w.longest_gap_recovered ? "" : " (never recovered)",
              spec.max_write_gap
                  ? fmt::format(" (max_write_gap {})", format_duration(*spec.max_write_gap))
                  : "",
-             join(where, ", "));
+             w.gap_exceeded ? paint(": BREACHED", k_red) : "", join(where, ", "));
   }
   // Why they were refused: each class with the first answer of its kind.
   for (const auto& [error_class, count] : w.errors_by_class) {
