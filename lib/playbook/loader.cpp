@@ -491,12 +491,13 @@ WriteProbeSpec PlaybookReader::read_write_probe(const Spec& values, const YamlNo
   probe.max_lost = values.integer("max_lost", 0);
   probe.max_write_gap = values.duration("max_write_gap");
 
-  const YamlNode* node = root.get("sla") ? root.get("sla")->get("write_probe") : nullptr;
+  const YamlNode* sla = root.get("sla");
+  const YamlNode* node = sla ? sla->get("write_probe") : nullptr;
+  // A key's own value, or else the `write_probe:` key itself (not its first entry).
   auto error_at = [&](const char* key, const std::string& message) {
     const YamlNode* at = node && key ? node->get(key) : nullptr;
-    at = at ? at : node;
-    m_diag.error(at ? pos_of(*at) : SourcePos{1, 1},
-                 key ? fmt::format("sla.write_probe.{}", key) : "sla.write_probe", message);
+    const SourcePos where = at ? pos_of(*at) : sla ? sla->key_pos("write_probe") : SourcePos{1, 1};
+    m_diag.error(where, key ? fmt::format("sla.write_probe.{}", key) : "sla.write_probe", message);
   };
   auto is_http = [](const std::string& url) {
     return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;

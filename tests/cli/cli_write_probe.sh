@@ -54,7 +54,7 @@ steps:
   - {name: s, read_only: true, exec: {argv: ["true"]}}
 YAML
 check "no verify_url nor verify_sql" 65 validate "$WORK/noverify.yaml"
-contains "the error is located and says why" "$WORK/no verify_url nor verify_sql.err" "noverify.yaml:5:5: sla.write_probe: needs verify_url or verify_sql"
+contains "the error is located and says why" "$WORK/no verify_url nor verify_sql.err" "noverify.yaml:4:3: sla.write_probe: needs verify_url or verify_sql"
 sed -i "s|    url: $STORE/orders|    url: $STORE/orders\n    verify_url: $STORE/orders/KEY|" "$WORK/noverify.yaml"
 check "verify_url without {key}" 65 validate "$WORK/noverify.yaml"
 contains "it names the key and the line" "$WORK/verify_url without {key}.err" "noverify.yaml:6:17: sla.write_probe.verify_url: must contain {key}"
