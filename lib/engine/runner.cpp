@@ -146,6 +146,7 @@ class Run {
   void conclude_failed_step();
   std::string sla_breach_summary() const;
   std::string writes_note() const;
+  bool all_steps_done() const;  // every step of the playbook ran, and each ended ok
   std::string interrupted_rollback_summary() const;
   std::string unchanged() const;
   std::string success_summary() const;
@@ -607,6 +608,13 @@ void Run::conclude() {
   } else if (m_cancel.stop_requested() && !m_report.rollbacks.empty()) {
     m_report.result = RunResult::interrupted;
     m_report.summary = interrupted_rollback_summary();
+  } else if (m_cancel.stop_requested() && all_steps_done()) {
+    // Stopped after the last step (reading the writes back): the switch itself is complete.
+    m_report.result = RunResult::interrupted;
+    m_report.summary = fmt::format(
+        "interrupted after all {} steps completed (while the probes finished): the switch is "
+        "done, nothing was rolled back",
+        m_report.steps.size());
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
     m_report.summary =
@@ -655,6 +663,13 @@ void Run::conclude() {
   const bool said = m_report.result == RunResult::not_verified ||
                     (m_report.result == RunResult::sla_breached && writes && writes->lost_exceeded);
   if (writes && !said) m_report.summary += writes_note();
+}
+
+bool Run::all_steps_done() const {
+  return !m_step_failed && !m_report.steps.empty() &&
+         m_report.steps.size() == m_playbook.steps.size() &&
+         std::all_of(m_report.steps.begin(), m_report.steps.end(),
+                     [](const EntryRecord& r) { return r.status == Status::ok; });
 }
 
 // A run that ended early still says what became of the writes it let through.

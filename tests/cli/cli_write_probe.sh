@@ -203,6 +203,16 @@ LAST=interrupted; expect_rc "interrupted run" 130
 same "interrupted: the writes are not verified, lost null" "$(py interrupted '(w["verdict"], w["lost"], w["verification"]["why_not"])')" \
   "('not_verified', None, 'the run was interrupted before the writes were read back')"
 
+# --- interrupted while reading back, after every step: the switch is done, and says so
+playbook late_interrupt "$(wait_step only 0.2; admin_step slow verify/slow 0)"
+"$DRCTL" run "$WORK/late_interrupt.yaml" --yes --output json >"$WORK/late_interrupt.out" 2>"$WORK/late_interrupt.err" </dev/null &
+pid=$!
+sleep 1.5; kill -INT "$pid"; wait "$pid"; RC=$?
+admin verify/ok
+LAST=late_interrupt; expect_rc "interrupted while reading back" 130
+same "interrupted while reading back: the steps are done, nothing rolled back, writes not verified" \
+  "$(py late_interrupt '(r["summary"].startswith("interrupted after all 2 steps completed"), w["verdict"], w["lost"])')" "(True, 'not_verified', None)"
+
 # --- a real Pushgateway gets the write figures
 if command -v prometheus-pushgateway >/dev/null; then
   pgw_port=$(closed_port)

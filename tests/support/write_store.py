@@ -8,7 +8,8 @@ reads it back, and misbehaves on request, so each outcome class can be produced 
                            write lost) | dup (201, stored twice) | hang (stored, answered after
                            3 s: an unknown outcome that landed) | bad_gateway (502, not stored)
   POST /admin/verify/MODE  ok | garbage (200 with a body that is not JSON) | error (500) |
-                           soft404 (200 {"error": "not found"}: JSON, but no count)
+                           soft404 (200 {"error": "not found"}: JSON, but no count) |
+                           slow (answers as ok, after 1.5 s)
   GET  /admin/keys         every stored key, one per line
   GET  /admin/lost         every key acknowledged in `lose` mode, one per line
 
@@ -81,6 +82,8 @@ class Handler(BaseHTTPRequestHandler):
         mode = modes["verify"]
         if mode == "garbage":
             return self.answer(200, "<html>maintenance</html>", "text/html")
+        if mode == "slow":
+            time.sleep(1.5)
         if mode == "soft404":
             return self.answer(200, {"error": "not found"})
         if mode == "error":
