@@ -464,12 +464,14 @@ std::string write_tile(const json& report) {
     lost_text = value_text(lost) + " lost";
   else if (lost.is_number() && lost.get<double>() > 0)
     lost_text = "at least " + value_text(lost) + " lost";
+  // The counts under the verdict, as the read tile has them: what the loss is out of.
   return fmt::format(
       "<div class=\"tile {}\"><h2>Writes</h2><div class=\"big\">{} <small>longest gap "
-      "{}</small></div><p>{}</p></div>\n",
+      "{}</small></div><p>{} ({} sent, {} acknowledged, {} failed, {} unknown)</p></div>\n",
       html::class_token(verdict), escape(lost_text),
-      escape(html::short_duration(json_number(probe, "longest_write_gap_ms"))),
-      verdict_word(verdict));
+      escape(html::ms_text(json_number(probe, "longest_write_gap_ms"))), verdict_word(verdict),
+      json_int(probe, "attempts"), json_int(probe, "acknowledged"), json_int(probe, "failed"),
+      json_int(probe, "unknown"));
 }
 
 std::string header(const json& report) {

@@ -468,7 +468,7 @@ std::string write_chart(const json& probe, const Axis& axis, const Windows& wind
   const double plot = k_chart_bottom - k_chart_top;
   std::string out =
       chart_frame("series write-probe", "Write probe: acknowledged, failed and unknown writes",
-                  axis, windows, fmt::format("{:g} writes", scale));
+                  axis, windows, fmt::format("{:g} write{}", scale, scale == 1 ? "" : "s"));
   auto it = std::back_inserter(out);
   for (const auto& c : series.columns) {
     auto x = column_x(c, axis);

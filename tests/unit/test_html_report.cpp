@@ -288,7 +288,7 @@ TEST_CASE("html report: the verdict, the probes' series and the lost writes") {
   const std::string html = report_to_html(report);
   CHECK(html.find("2.9 s <small>of 23 s</small>") != std::string::npos);
   CHECK(html.find("P99 12.3 ms <small>errors 5.00%</small>") != std::string::npos);
-  CHECK(html.find("1 lost <small>longest gap 25 ms</small>") != std::string::npos);
+  CHECK(html.find("1 lost <small>longest gap 25.0 ms</small>") != std::string::npos);
   CHECK(html.find("<dd>alice @ bastion-1</dd>") != std::string::npos);
   CHECK(html.find("class=\"err\"") != std::string::npos);
   CHECK(html.find("class=\"latency\"") != std::string::npos);
