@@ -609,11 +609,12 @@ void Run::conclude() {
     m_report.result = RunResult::interrupted;
     m_report.summary = interrupted_rollback_summary();
   } else if (m_cancel.stop_requested() && all_steps_done()) {
-    // Stopped after the last step (reading the writes back): the switch itself is complete.
+    // Every step completed (the last one let finish, or the signal came while the probes
+    // finished): the switch itself is complete.
     m_report.result = RunResult::interrupted;
     m_report.summary = fmt::format(
-        "interrupted after all {} steps completed (while the probes finished): the switch is "
-        "done, nothing was rolled back",
+        "interrupted, but all {} steps completed (a step running when the signal came is let "
+        "finish): the switch is done, nothing was rolled back",
         m_report.steps.size());
   } else if (m_cancel.stop_requested()) {
     m_report.result = RunResult::interrupted;
@@ -888,22 +889,22 @@ RunReport Run::execute() {
     }
   }
   if (gate_open && m_options.mode != Mode::check && !m_cancel.stop_requested()) {
-    // The probes watch what users see from the first step to the last rollback.
-    if (m_playbook.sla.probe && m_options.mode == Mode::run) {
-      m_probe = std::make_unique<AvailabilityProbe>(*m_playbook.sla.probe);
-      m_probe->start();
-    }
+    // The probes watch what users see from the first step to the last rollback; what the
+    // write probe needs to read back is resolved first, and without it nothing starts.
     if (m_playbook.sla.write_probe && m_options.mode == Mode::run) {
       m_write_probe = std::make_unique<WriteProbe>(*m_playbook.sla.write_probe, m_report.run_id);
       m_probe_refusal = m_write_probe->prepare();
+      if (!m_probe_refusal.empty()) m_write_probe.reset();
     }
     if (m_probe_refusal.empty()) {
+      if (m_playbook.sla.probe && m_options.mode == Mode::run) {
+        m_probe = std::make_unique<AvailabilityProbe>(*m_playbook.sla.probe);
+        m_probe->start();
+      }
       if (m_write_probe) m_write_probe->start();
       run_steps();
-    } else {
-      m_write_probe.reset();
+      stop_probes();
     }
-    stop_probes();
   }
   return finish();
 }

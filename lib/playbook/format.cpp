@@ -54,7 +54,9 @@ const Fields& top_level_fields() {
                   "Judged by max_lost and max_write_gap.",
                   {
                       Field::string("url", "Where users write (the entry point).").mandatory(),
-                      Field::string("method", "HTTP method of a write.").defaults_to("POST"),
+                      Field::string("method", "HTTP method of a write.")
+                          .one_of({"POST", "PUT", "PATCH"})
+                          .defaults_to("POST"),
                       Field::duration("interval", "Between writes (a fixed rate).")
                           .defaults_to("100ms"),
                       Field::duration("timeout",

@@ -65,6 +65,10 @@ sed -i "s|    verify_sql: {user: app, query: 'SELECT 1'}|    verify_sql: {user: 
 check "both verify_url and verify_sql" 65 validate "$WORK/noverify.yaml"
 contains "one verifier only" "$WORK/both verify_url and verify_sql.err" "has both verify_url and verify_sql: give one"
 
+sed -i "s|^    verify_sql: {user: app, query: 'SELECT {key}'}$|    method: PSOT|" "$WORK/noverify.yaml"
+check "a write method that is not one" 65 validate "$WORK/noverify.yaml"
+contains "the method is named, with the ones allowed" "$WORK/a write method that is not one.err" "sla.write_probe.method"
+
 # --- a clean run: every write acknowledged and read back
 playbook clean "$(wait_step a 0.3; wait_step b 0.3)"
 check clean 0 run "$WORK/clean.yaml" --yes --output json
@@ -215,7 +219,7 @@ sleep 0.5; kill -INT "$pid"; wait "$pid"; RC=$?
 admin verify/ok
 LAST=late_interrupt; expect_rc "interrupted while reading back" 130
 same "interrupted while reading back: the steps are done, nothing rolled back, writes not verified" \
-  "$(py late_interrupt '(r["summary"].startswith("interrupted after all 3 steps completed"), w["verdict"], w["lost"])')" "(True, 'not_verified', None)"
+  "$(py late_interrupt '(r["summary"].startswith("interrupted, but all 3 steps completed"), w["verdict"], w["lost"])')" "(True, 'not_verified', None)"
 
 # --- a real Pushgateway gets the write figures
 if command -v prometheus-pushgateway >/dev/null; then
