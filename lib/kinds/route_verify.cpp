@@ -88,6 +88,13 @@ VerifyResult verify_route(const VerifyPlan& plan, Clock::time_point since,
     ++result.requests;
     auto response = http_request(request, ctx.deadline, ctx.cancel);
     auto answered = Clock::now();
+    if (!response && response.error().kind == HttpError::Class::timeout &&
+        ctx.remaining() <= Millis(0) && result.requests > 1) {
+      // Cut short by the window's own deadline (a late start on a loaded machine): not an
+      // answer, and the last real one stays what is reported.
+      --result.requests;
+      return result;
+    }
     if (!response) {
       ++result.errors;
       in_a_row = 0;
