@@ -13,6 +13,7 @@
 #include "core/field.hpp"
 #include "core/model.hpp"
 #include "core/outcome.hpp"
+#include "core/preview.hpp"
 #include "core/spec.hpp"
 
 namespace drctl {
@@ -78,6 +79,14 @@ class Kind {
   // Operation::can_undo, without preparing an operation.
   virtual std::string undo_description(const Spec& /*spec*/) const { return ""; }
   virtual std::unique_ptr<Operation> prepare(const Spec& spec) const = 0;
+  // What running it would change, read from the live systems now and changing nothing
+  // (`--dry-run`, `plan --live`): the text and states it would change, the conditions that
+  // would make it refuse, evaluated now; reading through `overlay` what earlier steps' previews
+  // would have written, and writing there what it would write. By ctx.deadline. The default
+  // says "changes nothing" for a kind that does not mutate, else that it cannot read its
+  // target (what it would do, from describe()).
+  virtual Preview preview(const Spec& spec, const AttemptContext& ctx,
+                          PreviewOverlay& overlay) const;
 };
 
 }  // namespace drctl

@@ -1,0 +1,64 @@
+#pragma once
+// What one step would change, read from the live systems and changing nothing: `--dry-run` and
+// `drctl plan --live`. A Preview lists the changes (a text shown as a unified diff: a config
+// file, an etcd value; or a state before -> after: a database's role, a route's target, a
+// cache's `current`), the conditions that would make the real step refuse, evaluated now, and
+// what the kind could not read (said, never guessed). Kind::preview makes one.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace drctl {
+
+struct PreviewChange {
+  enum class Form { text, state };
+  Form form = Form::state;
+  std::string what;      // "etcd /routes/orders", "file /etc/nginx/upstream.conf"
+  std::string before;    // text: the whole text now; state: the state now
+  std::string after;     // text: the whole text it would write; state: the state after
+  std::string diff;      // text: the unified diff ("" when unchanged)
+  std::string as_after;  // "" or the earlier step whose preview `before` was read through
+};
+
+struct Preview {
+  bool changes_nothing = false;  // a kind that changes nothing (a check-like step)
+  std::vector<PreviewChange> changes;
+  std::vector<std::string> refusals;    // why the real step would refuse, evaluated now
+  std::vector<std::string> unreadable;  // what could not be read, and why
+  std::vector<std::string> notes;       // anything else worth saying (what was not evaluated)
+
+  // Adds a text change, its diff labelled with `what` (redacted: secrets never leave).
+  void text(const std::string& what, const std::string& before, const std::string& after,
+            const std::string& as_after = "", bool before_exists = true);
+  void state(const std::string& what, const std::string& before, const std::string& after,
+             const std::string& as_after = "");
+  nlohmann::json to_json() const;
+};
+
+// The lines to print for a preview's JSON (the text report, `plan --live`), unindented:
+// "etcd /k:" then the diff's lines, "mysql ...: writable -> read-only", "would refuse: ...".
+std::vector<std::string> preview_lines(const nlohmann::json& preview);
+
+// What earlier steps' previews would have written, so that a later step's preview reads "as
+// after the earlier steps" (step 3 expects the etcd value step 1 writes). Keys name the
+// resource: "etcd:<cluster id>:<key>", "file:<path>", "cache:<dir>", "mysql:<host:port>".
+class PreviewOverlay {
+ public:
+  struct Value {
+    std::optional<std::string> value;  // nullopt: absent (deleted, or not there)
+    std::string step;                  // the step whose preview wrote it
+  };
+  const Value* find(const std::string& resource) const;
+  // Recorded for the step now previewed (set_step).
+  void set(const std::string& resource, std::optional<std::string> value);
+  void set_step(std::string step) { m_step = std::move(step); }
+  const std::string& step() const { return m_step; }
+
+ private:
+  std::map<std::string, Value> m_values;
+  std::string m_step;
+};
+
+}  // namespace drctl
