@@ -5,6 +5,10 @@
 #include "kinds/cache_warmup.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
 
 #include "cache/snapshot_reader.hpp"
 #include "cache/snapshot_store.hpp"
@@ -208,6 +212,52 @@ class CacheWarmupOperation : public Operation {
   bool m_adopted = false;
 };
 
+// `current` now (or as an earlier step's preview leaves it) -> the version the step would
+// write, with what it would hold (a count-only read of the prefix); changes nothing.
+Preview preview_cache(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay) {
+  Preview preview;
+  const std::string dir = spec.str(k_dir);
+  const std::string resource = "cache:" + dir;
+  std::string before = "none", next = "snapshot-000001.drs", as_after;
+  if (const auto* earlier = overlay.find(resource)) {
+    as_after = earlier->step;
+    before = earlier->value.value_or("none");
+    int number = 0;
+    if (std::sscanf(before.c_str(), "snapshot-%d.drs", &number) == 1)
+      next = fmt::format("snapshot-{:06d}.drs", number + 1);
+  } else if (struct stat st{}; ::stat(dir.c_str(), &st) != 0 && errno == ENOENT) {
+    before = "none (no directory yet: it would be created 0750)";
+  } else if (auto store = SnapshotStore::open(dir, false); !store) {
+    preview.unreadable.push_back("cache: " + store.error());
+    return preview;
+  } else {
+    before = store->current().value_or("none");
+    next = store->next_name();
+  }
+  std::string holds;
+  if (auto session = open_etcd(spec.object(k_source), ctx.deadline, "source"); !session) {
+    preview.unreadable.push_back(session.error().message);
+  } else {
+    const std::string prefix = spec.str(k_prefix);
+    EtcdRangeRequest count{prefix, etcd_prefix_end(prefix)};
+    count.count_only = true;
+    if (spec.has(k_revision)) count.revision = spec.integer(k_revision);
+    if (auto read = (*session)->range(count, ctx.deadline); !read) {
+      preview.unreadable.push_back(
+          etcd_failure(read.error(), "cache: counting " + prefix + " in etcd").message);
+    } else {
+      holds = fmt::format(" ({} keys of {} at revision {})", read->count, prefix,
+                          count.revision ? count.revision : read->header.revision);
+    }
+  }
+  preview.state(dir + "/current", before, next + holds, as_after);
+  if (spec.has(k_hooks))
+    preview.notes.push_back(fmt::format("then {} warmup hooks (not run: they only warm)",
+                                        spec.objects(k_hooks).size()));
+  overlay.set(resource, next);
+  return preview;
+}
+
 class CacheWarmupKind : public Kind {
  public:
   std::string_view name() const override { return "cache_warmup"; }
@@ -248,6 +298,10 @@ class CacheWarmupKind : public Kind {
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<CacheWarmupOperation>(spec);
+  }
+  Preview preview(const Spec& spec, const AttemptContext& ctx,
+                  PreviewOverlay& overlay) const override {
+    return preview_cache(spec, ctx, overlay);
   }
 };
 

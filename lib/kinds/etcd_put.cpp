@@ -200,6 +200,63 @@ class EtcdPutOperation : public Operation {
   std::int64_t m_revision = 0;
 };
 
+// The key now (or as an earlier step's preview would leave it) against the value to write, and
+// the step's condition evaluated on it; changes nothing (a plain read, no session for writes).
+Preview preview_put(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay) {
+  Preview preview;
+  const std::string key = spec.str(k_key);
+  const std::string what = fmt::format("etcd {}", key);
+  auto session = open_etcd(spec.object(k_etcd), ctx.deadline, "etcd");
+  if (!session) {
+    preview.unreadable.push_back(session.error().message);
+    return preview;
+  }
+  auto read = (*session)->range(EtcdRangeRequest{key, ""}, ctx.deadline);
+  if (!read) {
+    preview.unreadable.push_back(etcd_failure(read.error(), what).message);
+    return preview;
+  }
+  std::optional<EtcdKeyValue> current;
+  if (!read->kvs.empty()) current = read->kvs.front();
+  const std::string resource = fmt::format("etcd:{:x}:{}", read->header.cluster_id, key);
+  std::string as_after;
+  if (const auto* earlier = overlay.find(resource)) {
+    as_after = earlier->step;
+    current.reset();
+    if (earlier->value) current = EtcdKeyValue{key, *earlier->value};
+  }
+  if (spec.has(k_expect_value)) {
+    const std::string expected = spec.str(k_expect_value);
+    if (!current) {
+      preview.refusals.push_back(fmt::format(
+          "expect_value does not hold: the key does not exist (expected '{}')", expected));
+    } else if (current->value != expected) {
+      preview.refusals.push_back(fmt::format("expect_value does not hold: now '{}' (expected '{}')",
+                                             current->value.substr(0, 200), expected));
+    }
+  }
+  if (spec.has(k_expect_mod_revision)) {
+    const auto expected = spec.integer(k_expect_mod_revision);
+    if (!as_after.empty() && current) {
+      preview.notes.push_back(
+          fmt::format("expect_mod_revision {} not evaluated: step '{}' writes the key first",
+                      expected, as_after));
+    } else if ((current ? current->mod_revision : 0) != expected) {
+      preview.refusals.push_back(
+          current ? fmt::format("expect_mod_revision does not hold: mod_revision now {} "
+                                "(expected {})",
+                                current->mod_revision, expected)
+                  : fmt::format("expect_mod_revision does not hold: the key does not exist "
+                                "(expected {})",
+                                expected));
+    }
+  }
+  preview.text(what, current ? current->value : "", spec.str(k_value), as_after,
+               current.has_value());
+  if (preview.refusals.empty()) overlay.set(resource, spec.str(k_value));
+  return preview;
+}
+
 class EtcdPutKind : public Kind {
  public:
   std::string_view name() const override { return "etcd_put"; }
@@ -236,6 +293,10 @@ class EtcdPutKind : public Kind {
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<EtcdPutOperation>(spec);
+  }
+  Preview preview(const Spec& spec, const AttemptContext& ctx,
+                  PreviewOverlay& overlay) const override {
+    return preview_put(spec, ctx, overlay);
   }
 };
 

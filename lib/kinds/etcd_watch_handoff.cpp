@@ -712,6 +712,84 @@ class HandoffOperation : public Operation {
   ContinuousWatch m_watch{m_spec, m_canary, m_outcome};
 };
 
+// The keys and the leader the step would change, read now: the marker on `from`, the raft
+// leader (move_leader_to), the record on `to` (mirrored); where the watch would resume.
+Preview preview_handoff(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay) {
+  Preview preview;
+  const bool mirrored = spec.str(k_topology) == "mirrored";
+  const std::string prefix = spec.str(k_prefix);
+  const std::string marker =
+      spec.has(k_marker_key) ? spec.str(k_marker_key) : prefix + "__drctl_marker";
+  // A key's value now, or as an earlier step's preview leaves it; nullopt: unreadable.
+  auto read_key = [&](EtcdSession& session, const std::string& key, std::string& as_after,
+                      std::uint64_t& cluster) -> std::optional<std::string> {
+    auto read = session.range(EtcdRangeRequest{key, ""}, ctx.deadline);
+    if (!read) {
+      preview.unreadable.push_back(etcd_failure(read.error(), "etcd " + key).message);
+      return std::nullopt;
+    }
+    cluster = read->header.cluster_id;
+    if (const auto* earlier = overlay.find(fmt::format("etcd:{:x}:{}", cluster, key))) {
+      as_after = earlier->step;
+      return earlier->value.value_or("absent");
+    }
+    return read->kvs.empty() ? std::string("absent") : read->kvs.front().value;
+  };
+  auto from = open_etcd(spec.object(k_from), ctx.deadline, "from");
+  if (!from) {
+    preview.unreadable.push_back(from.error().message);
+  } else {
+    std::string as_after;
+    std::uint64_t cluster = 0;
+    if (auto now = read_key(**from, marker, as_after, cluster)) {
+      preview.state("etcd " + marker + " (the canary marker)", *now,
+                    "{\"run_id\": <this run>, \"at\": <when written>} (deleted by its undo)",
+                    as_after);
+      overlay.set(fmt::format("etcd:{:x}:{}", cluster, marker), "<the canary marker>");
+    }
+    if (spec.has(k_move_leader_to)) {
+      auto members = (*from)->members(ctx.deadline);
+      auto status = (*from)->status(ctx.deadline);
+      if (!members || !status) {
+        preview.unreadable.push_back(
+            etcd_failure(!members ? members.error() : status.error(), "etcd from: the raft leader")
+                .message);
+      } else {
+        std::string leader = hex(status->leader);
+        for (const auto& member : *members) {
+          if (member.id == status->leader) leader = member.name;
+        }
+        preview.state("etcd raft leader", leader, spec.str(k_move_leader_to));
+      }
+    }
+    if (!mirrored) {
+      auto revision = (*from)->range(EtcdRangeRequest{prefix, ""}, ctx.deadline);
+      if (revision)
+        preview.notes.push_back(fmt::format("the watch would resume on {} from revision {} (now)",
+                                            join(spec.object(k_to).strings(k_etcd_endpoints), ","),
+                                            spec.has(k_from_revision)
+                                                ? spec.integer(k_from_revision)
+                                                : revision->header.revision + 1));
+    }
+  }
+  if (mirrored && spec.has(k_record_key)) {
+    auto to = open_etcd(spec.object(k_to), ctx.deadline, "to");
+    std::string as_after;
+    std::uint64_t cluster = 0;
+    if (!to) {
+      preview.unreadable.push_back(to.error().message);
+    } else if (auto now = read_key(**to, spec.str(k_record_key), as_after, cluster)) {
+      preview.state("etcd " + spec.str(k_record_key) + " (the handoff record)", *now,
+                    "{\"from_revision\": <primary's>, \"to_revision\": <backup's>}", as_after);
+      overlay.set(fmt::format("etcd:{:x}:{}", cluster, spec.str(k_record_key)),
+                  "<the handoff record>");
+    }
+  }
+  if (spec.has(k_events_file))
+    preview.notes.push_back("the events would be written to " + spec.str(k_events_file));
+  return preview;
+}
+
 class HandoffKind : public Kind {
  public:
   std::string_view name() const override { return "etcd_watch_handoff"; }
@@ -771,6 +849,10 @@ class HandoffKind : public Kind {
   std::string undo_description(const Spec&) const override { return "delete the marker key"; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<HandoffOperation>(spec);
+  }
+  Preview preview(const Spec& spec, const AttemptContext& ctx,
+                  PreviewOverlay& overlay) const override {
+    return preview_handoff(spec, ctx, overlay);
   }
 };
 

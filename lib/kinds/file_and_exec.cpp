@@ -106,6 +106,101 @@ Outcome write_failure(const PathError& error, const std::string& path, Changed c
   return failed(Status::failed, "write", error.message, changed);
 }
 
+// "" when the command exited 0, else what went wrong (with its stderr's tail).
+std::string command_problem(const std::vector<std::string>& argv, const std::string& cwd,
+                            const AttemptContext& ctx) {
+  ProcessSpec process;
+  process.argv = argv;
+  process.env = child_env();
+  process.cwd = cwd;
+  if (ctx.process_started) process.started = ctx.process_started;
+  auto result = run_process(process, ctx.deadline, ctx.cancel);
+  std::string what = fmt::format("`{}`", join(argv, " "));
+  switch (result.end) {
+    case ProcessResult::End::exited:
+      if (result.exit_code == 0) return "";
+      return fmt::format("{} exited {}: {}", what, result.exit_code,
+                         one_line(tail(result.err.empty() ? result.out : result.err, 3, 400)));
+    case ProcessResult::End::spawn_failed:
+      return fmt::format("{} could not start: {}", what, result.spawn_error);
+    case ProcessResult::End::timed_out:
+      return what + " timed out";
+    case ProcessResult::End::cancelled:
+      return what + " interrupted";
+    case ProcessResult::End::signaled:
+      return fmt::format("{} killed by signal {}", what, result.signal);
+  }
+  return what + " failed";
+}
+
+// The new content a spec gives: `content`, or the bytes of `content_file`.
+tl::expected<std::string, std::string> content_of(const Spec& spec) {
+  if (!spec.has(k_content_file)) return spec.str(k_content);
+  auto text = read_whole(spec.str(k_content_file));
+  if (!text) return tl::unexpected("content_file " + text.error());
+  return text;
+}
+
+// The file now (or as an earlier step's preview leaves it) against the new content; the
+// precheck run on a copy of the candidate beside the real file (same relative paths), which
+// is removed again: the real file is never touched.
+Preview preview_file(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay) {
+  Preview preview;
+  const std::string path = spec.str(k_path);
+  const std::string resource = "file:" + path;
+  auto content = content_of(spec);
+  if (!content) {
+    preview.unreadable.push_back(content.error());
+    return preview;
+  }
+  const auto mode = static_cast<mode_t>(std::stoul(spec.str(k_mode), nullptr, 8));
+  std::string before, as_after;
+  bool exists = true;
+  if (const auto* earlier = overlay.find(resource)) {
+    as_after = earlier->step;
+    exists = earlier->value.has_value();
+    before = earlier->value.value_or("");
+  } else {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+      exists = false;
+    } else if (auto now = read_whole(path); !now) {
+      preview.unreadable.push_back(now.error());
+      return preview;
+    } else {
+      before = *now;
+      if ((st.st_mode & 07777) != mode)
+        preview.state("mode of " + path, fmt::format("{:04o}", st.st_mode & 07777),
+                      fmt::format("{:04o}", mode));
+    }
+  }
+  if (spec.has(k_precheck) && spec.boolean(k_precheck_in_place)) {
+    preview.notes.push_back(fmt::format(
+        "precheck `{}` not run: precheck_in_place tests the new file under its real name, which a "
+        "preview never writes",
+        join(spec.strings(k_precheck), " ")));
+  } else if (spec.has(k_precheck)) {
+    std::string candidate = fmt::format("{}.drctl-preview.{}", path, ::getpid());
+    if (auto written = replace_file(candidate, *content, mode); !written) {
+      preview.unreadable.push_back(
+          fmt::format("precheck not run: the candidate could not be "
+                      "written beside the file: {}",
+                      written.error().message));
+    } else {
+      auto argv = spec.strings(k_precheck);
+      for (auto& arg : argv) arg = replace_all(arg, k_candidate_placeholder, candidate);
+      auto problem = command_problem(argv, spec.str(k_cwd), ctx);
+      ::unlink(candidate.c_str());
+      if (!problem.empty())
+        preview.refusals.push_back("precheck fails on the candidate: " +
+                                   replace_all(problem, candidate, "{candidate}"));
+    }
+  }
+  preview.text("file " + path, before, *content, as_after, exists);
+  if (preview.refusals.empty()) overlay.set(resource, *content);
+  return preview;
+}
+
 // Write a config file atomically, precheck it (beside the real one, or in its place for a file
 // that is only valid inside the whole configuration), reload.
 class FileAndExecOperation : public Operation {
@@ -198,12 +293,7 @@ class FileAndExecOperation : public Operation {
     return static_cast<mode_t>(std::stoul(m_spec.str(k_mode), nullptr, 8));
   }
 
-  tl::expected<std::string, std::string> new_content() const {
-    if (!m_spec.has(k_content_file)) return m_spec.str(k_content);
-    auto text = read_whole(m_spec.str(k_content_file));
-    if (!text) return tl::unexpected("content_file " + text.error());
-    return text;
-  }
+  tl::expected<std::string, std::string> new_content() const { return content_of(m_spec); }
 
   std::vector<std::string> precheck_argv(const char* placeholder, const std::string& file) const {
     auto argv = m_spec.strings(k_precheck);
@@ -236,28 +326,7 @@ class FileAndExecOperation : public Operation {
 
   // "" when the command exited 0, else what went wrong (with its stderr's tail).
   std::string run_command(const std::vector<std::string>& argv, const AttemptContext& ctx) const {
-    ProcessSpec process;
-    process.argv = argv;
-    process.env = child_env();
-    process.cwd = m_spec.str(k_cwd);
-    if (ctx.process_started) process.started = ctx.process_started;
-    auto result = run_process(process, ctx.deadline, ctx.cancel);
-    std::string what = fmt::format("`{}`", join(argv, " "));
-    switch (result.end) {
-      case ProcessResult::End::exited:
-        if (result.exit_code == 0) return "";
-        return fmt::format("{} exited {}: {}", what, result.exit_code,
-                           one_line(tail(result.err.empty() ? result.out : result.err, 3, 400)));
-      case ProcessResult::End::spawn_failed:
-        return fmt::format("{} could not start: {}", what, result.spawn_error);
-      case ProcessResult::End::timed_out:
-        return what + " timed out";
-      case ProcessResult::End::cancelled:
-        return what + " interrupted";
-      case ProcessResult::End::signaled:
-        return fmt::format("{} killed by signal {}", what, result.signal);
-    }
-    return what + " failed";
+    return command_problem(argv, m_spec.str(k_cwd), ctx);
   }
 
   Spec m_spec;
@@ -326,6 +395,10 @@ class FileAndExecKind : public Kind {
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<FileAndExecOperation>(spec);
+  }
+  Preview preview(const Spec& spec, const AttemptContext& ctx,
+                  PreviewOverlay& overlay) const override {
+    return preview_file(spec, ctx, overlay);
   }
 };
 

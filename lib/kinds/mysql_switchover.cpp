@@ -83,6 +83,92 @@ class MysqlSwitchoverOperation : public Operation {
   nlohmann::json undo_state() const override {
     return m_journal.phase.empty() ? nlohmann::json(nullptr) : m_journal.to_json();
   }
+
+  // Both servers' roles now (or as an earlier step's preview leaves them) and after the switch;
+  // the planned switch's preconditions evaluated now, on sessions that only read.
+  Preview preview(const AttemptContext& ctx, PreviewOverlay& overlay) {
+    Preview preview;
+    auto settings = read_settings();
+    if (!settings) {
+      preview.unreadable.push_back("mysql: " + settings.error());
+      return preview;
+    }
+    m_settings = *settings;
+    const bool emergency = m_spec.str(k_mode) == "emergency";
+    const std::string primary_at = m_settings.primary.describe();
+    const std::string candidate_at = m_settings.candidate.describe();
+    const std::string primary_after =
+        m_spec.boolean(k_repoint) && !emergency
+            ? fmt::format("read-only, replica of {}:{}", m_settings.candidate_login.host,
+                          m_settings.candidate_login.port)
+            : std::string("read-only, not a replica");
+    const std::string candidate_after = "writable, not a replica (the primary)";
+    const auto* primary_earlier = overlay.find("mysql:" + primary_at);
+    const auto* candidate_earlier = overlay.find("mysql:" + candidate_at);
+    auto sessions = open_switch_sessions(m_settings, !emergency);
+    if (!sessions) {
+      preview.unreadable.push_back(sessions.error().message);
+      return preview;
+    }
+    auto role = [](MysqlServer& server) -> std::string {
+      auto read_only = server.read_only();
+      auto status = server.replica_status();
+      auto position = server.written_position();
+      if (!read_only) return "unreadable: " + read_only.error().message;
+      if (!status) return "unreadable: " + status.error().message;
+      std::string text = *read_only ? "read-only" : "writable";
+      if (*status) {
+        auto source = replica_source(**status);
+        text += fmt::format(", replica of {}:{} (IO {}, SQL {})", source.host, source.port,
+                            source.io_running ? "running" : "stopped",
+                            source.sql_running ? "running" : "stopped");
+      } else {
+        text += ", not a replica";
+      }
+      if (position && !position->empty()) text += fmt::format(", gtid {}", *position);
+      return text;
+    };
+    if (emergency) {
+      preview.state("mysql " + candidate_at + " (candidate)",
+                    candidate_earlier ? *candidate_earlier->value : role(*sessions->candidate),
+                    candidate_after, candidate_earlier ? candidate_earlier->step : "");
+      preview.notes.push_back(
+          "emergency: whether the primary is gone is evaluated when it runs, not now");
+      overlay.set("mysql:" + candidate_at, candidate_after);
+      return preview;
+    }
+    preview.state("mysql " + primary_at + " (primary)",
+                  primary_earlier ? *primary_earlier->value : role(*sessions->primary),
+                  primary_after, primary_earlier ? primary_earlier->step : "");
+    preview.state("mysql " + candidate_at + " (candidate)",
+                  candidate_earlier ? *candidate_earlier->value : role(*sessions->candidate),
+                  candidate_after, candidate_earlier ? candidate_earlier->step : "");
+    if (primary_earlier || candidate_earlier) {
+      preview.notes.push_back(
+          fmt::format("preconditions not evaluated: step '{}' changes these servers' roles first",
+                      (primary_earlier ? primary_earlier : candidate_earlier)->step));
+    } else {
+      Outcome outcome;
+      PromotionLimits limits{m_spec.duration(k_max_lag), m_spec.duration(k_max_long_transaction),
+                             m_spec.has(k_kill_after)};
+      PromotionFacts facts;
+      std::vector<long long> own = {sessions->primary->connection_id(),
+                                    sessions->control->connection_id()};
+      if (auto refused = check_promotable(*sessions->primary, *sessions->candidate, limits, own,
+                                          facts, outcome)) {
+        preview.refusals.push_back(refused->message);
+      } else if (auto login = check_replication_login(*sessions->primary, *sessions->candidate);
+                 !login) {
+        preview.refusals.push_back(login.error().message);
+      }
+      for (const auto& warning : outcome.warnings) preview.notes.push_back(warning);
+    }
+    if (preview.refusals.empty()) {
+      overlay.set("mysql:" + primary_at, primary_after);
+      overlay.set("mysql:" + candidate_at, candidate_after);
+    }
+    return preview;
+  }
   void adopt_undo_state(const nlohmann::json& state) override {
     if (auto journal = SwitchJournal::from_json(state)) {
       m_journal = *journal;
@@ -505,6 +591,10 @@ Details: docs/playbook.md.)";
   }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<MysqlSwitchoverOperation>(spec);
+  }
+  Preview preview(const Spec& spec, const AttemptContext& ctx,
+                  PreviewOverlay& overlay) const override {
+    return MysqlSwitchoverOperation(spec).preview(ctx, overlay);
   }
 };
 

@@ -140,6 +140,12 @@ bool route_action_undo_state_first(const Spec& spec) {
   return action.row != nullptr && kind_of(*action.row).undo_state_before_changes(action.spec);
 }
 
+Preview preview_route_action(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay) {
+  auto action = chosen(spec);
+  if (action.row == nullptr) return {};
+  return kind_of(*action.row).preview(action.spec, ctx, overlay);
+}
+
 std::unique_ptr<Operation> make_route_action(const Spec& spec) {
   auto action = chosen(spec);
   if (action.row->undo_doc != nullptr)

@@ -17,6 +17,8 @@ const std::vector<std::string>& route_action_names();
 std::vector<SpecProblem> check_route_action(const Spec& spec);
 std::string describe_route_action(const Spec& spec);
 std::unique_ptr<Operation> make_route_action(const Spec& spec);
+// Kind::preview of the action the spec gives, by its own kind.
+Preview preview_route_action(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay);
 // Kind::undo_state_before_changes for the action the spec gives.
 bool route_action_undo_state_first(const Spec& spec);
 

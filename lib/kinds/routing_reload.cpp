@@ -231,6 +231,25 @@ class RoutingReloadKind : public Kind {
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<RoutingReloadOperation>(spec);
   }
+  // The action's own preview, then the route's target: what the verify URL answers now
+  // against what the step waits for.
+  Preview preview(const Spec& spec, const AttemptContext& ctx,
+                  PreviewOverlay& overlay) const override {
+    Preview preview = preview_route_action(spec, ctx, overlay);
+    VerifyPlan plan = plan_of(spec.object(k_verify));
+    curl_api();
+    HttpRequest now;
+    now.url = plan.url;
+    now.connect_timeout = Millis(2000);
+    if (auto answer = http_request(now, ctx.deadline, ctx.cancel)) {
+      preview.state("route " + plan.url, plan.expect.observed(*answer).describe(),
+                    plan.expect.describe());
+    } else {
+      preview.unreadable.push_back(fmt::format("the route's target: {} did not answer: {}",
+                                               plan.url, answer.error().message));
+    }
+    return preview;
+  }
 };
 
 }  // namespace
