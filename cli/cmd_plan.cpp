@@ -1,4 +1,6 @@
 // drctl plan PLAYBOOK: the ordered plan with targets, timeouts and budgets; no side effects.
+// --live: each step's preview (what it would change, read from the live systems, changing
+// nothing; no check is run) and who holds the run lock now.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -6,7 +8,10 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "core/preview.hpp"
 #include "engine/exit_codes.hpp"
+#include "engine/performer.hpp"
+#include "engine/run_lock.hpp"
 #include "kinds/registry.hpp"
 #include "util/json_dump.hpp"
 #include "util/print.hpp"
@@ -78,6 +83,9 @@ class PlanCommand : public Command {
   }
   void setup(CLI::App& app) override {
     app.add_option("playbook", m_path, "Playbook file")->required();
+    app.add_flag("--live", m_live,
+                 "Read the live systems: each step's diff, what would refuse, the lock's holder "
+                 "(changes nothing, runs no check)");
   }
 
   int run(const GlobalOptions& global) override {
@@ -85,6 +93,10 @@ class PlanCommand : public Command {
     auto playbook = load_or_report(m_path, global, exit_code);
     if (!playbook) return exit_code;
     const auto& kinds = builtin_kinds();
+    // Live, the secrets the steps read are read first: masked in the table as in the previews.
+    if (m_live) {
+      for (const auto& e : playbook->steps) register_spec_secrets(e.action.spec.json());
+    }
     Millis budget_sum{0};
     bool every_step_budgeted = true;
     nlohmann::json entries = nlohmann::json::array();
@@ -121,12 +133,23 @@ class PlanCommand : public Command {
     std::size_t order = 1;
     for (const auto& e : playbook->checks) add(e, order++);
     for (const auto& e : playbook->steps) add(e, order++);
+    if (m_live) {
+      CancelToken cancel;
+      auto previews = preview_steps(*playbook, kinds, cancel);
+      for (std::size_t i = 0; i < previews.size(); ++i)
+        entries[playbook->checks.size() + i]["preview"] = previews[i];
+    }
 
     nlohmann::json lock = nullptr;
     if (playbook->lock) {
       lock = {{"key", playbook->lock->key},
               {"endpoints", endpoints_of(playbook->lock->etcd)},
               {"ttl_ms", playbook->lock->ttl.count()}};
+      if (m_live) {
+        auto holder = RunLock::holder_now(*playbook->lock);
+        lock["holder"] = holder && *holder ? nlohmann::json(**holder) : nlohmann::json(nullptr);
+        if (!holder) lock["unreadable"] = redact(holder.error());
+      }
     }
     nlohmann::json probe = nullptr;
     if (const auto& p = playbook->sla.probe) {
@@ -181,6 +204,13 @@ class PlanCommand : public Command {
                "lock: {} on etcd {}, ttl {}: taken when the checks pass, held to the run's end\n",
                playbook->lock->key, join(lock["endpoints"].get<std::vector<std::string>>(), ","),
                format_duration(playbook->lock->ttl));
+      if (lock.contains("unreadable")) {
+        print_to(stdout, "lock now: cannot read: {}\n", lock["unreadable"].get<std::string>());
+      } else if (lock.contains("holder")) {
+        print_to(stdout, "lock now: {}\n",
+                 lock["holder"].is_null() ? std::string("free")
+                                          : "would refuse: " + lock["holder"].get<std::string>());
+      }
     }
     print_to(stdout, "sla: total {}, on breach {}; probe: {}\n",
              playbook->sla.total ? format_duration(*playbook->sla.total) : "none",
@@ -227,6 +257,10 @@ class PlanCommand : public Command {
                             : "rollback: not needed (read-only)")
                      : "rollback: " + escaped(j["rollback"].get<std::string>()));
       }
+      if (j.contains("preview")) {
+        for (const auto& line : preview_lines(j["preview"]))
+          print_to(stdout, "{}{}\n", indent, line);
+      }
     }
     print_to(stdout, "\nbudgets: {} in all{}; sla.total: {}", format_duration(budget_sum),
              every_step_budgeted ? "" : " (some steps have no budget)",
@@ -240,6 +274,7 @@ class PlanCommand : public Command {
 
  private:
   std::string m_path;
+  bool m_live = false;
 };
 
 }  // namespace

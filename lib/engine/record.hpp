@@ -34,6 +34,7 @@ enum class RunResult {
   lock_lost,
   journal_failed,
   not_verified,  // completed, but the write probe could not read its writes back
+  would_refuse,  // a dry run: a step's preview found a condition the real step would refuse on
   unfinished  // only `drctl show`: the journal has no end (the process was killed, or runs still)
 };
 std::string_view run_result_name(RunResult result);

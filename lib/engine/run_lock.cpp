@@ -128,6 +128,23 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
   return lock;
 }
 
+tl::expected<std::optional<std::string>, std::string> RunLock::holder_now(const LockSpec& spec) {
+  auto deadline = Clock::now() + k_call_limit;
+  auto session = etcd_connect(Spec(spec.etcd), deadline, "lock");
+  if (!session) return tl::unexpected("run lock: " + session.error().message);
+  auto read = (*session)->range(EtcdRangeRequest{spec.key, ""}, deadline);
+  if (!read) return tl::unexpected("run lock: " + read.error().to_string());
+  if (read->kvs.empty()) return std::nullopt;
+  const EtcdKeyValue& held = read->kvs.front();
+  std::string expiry;
+  if (held.lease != 0) {
+    if (auto left = (*session)->lease_ttl(held.lease, deadline); left && left->ttl > 0)
+      expiry = fmt::format("; its lease expires in {} s unless its process renews it", left->ttl);
+  }
+  return redact(
+      fmt::format("run lock {} is held by {}{}", spec.key, describe_holder(held.value), expiry));
+}
+
 void RunLock::keep_alive() {
   // Renew at a third of the ttl; give up (the lock is lost) once the lease must have expired.
   // A renewal gets the interval, and a stalled member a slice of it before the session fails

@@ -35,6 +35,10 @@ class RunLock {
   static tl::expected<std::unique_ptr<RunLock>, LockRefusal> acquire(
       const LockSpec& spec, const nlohmann::json& holder, const LockTakeover* takeover = nullptr);
   ~RunLock();  // releases
+  // Who holds the lock now, read and never taken (a dry run, `plan --live`): "run lock K is
+  // held by run R on host H ... ; its lease expires in N s", nullopt when free; the error says
+  // why it could not be read.
+  static tl::expected<std::optional<std::string>, std::string> holder_now(const LockSpec& spec);
 
   std::int64_t fencing_token() const { return m_token; }
   // The etcd cluster the lock lives in: writes a step makes to it are fenced by the token.

@@ -112,6 +112,8 @@ class Run {
     m_takeover = recovery_takeover(options.resume ? options.resume : options.rollback);
     if (options.mode == Mode::dry_run) {
       m_step_performer = std::make_unique<DryRunPerformer>();
+      // Every step's secrets are masked from the first preview on, whichever step reads them.
+      for (const auto& step : playbook.steps) register_spec_secrets(step.action.spec.json());
     } else {
       m_step_performer = std::make_unique<LivePerformer>();
     }
@@ -185,6 +187,9 @@ class Run {
   bool m_step_failed = false;
   bool m_rollback_failed = false;  // a rollback failed: stop undoing, a human must look
   bool m_changes_remain = false;   // a step that changed things had no way back
+  // A dry run: what the real run would refuse on (a step's preview, the run lock held).
+  std::vector<std::string> m_would_refuse;
+  void preview_lock();
 };
 
 EntryRecord Run::new_record(Phase phase, const std::string& name, const Kind& kind,
@@ -437,6 +442,7 @@ std::unique_ptr<Operation> Run::adopting(const Entry& entry, const nlohmann::jso
 
 void Run::run_steps() {
   const JournalState* resume = m_options.resume;
+  if (m_options.mode == Mode::dry_run) preview_lock();
   for (std::size_t i = 0; i < m_playbook.steps.size(); ++i) {
     const Entry& entry = m_playbook.steps[i];
     if (!may_start(entry)) return;
@@ -465,10 +471,19 @@ void Run::run_steps() {
     if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
       record.budget_exceeded = true;
     }
+    // A dry run's preview found what the real step would refuse on: said, and the steps after
+    // it are previewed too (nothing was changed, so nothing is rolled back).
+    const bool would_refuse =
+        !m_step_performer->live() && json_text(record.evidence, "error") == "would_refuse";
+    if (would_refuse) {
+      record.status = Status::failed;
+      m_would_refuse.push_back(fmt::format("step '{}' {}", entry.name, record.message));
+    }
     m_outputs[entry.name] = record.outputs;
     m_step_operations.push_back(std::move(operation));
     m_report.steps.push_back(record);
     emit_finished(record);
+    if (would_refuse) continue;
     if (record.status != Status::ok && record.status != Status::skipped) {
       m_step_failed = true;
       if (fenced(record)) return;  // another run holds the lock now: it must not be undone
@@ -487,6 +502,22 @@ void Run::run_steps() {
       }
       return;
     }
+  }
+}
+
+// A dry run reads the run lock and never takes it: held by another run, the real run would
+// refuse at its start.
+void Run::preview_lock() {
+  if (!m_playbook.lock) return;
+  auto holder = RunLock::holder_now(*m_playbook.lock);
+  if (!holder) {
+    notice("dry run: cannot read the run lock: " + holder.error());
+  } else if (!*holder) {
+    notice(
+        fmt::format("dry run: run lock {} is free (the real run takes it)", m_playbook.lock->key));
+  } else {
+    m_would_refuse.push_back(**holder);
+    notice("dry run: would refuse: " + **holder);
   }
 }
 
@@ -634,6 +665,12 @@ void Run::conclude() {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("check '{}' {}: no step was started, {}", failed_check->name,
                                    status_name(failed_check->status), unchanged());
+  } else if (!m_would_refuse.empty()) {
+    m_report.result = RunResult::would_refuse;
+    m_report.summary = fmt::format(
+        "dry run: not ready, the real run would refuse: {}; {} steps previewed, nothing was "
+        "changed",
+        join(m_would_refuse, "; "), m_report.steps.size());
   } else if (m_step_failed) {
     conclude_failed_step();
   } else if (m_report.sla.breached()) {
@@ -820,7 +857,7 @@ std::string Run::success_summary() const {
   if (m_options.mode == Mode::check)
     return fmt::format("all {} checks passed", m_report.checks.size());
   if (m_options.mode == Mode::dry_run) {
-    return fmt::format("dry run: checks passed, {} steps described, nothing changed",
+    return fmt::format("dry run: checks passed, {} steps previewed, nothing changed",
                        m_report.steps.size());
   }
   std::size_t reused = 0;

@@ -38,7 +38,7 @@ RunResult result_named(const std::string& name) {
   for (RunResult r :
        {RunResult::success, RunResult::checks_failed, RunResult::rolled_back, RunResult::partial,
         RunResult::sla_breached, RunResult::interrupted, RunResult::lock_held, RunResult::lock_lost,
-        RunResult::journal_failed, RunResult::not_verified}) {
+        RunResult::journal_failed, RunResult::not_verified, RunResult::would_refuse}) {
     if (run_result_name(r) == name) return r;
   }
   return RunResult::unfinished;

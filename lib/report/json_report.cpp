@@ -166,7 +166,8 @@ json report_json_schema() {
   for (RunResult r :
        {RunResult::success, RunResult::checks_failed, RunResult::rolled_back, RunResult::partial,
         RunResult::sla_breached, RunResult::interrupted, RunResult::lock_held, RunResult::lock_lost,
-        RunResult::journal_failed, RunResult::not_verified, RunResult::unfinished})
+        RunResult::journal_failed, RunResult::not_verified, RunResult::would_refuse,
+        RunResult::unfinished})
     results.emplace_back(run_result_name(r));
   std::vector<std::string> modes;
   for (Mode m : {Mode::run, Mode::dry_run, Mode::check, Mode::rollback})

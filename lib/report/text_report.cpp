@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/preview.hpp"
 #include "engine/exit_codes.hpp"
 #include "util/json_dump.hpp"
 #include "util/print.hpp"
@@ -146,6 +147,9 @@ void TextReporter::entry_finished(const EntryRecord& record) {
            attempts, budget, record.message);
   for (const auto& warning : record.warnings)
     print_to(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
+  // A dry run's preview: the diff and the states under the step (core/preview.hpp).
+  for (const auto& line : preview_lines(record.evidence.value("preview", nlohmann::json())))
+    print_to(m_out, "    {}\n", line);
   if (m_style.verbose && !record.evidence.empty())
     print_to(m_out, "    evidence: {}\n", dump_json(record.evidence));
   if (m_style.live) draw_live_line();
