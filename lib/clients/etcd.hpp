@@ -176,6 +176,11 @@ class EtcdSession {
   virtual EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key,
                                                       const std::string& range_end,
                                                       Deadline deadline) = 0;
+  // Deletes every range [key, range_end) of `ranges` in one transaction (all or none; keep it
+  // under --max-txn-ops) and returns how many keys went. Unlike erase, the deleted values are
+  // not sent back (a run's journal can be megabytes).
+  virtual EtcdResult<std::int64_t> erase_ranges(
+      const std::vector<std::pair<std::string, std::string>>& ranges, Deadline deadline) = 0;
   // Status of the member this session is talking to.
   virtual EtcdResult<EtcdStatus> status(Deadline deadline) = 0;
   virtual EtcdResult<std::vector<EtcdMember>> members(Deadline deadline) = 0;
@@ -187,9 +192,10 @@ class EtcdSession {
   virtual EtcdResult<void> revoke_lease(std::int64_t lease, Deadline deadline) = 0;
   // The lease's remaining ttl in seconds (-1: expired or unknown).
   virtual EtcdResult<EtcdLease> lease_ttl(std::int64_t lease, Deadline deadline) = 0;
-  // From now on every write through this session (put, put_if, put_all, erase_if, erase) is a
-  // transaction that also requires `key` to still have `mod_revision`: the run lock's key and
-  // fencing token. A write it refuses fails with Class::fenced and changes nothing.
+  // From now on every write through this session (put, put_if, put_all, erase_if, erase,
+  // erase_ranges) is a transaction that also requires `key` to still have `mod_revision`: the
+  // run lock's key and fencing token. A write it refuses fails with Class::fenced and changes
+  // nothing.
   virtual void fence_writes(const std::string& key, std::int64_t mod_revision) = 0;
   virtual EtcdResult<std::unique_ptr<EtcdWatch>> watch(const std::string& key,
                                                        const std::string& range_end,

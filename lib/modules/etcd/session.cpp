@@ -326,6 +326,31 @@ EtcdResult<std::vector<EtcdKeyValue>> Session::erase(const std::string& key,
                 });
 }
 
+// Repeated after an attempt that failed: what is left of the ranges is deleted; the count is
+// then only the repeat's.
+EtcdResult<std::int64_t> Session::erase_ranges(
+    const std::vector<std::pair<std::string, std::string>>& ranges, Deadline deadline) {
+  etcdserverpb::TxnRequest message;
+  for (const auto& [key, range_end] : ranges) {
+    auto* erase = message.add_success()->mutable_request_delete_range();
+    erase->set_key(key);
+    erase->set_range_end(range_end);
+  }
+  add_fence(message);
+  return invoke(deadline, Repeat::harmless,
+                [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<std::int64_t> {
+                  etcdserverpb::TxnResponse response;
+                  auto status = endpoint.kv->Txn(&context, message, &response);
+                  if (!status.ok()) return tl::unexpected(error_from(status, endpoint.address));
+                  if (auto refused = fence_refusal(response, endpoint.address))
+                    return tl::unexpected(*refused);
+                  std::int64_t deleted = 0;
+                  for (const auto& one : response.responses())
+                    deleted += one.response_delete_range().deleted();
+                  return deleted;
+                });
+}
+
 EtcdResult<EtcdStatus> Session::status(Deadline deadline) {
   return invoke(deadline, Repeat::harmless,
                 [&](Endpoint& endpoint, grpc::ClientContext& context) -> EtcdResult<EtcdStatus> {

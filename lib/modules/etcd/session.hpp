@@ -19,6 +19,8 @@ class Session : public EtcdSession {
                             Deadline deadline) override;
   EtcdResult<std::vector<EtcdKeyValue>> erase(const std::string& key, const std::string& range_end,
                                               Deadline deadline) override;
+  EtcdResult<std::int64_t> erase_ranges(
+      const std::vector<std::pair<std::string, std::string>>& ranges, Deadline deadline) override;
   EtcdResult<EtcdStatus> status(Deadline deadline) override;
   EtcdResult<std::vector<EtcdMember>> members(Deadline deadline) override;
   EtcdResult<std::vector<EtcdAlarm>> alarms(Deadline deadline) override;
@@ -38,7 +40,7 @@ class Session : public EtcdSession {
   // timed out may have been applied, or may still be applied when a stalled member resumes).
   enum class Repeat {
     harmless,  // reads, keep-alives, put_all (the same keys get the same values), lease
-               // grants (a lease granted twice expires unused), erase (see there)
+               // grants (a lease granted twice expires unused), erase (see there), erase_ranges
     detected,  // put, put_if, erase_if, revoke: the repeat tells its own earlier attempt's
                // effect from another writer's (a put reads the key first)
     never,     // move_leader: one attempt gets the whole deadline
