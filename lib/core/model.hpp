@@ -82,11 +82,22 @@ struct Sla {
   std::optional<WriteProbeSpec> write_probe;
 };
 
+// Which finished runs' journals (the local files and their etcd copies) are kept after a run
+// ends (lock.journal_retention): the newest `runs`, or those younger than `age`; with both (as
+// `drctl runs --prune` can ask), a run is pruned only when both would prune it.
+struct JournalRetention {
+  std::optional<long long> runs;
+  std::optional<Millis> age;
+};
+// When a playbook says nothing: the newest 100 finished runs.
+inline constexpr long long k_default_journal_retention = 100;
+
 // lock: an etcd key held with a lease while the run lasts (the run lock).
 struct LockSpec {
   nlohmann::json etcd;  // the etcd connection spec, as written
   std::string key;
   Millis ttl{30'000};
+  JournalRetention journal_retention{k_default_journal_retention, std::nullopt};
 };
 
 struct Playbook {

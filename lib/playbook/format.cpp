@@ -117,6 +117,11 @@ const Fields& top_level_fields() {
               Field::duration("ttl",
                               "Lease time-to-live: a killed run's lock frees itself after it.")
                   .defaults_to("30s"),
+              Field::string("journal_retention",
+                            "The journals kept (local files and the etcd copy) after each run: "
+                            "the number of finished runs of this playbook (e.g. 20), or an age "
+                            "(30d, 12h). Unfinished and partial runs, and their chains, are "
+                            "never pruned. Default: 100 runs."),
           }),
   };
   return fields;

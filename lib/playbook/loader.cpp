@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <tl/expected.hpp>
 
 #include "core/spec.hpp"
 #include "playbook/field_validator.hpp"
@@ -45,6 +48,25 @@ const YamlNode* find_path(const YamlNode& spec, const std::string& path) {
     }
   }
   return node;
+}
+
+// lock.journal_retention: "20" (finished runs to keep) or an age ("30d", "12h").
+tl::expected<JournalRetention, std::string> parse_journal_retention(const std::string& text) {
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
+    return std::isdigit(c) != 0;
+  });
+  if (digits) {
+    if (text.size() > 7 || std::stoll(text) < 1)
+      return tl::unexpected(
+          fmt::format("expected a number of runs from 1 to 9999999, got {}", text));
+    return JournalRetention{std::stoll(text), std::nullopt};
+  }
+  auto age = parse_age(text);
+  if (!age || age->count() <= 0)
+    return tl::unexpected(fmt::format(
+        "expected a number of finished runs to keep (e.g. 20) or an age (e.g. 30d, 12h), got '{}'",
+        text));
+  return JournalRetention{std::nullopt, *age};
 }
 
 std::string hash_of(std::string_view text) {
@@ -173,6 +195,16 @@ LoadResult PlaybookReader::read() {
         const YamlNode* node = root.get("lock") ? root.get("lock")->get("ttl") : nullptr;
         m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "lock.ttl",
                      "expected at least 1s (etcd leases count whole seconds)");
+      }
+      if (lock.json().contains("journal_retention")) {
+        const YamlNode* node =
+            root.get("lock") ? root.get("lock")->get("journal_retention") : nullptr;
+        auto retention = parse_journal_retention(lock.str("journal_retention"));
+        if (retention)
+          m_playbook.lock->journal_retention = *retention;
+        else
+          m_diag.error(node ? pos_of(*node) : SourcePos{1, 1}, "lock.journal_retention",
+                       retention.error());
       }
     }
     if (const YamlNode* checks = root.get("checks")) scan_headers(*checks, Role::check);

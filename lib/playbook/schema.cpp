@@ -97,6 +97,16 @@ nlohmann::json playbook_json_schema(const KindRegistry& kinds) {
                                     {"items", {{"$ref", "#/definitions/check"}}}};
   schema["properties"]["steps"] = {{"type", "array"}, {"items", {{"$ref", "#/definitions/step"}}}};
 
+  // lock.journal_retention is text to the validator (a count or an age, read by the loader):
+  // here, exactly what the loader takes.
+  nlohmann::json& retention = schema["properties"]["lock"]["properties"]["journal_retention"];
+  const char* k_count_or_age = "^([0-9]{1,7}|[0-9]{1,6}d|([0-9]+(\\.[0-9]+)?(h|m|s|ms|us))+)$";
+  retention = {{"description", retention["description"]},
+               {"anyOf",
+                {{{"type", "integer"}, {"minimum", 1}, {"maximum", 9'999'999}},
+                 {{"type", "string"}, {"pattern", k_count_or_age}},
+                 {{"type", "string"}, {"pattern", k_reference_pattern}}}}};
+
   nlohmann::json definitions = nlohmann::json::object();
   definitions["check"] = entry_schema(entry_fields(Role::check), kinds, Role::check, false);
   definitions["step"] = entry_schema(entry_fields(Role::step), kinds, Role::step, true);

@@ -61,6 +61,10 @@ nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry
   if (playbook.sla.total) doc["sla"]["total"] = format_duration(*playbook.sla.total);
   if (const auto& lock = playbook.lock) {
     doc["lock"] = {{"etcd", lock->etcd}, {"key", lock->key}, {"ttl", format_duration(lock->ttl)}};
+    if (lock->journal_retention.age)
+      doc["lock"]["journal_retention"] = format_duration(*lock->journal_retention.age);
+    else if (lock->journal_retention.runs)
+      doc["lock"]["journal_retention"] = *lock->journal_retention.runs;
     if (doc["lock"]["etcd"].contains("dial_timeout"))
       doc["lock"]["etcd"]["dial_timeout"] =
           format_duration(Millis(doc["lock"]["etcd"]["dial_timeout"].get<long long>()));

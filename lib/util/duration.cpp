@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 
@@ -53,6 +54,19 @@ std::optional<Millis> parse_duration(std::string_view text) {
     total_us += number * unit_us + fraction * unit_us / scale;
   }
   return std::chrono::duration_cast<Millis>(std::chrono::microseconds(total_us));
+}
+
+std::optional<Millis> parse_age(std::string_view text) {
+  if (text.size() > 1 && text.back() == 'd') {
+    std::string_view days = text.substr(0, text.size() - 1);
+    if (days.size() > 6 ||
+        !std::all_of(days.begin(), days.end(), [](unsigned char c) { return std::isdigit(c); }))
+      return std::nullopt;
+    long long count = std::stoll(std::string(days));
+    if (count > 100'000) return std::nullopt;
+    return Millis(count * 24 * 3'600'000);
+  }
+  return parse_duration(text);
 }
 
 std::string format_duration(Millis value) {

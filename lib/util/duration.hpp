@@ -16,6 +16,11 @@ using Deadline = std::chrono::steady_clock::time_point;
 // Returns nullopt for anything else (no bare numbers: a unit is always required).
 std::optional<Millis> parse_duration(std::string_view text);
 
+// An age, as retention and history flags take it: whole days ("30d", up to 100000d) or a
+// duration parse_duration reads ("12h", "90m"). Days are not a unit of parse_duration: a
+// timeout is never counted in days.
+std::optional<Millis> parse_age(std::string_view text);
+
 // Formats a duration the way parse_duration reads it back: 1500ms -> "1.5s", 90000ms -> "1m30s".
 std::string format_duration(Millis value);
 
