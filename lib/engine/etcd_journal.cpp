@@ -7,6 +7,7 @@
 
 #include "clients/etcd_connection.hpp"
 #include "etcd/prefix_cursor.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 
 namespace drctl {
@@ -205,6 +206,50 @@ tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const 
   if (!walked) return tl::unexpected(walked.error());
   take();
   return links;
+}
+
+tl::expected<std::vector<JournalEntry>, std::string> list_etcd_journal_runs(const LockSpec& lock) {
+  std::vector<JournalEntry> runs;
+  std::string run, line_number;
+  LineJoiner first, last;  // the run's first line, and the line being read (its last, at the end)
+  auto take = [&] {
+    if (run.empty()) return;
+    JournalEntry entry;
+    entry.run_id = run;
+    entry.path = etcd_journal_prefix(lock, run);
+    for (const auto& line : first.finish()) {
+      entry.link = chain_link(line);
+      entry.playbook = json_text(json_member(line, "playbook"), "name");
+      entry.started_at = json_text(line, "started_at");
+    }
+    for (const auto& line : last.finish()) {
+      if (json_text(line, "type") != "run_finished") continue;
+      entry.result = json_text(json_member(line, "report"), "result");
+      entry.exit_code = static_cast<int>(json_int(json_member(line, "report"), "exit_code", -1));
+    }
+    runs.push_back(std::move(entry));
+    first = LineJoiner();
+    last = LineJoiner();
+  };
+  auto walked = walk(lock, journals_prefix(lock), [&](std::string_view tail, std::string value) {
+    std::string_view this_run = tail.substr(0, tail.find('/'));
+    if (this_run != run) {
+      take();
+      run = std::string(this_run);
+      line_number.clear();
+    }
+    std::string_view line = tail.substr(std::min(tail.size(), this_run.size() + 1));
+    std::string_view number = line.substr(0, line.find('.'));
+    if (number == "000000") first.add(line, value);
+    if (number != line_number) {
+      last = LineJoiner();
+      line_number = std::string(number);
+    }
+    last.add(line, std::move(value));
+  });
+  if (!walked) return tl::unexpected(walked.error());
+  take();
+  return runs;
 }
 
 tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock) {

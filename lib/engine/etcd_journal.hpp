@@ -27,6 +27,10 @@ tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const L
 // lines.
 tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const LockSpec& lock);
 
+// Each run journaled under the lock as `drctl runs` lists it (from its first and last lines;
+// path: its prefix), in key order, in one pass over the keys.
+tl::expected<std::vector<JournalEntry>, std::string> list_etcd_journal_runs(const LockSpec& lock);
+
 // The run ids journaled under the lock, oldest first.
 tl::expected<std::vector<std::string>, std::string> list_etcd_journals(const LockSpec& lock);
 
