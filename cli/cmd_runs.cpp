@@ -23,6 +23,7 @@
 #include "report/drill_trend.hpp"
 #include "report/junit_report.hpp"
 #include "report/text_report.hpp"
+#include "runs_prune.hpp"
 #include "shown_run.hpp"
 #include "util/clock.hpp"
 #include "util/duration.hpp"
@@ -230,8 +231,10 @@ class RunsCommand : public Command {
                    "The trend: runs started since then (7d, 12h, 2026-11-01), oldest first, "
                    "with takeover time, database freeze, writes lost, write gap and result");
     app.add_option("--name", m_name, "Only the runs of the playbook with this name");
+    add_prune_options(app, m_prune);
   }
   int run(const GlobalOptions& global) override {
+    if (m_prune.any()) return run_prune(m_prune, m_playbook_path, m_name, m_since, global);
     if (!m_since.empty()) {
       auto cutoff = since_cutoff(m_since);
       if (!cutoff) {
@@ -339,6 +342,7 @@ class RunsCommand : public Command {
     return 0;
   }
   std::string m_playbook_path, m_since, m_name, m_cutoff;
+  PruneFlags m_prune;
 };
 
 class ShowCommand : public Command {

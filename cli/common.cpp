@@ -17,6 +17,7 @@
 #include "report/junit_report.hpp"
 #include "report/pushgateway.hpp"
 #include "report/text_report.hpp"
+#include "runs_prune.hpp"
 #include "signals.hpp"
 #include "util/print.hpp"
 #include "util/safe_files.hpp"
@@ -224,6 +225,8 @@ RunReport execute_report(const Playbook& playbook, RunOptions options,
   if (html != nullptr && !html->error().empty()) report_output_failure(html->error());
   if (journal != nullptr && !journal->error().empty()) print_error(journal->error());
   if (pusher != nullptr && !pusher->error().empty()) print_error(pusher->error());
+  if (journal != nullptr && journal->error().empty())
+    prune_after_run(playbook, global, report.run_id);  // lock.journal_retention
   return report;
 }
 
