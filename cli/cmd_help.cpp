@@ -104,6 +104,8 @@ int exit_codes_help() {
        "every check passed, every step completed within its budget and the SLA"},
       {k_exit_checks_failed, "checks_failed",
        "a pre-switch check failed: no step started (a resume's earlier steps stay done)"},
+      {k_exit_checks_failed, "would_refuse",
+       "--dry-run: a step's preview (or the run lock's holder) says the real run would refuse"},
       {k_exit_rolled_back, "rolled_back", "a step failed and every rollback succeeded"},
       {k_exit_partial, "partial",
        "a step failed and the state is partly switched or unknown: a human must look"},
