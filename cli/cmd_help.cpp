@@ -120,6 +120,9 @@ int exit_codes_help() {
       {k_exit_not_verified, "not_verified",
        "completed, but the write probe could not read its acknowledged writes back: data loss "
        "unknown (never reported as 0 lost)"},
+      {k_exit_declined, "declined",
+       "on a terminal, the checks passed and the operator answered no at the prompt: no step "
+       "started, nothing was changed"},
       {k_exit_usage, "(usage)",
        "bad command line, unreadable file, run not found or not resumable"},
       {k_exit_invalid_playbook, "(invalid)",

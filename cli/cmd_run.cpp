@@ -1,14 +1,14 @@
 // drctl run PLAYBOOK [--dry-run] [--yes] [--resume RUN_ID [--recheck] [--force]]: checks, then
-// steps; rollback on failure. --resume continues a run (the newest of its chain) that failed or
-// was cut short.
+// (on a terminal, without --yes, once the operator has seen the gate and said yes) steps;
+// rollback on failure. --resume continues a run (the newest of its chain) that failed or was
+// cut short.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
 
-#include <iostream>
-
 #include "command.hpp"
 #include "common.hpp"
+#include "confirm_prompt.hpp"
 #include "engine/exit_codes.hpp"
 #include "journal_playbook.hpp"
 #include "util/print.hpp"
@@ -27,7 +27,8 @@ class RunCommand : public Command {
     app.add_flag("--dry-run", m_dry_run,
                  "Run the checks; describe each step without changing anything");
     app.add_flag("-y,--yes", m_yes,
-                 "Do not ask for confirmation (required when stdin is not a terminal)");
+                 "Do not ask for confirmation after the checks (required when stdin is not a "
+                 "terminal)");
     app.add_option("--resume", m_resume,
                    "Continue run RUN_ID: skip its completed steps and go on from where it stopped "
                    "(the checks run again only if it changed nothing yet, or with on_resume: run)");
@@ -66,27 +67,21 @@ class RunCommand : public Command {
       print_error(fmt::format("{} only goes with --resume", m_force ? "--force" : "--recheck"));
       return k_exit_usage;
     }
-    if (!m_dry_run && !m_yes) {
-      if (::isatty(STDIN_FILENO) == 0) {
-        print_error(
-            "refusing to run without --yes: stdin is not a terminal (use --dry-run to only "
-            "describe the steps)");
-        return k_exit_usage;
-      }
-      print_to(stderr,
-               "About to {} '{}': {} checks, then {} steps that change the system.\nType 'yes' to "
-               "continue: ",
-               resume ? "resume run " + resume->run_id + " of" : std::string("run"), playbook->name,
-               playbook->checks.size(),
-               playbook->steps.size() - (resume ? resume->done.size() : 0));
-      std::string answer;
-      std::getline(std::cin, answer);
-      if (answer != "yes") {
-        print_error("not confirmed: nothing was run");
-        return k_exit_usage;
-      }
+    if (!m_dry_run && !m_yes && ::isatty(STDIN_FILENO) == 0) {
+      print_error(
+          "refusing to run without --yes: stdin is not a terminal (use --dry-run to only "
+          "describe the steps)");
+      return k_exit_usage;
     }
     RunOptions options;
+    if (!m_dry_run && !m_yes) {
+      // Asked after the checks, with their verdict in front of the operator.
+      const Playbook& shown = *playbook;
+      const JournalState* resumed = resume ? &*resume : nullptr;
+      options.confirm = [&shown, resumed](const RunReport& gate, const CancelToken& cancel) {
+        return confirm_on_terminal(shown, gate, resumed, cancel);
+      };
+    }
     options.mode = m_dry_run ? Mode::dry_run : Mode::run;
     options.resume = resume ? &*resume : nullptr;
     options.recheck = m_recheck;

@@ -15,6 +15,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "engine/approval_inbox.hpp"
 #include "engine/etcd_journal.hpp"
 #include "engine/exit_codes.hpp"
 #include "engine/journal.hpp"
@@ -48,6 +49,7 @@ struct Run {
   JournalEntry entry;
   nlohmann::json run_started;  // for a journal without an end: whose process it was
   std::vector<ChainLink> followers;
+  std::optional<ApprovalWaiting> waiting;  // a journal without an end: the approval it waits at
 };
 
 // "resume of R1", "rollback of R1", "run".
@@ -68,7 +70,12 @@ std::string result_text(const Run& run) {
     text = "killed";  // a later run took over its journal: its process had stopped
   } else {
     Process process = process_of(run.run_started);
+    const std::string waits = run.waiting
+                                  ? fmt::format("waiting for approval at step '{}' since {}",
+                                                run.waiting->step, run.waiting->since)
+                                  : "";
     text = process.state == "killed" ? "killed"
+           : !waits.empty()          ? fmt::format("{} ({})", waits, process.evidence)
            : process.state == "running"
                ? "no end yet: running (" + process.evidence + ")"
                : "no end: killed, or still running (" + process.evidence + ")";
@@ -99,6 +106,11 @@ nlohmann::json run_json(const Run& run) {
                       : !run.followers.empty() ? nlohmann::json("killed")
                                                : nlohmann::json(process_of(run.run_started).state)},
           {"followed_by", followers},
+          {"waiting_for_approval", run.waiting && e.exit_code < 0 && run.followers.empty()
+                                       ? nlohmann::json{{"step", run.waiting->step},
+                                                        {"message", run.waiting->message},
+                                                        {"since", run.waiting->since}}
+                                       : nlohmann::json(nullptr)},
           {"journal", e.path}};
 }
 
@@ -257,8 +269,12 @@ class RunsCommand : public Command {
         trend.push_back(figures_of(entry.run_id, lines ? *lines : std::vector<nlohmann::json>{}));
         continue;
       }
-      Run run{std::move(entry), nullptr, {}};
-      if (run.entry.exit_code < 0) run.run_started = first_line_of(run.entry.path);
+      Run run{std::move(entry), nullptr, {}, std::nullopt};
+      if (run.entry.exit_code < 0) {
+        run.run_started = first_line_of(run.entry.path);
+        if (auto lines = read_journal(state_dir_of(global), run.entry.run_id))
+          run.waiting = approval_waiting_in(*lines);
+      }
       runs.push_back(std::move(run));
     }
     if (!refused.empty()) print_to(stderr, "drctl: warning: {} (not listed)\n", refused);
@@ -300,7 +316,7 @@ class RunsCommand : public Command {
         if (wanted(figures.playbook, figures.started_at)) trend.push_back(std::move(figures));
         continue;
       }
-      Run run{{}, nullptr, {}};
+      Run run{{}, nullptr, {}, approval_waiting_in(*lines)};
       run.entry.run_id = id;
       run.entry.path = etcd_journal_prefix(*playbook->lock, id);
       for (const auto& line : *lines) {

@@ -48,5 +48,7 @@ std::unique_ptr<Command> make_show_command();
 std::unique_ptr<Command> make_report_command();
 std::unique_ptr<Command> make_rollback_command();
 std::unique_ptr<Command> make_help_command();
+std::unique_ptr<Command> make_approve_command();
+std::unique_ptr<Command> make_reject_command();
 
 }  // namespace drctl::cli

@@ -215,6 +215,14 @@ RunReport execute_report(const Playbook& playbook, RunOptions options,
   }
 
   options.parallel = global.parallel;
+  // Approval steps wait here: typed on this terminal, or posted by drctl approve (the state
+  // dir, or etcd beside the journal's copy when the playbook has a lock).
+  std::optional<ApprovalInbox> approvals;
+  if (mode == Mode::run || mode == Mode::rollback) {
+    approvals.emplace(ApprovalPlace{state_dir_of(global), playbook.lock},
+                      ::isatty(STDIN_FILENO) != 0);
+    options.approvals = &*approvals;
+  }
   CancelToken cancel;
   RunReport report;
   {

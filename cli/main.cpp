@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
   commands.push_back(make_show_command());
   commands.push_back(make_report_command());
   commands.push_back(make_rollback_command());
+  commands.push_back(make_approve_command());
+  commands.push_back(make_reject_command());
   commands.push_back(make_help_command());
 
   CLI::App app{

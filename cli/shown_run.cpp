@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common.hpp"
+#include "engine/approval_inbox.hpp"
 #include "engine/etcd_journal.hpp"
 #include "engine/exit_codes.hpp"
 #include "engine/journal.hpp"
@@ -74,6 +75,12 @@ std::optional<ShownRun> load_shown_run(const GlobalOptions& global, const std::s
   run.fate = chain_fate(known_links(global, playbook ? &*playbook : nullptr), run_id);
   if (run.report.result == RunResult::unfinished) {
     Process process = process_of(run.run_started);
+    if (auto waiting = approval_waiting_in(*lines);
+        waiting && run.fate.empty() && process.state != "killed") {
+      run.report.summary +=
+          fmt::format("; waiting for approval at step '{}' since {} ({}): drctl approve {} {}",
+                      waiting->step, waiting->since, waiting->message, run_id, waiting->step);
+    }
     run.report.summary +=
         !run.fate.empty()            ? "; the process was killed"
         : process.state == "killed"  ? "; the process was killed (" + process.evidence + ")"

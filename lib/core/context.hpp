@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/approval.hpp"
 #include "core/cancel.hpp"
 
 namespace drctl {
@@ -33,6 +34,8 @@ struct AttemptContext {
   // Journals a process group the action started (a child that may outlive a killed drctl), so
   // that recovery does not act while it still runs. Unset for checks.
   std::function<void(long long)> process_started;
+  // Steps only: waits for an operator's decision on this step (the `approval` kind).
+  AwaitApproval await_approval;
 
   // Called by an operation right before it changes anything, so a crash in the middle still
   // leaves what its undo needs in the journal. False when the journal could not record it:

@@ -78,6 +78,7 @@ struct WriteProbeSpec {
 struct Sla {
   std::optional<Millis> total;  // first step start to last step end
   OnBreach on_breach = OnBreach::fail;
+  bool exclude_approvals = false;  // sla.total leaves out the time approval steps waited
   std::optional<ProbeSpec> probe;
   std::optional<WriteProbeSpec> write_probe;
 };

@@ -11,6 +11,7 @@ enum ExitCode : int {
   k_exit_lock_held = 5,          // another run holds the run lock (or the lock was lost mid-run)
   k_exit_journal_failed = 6,     // the journal could not be written: no further step was started
   k_exit_not_verified = 7,       // completed, but the write probe could not read its writes back
+  k_exit_declined = 8,           // the gate passed, the operator answered no: nothing was changed
   k_exit_usage = 64,             // bad command line
   k_exit_invalid_playbook = 65,  // the playbook does not validate
   k_exit_output_failed =

@@ -229,6 +229,17 @@ void JournalReporter::entry_process(const EntryRecord& record, long long pgid) {
          Durability::later);
 }
 
+// Durable everywhere before the wait starts: `drctl approve` on another machine reads the
+// etcd copy to know that the run waits at this step.
+void JournalReporter::entry_waiting(const EntryRecord& record, const std::string& message) {
+  append({{"type", "approval_waiting"},
+          {"phase", phase_name(record.phase)},
+          {"name", record.name},
+          {"message", message},
+          {"since", rfc3339_utc(std::chrono::system_clock::now())}},
+         Durability::everywhere);
+}
+
 void JournalReporter::entry_finished(const EntryRecord& record) {
   nlohmann::json line = record_to_json(record);
   line["type"] = "entry_finished";

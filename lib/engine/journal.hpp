@@ -46,6 +46,7 @@ class JournalReporter : public Reporter {
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
   void entry_process(const EntryRecord& record, long long pgid) override;
+  void entry_waiting(const EntryRecord& record, const std::string& message) override;
   void run_ending(const RunReport& report) override;  // the run_finished line, durable
   void notice(const std::string& text) override;
   // The first write that failed: the run must not go on (no further step starts).

@@ -57,6 +57,8 @@ std::string_view run_result_name(RunResult result) {
       return "journal_failed";
     case RunResult::not_verified:
       return "not_verified";
+    case RunResult::declined:
+      return "declined";
     case RunResult::would_refuse:
       return "would_refuse";
     case RunResult::unfinished:
@@ -86,6 +88,8 @@ int exit_code_for(RunResult result) {
       return k_exit_journal_failed;
     case RunResult::not_verified:
       return k_exit_not_verified;
+    case RunResult::declined:
+      return k_exit_declined;
     case RunResult::would_refuse:
       return k_exit_checks_failed;  // like a failed check: not ready, nothing was changed
     case RunResult::unfinished:

@@ -34,6 +34,7 @@ enum class RunResult {
   lock_lost,
   journal_failed,
   not_verified,  // completed, but the write probe could not read its writes back
+  declined,      // the operator answered no at the prompt after the gate: nothing was changed
   would_refuse,  // a dry run: a step's preview found a condition the real step would refuse on
   unfinished  // only `drctl show`: the journal has no end (the process was killed, or runs still)
 };
@@ -67,6 +68,7 @@ struct EntryRecord {
   // start need only be durable locally before it runs.
   bool changes_after_undo_state = false;
   std::string done_in_run;  // set when a resumed run reuses a step an earlier run did
+  std::chrono::nanoseconds approval_wait{0};  // part of `duration`: waiting for an operator
 };
 
 struct SlaVerdict {
@@ -75,11 +77,17 @@ struct SlaVerdict {
   bool evaluated = false;                     // false when no step ran to the end (or dry-run)
   bool total_exceeded = false;
   std::vector<std::string> over_budget_steps;
+  std::chrono::nanoseconds approval_wait{0};  // the steps' waits for approval (in steps_elapsed)
+  bool exclude_approvals = false;             // sla.exclude_approvals: the total leaves them out
   OnBreach on_breach = OnBreach::fail;
   std::optional<ProbeSpec> probe_spec;
   std::optional<ProbeReport> probe;  // sla.probe, when the playbook has one and steps ran
   std::optional<WriteProbeSpec> write_probe_spec;
   std::optional<WriteProbeReport> write_probe;  // sla.write_probe, likewise
+  // What sla.total is held against: steps_elapsed, less the approval waits when excluded.
+  std::chrono::nanoseconds counted_elapsed() const {
+    return exclude_approvals ? steps_elapsed - approval_wait : steps_elapsed;
+  }
   bool breached() const {
     return total_exceeded || !over_budget_steps.empty() || (probe && probe->breached()) ||
            (write_probe && write_probe->breached());
@@ -110,6 +118,9 @@ struct RunReport {
   std::string summary;  // one line: why the run ended as it did
   std::size_t planned_checks = 0;
   std::size_t planned_steps = 0;
+  // On a terminal: how long the operator looked at the gate before answering (never in the SLA:
+  // its clock starts at the first step). Null when nobody was asked.
+  nlohmann::json confirmation = nullptr;  // asked_at, answered_at, waited_ms, answer
 };
 
 // A run id that sorts by time and is unique enough across hosts: 20261123T221500Z-3f9a1c.

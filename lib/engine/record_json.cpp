@@ -114,15 +114,18 @@ nlohmann::json report_to_json(const RunReport& report) {
        report.resumed_from.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.resumed_from)},
       {"rolls_back",
        report.rolls_back.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.rolls_back)},
+      {"confirmation", report.confirmation},
       {"sla",
        {{"total_budget_ms", optional_ms(sla.total_budget)},
         {"steps_elapsed_ms", to_ms(sla.steps_elapsed)},
         {"total_pct", sla.total_budget && sla.total_budget->count() > 0
-                          ? nlohmann::json(100.0 * to_ms(sla.steps_elapsed) /
+                          ? nlohmann::json(100.0 * to_ms(sla.counted_elapsed()) /
                                            static_cast<double>(sla.total_budget->count()))
                           : nlohmann::json(nullptr)},
         {"total_exceeded", sla.total_exceeded},
         {"over_budget_steps", sla.over_budget_steps},
+        {"approval_wait_ms", to_ms(sla.approval_wait)},
+        {"exclude_approvals", sla.exclude_approvals},
         {"on_breach", sla.on_breach == OnBreach::fail ? "fail" : "warn"},
         {"probe", sla.probe && sla.probe_spec ? sla.probe->to_json(*sla.probe_spec)
                                               : nlohmann::json(nullptr)},

@@ -19,6 +19,9 @@ bool ReporterList::entry_checkpoint(const EntryRecord& record) {
 void ReporterList::entry_process(const EntryRecord& record, long long pgid) {
   for (auto& r : m_reporters) r->entry_process(record, pgid);
 }
+void ReporterList::entry_waiting(const EntryRecord& record, const std::string& message) {
+  for (auto& r : m_reporters) r->entry_waiting(record, message);
+}
 std::string ReporterList::failure() const {
   for (const auto& r : m_reporters) {
     if (auto why = r->failure(); !why.empty()) return why;

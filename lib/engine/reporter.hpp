@@ -17,6 +17,9 @@ class Reporter {
   // A step is about to change something; `record.undo_state` says how to undo it. False when
   // it could not be recorded: the step must then change nothing.
   virtual bool entry_checkpoint(const EntryRecord& /*record*/) { return true; }
+  // The step waits for an operator's decision (an approval step): journaled durably, so that
+  // `drctl approve` (here or elsewhere) finds the run waiting; the terminal says how to decide.
+  virtual void entry_waiting(const EntryRecord& /*record*/, const std::string& /*message*/) {}
   // The entry started a process group that may outlive drctl (journaled for recovery).
   virtual void entry_process(const EntryRecord& /*record*/, long long /*pgid*/) {}
   // The run's end, first to the records that must hold it durably (the journal) before anyone
@@ -40,6 +43,7 @@ class ReporterList : public Reporter {
   void entry_finished(const EntryRecord& record) override;
   bool entry_checkpoint(const EntryRecord& record) override;
   void entry_process(const EntryRecord& record, long long pgid) override;
+  void entry_waiting(const EntryRecord& record, const std::string& message) override;
   void run_ending(const RunReport& report) override;
   void run_finished(const RunReport& report) override;
   void notice(const std::string& text) override;

@@ -138,6 +138,10 @@ class Run {
   // No operation: it was not run, because its start is not on record.
   Outcome attempt(Operation* operation, const Timing& timing, EntryRecord& record,
                   bool use_undo = false);
+  // What an approval step of `record` calls to wait for its decision until `deadline`.
+  AwaitApproval approval_waiter(EntryRecord& record, Deadline deadline);
+  bool confirmed();  // the operator's answer after the gate (true when nobody is asked)
+  bool m_declined = false;
   EntryRecord new_record(Phase phase, const std::string& name, const Kind& kind, const Spec& spec,
                          const Timing& timing);
   void emit_started(const EntryRecord& record);
@@ -302,6 +306,7 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
         m_reporter.entry_process(record, pgid);
       };
     }
+    if (record.phase != Phase::check) ctx.await_approval = approval_waiter(record, ctx.deadline);
     if (record.phase == Phase::step) {
       ctx.checkpoint = [&] {
         record.undo_state = journalable(operation.undo_state());
@@ -335,6 +340,43 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
     record.message = "interrupted: " + record.message;
   }
   return outcome;
+}
+
+AwaitApproval Run::approval_waiter(EntryRecord& record, Deadline deadline) {
+  return [this, &record, deadline](const std::string& message) {
+    ApprovalDecision decision;
+    if (m_options.approvals == nullptr) {
+      decision.error = "this command cannot wait for an operator";
+      return decision;
+    }
+    {
+      std::lock_guard lock(m_event_mutex);
+      m_reporter.entry_waiting(record, redact(message));
+    }
+    if (auto why = m_reporter.failure(); !why.empty()) {
+      decision.error = "the journal could not record the wait: " + redact(why);
+      return decision;
+    }
+    decision = m_options.approvals->wait(m_report.run_id, record.name, deadline, m_cancel);
+    if (decision.via == "terminal") decision.by = m_report.operator_user;
+    record.approval_wait += decision.waited;
+    return decision;
+  };
+}
+
+// On a terminal the operator answers after seeing the gate's verdict (terraform's order);
+// the time spent looking is reported, never counted in the SLA.
+bool Run::confirmed() {
+  if (!m_options.confirm || m_options.mode != Mode::run) return true;
+  const Instant asked = Instant::now();
+  const bool yes = m_options.confirm(m_report, m_cancel) && !m_cancel.stop_requested();
+  const Instant answered = Instant::now();
+  m_report.confirmation = {{"asked_at", rfc3339_utc(asked.wall)},
+                           {"answered_at", rfc3339_utc(answered.wall)},
+                           {"waited_ms", to_ms(answered.steady - asked.steady)},
+                           {"answer", yes ? "yes" : "no"}};
+  if (!yes && !m_cancel.stop_requested()) m_declined = true;
+  return yes;
 }
 
 void Run::run_check(std::size_t i) {
@@ -658,6 +700,10 @@ void Run::conclude() {
                   m_report.steps.back().name, m_report.run_id,
                   m_playbook.source_path.empty() ? "PLAYBOOK" : m_playbook.source_path,
                   m_report.run_id);
+  } else if (m_declined) {
+    m_report.result = RunResult::declined;
+    m_report.summary = fmt::format(
+        "the checks passed, but the operator answered no: no step was started, {}", unchanged());
   } else if (!m_probe_refusal.empty()) {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("{}: no step was started, {}", m_probe_refusal, unchanged());
@@ -733,12 +779,14 @@ void Run::measure_sla() {
   sla.probe_spec = m_playbook.sla.probe;
   sla.write_probe_spec = m_playbook.sla.write_probe;
   sla.on_breach = m_playbook.sla.on_breach;
+  sla.exclude_approvals = m_playbook.sla.exclude_approvals;
   bool all_steps_ran = m_report.steps.size() == m_playbook.steps.size() && !m_step_failed;
   if (m_options.mode != Mode::run || m_report.steps.empty()) return;
   sla.steps_elapsed = m_report.steps.back().finished.steady - m_report.steps.front().started.steady;
   // A resumed run's steps began in another run: the total from the command is not known.
   sla.evaluated = all_steps_ran && m_options.resume == nullptr;
-  if (sla.total_budget && sla.steps_elapsed > *sla.total_budget) sla.total_exceeded = true;
+  for (const auto& step : m_report.steps) sla.approval_wait += step.approval_wait;
+  if (sla.total_budget && sla.counted_elapsed() > *sla.total_budget) sla.total_exceeded = true;
   for (const auto& step : m_report.steps) {
     if (step.budget_exceeded) sla.over_budget_steps.push_back(step.name);
   }
@@ -813,10 +861,12 @@ std::string Run::sla_breach_summary() const {
   const auto& sla = m_report.sla;
   std::vector<std::string> why;
   if (sla.total_exceeded) {
-    why.push_back(
-        fmt::format("steps took {} of a {} SLA",
-                    format_duration(std::chrono::duration_cast<Millis>(sla.steps_elapsed)),
-                    format_duration(*sla.total_budget)));
+    why.push_back(fmt::format(
+        "steps took {} of a {} SLA{}",
+        format_duration(std::chrono::duration_cast<Millis>(sla.counted_elapsed())),
+        format_duration(*sla.total_budget),
+        sla.exclude_approvals && sla.approval_wait.count() > 0 ? " (waits for approval left out)"
+                                                               : ""));
   }
   for (const auto& name : sla.over_budget_steps)
     why.push_back(fmt::format("step '{}' over its budget", name));
@@ -925,6 +975,7 @@ RunReport Run::execute() {
       gate_open = false;
     }
   }
+  if (gate_open && !m_cancel.stop_requested()) gate_open = confirmed();
   if (gate_open && m_options.mode != Mode::check && !m_cancel.stop_requested()) {
     // The probes watch what users see from the first step to the last rollback; what the
     // write probe needs to read back is resolved first, and without it nothing starts.

@@ -1,10 +1,12 @@
 #pragma once
 // Runs a validated playbook: checks concurrently behind an atomic gate, then steps in order,
 // each timed against its timeout and budget; on failure, rollbacks in reverse order.
+#include <functional>
 #include <string>
 
 #include "core/cancel.hpp"
 #include "core/model.hpp"
+#include "engine/approval_inbox.hpp"
 #include "engine/journal_state.hpp"
 #include "engine/record.hpp"
 #include "engine/reporter.hpp"
@@ -30,6 +32,12 @@ struct RunOptions {
   // Said to every reporter (and journaled) when the run starts: e.g. a --var overriding a
   // journaled value.
   std::vector<std::string> notices;
+  // Where approval steps wait for their decision (null: an approval step fails at once).
+  ApprovalInbox* approvals = nullptr;
+  // Mode::run: asked once the gate is open (every check passed, the lock taken), before the
+  // first step; false ends the run `declined`, with nothing changed. Unset: no question.
+  // An interrupt while asking (`cancel`) ends the question: the run is then `interrupted`.
+  std::function<bool(const RunReport&, const CancelToken& cancel)> confirm;
 };
 
 // Runs the playbook and returns what happened; reporter sees every event as it happens.

@@ -1,5 +1,6 @@
 #include "kinds/registry.hpp"
 
+#include "kinds/approval.hpp"
 #include "kinds/cache_warmup.hpp"
 #include "kinds/consul.hpp"
 #include "kinds/etcd_health.hpp"
@@ -51,6 +52,7 @@ const KindRegistry& builtin_kinds() {
     r.add(make_routing_reload_kind());
     r.add(make_prewarm_kind());
     r.add(make_mysql_switchover_kind());
+    r.add(make_approval_kind());
     return r;
   }();
   return registry;

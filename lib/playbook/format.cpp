@@ -32,6 +32,10 @@ const Fields& top_level_fields() {
                   "on_breach",
                   "fail: a breach makes the run fail (exit 4); warn: it is reported only.")
                   .one_of({"fail", "warn"}),
+              Field::boolean("exclude_approvals",
+                             "Leave the time approval steps wait for an operator out of total "
+                             "(it is reported apart either way).")
+                  .defaults_to(false),
               Field::object(
                   "probe",
                   "Availability probe: from the first step to the end (rollbacks included), "

@@ -183,6 +183,7 @@ LoadResult PlaybookReader::read() {
       const auto& sla = values["sla"];
       if (sla.contains("total")) m_playbook.sla.total = Millis(sla["total"].get<long long>());
       if (sla.value("on_breach", "fail") == "warn") m_playbook.sla.on_breach = OnBreach::warn;
+      m_playbook.sla.exclude_approvals = sla.value("exclude_approvals", false);
       if (sla.contains("probe")) m_playbook.sla.probe = read_probe(Spec(sla["probe"]), root);
       if (sla.contains("write_probe"))
         m_playbook.sla.write_probe = read_write_probe(Spec(sla["write_probe"]), root);

@@ -59,6 +59,7 @@ nlohmann::json playbook_to_document(const Playbook& playbook, const KindRegistry
   doc["defaults"] = timing_to_document(playbook.defaults);
   doc["sla"] = {{"on_breach", playbook.sla.on_breach == OnBreach::fail ? "fail" : "warn"}};
   if (playbook.sla.total) doc["sla"]["total"] = format_duration(*playbook.sla.total);
+  if (playbook.sla.exclude_approvals) doc["sla"]["exclude_approvals"] = true;
   if (const auto& lock = playbook.lock) {
     doc["lock"] = {{"etcd", lock->etcd}, {"key", lock->key}, {"ttl", format_duration(lock->ttl)}};
     if (lock->journal_retention.age)

@@ -35,10 +35,10 @@ Mode mode_named(const std::string& name) {
 }
 
 RunResult result_named(const std::string& name) {
-  for (RunResult r :
-       {RunResult::success, RunResult::checks_failed, RunResult::rolled_back, RunResult::partial,
-        RunResult::sla_breached, RunResult::interrupted, RunResult::lock_held, RunResult::lock_lost,
-        RunResult::journal_failed, RunResult::not_verified, RunResult::would_refuse}) {
+  for (RunResult r : {RunResult::success, RunResult::checks_failed, RunResult::rolled_back,
+                      RunResult::partial, RunResult::sla_breached, RunResult::interrupted,
+                      RunResult::lock_held, RunResult::lock_lost, RunResult::journal_failed,
+                      RunResult::not_verified, RunResult::declined, RunResult::would_refuse}) {
     if (run_result_name(r) == name) return r;
   }
   return RunResult::unfinished;
@@ -174,10 +174,13 @@ RunReport report_from_json(const nlohmann::json& doc) {
   report.result = result_named(json_text(doc, "result"));
   report.summary = json_text(doc, "summary");
   report.lock = json_member(doc, "lock");
+  report.confirmation = json_member(doc, "confirmation");
   report.fencing_token = json_text(report.lock, "fencing_token");
   const auto& sla = json_member(doc, "sla");
   report.sla.total_budget = optional_ms(json_member(sla, "total_budget_ms"));
   report.sla.steps_elapsed = ms_duration(json_number(sla, "steps_elapsed_ms"));
+  report.sla.approval_wait = ms_duration(json_number(sla, "approval_wait_ms"));
+  report.sla.exclude_approvals = json_bool(sla, "exclude_approvals");
   report.sla.evaluated = json_text(sla, "verdict", "not_evaluated") != "not_evaluated";
   report.sla.total_exceeded = json_bool(sla, "total_exceeded");
   report.sla.over_budget_steps = texts(json_member(sla, "over_budget_steps"));

@@ -166,8 +166,8 @@ json report_json_schema() {
   for (RunResult r :
        {RunResult::success, RunResult::checks_failed, RunResult::rolled_back, RunResult::partial,
         RunResult::sla_breached, RunResult::interrupted, RunResult::lock_held, RunResult::lock_lost,
-        RunResult::journal_failed, RunResult::not_verified, RunResult::would_refuse,
-        RunResult::unfinished})
+        RunResult::journal_failed, RunResult::not_verified, RunResult::declined,
+        RunResult::would_refuse, RunResult::unfinished})
     results.emplace_back(run_result_name(r));
   std::vector<std::string> modes;
   for (Mode m : {Mode::run, Mode::dry_run, Mode::check, Mode::rollback})
@@ -179,6 +179,8 @@ json report_json_schema() {
        {"total_pct", nullable("number")},
        {"total_exceeded", type("boolean")},
        {"over_budget_steps", string_list()},
+       {"approval_wait_ms", type("number")},
+       {"exclude_approvals", type("boolean")},
        {"on_breach", one_of_names({"fail", "warn"})},
        {"probe", {{"oneOf", {type("null"), probe}}}},
        {"write_probe", {{"oneOf", {type("null"), write_probe_schema()}}}},
@@ -214,6 +216,12 @@ json report_json_schema() {
        {"lock", {{"oneOf", {type("null"), lock}}}},
        {"resumed_from", nullable("string")},
        {"rolls_back", nullable("string")},
+       {"confirmation",
+        {{"oneOf",
+          {type("null"), strict_object({{"asked_at", {{"$ref", "#/definitions/timestamp"}}},
+                                        {"answered_at", {{"$ref", "#/definitions/timestamp"}}},
+                                        {"waited_ms", type("number")},
+                                        {"answer", one_of_names({"yes", "no"})}})}}}},
        {"sla", sla},
        {"checks", entries("entry")},
        {"steps", entries("step")},

@@ -44,6 +44,20 @@ double seconds(std::chrono::nanoseconds d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// An approval step's decision: who, when, how, with what comment (an audit reads it here).
+void write_approval(std::string& xml, const EntryRecord& r) {
+  if (!r.evidence.is_object() || !r.evidence.contains("decided_by")) return;
+  xml += "      <properties>\n";
+  for (const char* key : {"decided_by", "decided_at", "comment", "via", "waited_ms"}) {
+    const auto& value = r.evidence[key];
+    xml += fmt::format("        <property name=\"approval.{}\" value=\"{}\"/>\n", key,
+                       xml_escape(value.is_string() ? value.get<std::string>() : dump_json(value)));
+  }
+  xml += "      </properties>\n";
+  if (r.status == Status::ok)
+    xml += fmt::format("      <system-out>{}</system-out>\n", xml_escape(r.message));
+}
+
 void write_suite(std::string& xml, const RunReport& report, std::string_view suite,
                  const std::vector<EntryRecord>& records) {
   std::size_t failures = 0, skipped = 0;
@@ -64,6 +78,7 @@ void write_suite(std::string& xml, const RunReport& report, std::string_view sui
     xml += fmt::format("    <testcase name=\"{}\" classname=\"{}.{}.{}\" time=\"{:.6f}\">\n",
                        xml_escape(r.name), xml_escape(report.playbook_name), suite,
                        xml_escape(r.kind), seconds(r.duration));
+    write_approval(xml, r);
     if (r.status == Status::skipped) {
       xml += fmt::format("      <skipped message=\"{}\"/>\n", xml_escape(r.message));
     } else if (r.status != Status::ok) {

@@ -89,8 +89,9 @@ void TextReporter::ticker() {
 }
 
 void TextReporter::run_started(const RunReport& header) {
-  if (m_style.quiet || !m_style.banner) return;
   std::lock_guard lock(m_mutex);
+  m_run_id = header.run_id;
+  if (m_style.quiet || !m_style.banner) return;
   if (header.mode == Mode::rollback) {
     print_to(m_out, "{} rolling back run {} of '{}' (run {})\n", paint("drctl", k_bold),
              header.rolls_back, header.playbook_name, header.run_id);
@@ -125,6 +126,19 @@ void TextReporter::notice(const std::string& text) {
   clear_live_line();
   print_to(m_out, "{} {}\n", paint("note:", k_bold), text);
   draw_live_line();
+}
+
+void TextReporter::entry_waiting(const EntryRecord& record, const std::string& message) {
+  std::lock_guard lock(m_mutex);
+  m_running.erase(key_of(record));  // no live line over what the operator types
+  clear_live_line();
+  print_to(m_out, "{} {} '{}' waits for approval: {}\n", paint("approval:", k_bold),
+           phase_name(record.phase), record.name, message);
+  print_to(m_out, "    approve: type '{}' on this terminal ('reject' rejects), or run\n",
+           record.name);
+  print_to(m_out, "    drctl approve {} {} [--by NAME] [--comment TEXT]   (or: drctl reject ...)\n",
+           m_run_id, record.name);
+  std::fflush(m_out);
 }
 
 void TextReporter::entry_finished(const EntryRecord& record) {
@@ -200,13 +214,25 @@ void TextReporter::run_finished(const RunReport& report) {
           : !sla.writes_verified()
               ? paint("NOT VERIFIED (the writes could not be read back)", k_yellow)
               : paint("met", k_green);
+      if (sla.approval_wait.count() > 0) {
+        elapsed +=
+            fmt::format(" ({} of it waiting for approval{})", fmt_ms(to_ms(sla.approval_wait)),
+                        sla.exclude_approvals ? ", left out of the SLA" : "");
+      }
       if (sla.total_budget) {
-        print_to(m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed,
-                 format_duration(*sla.total_budget),
-                 100.0 * to_ms(sla.steps_elapsed) / static_cast<double>(sla.total_budget->count()),
-                 verdict);
+        print_to(
+            m_out, "\nSLA: steps took {} of {} ({:.0f}%): {}\n", elapsed,
+            format_duration(*sla.total_budget),
+            100.0 * to_ms(sla.counted_elapsed()) / static_cast<double>(sla.total_budget->count()),
+            verdict);
       } else {
         print_to(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
+      }
+      if (report.confirmation.is_object()) {
+        print_to(m_out,
+                 "confirmed at the prompt after {} (not in the SLA: its clock starts at the "
+                 "first step)\n",
+                 fmt_ms(report.confirmation.value("waited_ms", 0.0)));
       }
       if (sla.probe && sla.probe_spec) {
         const auto& p = *sla.probe;

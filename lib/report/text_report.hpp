@@ -32,6 +32,8 @@ class TextReporter : public Reporter {
   void entry_finished(const EntryRecord& record) override;
   void run_finished(const RunReport& report) override;
   void notice(const std::string& text) override;  // "note: ..." (a lock taken over, a --var)
+  // What the step waits for and how to decide; shown even with --quiet (the run needs it).
+  void entry_waiting(const EntryRecord& record, const std::string& message) override;
 
  private:
   void ticker();
@@ -48,6 +50,7 @@ class TextReporter : public Reporter {
   std::map<std::string, std::chrono::steady_clock::time_point> m_running;  // "phase:name" -> start
   bool m_stopping = false;
   bool m_live_line_shown = false;
+  std::string m_run_id;
   std::thread m_ticker;
 };
 
