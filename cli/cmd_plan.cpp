@@ -189,6 +189,7 @@ class PlanCommand : public Command {
            {{"total_ms", playbook->sla.total ? nlohmann::json(playbook->sla.total->count())
                                              : nlohmann::json(nullptr)},
             {"on_breach", playbook->sla.on_breach == OnBreach::warn ? "warn" : "fail"},
+            {"exclude_approvals", playbook->sla.exclude_approvals},
             {"probe", probe},
             {"write_probe", write_probe}}}};
       print_to(stdout, "{}\n", dump_json(out, 2));
@@ -212,8 +213,9 @@ class PlanCommand : public Command {
                                           : "would refuse: " + lock["holder"].get<std::string>());
       }
     }
-    print_to(stdout, "sla: total {}, on breach {}; probe: {}\n",
+    print_to(stdout, "sla: total {}{}, on breach {}; probe: {}\n",
              playbook->sla.total ? format_duration(*playbook->sla.total) : "none",
+             playbook->sla.exclude_approvals ? " (waits for approval left out)" : "",
              playbook->sla.on_breach == OnBreach::warn ? "warn" : "fail",
              probe_text(playbook->sla.probe));
     print_to(stdout, "write probe: {}\n", write_probe_text(playbook->sla.write_probe));
