@@ -1,4 +1,4 @@
-// drctl version: the version and the formats this build reads and writes.
+// drctl version (and drctl --version): the version and the formats this build reads and writes.
 #include <fmt/format.h>
 
 #include "command.hpp"
@@ -16,19 +16,21 @@ class VersionCommand : public Command {
   const char* help() const override { return "Print the version"; }
   void setup(CLI::App&) override {}
   int run(const GlobalOptions& global) override {
-    if (global.output == OutputFormat::json) {
-      print_to(stdout,
-               "{{\"version\": \"{}\", \"playbook_format\": {}, \"report_schema\": \"{}\"}}\n",
-               version(), k_playbook_version, k_report_schema);
-    } else {
-      print_to(stdout, "drctl {} (playbook format v{}, report {})\n", version(), k_playbook_version,
-               k_report_schema);
-    }
+    print_to(stdout, "{}\n", version_text(global.output));
     return 0;
   }
 };
 
 }  // namespace
+
+std::string version_text(OutputFormat output) {
+  if (output == OutputFormat::json) {
+    return fmt::format(R"({{"version": "{}", "playbook_format": {}, "report_schema": "{}"}})",
+                       version(), k_playbook_version, k_report_schema);
+  }
+  return fmt::format("drctl {} (playbook format v{}, report {})", version(), k_playbook_version,
+                     k_report_schema);
+}
 
 std::unique_ptr<Command> make_version_command() {
   return std::make_unique<VersionCommand>();

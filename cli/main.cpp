@@ -111,6 +111,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_flag("-q,--quiet", global.quiet, "Print only failures and the verdict");
   app.add_flag("-v,--verbose", global.verbose, "Print each entry's evidence");
+  // After --output, so `drctl --output json --version` sees it (CLI11 runs callbacks in order).
+  app.set_version_flag(
+      "--version",
+      [&output] {
+        return version_text(output == "json" ? OutputFormat::json : OutputFormat::text);
+      },
+      "Print the version and exit (as drctl version)");
 
   Command* selected = nullptr;
   for (auto& command : commands) {
@@ -129,6 +136,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);  // prints what drctl version prints, exit 0
   } catch (const CLI::ParseError& e) {
     print_error(fmt::format("{} (see drctl --help)", e.what()));
     // `drctl probe grpc` keeps grpc_health_probe's contract: invalid arguments exit 1.

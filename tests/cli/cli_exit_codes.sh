@@ -110,6 +110,17 @@ check cache-info-missing 1 cache info "$WORK/no-such-dir"
 contains "a missing cache dir is named" "$WORK/cache-info-missing.err" "$WORK/no-such-dir: No such file or directory"
 check cache-verify-not-a-snapshot 1 cache verify "$WORK/success.yaml"
 contains "a file that is not a snapshot says so" "$WORK/cache-verify-not-a-snapshot.out" "not a drctl snapshot"
+# --version is `drctl version` (exit 0, same text, --output json too); no command at all is usage.
+check version 0 version
+check dash-version 0 --version
+contains "--version names drctl and the report format" "$WORK/dash-version.out" "report drctl.report/v1)"
+cmp -s "$WORK/version.out" "$WORK/dash-version.out" && pass "--version prints what drctl version prints" \
+  || fail "--version differs from drctl version" "$(cat "$WORK/dash-version.out")"
+check version-json 0 --output json version
+check dash-version-json 0 --version --output json
+cmp -s "$WORK/version-json.out" "$WORK/dash-version-json.out" && pass "--version --output json is drctl version's JSON" \
+  || fail "--version --output json differs" "$(cat "$WORK/dash-version-json.out")"
+check no-command 64
 check show-unknown-run 64 show 20990101T000000Z-000000
 contains "an unknown run id is named" "$WORK/show-unknown-run.err" "no run 20990101T000000Z-000000"
 # A report that cannot be written is not a success (74); a failed result keeps its own code.
