@@ -3,13 +3,17 @@
 # this build machine in it), where apt installs drctl_<version>_amd64.deb and pulls in its
 # runtime dependencies from the archive. There the packaged drctl must run and load everything
 # it loads only on first use: libcurl (probe grpc), the etcd module with grpc++ (probe etcd, a
-# real etcd on the host's loopback), the MySQL connector module (probe mysql). Then it must
-# uninstall cleanly. Needs root (chroot, mount) and the Debian archive.
+# real etcd on the host's loopback), the MySQL connector module (probe mysql); its man page
+# (made from drctl's own help) must be installed and name every command. Then it must uninstall
+# cleanly. Before all that, lintian must find no error and no warning in the .deb (info and
+# pedantic tags are allowed). Needs root (chroot, mount) and the Debian archive.
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/../cli/etcd.sh"
 require_tool debootstrap
 require_tool cpack
 require_tool etcd
+require_tool lintian
+require_tool man
 : "${BUILD_DIR:?BUILD_DIR must point at the build directory}"
 if [ "$(id -u)" -ne 0 ]; then
   [ -n "${CI:-}" ] && { echo "CI must run this as root (chroot)"; exit 1; }
@@ -30,6 +34,13 @@ mirror=${DRCTL_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}
 version=$("$DRCTL" version | awk '{print $2; exit}')
 deb="drctl_${version}_amd64.deb"
 [ -f "$WORK/pkg/$deb" ] && pass "package: $deb built" || { fail "package: no $deb" "$(ls "$WORK/pkg")"; finish; exit; }
+
+# Debian's conventions: exit 2 on any error or warning (--fail-on), every tag shown on failure.
+if lintian --fail-on error,warning --tag-display-limit 0 -I "$WORK/pkg/$deb" >"$WORK/lintian.out" 2>"$WORK/lintian.err"; then
+  pass "lintian: no error or warning in $deb ($(grep -c '^I: ' "$WORK/lintian.out") info tags)"
+else
+  fail "lintian finds errors or warnings in $deb" "$(grep -E '^[EW]: ' "$WORK/lintian.out")" "$(tail -3 "$WORK/lintian.err")"
+fi
 
 if debootstrap --variant=minbase bookworm "$ROOT" "$mirror" >"$WORK/debootstrap.log" 2>&1; then
   pass "a clean Debian 12 root from $mirror"
@@ -62,7 +73,30 @@ check_in_root() {
 }
 check_in_root version 0 version
 contains "installed: drctl version names $version" "$WORK/version.out" "drctl $version"
+check_in_root dash-version 0 --version
+contains "installed: drctl --version names $version" "$WORK/dash-version.out" "drctl $version"
 check_in_root validate 0 validate /usr/share/doc/drctl/two-sites.yaml
+
+# The man page: installed, readable by man, naming every command drctl --help lists (both come
+# from the same binary), --version and the exit codes.
+man_page="$ROOT/usr/share/man/man1/drctl.1.gz"
+[ -f "$man_page" ] && pass "installed: /usr/share/man/man1/drctl.1.gz" || fail "installed: no man page"
+MANWIDTH=100 man -l "$man_page" >"$WORK/man.out" 2>"$WORK/man.err" && [ ! -s "$WORK/man.err" ] \
+  && pass "man -l renders it without a warning" || fail "man -l drctl.1.gz" "$(head -5 "$WORK/man.err")"
+commands=$("$DRCTL" --help | awk '/^Subcommands:/ {on = 1; next} on && NF {print $1}')
+[ "$(echo "$commands" | wc -w)" -ge 10 ] || fail "drctl --help lists too few commands: $commands"
+missing=""
+for c in $commands; do
+  grep -qxE "   drctl $c" "$WORK/man.out" || missing+=" $c"  # its .SS heading
+done
+[ -z "$missing" ] && pass "the man page has a section for each of the $(echo "$commands" | wc -w) commands" \
+  || fail "the man page lacks the commands:$missing"
+contains "the man page names --version" "$WORK/man.out" "--version"
+contains "the man page has the exit codes" "$WORK/man.out" "EXIT STATUS"
+contains "the man page's exit codes come from drctl help exit-codes" "$WORK/man.out" "rolled_back"
+for f in copyright changelog.gz; do
+  [ -f "$ROOT/usr/share/doc/drctl/$f" ] && pass "installed: /usr/share/doc/drctl/$f" || fail "installed: no /usr/share/doc/drctl/$f"
+done
 check_in_root help 0 help playbook routing_reload
 
 start_etcd P 1
