@@ -13,7 +13,9 @@
 #include "engine/exit_codes.hpp"
 #include "engine/journal.hpp"
 #include "engine/journal_state.hpp"
+#include "engine/run_lock.hpp"
 #include "journal_playbook.hpp"
+#include "shown_run.hpp"
 #include "util/clock.hpp"
 #include "util/json_fields.hpp"
 #include "util/print.hpp"
@@ -88,20 +90,22 @@ class DecideCommand : public Command {
       print_error(fmt::format("cannot {}: run {}: {}", verb, m_run_id, journal.error()));
       return k_exit_usage;
     }
-    if (auto refusal = not_waiting(*lines, *journal, global)) {
-      print_error(fmt::format("cannot {}: {}", verb, *refusal));
-      return k_exit_checks_failed;
-    }
     // The run reads decisions where its own playbook says: etcd when it has a lock.
     if (!playbook) playbook = journaled_playbook(*journal, journal->vars);
     if (!playbook) return k_exit_usage;
-    PostedDecision decision{m_approve, m_by.empty() ? login_name() : m_by, m_comment,
-                            rfc3339_utc(std::chrono::system_clock::now()), host_name()};
+    if (auto refusal = not_waiting(*lines, *journal, *playbook, global)) {
+      print_error(fmt::format("cannot {}: {}", verb, *refusal));
+      return k_exit_checks_failed;
+    }
+    PostedDecision decision{m_approve,   m_by.empty() ? login_name() : m_by,
+                            m_comment,   rfc3339_utc(std::chrono::system_clock::now()),
+                            host_name(), login_name()};
     ApprovalPlace place{state_dir_of(global), playbook->lock};
     if (auto posted = post_decision(place, m_run_id, m_step, decision); !posted) {
       print_error(fmt::format("cannot {} step '{}' of run {}: {}", verb, m_step, m_run_id,
                               redact(posted.error())));
-      return k_exit_checks_failed;
+      // Someone decided first: refused. Else the decision could not be written: unavailable.
+      return posted.error().rfind("already ", 0) == 0 ? k_exit_checks_failed : k_exit_unavailable;
     }
     print_to(stdout, "{} step '{}' of run {} (by {}{}); {}\n", m_approve ? "approved" : "rejected",
              m_step, m_run_id, decision.by, playbook->lock ? ", through etcd" : "",
@@ -112,7 +116,7 @@ class DecideCommand : public Command {
  private:
   // Why the run does not wait for this decision, or nullopt when it does.
   std::optional<std::string> not_waiting(const std::vector<nlohmann::json>& lines,
-                                         const JournalState& journal,
+                                         const JournalState& journal, const Playbook& playbook,
                                          const GlobalOptions& global) const {
     auto waiting = approval_waiting_in(lines);
     if (journal.ended) {
@@ -130,12 +134,25 @@ class DecideCommand : public Command {
       return fmt::format("run {} waits at step '{}', not '{}'", m_run_id, waiting->step, m_step);
     // On this machine, a journal nobody holds open belongs to a process that is gone: the
     // decision would go to nobody (a resumed run waits again, under its own run id).
+    const std::string gone = fmt::format(
+        "run {} is not running: its process stopped while waiting at step '{}' (drctl run "
+        "PLAYBOOK --resume {} waits there again, under a new run id)",
+        m_run_id, m_step, m_run_id);
     if (read_journal(state_dir_of(global), m_run_id) &&
         !journal_in_use(state_dir_of(global), m_run_id))
-      return fmt::format(
-          "run {} is not running: its process stopped while waiting at step '{}' (drctl run "
-          "PLAYBOOK --resume {} waits there again, under a new run id)",
-          m_run_id, m_step, m_run_id);
+      return gone;
+    nlohmann::json run_started;
+    for (const auto& line : lines) {
+      if (json_text(line, "type") == "run_started") run_started = line;
+    }
+    const Process process = process_of(run_started);
+    if (process.state == "killed") return gone + "; " + process.evidence;
+    // On another host: a live run holds its lock; one that does not is gone.
+    if (process.state == "unknown" && playbook.lock) {
+      auto holder = RunLock::holder_now(*playbook.lock);
+      if (holder && (!*holder || (*holder)->find(m_run_id) == std::string::npos))
+        return gone + "; it no longer holds the run lock " + playbook.lock->key;
+    }
     return std::nullopt;
   }
 

@@ -129,6 +129,10 @@ int exit_codes_help() {
        "drctl cache get|list|diff|info: a corrupt snapshot, refused"},
       {k_exit_invalid_playbook, "(invalid)",
        "the playbook does not validate (file:line:col errors)"},
+      {k_exit_unavailable, "(unavailable)",
+       "drctl approve/reject: the decision could not be posted (etcd or the state dir); "
+       "approve/reject refused (the run does not wait at that step, or someone decided "
+       "first) is 1"},
       {k_exit_output_failed, "(output)",
        "all went well, but a report (stdout, --junit, --html) could not be written; see drctl "
        "show"},

@@ -106,7 +106,8 @@ nlohmann::json run_json(const Run& run) {
                       : !run.followers.empty() ? nlohmann::json("killed")
                                                : nlohmann::json(process_of(run.run_started).state)},
           {"followed_by", followers},
-          {"waiting_for_approval", run.waiting && e.exit_code < 0 && run.followers.empty()
+          {"waiting_for_approval", run.waiting && e.exit_code < 0 && run.followers.empty() &&
+                                           process_of(run.run_started).state != "killed"
                                        ? nlohmann::json{{"step", run.waiting->step},
                                                         {"message", run.waiting->message},
                                                         {"since", run.waiting->since}}
@@ -406,7 +407,14 @@ class ShowCommand : public Command {
     style.color = ::isatty(STDOUT_FILENO) != 0 && std::getenv("NO_COLOR") == nullptr;
     style.verbose = global.verbose;
     TextReporter(stdout, style).run_finished(report);
-    if (report.result == RunResult::unfinished && fate.empty()) {
+    auto waiting = approval_waiting_in(shown->lines);
+    if (report.result == RunResult::unfinished && fate.empty() && waiting &&
+        process_of(run_started).state != "killed") {
+      print_to(stdout,
+               "next: drctl approve {0} {1} (it goes on), or drctl reject {0} {1} (it rolls "
+               "back)\n",
+               report.run_id, waiting->step);
+    } else if (report.result == RunResult::unfinished && fate.empty()) {
       const std::string path = report.playbook_path.empty() ? "PLAYBOOK" : report.playbook_path;
       print_to(stdout,
                "next: drctl run {0} --resume {1} (to finish it), or drctl rollback {1} (to undo "

@@ -166,6 +166,10 @@ RunReport execute_report(const Playbook& playbook, Mode mode, const GlobalOption
 RunReport execute_report(const Playbook& playbook, RunOptions options,
                          const GlobalOptions& global) {
   const Mode mode = options.mode;
+  // First, before any reporter starts a thread (the terminal's ticker, the journal's sync
+  // lanes): threads inherit the blocked signals, so only the watcher ever takes SIGINT.
+  CancelToken cancel;
+  SignalWatch signals(cancel, parse_duration(global.grace).value_or(Millis(10'000)));
   ReporterList reporters;
   // Text goes to stdout, unless stdout carries the JSON document: then progress goes to stderr.
   std::FILE* text_out = global.output == OutputFormat::json ? stderr : stdout;
@@ -177,6 +181,10 @@ RunReport execute_report(const Playbook& playbook, RunOptions options,
   style.quiet = global.quiet;
   style.table = global.output == OutputFormat::text && !global.probe;
   style.banner = !global.probe;
+  style.terminal_input = ::isatty(STDIN_FILENO) != 0;
+  if (!global.state_dir.empty()) style.approve_flags += " --state-dir " + global.state_dir;
+  if (playbook.lock && !playbook.source_path.empty())
+    style.approve_flags += " [--playbook " + playbook.source_path + " from another machine]";
   reporters.add(std::make_unique<TextReporter>(text_out, style));
   if (global.output == OutputFormat::json) reporters.add(std::make_unique<JsonReporter>(stdout));
   JunitReporter* junit = nullptr;
@@ -223,12 +231,7 @@ RunReport execute_report(const Playbook& playbook, RunOptions options,
                       ::isatty(STDIN_FILENO) != 0);
     options.approvals = &*approvals;
   }
-  CancelToken cancel;
-  RunReport report;
-  {
-    SignalWatch signals(cancel, parse_duration(global.grace).value_or(Millis(10'000)));
-    report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
-  }
+  RunReport report = run_playbook(playbook, builtin_kinds(), reporters, options, cancel);
   if (junit != nullptr && !junit->error().empty()) report_output_failure(junit->error());
   if (html != nullptr && !html->error().empty()) report_output_failure(html->error());
   if (journal != nullptr && !journal->error().empty()) print_error(journal->error());

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,13 +16,16 @@
 namespace drctl::cli {
 namespace {
 
+// An operator who walked away must not leave the lock held, nor a verdict to go stale.
+constexpr Millis k_answer_within{10 * 60 * 1000};
+
 // One line from stdin, read byte by byte so that nothing after it is taken from the terminal
 // (an approval step reads what is typed later). Signals are taken by a thread, so the wait
 // polls: an interrupt ends it.
-std::string read_answer(const CancelToken& cancel) {
+std::string read_answer(const CancelToken& cancel, std::chrono::steady_clock::time_point until) {
   std::string line;
   char c = 0;
-  while (!cancel.stop_requested()) {
+  while (!cancel.stop_requested() && std::chrono::steady_clock::now() < until) {
     pollfd p{STDIN_FILENO, POLLIN, 0};
     int ready = ::poll(&p, 1, 100);
     if (ready == 0 || (ready < 0 && errno == EINTR)) continue;
@@ -43,10 +47,18 @@ std::string cut(std::string text, std::size_t width) {
 
 bool confirm_on_terminal(const Playbook& playbook, const RunReport& gate,
                          const JournalState* resume, const CancelToken& cancel) {
+  // What was typed before the question is shown is no answer to it (flushed before it is shown,
+  // so that a quick answer to it is kept).
+  ::tcflush(STDIN_FILENO, TCIFLUSH);
+  std::size_t passed = 0, not_rerun = 0;
+  for (const auto& check : gate.checks) (check.status == Status::ok ? passed : not_rerun) += 1;
   std::size_t name_width = 5;
   for (const auto& check : gate.checks) name_width = std::max(name_width, check.name.size());
   for (const auto& step : playbook.steps) name_width = std::max(name_width, step.name.size());
-  print_to(stderr, "\nThe gate is open: {} check(s) passed{}.\n", gate.checks.size(),
+  print_to(stderr, "\nThe gate is open: {} check(s) passed{}{}.\n", passed,
+           not_rerun
+               ? fmt::format(", {} not re-run (the resumed run changed their premise)", not_rerun)
+               : "",
            gate.lock.is_object() ? ", the run lock is held" : "");
   for (const auto& check : gate.checks) {
     // What it measured: its message, and a script's last line of output (what it printed).
@@ -74,11 +86,14 @@ bool confirm_on_terminal(const Playbook& playbook, const RunReport& gate,
              step.budget ? "budget " + format_duration(*step.budget) : "no budget", cut(what, 70));
   }
   print_to(stderr,
-           "\nThe SLA clock starts at the first step, not at this prompt.\nType 'yes' to {} {} "
+           "\nThe SLA clock starts at the first step, not at this prompt. Unanswered for {}, the "
+           "run ends declined (the checks' verdict would be stale).\nType 'yes' to {} {} "
            "step(s) of '{}': ",
+           format_duration(k_answer_within),
            resume != nullptr ? "resume run " + resume->run_id + " with" : std::string("run"),
            to_run, playbook.name);
-  const std::string answer = read_answer(cancel);
+  const std::string answer =
+      read_answer(cancel, std::chrono::steady_clock::now() + k_answer_within);
   if (cancel.stop_requested()) return false;
   if (answer != "yes")
     print_to(stderr, "drctl: not confirmed ('{}'): no step was started\n", answer);

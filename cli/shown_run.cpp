@@ -72,6 +72,7 @@ std::optional<ShownRun> load_shown_run(const GlobalOptions& global, const std::s
       run.journaled = line["report"];
   }
   run.report = journal_report(*lines);
+  run.lines = *lines;
   run.fate = chain_fate(known_links(global, playbook ? &*playbook : nullptr), run_id);
   if (run.report.result == RunResult::unfinished) {
     Process process = process_of(run.run_started);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "engine/record.hpp"
@@ -25,6 +26,7 @@ struct ShownRun {
   nlohmann::json journaled;    // the run_finished line's report; null for a run without an end
   nlohmann::json run_started;  // the journal's first line: who ran it, where, with what
   std::string fate;            // "resumed by R2"; "" when no later run continued it
+  std::vector<nlohmann::json> lines;  // the journal's lines
 
   // The drctl.report/v1 document: as journaled (else rebuilt), with the completed summary
   // and, when it names none, the operator from the journal's run_started line.

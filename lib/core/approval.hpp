@@ -15,6 +15,8 @@ struct ApprovalDecision {
   std::string comment;  // --comment, or ""
   std::string at;       // when, RFC 3339 UTC
   std::string via;      // "terminal", "state dir", "etcd"
+  std::string host;     // where it was posted from ("" on the terminal: the run's own host)
+  std::string login;    // the account that posted it
   std::string error;    // for unavailable: why no decision can arrive
   std::chrono::milliseconds waited{0};
 };

@@ -75,6 +75,9 @@ class Kind {
   // True when every change it makes waits for ctx.save_undo_state() first: its start then
   // need not wait for the journal's remote copy, since the undo state's wait covers it.
   virtual bool undo_state_before_changes(const Spec& /*spec*/) const { return false; }
+  // Whether it waits for a person (an approval): a step of it should set its own timeout, since
+  // the playbook's default suits machines, not people (the loader warns).
+  virtual bool waits_for_an_operator() const { return false; }
   // What its built-in undo does ("" when it has none), for plans: the same promise as
   // Operation::can_undo, without preparing an operation.
   virtual std::string undo_description(const Spec& /*spec*/) const { return ""; }

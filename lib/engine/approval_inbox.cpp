@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -59,17 +60,27 @@ tl::expected<void, std::string> post_local(const std::string& state_dir, const s
   auto dir = open_dir_checked(dir_path, DirTrust::private_to_user, 0700);
   if (!dir) return tl::unexpected(dir.error().message);
   const std::string shown = fmt::format("{}/{}.json", dir_path, step);
-  auto file = create_file_at(dir->get(), step + ".json", O_WRONLY, 0600, shown);
-  if (!file && file.error().error == EEXIST) {
+  auto already = [&]() -> std::string {
     auto first = read_local(state_dir, run_id, step);
-    return tl::unexpected(first ? "already " + first->describe() : shown + " already exists");
-  }
+    return first ? "already " + first->describe() : shown + " already exists";
+  };
+  if (::faccessat(dir->get(), (step + ".json").c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return tl::unexpected(already());
+  // Written whole under a temporary name, then linked into place: the decision appears
+  // complete or not at all, and link() fails on a name that exists (the first one stands).
+  const std::string temp = fmt::format(".{}.{}.tmp", step, ::getpid());
+  auto file = create_file_at(dir->get(), temp, O_WRONLY, 0600, dir_path + "/" + temp);
   if (!file) return tl::unexpected(file.error().message);
-  // One write: a reader sees the whole decision or an empty file (which it reads as none yet).
   const std::string text = dump_json(decision.to_json()) + "\n";
-  if (::write(file->get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-      ::fsync(file->get()) != 0)
-    return tl::unexpected(fmt::format("{}: {}", shown, std::strerror(errno)));
+  const bool written =
+      ::write(file->get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+      ::fsync(file->get()) == 0;
+  const int linked =
+      written ? ::linkat(dir->get(), temp.c_str(), dir->get(), (step + ".json").c_str(), 0) : -1;
+  const int error = errno;
+  ::unlinkat(dir->get(), temp.c_str(), 0);
+  if (linked != 0 && error == EEXIST) return tl::unexpected(already());
+  if (linked != 0) return tl::unexpected(fmt::format("{}: {}", shown, std::strerror(error)));
   return {};
 }
 
@@ -101,6 +112,8 @@ ApprovalDecision decided(const PostedDecision& posted, std::string via) {
   d.by = posted.by;
   d.comment = posted.comment;
   d.at = posted.at;
+  d.host = posted.host;
+  d.login = posted.login;
   d.via = std::move(via);
   return d;
 }
@@ -112,7 +125,8 @@ nlohmann::json PostedDecision::to_json() const {
           {"by", by},
           {"comment", comment},
           {"at", at},
-          {"host", host}};
+          {"host", host},
+          {"login", login}};
 }
 
 std::optional<PostedDecision> PostedDecision::from_json(const nlohmann::json& j) {
@@ -124,6 +138,7 @@ std::optional<PostedDecision> PostedDecision::from_json(const nlohmann::json& j)
   out.comment = json_text(j, "comment");
   out.at = json_text(j, "at");
   out.host = json_text(j, "host");
+  out.login = json_text(j, "login");
   return out;
 }
 
@@ -141,6 +156,11 @@ tl::expected<void, std::string> post_decision(const ApprovalPlace& place, const 
                                               const PostedDecision& decision) {
   if (place.lock) return post_etcd(*place.lock, run_id, step, decision);
   return post_local(place.state_dir, run_id, step, decision);
+}
+
+void ApprovalInbox::discard_typed_ahead() {
+  m_typed.clear();
+  if (m_terminal) ::tcflush(STDIN_FILENO, TCIFLUSH);
 }
 
 std::optional<ApprovalWaiting> approval_waiting_in(const std::vector<nlohmann::json>& lines) {
@@ -186,8 +206,9 @@ ApprovalDecision ApprovalInbox::wait(const std::string& run_id, const std::strin
         const std::string line = trim(m_typed.substr(0, end));
         m_typed.erase(0, end + 1);
         if (line == step || line == "reject") {
+          // The step's name approves (a step named "reject" is approved by its name).
           PostedDecision typed{line == step, "", "", rfc3339_utc(std::chrono::system_clock::now()),
-                               ""};
+                               "",           ""};
           return finish(decided(typed, "terminal"));
         }
         if (!line.empty())

@@ -25,6 +25,7 @@ struct ApprovalPlace {
 struct PostedDecision {
   bool approve = true;
   std::string by, comment, at, host;
+  std::string login;  // the account that posted it (`by` is what --by declared)
 
   nlohmann::json to_json() const;
   // nullopt for anything that is not a decision drctl posted.
@@ -55,6 +56,8 @@ class ApprovalInbox {
  public:
   ApprovalInbox(ApprovalPlace place, bool terminal)
       : m_place(std::move(place)), m_terminal(terminal) {}
+  // What was typed before the wait is shown is no decision on it: called before showing it.
+  void discard_typed_ahead();
   ApprovalDecision wait(const std::string& run_id, const std::string& step, Deadline deadline,
                         const CancelToken& cancel);
 

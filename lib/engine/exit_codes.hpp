@@ -13,6 +13,7 @@ enum ExitCode : int {
   k_exit_not_verified = 7,       // completed, but the write probe could not read its writes back
   k_exit_declined = 8,           // the gate passed, the operator answered no: nothing was changed
   k_exit_usage = 64,             // bad command line
+  k_exit_unavailable = 69,       // drctl approve/reject: the decision could not be posted
   k_exit_invalid_playbook = 65,  // the playbook does not validate
   k_exit_output_failed =
       74,                    // all went well, but the report (stdout, --junit) could not be written

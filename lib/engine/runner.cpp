@@ -318,8 +318,9 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
       };
     }
     outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
+    // An operator's rejection is final: a retry would only ask again.
     if (outcome.status == Status::ok || outcome.status == Status::skipped ||
-        m_cancel.stop_requested())
+        m_cancel.stop_requested() || json_text(outcome.evidence, "error") == "rejected")
       break;
     if (number <= timing.retries) {
       auto resume_at = std::chrono::steady_clock::now() + timing.retry_delay;
@@ -349,6 +350,7 @@ AwaitApproval Run::approval_waiter(EntryRecord& record, Deadline deadline) {
       decision.error = "this command cannot wait for an operator";
       return decision;
     }
+    m_options.approvals->discard_typed_ahead();
     {
       std::lock_guard lock(m_event_mutex);
       m_reporter.entry_waiting(record, redact(message));
@@ -510,7 +512,10 @@ void Run::run_steps() {
           cut->undo);  // the "before" of the first attempt, not what it left
     }
     Outcome outcome = attempt(recorded ? operation.get() : nullptr, entry.timing, record);
-    if (record.budget && m_step_performer->live() && record.duration > *record.budget) {
+    // With sla.exclude_approvals, a step's budget is held against its time without the wait.
+    const auto counted =
+        m_playbook.sla.exclude_approvals ? record.duration - record.approval_wait : record.duration;
+    if (record.budget && m_step_performer->live() && counted > *record.budget) {
       record.budget_exceeded = true;
     }
     // A dry run's preview found what the real step would refuse on: said, and the steps after
@@ -703,7 +708,9 @@ void Run::conclude() {
   } else if (m_declined) {
     m_report.result = RunResult::declined;
     m_report.summary = fmt::format(
-        "the checks passed, but the operator answered no: no step was started, {}", unchanged());
+        "the checks passed, but the operator did not answer yes at the prompt: no step was "
+        "started, {}",
+        unchanged());
   } else if (!m_probe_refusal.empty()) {
     m_report.result = RunResult::checks_failed;
     m_report.summary = fmt::format("{}: no step was started, {}", m_probe_refusal, unchanged());
@@ -815,21 +822,26 @@ void Run::conclude_rollback_run() {
 
 void Run::conclude_failed_step() {
   const auto& failed = m_report.steps.back();
+  // A decision (or its absence) is the reason itself: "failed (rejected by ana (why))".
+  const std::string error = json_text(failed.evidence, "error");
+  const std::string how = error == "rejected" || error == "approval_timeout"
+                              ? fmt::format("{} ({})", status_name(failed.status), failed.message)
+                              : std::string(status_name(failed.status));
   bool partial = m_rollback_failed || m_changes_remain;
   m_report.result = partial ? RunResult::partial : RunResult::rolled_back;
-  m_report.summary = partial ? fmt::format(
-                                   "step '{}' {}; the rollback is incomplete ({}): the state is "
-                                   "partial, a human must look",
-                                   failed.name, status_name(failed.status),
-                                   m_rollback_failed ? "a rollback failed"
-                                                     : "a step without rollback changed things")
-                     : m_report.rollbacks.empty()
-                         ? fmt::format(
-                               "step '{}' {}; it changed nothing and no step before it "
-                               "did: nothing to roll back",
-                               failed.name, status_name(failed.status))
-                         : fmt::format("step '{}' {}; {} rollback(s) succeeded", failed.name,
-                                       status_name(failed.status), m_report.rollbacks.size());
+  m_report.summary =
+      partial
+          ? fmt::format(
+                "step '{}' {}; the rollback is incomplete ({}): the state is "
+                "partial, a human must look",
+                failed.name, how,
+                m_rollback_failed ? "a rollback failed" : "a step without rollback changed things")
+      : m_report.rollbacks.empty() ? fmt::format(
+                                         "step '{}' {}; it changed nothing and no step before it "
+                                         "did: nothing to roll back",
+                                         failed.name, how)
+                                   : fmt::format("step '{}' {}; {} rollback(s) succeeded",
+                                                 failed.name, how, m_report.rollbacks.size());
 }
 
 // Interrupted while rolling back (after a failed step, or in drctl rollback): say what was

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/duration.hpp"
+
 namespace drctl {
 namespace {
 
@@ -12,10 +14,9 @@ const Field k_message =
         .mandatory();
 
 nlohmann::json decision_evidence(const ApprovalDecision& decision) {
-  return {{"decided_by", decision.by},
-          {"decided_at", decision.at},
-          {"comment", decision.comment},
-          {"via", decision.via},
+  return {{"decided_by", decision.by},           {"decided_at", decision.at},
+          {"comment", decision.comment},         {"via", decision.via},
+          {"decided_on", decision.host},         {"decided_by_login", decision.login},
           {"waited_ms", decision.waited.count()}};
 }
 
@@ -26,6 +27,8 @@ class ApprovalOperation : public Operation {
   Outcome run(const AttemptContext& ctx) override {
     if (!ctx.await_approval)
       return Outcome::fail(Status::failed, "no way to wait for an approval here", Changed::no);
+    // The step's timeout as the operator wrote it (to the 100 ms), for the message.
+    const auto window = Millis((ctx.remaining().count() + 50) / 100 * 100);
     const ApprovalDecision decision = ctx.await_approval(m_message);
     using Verdict = ApprovalDecision::Verdict;
     Outcome outcome;
@@ -45,10 +48,9 @@ class ApprovalOperation : public Operation {
         outcome.evidence["error"] = "rejected";
         break;
       case Verdict::timed_out:
-        outcome = Outcome::fail(
-            Status::timeout,
-            fmt::format("nobody approved within {} s", decision.waited.count() / 1000),
-            Changed::no);
+        outcome = Outcome::fail(Status::timeout,
+                                fmt::format("nobody approved within {}", format_duration(window)),
+                                Changed::no);
         outcome.evidence["error"] = "approval_timeout";
         break;
       case Verdict::cancelled:
@@ -106,6 +108,7 @@ class ApprovalKind : public Kind {
     return fmt::format("wait for approval: {}", spec.str(k_message));
   }
   bool mutates(const Spec&) const override { return false; }
+  bool waits_for_an_operator() const override { return true; }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<ApprovalOperation>(spec.str(k_message));
   }

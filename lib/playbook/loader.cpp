@@ -407,6 +407,13 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
     }
   }
   if (!action) return std::nullopt;
+  if (const Kind* kind = m_kinds.find(kind_key);
+      kind != nullptr && kind->waits_for_an_operator() && !values.contains("timeout")) {
+    m_diag.warning(pos_of(node), path,
+                   fmt::format("'{}' waits for an operator with the default timeout ({}): give "
+                               "it its own (timeout: 15m), or a slow answer rolls the run back",
+                               kind_key, format_duration(entry.timing.timeout)));
+  }
   entry.action = std::move(*action);
   return entry;
 }

@@ -48,8 +48,9 @@ double seconds(std::chrono::nanoseconds d) {
 void write_approval(std::string& xml, const EntryRecord& r) {
   if (!r.evidence.is_object() || !r.evidence.contains("decided_by")) return;
   xml += "      <properties>\n";
-  for (const char* key : {"decided_by", "decided_at", "comment", "via", "waited_ms"}) {
-    const auto& value = r.evidence[key];
+  for (const char* key : {"decided_by", "decided_by_login", "decided_on", "decided_at", "comment",
+                          "via", "waited_ms"}) {
+    const nlohmann::json value = r.evidence.value(key, nlohmann::json(""));
     xml += fmt::format("        <property name=\"approval.{}\" value=\"{}\"/>\n", key,
                        xml_escape(value.is_string() ? value.get<std::string>() : dump_json(value)));
   }

@@ -132,12 +132,19 @@ void TextReporter::entry_waiting(const EntryRecord& record, const std::string& m
   std::lock_guard lock(m_mutex);
   m_running.erase(key_of(record));  // no live line over what the operator types
   clear_live_line();
-  print_to(m_out, "{} {} '{}' waits for approval: {}\n", paint("approval:", k_bold),
-           phase_name(record.phase), record.name, message);
-  print_to(m_out, "    approve: type '{}' on this terminal ('reject' rejects), or run\n",
-           record.name);
-  print_to(m_out, "    drctl approve {} {} [--by NAME] [--comment TEXT]   (or: drctl reject ...)\n",
-           m_run_id, record.name);
+  const auto until = record.started.wall + record.timeout;
+  print_to(m_out, "{} {} '{}' waits for approval until {} (timeout {}): {}\n",
+           paint("approval:", k_bold), phase_name(record.phase), record.name, rfc3339_utc(until),
+           format_duration(record.timeout), message);
+  if (m_style.terminal_input)
+    print_to(m_out, "    approve: type '{}' on this terminal ('reject' rejects), or run\n",
+             record.name);
+  else
+    print_to(m_out, "    approve: run\n");
+  print_to(m_out,
+           "    drctl approve {} {}{} [--by NAME] [--comment TEXT]   (drctl reject ... rolls "
+           "back)\n",
+           m_run_id, record.name, m_style.approve_flags);
   std::fflush(m_out);
 }
 
@@ -161,6 +168,16 @@ void TextReporter::entry_finished(const EntryRecord& record) {
            attempts, budget, record.message);
   for (const auto& warning : record.warnings)
     print_to(m_out, "    {} {}\n", paint("warning:", k_yellow), warning);
+  if (bad) {
+    // A script's own words say why it failed ("lag 900ms > 200ms"): its last line of each.
+    for (const char* stream : {"stdout", "stderr"}) {
+      auto out = record.outputs.find(stream);
+      if (out == record.outputs.end()) continue;
+      std::string text = trim(out->second);
+      if (!text.empty())
+        print_to(m_out, "    {}: {}\n", stream, fit(text.substr(text.rfind('\n') + 1), 160));
+    }
+  }
   // A dry run's preview: the diff and the states under the step (core/preview.hpp).
   for (const auto& line : preview_lines(record.evidence.value("preview", nlohmann::json())))
     print_to(m_out, "    {}\n", line);
@@ -229,10 +246,10 @@ void TextReporter::run_finished(const RunReport& report) {
         print_to(m_out, "\nSLA: steps took {} (no sla.total set): {}\n", elapsed, verdict);
       }
       if (report.confirmation.is_object()) {
-        print_to(m_out,
-                 "confirmed at the prompt after {} (not in the SLA: its clock starts at the "
-                 "first step)\n",
-                 fmt_ms(report.confirmation.value("waited_ms", 0.0)));
+        const bool yes = report.confirmation.value("answer", "") == "yes";
+        print_to(m_out, "{} at the prompt after {}{}\n", yes ? "confirmed" : "declined",
+                 fmt_ms(report.confirmation.value("waited_ms", 0.0)),
+                 yes ? " (not in the SLA: its clock starts at the first step)" : "");
       }
       if (sla.probe && sla.probe_spec) {
         const auto& p = *sla.probe;

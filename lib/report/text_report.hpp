@@ -20,6 +20,8 @@ struct TextStyle {
   bool quiet = false;    // only the final verdict (and failures)
   bool table = true;     // the summary table at the end
   bool banner = true;    // the run's framing: the opening line, "started" lines, the result line
+  bool terminal_input = false;  // stdin is a terminal: an approval can be typed there
+  std::string approve_flags;    // what `drctl approve` needs besides the run and step (--state-dir)
 };
 
 class TextReporter : public Reporter {

@@ -85,16 +85,32 @@ expect_rc "tty-fail: a failed check exits 1" 1
 lacks "tty-fail: without asking" "$WORK/tty-fail.txt" "Type 'yes'"
 contains "tty-fail: the check's failure is shown" "$WORK/tty-fail.txt" "result: checks_failed (exit 1): check 'ready' failed"
 
+# Typed before the question was shown, "yes" is no answer: the question still waits.
+playbook tty-ahead 'sleep 1; echo ready'
+python3 "$PTY" --transcript "$WORK/tty-ahead.txt" --send yes --expect "Type 'yes'" --send no -- "$DRCTL" run "$WORK/tty-ahead.yaml"
+RC=$?; LAST=tty-ahead
+expect_rc "tty-ahead: a yes typed during the checks is no answer" 8
+[ ! -e "$WORK/tty-ahead.a" ] && pass "tty-ahead: no step ran" || fail "tty-ahead: a step ran on a typed-ahead yes"
+
+# Ctrl-C at the prompt: interrupted (130), journaled with its end (not killed by the signal).
+playbook tty-int 'true'
+python3 "$PTY" --transcript "$WORK/tty-int.txt" --expect "Type 'yes'" --key $'\x03' -- "$DRCTL" run "$WORK/tty-int.yaml"
+RC=$?; LAST=tty-int
+expect_rc "tty-int: Ctrl-C at the prompt" 130
+contains "tty-int: the run ends interrupted" "$WORK/tty-int.txt" "result: interrupted (exit 130)"
+
 # yes at the prompt, then the approval typed on the same terminal: by the operator, via it.
 playbook tty-yes 'true'
 python3 "$PTY" --transcript "$WORK/tty-yes.txt" --expect "Type 'yes'" --send yes \
-  --expect "waits for approval: DBA: the order service is drained" --send nope \
+  --expect "the order service is drained" --send nope \
   --expect "type 'gate' to approve" --send gate -- "$DRCTL" run "$WORK/tty-yes.yaml" --junit "$WORK/tty-yes.xml"
 RC=$?; LAST=tty-yes
 expect_rc "tty-yes: yes, then the step's name typed at the approval" 0
 [ -e "$WORK/tty-yes.a" ] && [ -e "$WORK/tty-yes.c" ] && pass "tty-yes: every step ran" || fail "tty-yes: steps missing"
 contains "tty-yes: the terminal shows how to approve from elsewhere" "$WORK/tty-yes.txt" "drctl approve "
 contains "tty-yes: the confirmation is in the report, apart from the SLA" "$WORK/tty-yes.txt" "confirmed at the prompt after"
+contains "tty-yes: the wait says until when" "$WORK/tty-yes.txt" "waits for approval until 20"
+lacks "tty-yes: a wrong word typed at the wait is no decision" "$WORK/tty-yes.txt" "approved by nope"
 run=$("$DRCTL" runs --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
 "$DRCTL" show "$run" --output json > "$WORK/tty-yes.out"
 report_is tty-yes '(s["gate"]["evidence"]["via"], s["gate"]["evidence"]["decided_by"] == r["operator"]["user"])' "('terminal', True)"
@@ -139,9 +155,19 @@ expect_rc "remote: goes on after the approval from another state dir" 0
 report_is remote '[s["gate"]["evidence"][k] for k in ("decided_by", "via")]' "['risk-officer', 'etcd']"
 [ "$(ectl K get "/drctl/locks/approval/approvals/$WAITING/gate" --print-value-only | python3 -c 'import json,sys; print(json.load(sys.stdin)["by"])')" = risk-officer ] \
   && pass "remote: the decision is in etcd beside the journal" || fail "remote: no decision key"
+report_is remote '(s["gate"]["evidence"]["decided_on"] == "'"$(hostname)"'", s["gate"]["evidence"]["decided_by_login"] != "")' "(True, True)"
+# Killed while waiting, then approved through etcd from elsewhere: refused, the decision would
+# go to nobody.
+setsid "$DRCTL" run --yes --output json "$WORK/remote.yaml" > "$WORK/remote2.out" 2> "$WORK/remote2.err" < /dev/null &
+pid=$!
+wait_waiting remote-killed
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+check remote-dead 1 approve "$WAITING" gate --state-dir "$WORK/elsewhere" --playbook "$WORK/remote.yaml"
+contains "remote-dead: the killed run is not approved through etcd" "$WORK/remote-dead.err" "is not running"
 
-# --- Reject: the step fails, the steps before it are rolled back ------------------------------
+# --- Reject: the step fails, the steps before it are rolled back (a rejection is final: no retry)
 playbook rejected 'true'
+sed -i 's/^    approval:/    retries: 2\n    approval:/' "$WORK/rejected.yaml"
 "$DRCTL" run --yes --output json "$WORK/rejected.yaml" > "$WORK/rejected.out" 2> "$WORK/rejected.err" &
 pid=$!
 wait_waiting rejected
@@ -150,6 +176,8 @@ wait "$pid"; RC=$?; LAST=rejected
 expect_rc "rejected: rolled back" 2
 report_is rejected '(s["gate"]["evidence"]["error"], s["gate"]["evidence"]["decided_by"], s["gate"]["message"])' "('rejected', 'ana', 'rejected by ana (risk says no)')"
 report_is rejected '[(x["name"], x["status"]) for x in r["rollbacks"]]' "[('first', 'ok')]"
+report_is rejected 's["gate"]["attempts"]' 1
+contains "rejected: the result says who rejected and why" "$WORK/rejected.err" "step 'gate' failed (rejected by ana (risk says no)); 1 rollback(s) succeeded"
 [ ! -e "$WORK/rejected.a" ] && [ ! -e "$WORK/rejected.c" ] && pass "rejected: first undone, last never ran" || fail "rejected: files left"
 
 # --- Timeout: nobody decides ----------------------------------------------------------------
@@ -167,6 +195,9 @@ first_run=$WAITING
 kill -KILL "$pid"; wait "$pid" 2>/dev/null
 check approve-dead 1 approve "$first_run" gate
 contains "approve-dead: the run is gone, says how to go on" "$WORK/approve-dead.err" "is not running"
+"$DRCTL" runs --output json > "$WORK/runs-dead.json"
+python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1])) if x["run_id"] == sys.argv[2]][0]; sys.exit(r["waiting_for_approval"] is not None or r["process"] != "killed")' "$WORK/runs-dead.json" "$first_run" \
+  && pass "runs: a killed run is not listed as waiting" || fail "runs: $(head -c 400 "$WORK/runs-dead.json")"
 "$DRCTL" run --yes --output json "$WORK/killed.yaml" --resume "$first_run" > "$WORK/resumed.out" 2> "$WORK/resumed.err" &
 pid=$!
 for _ in $(seq 200); do
@@ -192,6 +223,8 @@ contains "approve-declined: one line naming the run" "$WORK/approve-declined.err
 # --- The SLA can leave the wait out ---------------------------------------------------------
 playbook sla-in 'true' 60s "" "{total: 1s}"
 playbook sla-out 'true' 60s "" "{total: 1s, exclude_approvals: true}"
+# A budget on the approval step is held against its time without the wait, when excluded.
+sed -i 's/^    approval:/    budget: 1s\n    approval:/' "$WORK/sla-out.yaml"
 for name in sla-in sla-out; do
   "$DRCTL" run --yes --output json "$WORK/$name.yaml" > "$WORK/$name.out" 2> "$WORK/$name.err" &
   pid=$!

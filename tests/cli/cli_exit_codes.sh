@@ -54,21 +54,18 @@ check sla-warn 0 run --yes "$WORK/breached-warn.yaml"
 
 check not-a-tty 64 run "$WORK/success.yaml"
 contains "refusal is explained" "$WORK/not-a-tty.err" "refusing to run without --yes: stdin is not a terminal"
-# On a terminal (a pty from util-linux `script`), run asks after the checks; anything but "yes"
+# On a terminal (a pty), run asks after the checks; anything but "yes"
 # runs nothing (tests/cli/cli_approval.sh drives the prompt in detail).
 write confirm "steps:
   - {name: a, read_only: true, exec: {argv: [touch, \"$WORK/confirmed\"]}}"
-if command -v script >/dev/null; then
-  printf 'no\n' | script -qec "$DRCTL run $WORK/confirm.yaml" /dev/null >"$WORK/confirm-no.out" 2>&1; RC=$?
-  LAST=confirm-no; expect_rc "answering no at the prompt (after the gate): declined" 8
-  contains "the prompt was shown" "$WORK/confirm-no.out" "Type 'yes' to run 1 step(s)"
-  [ -e "$WORK/confirmed" ] && fail "a step ran without confirmation" || pass "nothing ran without confirmation"
-  printf 'yes\n' | script -qec "$DRCTL run $WORK/confirm.yaml" /dev/null >"$WORK/confirm-yes.out" 2>&1; RC=$?
-  LAST=confirm-yes; expect_rc "answering yes at the prompt" 0
-  [ -e "$WORK/confirmed" ] && pass "the confirmed run ran" || fail "the confirmed run did not run"
-else
-  fail "util-linux script is missing"
-fi
+PTY="$SOURCE_DIR/tests/support/pty_drive.py"
+python3 "$PTY" --transcript "$WORK/confirm-no.out" --expect "Type 'yes'" --send no -- "$DRCTL" run "$WORK/confirm.yaml"; RC=$?
+LAST=confirm-no; expect_rc "answering no at the prompt (after the gate): declined" 8
+contains "the prompt was shown" "$WORK/confirm-no.out" "Type 'yes' to run 1 step(s)"
+[ -e "$WORK/confirmed" ] && fail "a step ran without confirmation" || pass "nothing ran without confirmation"
+python3 "$PTY" --transcript "$WORK/confirm-yes.out" --expect "Type 'yes'" --send yes -- "$DRCTL" run "$WORK/confirm.yaml"; RC=$?
+LAST=confirm-yes; expect_rc "answering yes at the prompt" 0
+[ -e "$WORK/confirmed" ] && pass "the confirmed run ran" || fail "the confirmed run did not run"
 check invalid 65 run --yes "$SOURCE_DIR/tests/data/playbooks/invalid/two_kinds.yaml"
 
 write dry "checks:

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Runs a command on a pseudo-terminal (stdin, stdout and stderr all the pty, as an operator's
 shell would) and drives it: each --expect waits for text in its output, each --send types a
-line. Writes everything the command printed to --transcript and exits with its exit code
+line, each --key types keys without Enter. Writes everything the command printed to --transcript and exits with its exit code
 (124 when an --expect was not seen in time, after killing the command).
 
-  pty_drive.py --transcript FILE [--timeout S] [--expect TEXT | --send LINE]... -- CMD ARGS...
+  pty_drive.py --transcript FILE [--timeout S] [--expect TEXT | --send LINE | --key KEYS]... -- CMD ARGS...
 """
 import argparse
 import os
@@ -21,6 +21,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--expect", action="append", dest="script", type=lambda t: ("expect", t))
     parser.add_argument("--send", action="append", dest="script", type=lambda t: ("send", t))
+    parser.add_argument("--key", action="append", dest="script", type=lambda t: ("key", t))
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -46,8 +47,8 @@ def main():
 
     status = 0
     for action, text in args.script or []:
-        if action == "send":
-            os.write(fd, text.encode() + b"\n")
+        if action in ("send", "key"):  # a line, or keys without Enter (Ctrl-C)
+            os.write(fd, text.encode() + (b"\n" if action == "send" else b""))
             continue
         deadline = time.monotonic() + args.timeout
         while text.encode() not in output[seen:]:
