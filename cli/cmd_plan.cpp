@@ -175,6 +175,16 @@ class PlanCommand : public Command {
            w->max_write_gap ? nlohmann::json(w->max_write_gap->count()) : nlohmann::json(nullptr)}};
     }
 
+    // Live, what the real run would refuse on: the steps whose preview says so, the lock's holder.
+    std::vector<std::string> refusing;
+    for (const auto& e : entries) {
+      const auto& refusals =
+          e.value("preview", nlohmann::json::object()).value("refusals", nlohmann::json::array());
+      if (!refusals.empty()) refusing.push_back("step '" + e["name"].get<std::string>() + "'");
+    }
+    if (lock.is_object() && lock.value("holder", nlohmann::json()).is_string())
+      refusing.push_back("the run lock");
+    const int live_exit = refusing.empty() ? k_exit_success : k_exit_checks_failed;
     if (global.output == OutputFormat::json) {
       nlohmann::json out = {
           {"playbook", playbook->name},
@@ -192,8 +202,9 @@ class PlanCommand : public Command {
             {"exclude_approvals", playbook->sla.exclude_approvals},
             {"probe", probe},
             {"write_probe", write_probe}}}};
+      if (m_live) out["would_refuse"] = refusing;
       print_to(stdout, "{}\n", dump_json(out, 2));
-      return k_exit_success;
+      return live_exit;
     }
     print_to(stdout,
              "plan of '{}' ({}): checks run concurrently (--parallel {}), then steps in order\n",
@@ -271,7 +282,11 @@ class PlanCommand : public Command {
       print_to(stdout, " — the budgets add up to MORE than the SLA");
     }
     print_to(stdout, "\n");
-    return k_exit_success;
+    if (!refusing.empty()) {
+      print_to(stdout, "live: the real run would refuse at {} (exit 1, nothing was changed)\n",
+               join(refusing, ", "));
+    }
+    return live_exit;
   }
 
  private:

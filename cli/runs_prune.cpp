@@ -108,8 +108,11 @@ void print_result(const PassResult& result, const std::string& policy, bool dry_
   std::size_t local = std::count_if(result.pruned.begin(), result.pruned.end(),
                                     [](const Pruned& p) { return p.where == "state dir"; });
   std::size_t etcd = result.pruned.size() - local;
+  // A run is often in both places: count runs once, then say where.
+  std::set<std::string> runs;
+  for (const auto& p : result.pruned) runs.insert(p.run.run_id);
   print_to(stdout, "{} {} run(s): {} from the state dir, {} from etcd{} ({})\n",
-           dry_run ? "would prune" : "pruned", result.pruned.size(), local, etcd,
+           dry_run ? "would prune" : "pruned", runs.size(), local, etcd,
            dry_run || etcd == 0 ? "" : fmt::format(" ({} keys)", result.etcd_keys), policy);
 }
 

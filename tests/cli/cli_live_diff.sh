@@ -194,7 +194,8 @@ report_is locked 'r["result"]' would_refuse
 report_is locked '"run lock /drctl/locks/live is held by run " in r["summary"]' True
 report_is locked '"(pid '"$holder"')" in r["summary"]' True
 report_is locked 'len(r["steps"]), s["put-route"]["status"]' "(6, 'skipped')"
-check plan-locked 0 plan --live "$WORK/live.yaml"
+check plan-locked 1 plan --live "$WORK/live.yaml"
+contains plan-locked-says "$WORK/plan-locked.out" "live: the real run would refuse at the run lock (exit 1, nothing was changed)"
 contains plan-locked-holder "$WORK/plan-locked.out" "lock now: would refuse: run lock /drctl/locks/live is held by run"
 [ "$(etcd_revision E)" = "$lock_revision" ] && pass "locked: the dry run and the plan took no lock (etcd revision unchanged)" \
   || fail "locked: etcd revision moved from $lock_revision to $(etcd_revision E)"
@@ -216,7 +217,7 @@ lacks plan-no-password "$WORK/plan.out" "$password"
 check plan-json 0 plan --live --output json "$WORK/live.yaml"
 got=$(python3 -c 'import json,sys; e={x["name"]: x for x in json.load(open(sys.argv[1]))["entries"]}; print(e["put-route"]["preview"]["changes"][0]["diff"].splitlines()[3:5], e["db"]["preview"]["refusals"])' "$WORK/plan-json.out")
 [ "$got" = "['-site-a', '\\\\ No newline at end of file'] []" ] && pass "plan-json: the diff is in entries[].preview" || fail "plan-json: got $got"
-check plan-stale 0 plan --live "$WORK/stale.yaml"
+check plan-stale 1 plan --live "$WORK/stale.yaml"
 contains plan-stale-refusal "$WORK/plan-stale.out" "would refuse: expect_value does not hold: now 'site-a' (expected 'site-x')"
 check plan-plain 0 plan "$WORK/live.yaml"
 lacks plan-plain-no-preview "$WORK/plan-plain.out" "--- etcd"
