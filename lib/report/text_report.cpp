@@ -214,7 +214,8 @@ void TextReporter::run_finished(const RunReport& report) {
     rows(report.steps);
     rows(report.rollbacks);
     const auto& sla = report.sla;
-    if (report.mode == Mode::run) {
+    // A journal without an end has no SLA verdict (nor the playbook's sla.total at hand).
+    if (report.mode == Mode::run && report.result != RunResult::unfinished) {
       std::string elapsed = fmt_ms(to_ms(sla.steps_elapsed));
       std::string verdict =
           !sla.evaluated
