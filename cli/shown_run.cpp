@@ -78,8 +78,9 @@ std::optional<ShownRun> load_shown_run(const GlobalOptions& global, const std::s
     Process process = process_of(run.run_started);
     if (auto waiting = approval_waiting_in(*lines);
         waiting && run.fate.empty() && process.state != "killed") {
-      run.report.summary +=
-          fmt::format("; waiting for approval at step '{}' since {} ({}): drctl approve {} {}",
+      // Not a stop: the run waits, by design (its journal's end comes with the decision).
+      run.report.summary =
+          fmt::format("the run waits for approval at step '{}' since {} ({}): drctl approve {} {}",
                       waiting->step, waiting->since, waiting->message, run_id, waiting->step);
     }
     run.report.summary +=

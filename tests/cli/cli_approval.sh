@@ -123,7 +123,7 @@ playbook local 'true'
 pid=$!
 wait_waiting local
 check show-waiting 0 show "$WAITING"
-contains "show: names the step and since when" "$WORK/show-waiting.out" "waiting for approval at step 'gate' since 20"
+contains "show: names the step and since when" "$WORK/show-waiting.out" "the run waits for approval at step 'gate' since 20"
 check approve-wrong-step 1 approve "$WAITING" last
 contains "approve-wrong-step: says where it waits" "$WORK/approve-wrong-step.err" "waits at step 'gate', not 'last'"
 [ "$(wc -l < "$WORK/approve-wrong-step.err")" -eq 1 ] && pass "approve-wrong-step: one line" || fail "approve-wrong-step: $(cat "$WORK/approve-wrong-step.err")"
