@@ -104,6 +104,9 @@ std::vector<std::vector<JournalEntry>> runs_to_prune(const std::vector<Retention
   for (const auto& run : runs) by_id.emplace(run.entry.run_id, &run);
   std::map<std::string, Chain> chains;  // by root
   for (const auto& run : runs) chains[root_of(run.entry.run_id, by_id)].runs.push_back(&run);
+  // Runs another run continued (resumed or rolled back): their own end does not matter.
+  std::set<std::string> continued;
+  for (const auto& run : runs) continued.insert(run.entry.link.parent);
 
   std::vector<Chain*> candidates;
   for (auto& [root, chain] : chains) {
@@ -120,10 +123,15 @@ std::vector<std::vector<JournalEntry>> runs_to_prune(const std::vector<Retention
       return run->entry.playbook == playbook;
     });
     if (!mine) continue;  // another playbook's chain: neither counted nor pruned
-    chain.candidate = all_mine && newest.entry.exit_code >= 0;
+    chain.candidate = all_mine;
     for (const RetentionRun* run : chain.runs) {
       const bool kept = !keep.empty() && run->entry.run_id == keep;
       if (run->in_use && !kept) chain.candidate = false;
+      // A run without an end that nothing continued is running, here or elsewhere (its start
+      // may even read older than its parent's, by another host's clock), or killed with its
+      // steps for a human: the chain is not settled, whatever the start times say.
+      if (run->entry.exit_code < 0 && !continued.count(run->entry.run_id) && !kept)
+        chain.candidate = false;
       if (run->entry.exit_code >= 0 && result_needs_recovery(run->entry.result))
         chain.candidate = false;
     }
@@ -210,6 +218,9 @@ tl::expected<std::int64_t, std::string> prune_etcd_runs(const LockSpec& lock,
   auto deadline = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(5); };
   auto session = etcd_connect(Spec(lock.etcd), deadline(), "journal");
   if (!session) return tl::unexpected(redact(session.error().message));
+  // Only while nobody holds the run lock (its key absent): a run that took it between the
+  // listing and now (a resume of a chain listed as settled) keeps every line.
+  (*session)->fence_writes(lock.key, 0);
   // Under etcd's --max-txn-ops (128 by default): two ranges a run.
   constexpr std::size_t k_runs_per_txn = 32;
   std::int64_t deleted = 0;
@@ -223,6 +234,10 @@ tl::expected<std::int64_t, std::string> prune_etcd_runs(const LockSpec& lock,
         ranges.emplace_back(prefix, etcd_prefix_end(prefix));
     }
     auto erased = (*session)->erase_ranges(ranges, deadline());
+    if (!erased && erased.error().kind == EtcdError::Class::fenced)
+      return tl::unexpected(fmt::format(
+          "the run lock {} is held by a run now: its journals were not pruned (next time)",
+          lock.key));
     if (!erased)
       return tl::unexpected(redact(
           fmt::format("etcd journal {}: {}", ranges.front().first, erased.error().to_string())));

@@ -218,4 +218,15 @@ python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sy
 local_runs "$WORK/local8.json"
 holds "hung: the state dir was pruned all the same" "$WORK/local8.json" "len($(finished)) == 5"
 
+# A run holding the lock while another prunes: etcd keeps every key (the delete is fenced on the
+# lock's key being absent: a resume that took the lock after the listing keeps its chain).
+"$DRCTL" run --yes --var nap=30 --var mark=holding "$WORK/r.yaml" > "$WORK/holding.out" 2>&1 &
+holder=$!
+for _ in $(seq 200); do [ -e "$WORK/marks/holding" ] && break; sleep 0.05; done
+before=$(etcd_count R "$KEY/journal/")
+check held 1 runs --prune --keep 0 --playbook "$WORK/r.yaml"
+contains held-says "$WORK/held.err" "is held by a run now: its journals were not pruned"
+[ "$(etcd_count R "$KEY/journal/")" -ge "$before" ] && pass "held: no etcd key pruned while the lock is held" || fail "held: keys went"
+kill -INT "$holder"; wait "$holder" 2>/dev/null
+
 finish

@@ -179,3 +179,16 @@ TEST_CASE("an age is whole days or a duration") {
   CHECK_FALSE(parse_age("7"));
   CHECK_FALSE(parse_age("-1d"));
 }
+
+TEST_CASE("a resume still running elsewhere keeps its chain, whatever its clock says") {
+  // R1 ended rolled back; R2 resumes it on another machine whose clock is 4 minutes behind:
+  // its start reads older than R1's, and its journal has no end yet (the etcd copy shows no
+  // process holding it). The chain is not settled.
+  std::vector<RetentionRun> runs{run("R1", 10, "rolled_back"), run("R2", 14, "", "R1"),
+                                 run("R3", 5), run("R4", 4)};
+  CHECK(pruned(runs, keep(0)) == "R3|R4");
+  // Once R2 ended, the chain goes with the others.
+  runs[1].entry.result = "success";
+  runs[1].entry.exit_code = 0;
+  CHECK(pruned(runs, keep(0)) == "R2 R1|R3|R4");  // a chain in its start order
+}
