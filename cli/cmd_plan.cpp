@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "command.hpp"
 #include "common.hpp"
@@ -13,6 +14,7 @@
 #include "engine/performer.hpp"
 #include "engine/run_lock.hpp"
 #include "kinds/registry.hpp"
+#include "signals.hpp"
 #include "util/json_dump.hpp"
 #include "util/print.hpp"
 #include "util/secrets.hpp"
@@ -89,6 +91,12 @@ class PlanCommand : public Command {
   }
 
   int run(const GlobalOptions& global) override {
+    // Live, first (before any thread: threads inherit the blocked signals): SIGINT, SIGTERM or
+    // SIGHUP cancel the preview at once (a preview changes nothing, so no grace): a precheck's
+    // child is stopped and its candidate removed, and plan exits 130.
+    CancelToken cancel;
+    std::optional<SignalWatch> signals;
+    if (m_live) signals.emplace(cancel, Millis(0));
     int exit_code = 0;
     auto playbook = load_or_report(m_path, global, exit_code);
     if (!playbook) return exit_code;
@@ -134,8 +142,11 @@ class PlanCommand : public Command {
     for (const auto& e : playbook->checks) add(e, order++);
     for (const auto& e : playbook->steps) add(e, order++);
     if (m_live) {
-      CancelToken cancel;
       auto previews = preview_steps(*playbook, kinds, cancel);
+      if (cancel.stop_requested()) {
+        print_to(stderr, "drctl: plan --live interrupted: no plan shown, nothing was changed\n");
+        return k_exit_interrupted;
+      }
       for (std::size_t i = 0; i < previews.size(); ++i)
         entries[playbook->checks.size() + i]["preview"] = previews[i];
     }

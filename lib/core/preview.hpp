@@ -4,13 +4,43 @@
 // file, an etcd value; or a state before -> after: a database's role, a route's target, a
 // cache's `current`), the conditions that would make the real step refuse, evaluated now, and
 // what the kind could not read (said, never guessed). Kind::preview makes one.
+#include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "util/sha256.hpp"
+
 namespace drctl {
+
+// A text larger than this (either side) is never diffed: its summary is shown instead.
+constexpr std::size_t k_preview_text_max = std::size_t{4} << 20;
+// In JSON, a change's whole before/after texts are left out past this (the diff stays).
+constexpr std::size_t k_preview_json_text_max = std::size_t{64} << 10;
+
+// What a preview shows of a text it does not print: its size, lines and SHA-256.
+struct TextSummary {
+  std::uintmax_t bytes = 0;
+  std::uintmax_t lines = 0;  // newlines, plus one for a last line without one
+  std::string sha256;        // 64 hex digits, as `sha256sum` prints it
+  static TextSummary of(std::string_view text);
+  nlohmann::json to_json() const;
+};
+
+// A TextSummary of a text fed in pieces (a file read in chunks, never whole).
+class TextSummarizer {
+ public:
+  void update(std::string_view piece);
+  TextSummary done();
+
+ private:
+  Sha256 m_hash;
+  TextSummary m_summary;
+  char m_last = '\n';
+};
 
 struct PreviewChange {
   enum class Form { text, state };
@@ -20,6 +50,10 @@ struct PreviewChange {
   std::string after;     // text: the whole text it would write; state: the state after
   std::string diff;      // text: the unified diff ("" when unchanged)
   std::string as_after;  // "" or the earlier step whose preview `before` was read through
+  // text only: why before/after are not shown ("" when they are: then before, after and diff
+  // are empty and the summaries say what there is; nullopt before_summary: absent now).
+  std::string hidden;
+  std::optional<TextSummary> before_summary, after_summary;
 };
 
 struct Preview {
@@ -29,9 +63,15 @@ struct Preview {
   std::vector<std::string> unreadable;  // what could not be read, and why
   std::vector<std::string> notes;       // anything else worth saying (what was not evaluated)
 
-  // Adds a text change, its diff labelled with `what` (redacted: secrets never leave).
+  // Adds a text change, its diff labelled with `what` (redacted: secrets never leave). A side
+  // larger than k_preview_text_max is summarized instead (hidden_text).
   void text(const std::string& what, const std::string& before, const std::string& after,
             const std::string& as_after = "", bool before_exists = true);
+  // Adds a text change shown only as sizes, lines and SHA-256s, saying `why` (a file that is
+  // not world-readable, a file too large to diff). `before` nullopt: absent now.
+  void hidden_text(const std::string& what, const std::optional<TextSummary>& before,
+                   const TextSummary& after, const std::string& why,
+                   const std::string& as_after = "");
   void state(const std::string& what, const std::string& before, const std::string& after,
              const std::string& as_after = "");
   nlohmann::json to_json() const;

@@ -107,6 +107,7 @@ std::vector<nlohmann::json> preview_steps(const Playbook& playbook, const KindRe
   std::vector<nlohmann::json> out;
   for (const auto& entry : playbook.steps) register_spec_secrets(entry.action.spec.json());
   for (const auto& entry : playbook.steps) {
+    if (cancel.stop_requested()) break;  // interrupted: no further step is previewed
     const Kind& kind = *kinds.find(entry.action.kind);
     nlohmann::json values = placeholders(entry.action.spec.json());
     auto problems = coerce_late_values(values, kind.fields());

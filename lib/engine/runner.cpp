@@ -683,6 +683,10 @@ void Run::conclude() {
     m_report.summary = m_journal_failure;
   } else if (m_options.mode == Mode::rollback && !m_cancel.stop_requested()) {
     conclude_rollback_run();
+  } else if (m_cancel.stop_requested() && m_options.mode == Mode::dry_run) {
+    // No journal to resume or roll back from, and nothing to undo.
+    m_report.result = RunResult::interrupted;
+    m_report.summary = "interrupted: a dry run, nothing was changed";
   } else if (m_cancel.stop_requested() && !m_report.rollbacks.empty()) {
     m_report.result = RunResult::interrupted;
     m_report.summary = interrupted_rollback_summary();

@@ -141,63 +141,184 @@ tl::expected<std::string, std::string> content_of(const Spec& spec) {
   return text;
 }
 
+// A file as a preview reads it: its text when at most k_preview_text_max bytes, and, whatever
+// its size, its summary (streamed: a huge file is never held whole) and mode.
+struct PreviewRead {
+  std::optional<std::string> text;
+  TextSummary summary;
+  mode_t mode = 0;
+};
+
+tl::expected<PreviewRead, std::string> read_for_preview(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return tl::unexpected(fmt::format("{}: {}", path, std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return tl::unexpected(fmt::format("{}: {}", path, std::strerror(errno)));
+  PreviewRead read;
+  read.mode = st.st_mode & 07777;
+  read.text.emplace();
+  TextSummarizer summarizer;
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return tl::unexpected(fmt::format("{}: {}", path, std::strerror(errno)));
+    if (n == 0) break;
+    std::string_view piece(buffer, static_cast<std::size_t>(n));
+    summarizer.update(piece);
+    if (read.text && read.text->size() + piece.size() <= k_preview_text_max)
+      read.text->append(piece);
+    else
+      read.text.reset();
+  }
+  read.summary = summarizer.done();
+  return read;
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// The candidate a precheck tests, beside `path` (same relative paths): a new file under a random
+// name (O_EXCL: never an existing name, never through a symlink), mode 0600 whatever the step's
+// mode (no one else reads what it holds), from `text`, else copied from `source` in pieces.
+// Returns its name; the caller removes it.
+tl::expected<std::string, std::string> write_candidate(const std::string& path,
+                                                       const std::optional<std::string>& text,
+                                                       const std::string& source) {
+  auto temp = create_temp_beside(path, 0600);
+  if (!temp) return tl::unexpected(temp.error().message);
+  auto fail = [&](const std::string& why) {
+    ::unlink(temp->path.c_str());
+    return tl::unexpected(why);
+  };
+  if (text) {
+    if (!write_all(temp->fd.get(), *text))
+      return fail(fmt::format("{}: {}", temp->path, std::strerror(errno)));
+    return temp->path;
+  }
+  UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return fail(fmt::format("content_file {}: {}", source, std::strerror(errno)));
+  char buffer[65536];
+  while (true) {
+    ssize_t n = ::read(in.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(fmt::format("content_file {}: {}", source, std::strerror(errno)));
+    if (n == 0) break;
+    if (!write_all(temp->fd.get(), std::string_view(buffer, static_cast<std::size_t>(n))))
+      return fail(fmt::format("{}: {}", temp->path, std::strerror(errno)));
+  }
+  return temp->path;
+}
+
 // The file now (or as an earlier step's preview leaves it) against the new content; the
 // precheck run on a copy of the candidate beside the real file (same relative paths), which
-// is removed again: the real file is never touched.
+// is removed again: the real file is never touched. A file that is not world-readable, or would
+// not be, is shown as sizes, lines and SHA-256s only (it may hold credentials); so is one too
+// large to diff.
 Preview preview_file(const Spec& spec, const AttemptContext& ctx, PreviewOverlay& overlay) {
   Preview preview;
   const std::string path = spec.str(k_path);
   const std::string resource = "file:" + path;
-  auto content = content_of(spec);
-  if (!content) {
-    preview.unreadable.push_back(content.error());
-    return preview;
+  PreviewRead after;
+  if (spec.has(k_content_file)) {
+    auto read = read_for_preview(spec.str(k_content_file));
+    if (!read) {
+      preview.unreadable.push_back("content_file " + read.error());
+      return preview;
+    }
+    after = std::move(*read);
+  } else {
+    after.text = spec.str(k_content);
+    after.summary = TextSummary::of(*after.text);
   }
   const auto mode = static_cast<mode_t>(std::stoul(spec.str(k_mode), nullptr, 8));
-  std::string before, as_after;
-  bool exists = true;
+  std::optional<PreviewRead> before;  // nullopt: absent
+  std::optional<mode_t> live_mode;    // the file's mode now, when it exists
+  std::string as_after;
+  struct stat st {};
+  const int stat_error = ::stat(path.c_str(), &st) == 0 ? 0 : errno;
+  if (stat_error == 0) live_mode = st.st_mode & 07777;
   if (const auto* earlier = overlay.find(resource)) {
     as_after = earlier->step;
-    exists = earlier->value.has_value();
-    before = earlier->value.value_or("");
-  } else {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-      exists = false;
-    } else if (auto now = read_whole(path); !now) {
-      preview.unreadable.push_back(now.error());
-      return preview;
-    } else {
-      before = *now;
-      if ((st.st_mode & 07777) != mode)
-        preview.state("mode of " + path, fmt::format("{:04o}", st.st_mode & 07777),
-                      fmt::format("{:04o}", mode));
+    if (earlier->value) {
+      before.emplace();
+      before->text = *earlier->value;
+      before->summary = TextSummary::of(*earlier->value);
     }
+  } else if (stat_error == ENOENT) {
+    // absent now
+  } else if (auto now = read_for_preview(path); !now) {
+    preview.unreadable.push_back(now.error());
+    return preview;
+  } else {
+    before = std::move(*now);
+    live_mode = before->mode;
+    if (before->mode != mode)
+      preview.state("mode of " + path, fmt::format("{:04o}", before->mode),
+                    fmt::format("{:04o}", mode));
+  }
+  // The real write refuses a directory others can write (util/safe_files.hpp): so does this.
+  bool writable = true;
+  if (auto dir = open_dir_checked(parent_dir(path), DirTrust::not_shared); !dir) {
+    writable = false;
+    preview.refusals.push_back(
+        dir.error().unsafe ? fmt::format("{}: refusing to write {}", dir.error().message, path)
+                           : "the write would fail: " + dir.error().message);
   }
   if (spec.has(k_precheck) && spec.boolean(k_precheck_in_place)) {
     preview.notes.push_back(fmt::format(
         "precheck `{}` not run: precheck_in_place tests the new file under its real name, which a "
         "preview never writes",
         join(spec.strings(k_precheck), " ")));
+  } else if (spec.has(k_precheck) && !writable) {
+    preview.notes.push_back(fmt::format("precheck `{}` not run: the file cannot be written there",
+                                        join(spec.strings(k_precheck), " ")));
   } else if (spec.has(k_precheck)) {
-    std::string candidate = fmt::format("{}.drctl-preview.{}", path, ::getpid());
-    if (auto written = replace_file(candidate, *content, mode); !written) {
+    auto candidate = write_candidate(path, after.text, spec.str(k_content_file));
+    if (!candidate) {
       preview.unreadable.push_back(
           fmt::format("precheck not run: the candidate could not be "
                       "written beside the file: {}",
-                      written.error().message));
+                      candidate.error()));
     } else {
       auto argv = spec.strings(k_precheck);
-      for (auto& arg : argv) arg = replace_all(arg, k_candidate_placeholder, candidate);
+      for (auto& arg : argv) arg = replace_all(arg, k_candidate_placeholder, *candidate);
       auto problem = command_problem(argv, spec.str(k_cwd), ctx);
-      ::unlink(candidate.c_str());
+      ::unlink(candidate->c_str());
       if (!problem.empty())
         preview.refusals.push_back("precheck fails on the candidate: " +
-                                   replace_all(problem, candidate, "{candidate}"));
+                                   replace_all(problem, *candidate, "{candidate}"));
     }
   }
-  preview.text("file " + path, before, *content, as_after, exists);
-  if (preview.refusals.empty()) overlay.set(resource, *content);
+  const std::string what = "file " + path;
+  std::string hidden;
+  if (live_mode && (*live_mode & S_IROTH) == 0)
+    hidden = fmt::format("{} is not world-readable (mode {:04o}): it may hold credentials", path,
+                         *live_mode);
+  else if ((mode & S_IROTH) == 0)
+    hidden = fmt::format(
+        "the new file would not be world-readable (mode {:04o}): it may hold "
+        "credentials",
+        mode);
+  else if (!after.text || (before && !before->text))
+    hidden = fmt::format("larger than {} MiB: not diffed", k_preview_text_max >> 20);
+  if (!hidden.empty()) {
+    preview.hidden_text(what, before ? std::optional(before->summary) : std::nullopt, after.summary,
+                        hidden, as_after);
+  } else {
+    preview.text(what, before ? *before->text : "", *after.text, as_after, before.has_value());
+  }
+  // A later step reads the file as this one leaves it (not when the content is too large to
+  // hold: it reads the file as it is then).
+  if (preview.refusals.empty() && after.text) overlay.set(resource, *after.text);
   return preview;
 }
 

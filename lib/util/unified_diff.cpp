@@ -89,7 +89,8 @@ std::string range(std::size_t start, std::size_t count) {
 }  // namespace
 
 std::vector<DiffLine> diff_lines(std::string_view before, std::string_view after,
-                                 std::size_t max_edits) {
+                                 std::size_t max_edits, bool* gave_up) {
+  if (gave_up) *gave_up = false;
   const auto a = split_lines(before), b = split_lines(after);
   // The common head and tail cost nothing to match: only the middle is searched.
   std::size_t head = 0;
@@ -102,6 +103,7 @@ std::vector<DiffLine> diff_lines(std::string_view before, std::string_view after
   for (std::size_t i = 0; i < head; ++i) out.push_back({' ', std::string(a[i].text), a[i].newline});
   const std::size_t a_end = a.size() - tail, b_end = b.size() - tail;
   if (!myers(a, head, a_end, b, head, b_end, max_edits, out)) {
+    if (gave_up) *gave_up = true;
     for (std::size_t i = head; i < a_end; ++i)
       out.push_back({'-', std::string(a[i].text), a[i].newline});
     for (std::size_t i = head; i < b_end; ++i)
@@ -113,9 +115,11 @@ std::vector<DiffLine> diff_lines(std::string_view before, std::string_view after
 }
 
 std::string unified_diff(std::string_view before, std::string_view after,
-                         std::string_view before_label, std::string_view after_label, int context) {
+                         std::string_view before_label, std::string_view after_label, int context,
+                         const DiffLimits& limits) {
   if (before == after) return "";
-  const auto lines = diff_lines(before, after);
+  bool gave_up = false;
+  const auto lines = diff_lines(before, after, limits.max_edits, &gave_up);
   const std::size_t ctx = static_cast<std::size_t>(std::max(0, context));
   // Lines of each text consumed before each script line.
   std::vector<std::size_t> a_at(lines.size() + 1, 0), b_at(lines.size() + 1, 0);
@@ -124,6 +128,18 @@ std::string unified_diff(std::string_view before, std::string_view after,
     b_at[i + 1] = b_at[i] + (lines[i].op != '-' ? 1 : 0);
   }
   std::string out = fmt::format("--- {}\n+++ {}\n", before_label, after_label);
+  if (gave_up) {
+    // Too many differences to match line by line: where they are, no hunks (the script past
+    // the bound replaces the whole middle, so its lines are no count of what changed).
+    std::size_t first = 0, last = lines.size();
+    while (first < lines.size() && lines[first].op == ' ') ++first;
+    while (last > first && lines[last - 1].op == ' ') --last;
+    out += fmt::format(
+        "lines {}-{} now and {}-{} after: more than {} changed lines, not listed line by line\n",
+        a_at[first] + 1, a_at[last], b_at[first] + 1, b_at[last], limits.max_edits);
+    return out;
+  }
+  std::size_t listed = 0;  // changed lines printed so far
   std::size_t i = 0;
   while (i < lines.size()) {
     while (i < lines.size() && lines[i].op == ' ') ++i;
@@ -147,6 +163,12 @@ std::string unified_diff(std::string_view before, std::string_view after,
     out += fmt::format("@@ -{} +{} @@\n", range(a_count ? a_at[start] + 1 : a_at[start], a_count),
                        range(b_count ? b_at[start] + 1 : b_at[start], b_count));
     for (std::size_t j = start; j < end; ++j) {
+      if (lines[j].op != ' ' && listed++ == limits.max_lines) {
+        std::size_t more = 0;
+        for (std::size_t k = j; k < lines.size(); ++k) more += lines[k].op != ' ' ? 1 : 0;
+        out += fmt::format("... {} more changed lines\n", more);
+        return out;
+      }
       out += lines[j].op;
       out += lines[j].text;
       out += '\n';

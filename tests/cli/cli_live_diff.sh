@@ -223,4 +223,117 @@ check plan-plain 0 plan "$WORK/live.yaml"
 lacks plan-plain-no-preview "$WORK/plan-plain.out" "--- etcd"
 unchanged plan
 
+# Files only. A file that is not world-readable (it may hold credentials, here a password that
+# came from ${env.X}) is shown as sizes, lines and sha256s, never its content, in text and JSON.
+mkdir -m 0700 "$WORK/conf"
+file_password="fpw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+new_password="npw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export DRCTL_TEST_FILE_PASSWORD="$new_password"
+printf 'user=app\npassword=%s\n' "$file_password" > "$WORK/conf/app.conf"
+chmod 0600 "$WORK/conf/app.conf"
+cat > "$WORK/private.yaml" <<YAML
+version: 1
+name: private
+steps:
+  - name: app
+    routing_reload:
+      file_and_exec:
+        path: $WORK/conf/app.conf
+        mode: "0600"
+        content: "user=app\\npassword=\${env.DRCTL_TEST_FILE_PASSWORD}\\n"
+        reload: [/bin/true]
+      verify: {url: "http://127.0.0.1:$PORT_siteA/site", expect: {status: 200}}
+YAML
+old_sha=$(sha256sum < "$WORK/conf/app.conf" | cut -d' ' -f1)
+new_sha=$(printf 'user=app\npassword=%s\n' "$new_password" | sha256sum | cut -d' ' -f1)
+old_size=$(stat -c %s "$WORK/conf/app.conf")
+new_size=$(printf 'user=app\npassword=%s\n' "$new_password" | wc -c)
+check private 0 plan --live "$WORK/private.yaml"
+contains private-why "$WORK/private.out" "file $WORK/conf/app.conf: not shown: $WORK/conf/app.conf is not world-readable (mode 0600): it may hold credentials"
+contains private-hashes "$WORK/private.out" "$old_size bytes, 2 lines, sha256 $old_sha -> $new_size bytes, 2 lines, sha256 $new_sha"
+lacks private-no-old-password "$WORK/private.out" "$file_password"
+lacks private-no-new-password "$WORK/private.out" "$new_password"
+lacks private-no-diff "$WORK/private.out" "+++ file"
+check private-json 0 plan --live --output json "$WORK/private.yaml"
+got=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["entries"][0]["preview"]["changes"][0]; print(c["before"], c["after"], c["diff"] == "", c["before_summary"]["sha256"], c["after_summary"]["sha256"], c["after_summary"]["lines"])' "$WORK/private-json.out")
+[ "$got" = "None None True $old_sha $new_sha 2" ] && pass "private-json: no text, no diff, both sha256s" || fail "private-json: got $got"
+lacks private-json-no-old-password "$WORK/private-json.out" "$file_password"
+lacks private-json-no-new-password "$WORK/private-json.out" "$new_password"
+check private-dry 0 run --dry-run --output json "$WORK/private.yaml"
+lacks private-dry-no-old-password "$WORK/private-dry.out" "$file_password"
+lacks private-dry-no-new-password "$WORK/private-dry.out" "$new_password"
+report_is private-dry 's["app"]["evidence"]["preview"]["changes"][0]["after_summary"]["sha256"]' "$new_sha"
+[ "$(sha256sum < "$WORK/conf/app.conf" | cut -d' ' -f1)" = "$old_sha" ] && pass "private: the file is as it was" || fail "private: the file changed"
+
+# A directory others can write: the real write refuses it, so the preview says it would refuse
+# (exit 1) and writes no candidate there.
+mkdir "$WORK/shared" && chmod 0777 "$WORK/shared"
+echo old > "$WORK/shared/app.conf"
+cat > "$WORK/shared.yaml" <<YAML
+version: 1
+name: shared
+steps:
+  - name: app
+    routing_reload:
+      file_and_exec: {path: $WORK/shared/app.conf, content: "new\\n", precheck: [/bin/true, "{candidate}"], reload: [/bin/true]}
+      verify: {url: "http://127.0.0.1:$PORT_siteA/site", expect: {status: 200}}
+YAML
+check shared 1 plan --live "$WORK/shared.yaml"
+contains shared-refuses "$WORK/shared.out" "would refuse: "
+contains shared-says-why "$WORK/shared.out" "refusing to write $WORK/shared/app.conf"
+contains shared-names-step "$WORK/shared.out" "live: the real run would refuse at step 'app'"
+[ "$(ls -A "$WORK/shared")" = app.conf ] && pass "shared: no candidate written there" || fail "shared: $(ls -A "$WORK/shared")"
+
+# An interrupt during a slow precheck: plan --live exits 130 at once, the precheck's process is
+# stopped and its candidate (0600, a random name, beside the file) removed.
+echo old > "$WORK/conf/slow.conf"
+cat > "$WORK/slow.yaml" <<YAML
+version: 1
+name: slow
+steps:
+  - name: conf
+    timeout: 60s
+    routing_reload:
+      file_and_exec:
+        path: $WORK/conf/slow.conf
+        content: "new\\n"
+        precheck: [sh, -c, 'echo \$\$ > $WORK/precheck.pid; ls -l "\$1" > $WORK/candidate.ls; touch $WORK/MARK; exec sleep 20', sh, "{candidate}"]
+        reload: [/bin/true]
+      verify: {url: "http://127.0.0.1:$PORT_siteA/site", expect: {status: 200}}
+YAML
+interrupt() {  # interrupt NAME ARGS...: drctl ARGS in the background, SIGTERM once the precheck runs
+  local name=$1; shift
+  rm -f "$WORK/MARK" "$WORK/precheck.pid"
+  "$DRCTL" "$@" > "$WORK/$name.out" 2> "$WORK/$name.err" < /dev/null &
+  local pid=$!
+  STARTED_PIDS+=("$pid")
+  for _ in $(seq 400); do [ -e "$WORK/MARK" ] && break; sleep 0.05; done
+  [ -e "$WORK/MARK" ] && pass "$name: the precheck runs" || fail "$name: the precheck never ran" "$(cat "$WORK/$name.err")"
+  local start=$SECONDS
+  kill -TERM "$pid"
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" 2>/dev/null && { fail "$name: still running 10s after SIGTERM"; kill -KILL "$pid"; }
+  wait "$pid"
+  RC=$?
+  LAST=$name
+  ELAPSED=$((SECONDS - start))
+}
+interrupt plan-term plan --live "$WORK/slow.yaml"
+expect_rc plan-term 130
+[ "$ELAPSED" -le 5 ] && pass "plan-term: exits within 5s of SIGTERM (${ELAPSED}s)" || fail "plan-term: took ${ELAPSED}s"
+contains plan-term-says "$WORK/plan-term.err" "plan --live interrupted: no plan shown, nothing was changed"
+grep -Eq '^-rw------- .*/slow\.conf\.drctl-[A-Za-z0-9]{6}\.tmp$' "$WORK/candidate.ls" \
+  && pass "plan-term: the candidate was 0600 under a random name" || fail "plan-term: candidate" "$(cat "$WORK/candidate.ls")"
+[ "$(ls -A "$WORK/conf" | grep -c drctl)" = 0 ] && pass "plan-term: no candidate left" || fail "plan-term: left $(ls -A "$WORK/conf")"
+kill -0 "$(cat "$WORK/precheck.pid")" 2>/dev/null && fail "plan-term: the precheck is still running" || pass "plan-term: no precheck left running"
+[ "$(cat "$WORK/conf/slow.conf")" = old ] && pass "plan-term: the file is as it was" || fail "plan-term: the file changed"
+
+# The same in a dry run: interrupted, and it says nothing was changed (no rollback, no resume).
+interrupt dry-term run --dry-run --grace 1s "$WORK/slow.yaml"
+expect_rc dry-term 130
+contains dry-term-summary "$WORK/dry-term.out" "interrupted: a dry run, nothing was changed"
+lacks dry-term-no-rollback "$WORK/dry-term.out" "drctl rollback"
+[ "$(ls -A "$WORK/conf" | grep -c drctl)" = 0 ] && pass "dry-term: no candidate left" || fail "dry-term: left $(ls -A "$WORK/conf")"
+kill -0 "$(cat "$WORK/precheck.pid")" 2>/dev/null && fail "dry-term: the precheck is still running" || pass "dry-term: no precheck left running"
+
 finish

@@ -2,11 +2,15 @@
 // later step reads what an earlier one would write, and a dry run that goes on past a step that
 // would refuse.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <chrono>
 
 #include "core/preview.hpp"
 #include "engine/exit_codes.hpp"
 #include "engine/runner.hpp"
 #include "playbook/loader.hpp"
+#include "util/sha256.hpp"
 #include "util/unified_diff.hpp"
 
 using namespace drctl;
@@ -92,6 +96,113 @@ TEST_CASE("preview: a text change carries its diff; JSON and lines say the same"
   CHECK(lines[8] ==
         "mysql 127.0.0.1:3306 (primary): writable -> read-only (as after step 'db-step')");
   CHECK(lines[9] == "would refuse: expect_value does not hold: now 'b'");
+}
+
+TEST_CASE("sha256: the FIPS 180-2 vectors, whole or in pieces") {
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  Sha256 pieces;
+  const std::string chunk(1000, 'a');
+  for (int i = 0; i < 1000; ++i) pieces.update(chunk);
+  CHECK(pieces.hex_digest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  auto summary = TextSummary::of("a\nb");
+  CHECK(summary.bytes == 3);
+  CHECK(summary.lines == 2);
+  CHECK(TextSummary::of("a\nb\n").lines == 2);
+  CHECK(TextSummary::of("").lines == 0);
+}
+
+TEST_CASE("unified diff: the listing stops after 400 changed lines, saying how many more") {
+  std::string before, after;
+  for (int i = 0; i < 1000; ++i) {
+    before += fmt::format("line {}\n", i);
+    after += i % 4 == 0 ? fmt::format("LINE {}\n", i) : fmt::format("line {}\n", i);
+  }
+  // 250 lines changed: 500 changed lines (- and +), within max_edits, listed up to 400.
+  auto diff = unified_diff(before, after, "a", "b");
+  std::size_t changed = 0;
+  for (std::size_t at = diff.find("\n-"); at != std::string::npos; at = diff.find("\n-", at + 1))
+    ++changed;
+  for (std::size_t at = diff.find("\n+"); at != std::string::npos; at = diff.find("\n+", at + 1))
+    ++changed;
+  CHECK(changed == 400 + 1);  // and the "+++ b" header (the first line, "--- a", follows no \n)
+  CHECK(diff.ends_with("\n... 100 more changed lines\n"));
+  CHECK(unified_diff(before, after, "a", "b", 3, DiffLimits{1000, 1000}).find("more changed") ==
+        std::string::npos);
+}
+
+TEST_CASE("unified diff: past max_edits differences it says where, lists none") {
+  std::string before, after;
+  for (int i = 0; i < 3000; ++i) {
+    before += fmt::format("old {}\n", i);
+    after += fmt::format("new {}\n", i);
+  }
+  before = "same\n" + before + "tail\n";
+  after = "same\n" + after + "tail\n";
+  CHECK(unified_diff(before, after, "a", "b") ==
+        "--- a\n+++ b\nlines 2-3001 now and 2-3001 after: more than 1000 changed lines, not "
+        "listed line by line\n");
+}
+
+TEST_CASE("unified diff and preview: 10 MiB inputs stay fast and bounded") {
+  std::string before, after;
+  for (int i = 0; before.size() < (std::size_t{10} << 20); ++i) {
+    before += fmt::format("upstream server-{} 10.0.{}.{}:8080;\n", i, i / 256 % 256, i % 256);
+    after += fmt::format("upstream server-{} 10.1.{}.{}:8080;\n", i, i / 256 % 256, i % 256);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto diff = unified_diff(before, after, "a", "b");
+  CHECK(diff.size() < 300);
+  CHECK(diff.find("more than 1000 changed lines, not listed") != std::string::npos);
+
+  Preview preview;
+  preview.text("file /etc/big.conf", before, after);
+  auto json = preview.to_json();
+  const auto& change = json["changes"][0];
+  CHECK(change["hidden"] == "larger than 4 MiB: not diffed");
+  CHECK(change["before"].is_null());
+  CHECK(change["after"].is_null());
+  CHECK(change["diff"] == "");
+  CHECK(change["before_summary"]["bytes"] == before.size());
+  CHECK(change["after_summary"]["sha256"] == sha256_hex(after));
+  CHECK(change["unchanged"] == false);
+  CHECK(json.dump().size() < 2000);
+  auto lines = preview_lines(json);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "file /etc/big.conf: not shown: larger than 4 MiB: not diffed");
+  CHECK(lines[1] == fmt::format("  {} bytes, {} lines, sha256 {} -> {} bytes, {} lines, sha256 {}",
+                                before.size(), TextSummary::of(before).lines, sha256_hex(before),
+                                after.size(), TextSummary::of(after).lines, sha256_hex(after)));
+  // Seconds at most, even under ASan (the uncapped diff took minutes and a GB).
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
+}
+
+TEST_CASE("preview: a hidden text shows sizes and hashes, never its content") {
+  Preview preview;
+  preview.hidden_text("file /etc/app.conf", TextSummary::of("password=old\n"),
+                      TextSummary::of("password=new\n"),
+                      "/etc/app.conf is not world-readable (mode 0600): it may hold credentials");
+  preview.hidden_text("file /etc/new.conf", std::nullopt, TextSummary::of("x"), "why");
+  auto json = preview.to_json();
+  CHECK(json.dump().find("password") == std::string::npos);
+  CHECK(json["changes"][0]["before_summary"]["sha256"] == sha256_hex("password=old\n"));
+  CHECK(json["changes"][1]["before_summary"].is_null());
+  auto lines = preview_lines(json);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] ==
+        "file /etc/app.conf: not shown: /etc/app.conf is not world-readable (mode "
+        "0600): it may hold credentials");
+  CHECK(lines[1].starts_with("  13 bytes, 1 line, sha256 "));
+  CHECK(lines[3].starts_with("  absent -> 1 bytes, 1 line, sha256 "));
+  // A text too large for JSON keeps its diff there, not its whole before and after.
+  Preview large;
+  large.text("etcd /big", std::string(70'000, 'x') + "\n", "y\n");
+  auto big = large.to_json()["changes"][0];
+  CHECK(big["before"].is_null());
+  CHECK(big["texts_left_out"] == "larger than 64 KiB");
+  CHECK(big["diff"].get<std::string>().ends_with("+y\n"));
 }
 
 TEST_CASE("preview overlay: a later step reads what an earlier one would write") {
