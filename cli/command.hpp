@@ -50,6 +50,7 @@ std::unique_ptr<Command> make_rollback_command();
 std::unique_ptr<Command> make_help_command();
 std::unique_ptr<Command> make_approve_command();
 std::unique_ptr<Command> make_reject_command();
+std::unique_ptr<Command> make_serve_command();
 
 // What `drctl version` prints (without the final newline); `drctl --version` prints the same.
 std::string version_text(OutputFormat output);

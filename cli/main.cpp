@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_rollback_command());
   commands.push_back(make_approve_command());
   commands.push_back(make_reject_command());
+  commands.push_back(make_serve_command());
   commands.push_back(make_help_command());
 
   CLI::App app{

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "clients/etcd_connection.hpp"
+#include "engine/check_attempt.hpp"
 #include "engine/performer.hpp"
 #include "engine/run_lock.hpp"
 #include "playbook/field_validator.hpp"
@@ -24,38 +25,7 @@
 namespace drctl {
 namespace {
 
-using Outputs = std::map<std::string, std::map<std::string, std::string>>;
-
-// Fills in ${steps.*} and ${run.*} just before an entry runs. In a dry run, outputs of steps
-// that did not really run show as <steps.NAME.OUTPUT>.
-nlohmann::json resolve_late(const nlohmann::json& value, const Outputs& outputs,
-                            const RunReport& run) {
-  if (value.is_string()) {
-    return substitute(
-        value.get<std::string>(),
-        [&](const Reference& ref) -> std::optional<std::string> {
-          if (ref.scope == "run") {
-            if (ref.names[0] == "fencing_token")
-              return run.fencing_token.empty() ? std::string("<no run lock>") : run.fencing_token;
-            return ref.names[0] == "id" ? run.run_id : run.playbook_name;
-          }
-          if (ref.scope != "steps") return std::nullopt;
-          auto entry = outputs.find(ref.names[0]);
-          if (entry != outputs.end()) {
-            auto out = entry->second.find(ref.names[1]);
-            if (out != entry->second.end()) return out->second;
-          }
-          return fmt::format("<steps.{}.{}>", ref.names[0], ref.names[1]);
-        },
-        true);
-  }
-  if (value.is_array() || value.is_object()) {
-    nlohmann::json out = value;
-    for (auto& item : out) item = resolve_late(item, outputs, run);
-    return out;
-  }
-  return value;
-}
+using Outputs = StepOutputs;
 
 // An undo state as it may be journaled. One that holds a secret's value is not written (the
 // journal never holds secrets); its step then cannot be undone from the journal.
@@ -64,30 +34,6 @@ nlohmann::json journalable(const nlohmann::json& state) {
   std::string text = dump_json(state);
   if (redact(text) == text) return state;
   return {{"redacted", true}};
-}
-
-// Stands in for an entry whose spec could not be completed, so it fails like any other.
-class FailedOperation : public Operation {
- public:
-  explicit FailedOperation(std::string message) : m_message(std::move(message)) {}
-  Outcome run(const AttemptContext&) override {
-    Outcome outcome = Outcome::fail(Status::failed, m_message, Changed::no);
-    outcome.evidence["error"] = "late_reference";
-    return outcome;
-  }
-
- private:
-  std::string m_message;
-};
-
-// The spec with ${steps.*} and ${run.*} filled in, typed fields typed; or why not.
-tl::expected<Spec, std::string> late_spec(const Action& action, const Kind& kind,
-                                          const Outputs& outputs, const RunReport& run) {
-  nlohmann::json values = resolve_late(action.spec.json(), outputs, run);
-  auto problems = coerce_late_values(values, kind.fields());
-  if (!problems.empty())
-    return tl::unexpected(fmt::format("{}: {}", action.kind, join(problems, "; ")));
-  return Spec(std::move(values));
 }
 
 // A rollback or resume may take over the lock its own chain's dead run still holds.
@@ -198,14 +144,7 @@ class Run {
 
 EntryRecord Run::new_record(Phase phase, const std::string& name, const Kind& kind,
                             const Spec& spec, const Timing& timing) {
-  EntryRecord record;
-  record.phase = phase;
-  record.name = name;
-  record.kind = std::string(kind.name());
-  record.target = redact(kind.target(spec));
-  record.action = redact(kind.describe(spec));
-  record.timeout = timing.timeout;
-  return record;
+  return new_entry_record(phase, name, kind, spec, timing);
 }
 
 void Run::emit_started(const EntryRecord& record) {
@@ -294,52 +233,36 @@ Outcome Run::attempt(Operation* operation_or_null, const Timing& timing, EntryRe
                             Changed::no);
     outcome.evidence["error"] = "journal_failed";
   }
-  for (int number = 1; operation_or_null != nullptr && number <= timing.retries + 1; ++number) {
+  if (operation_or_null != nullptr) {
     Operation& operation = *operation_or_null;
-    record.attempts = number;
-    AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel,
-                       m_report.run_id, m_report.fencing_token};
-    if (m_lock && record.phase != Phase::check) ctx.fence = &m_fence;
-    if (record.phase != Phase::check) {
-      ctx.process_started = [&](long long pgid) {
-        std::lock_guard lock(m_event_mutex);
-        m_reporter.entry_process(record, pgid);
-      };
-    }
-    if (record.phase != Phase::check) ctx.await_approval = approval_waiter(record, ctx.deadline);
-    if (record.phase == Phase::step) {
-      ctx.checkpoint = [&] {
-        record.undo_state = journalable(operation.undo_state());
-        auto asked = std::chrono::steady_clock::now();
-        std::lock_guard lock(m_event_mutex);
-        bool recorded = m_reporter.entry_checkpoint(record);
-        record.journal_wait += std::chrono::steady_clock::now() - asked;
-        return recorded;
-      };
-    }
-    outcome = use_undo ? operation.undo(ctx) : operation.run(ctx);
-    // An operator's rejection is final: a retry would only ask again.
-    if (outcome.status == Status::ok || outcome.status == Status::skipped ||
-        m_cancel.stop_requested() || json_text(outcome.evidence, "error") == "rejected")
-      break;
-    if (number <= timing.retries) {
-      auto resume_at = std::chrono::steady_clock::now() + timing.retry_delay;
-      if (!m_cancel.sleep_until(resume_at)) break;
-    }
+    outcome = attempt_with_retries(timing, m_cancel, [&](int number) {
+      record.attempts = number;
+      AttemptContext ctx{record.name, std::chrono::steady_clock::now() + timing.timeout, &m_cancel,
+                         m_report.run_id, m_report.fencing_token};
+      if (m_lock && record.phase != Phase::check) ctx.fence = &m_fence;
+      if (record.phase != Phase::check) {
+        ctx.process_started = [&](long long pgid) {
+          std::lock_guard lock(m_event_mutex);
+          m_reporter.entry_process(record, pgid);
+        };
+      }
+      if (record.phase != Phase::check) ctx.await_approval = approval_waiter(record, ctx.deadline);
+      if (record.phase == Phase::step) {
+        ctx.checkpoint = [&] {
+          record.undo_state = journalable(operation.undo_state());
+          auto asked = std::chrono::steady_clock::now();
+          std::lock_guard lock(m_event_mutex);
+          bool recorded = m_reporter.entry_checkpoint(record);
+          record.journal_wait += std::chrono::steady_clock::now() - asked;
+          return recorded;
+        };
+      }
+      return use_undo ? operation.undo(ctx) : operation.run(ctx);
+    });
   }
-  record.finished = Instant::now();
-  record.duration = record.finished.steady - record.started.steady;
-  record.status = outcome.status;
-  record.changed = outcome.changed;
   if (record.phase == Phase::step && operation_or_null != nullptr)
     record.undo_state = journalable(operation_or_null->undo_state());
-  record.message = redact(valid_utf8(outcome.message));
-  record.evidence = redact_json(outcome.evidence);
-  for (auto& [k, v] : outcome.outputs) record.outputs[k] = redact(valid_utf8(v));
-  for (auto& w : outcome.warnings) record.warnings.push_back(redact(valid_utf8(w)));
-  if (m_cancel.cancelled() && outcome.status != Status::ok && outcome.status != Status::skipped) {
-    record.message = "interrupted: " + record.message;
-  }
+  record_outcome(record, outcome, m_cancel);
   return outcome;
 }
 
@@ -402,8 +325,8 @@ void Run::run_check(std::size_t i) {
     emit_finished(record);
   } else {
     begin(record);
-    std::unique_ptr<Operation> operation = late ? m_check_performer.prepare(kind, spec)
-                                                : std::make_unique<FailedOperation>(late.error());
+    std::unique_ptr<Operation> operation =
+        late ? m_check_performer.prepare(kind, spec) : failed_operation(late.error());
     attempt(operation.get(), entry.timing, record);
     // Honest roles: a check that writes (a heartbeat row, a canary key) says so, in every mode
     // (a dry run runs its checks for real).
@@ -478,8 +401,7 @@ EntryRecord Run::reuse(const Entry& entry, const JournaledStep& done, const std:
 std::unique_ptr<Operation> Run::adopting(const Entry& entry, const nlohmann::json& undo) {
   const Kind& kind = *m_kinds.find(entry.action.kind);
   auto late = late_spec(entry.action, kind, m_outputs, m_report);
-  auto operation = late ? m_step_performer->prepare(kind, *late)
-                        : std::make_unique<FailedOperation>(late.error());
+  auto operation = late ? m_step_performer->prepare(kind, *late) : failed_operation(late.error());
   if (undo.is_object() && !json_bool(undo, "redacted")) operation->adopt_undo_state(undo);
   return operation;
 }
@@ -504,8 +426,8 @@ void Run::run_steps() {
     record.budget = entry.budget;
     record.changes_after_undo_state = !kind.mutates(spec) || kind.undo_state_before_changes(spec);
     const bool recorded = begin(record);
-    std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec)
-                                                : std::make_unique<FailedOperation>(late.error());
+    std::unique_ptr<Operation> operation =
+        late ? m_step_performer->prepare(kind, spec) : failed_operation(late.error());
     if (const JournaledStep* cut = resume ? resume->find_cut_short(entry.name) : nullptr;
         cut && cut->undo.is_object() && !json_bool(cut->undo, "redacted")) {
       operation->adopt_undo_state(
@@ -624,8 +546,8 @@ void Run::roll_back(const std::vector<std::size_t>& order) {
       EntryRecord record =
           new_record(Phase::rollback, entry.name, kind, spec, entry.rollback->timing);
       const bool recorded = begin(record);
-      std::unique_ptr<Operation> operation = late ? m_step_performer->prepare(kind, spec)
-                                                  : std::make_unique<FailedOperation>(late.error());
+      std::unique_ptr<Operation> operation =
+          late ? m_step_performer->prepare(kind, spec) : failed_operation(late.error());
       attempt(recorded ? operation.get() : nullptr, entry.rollback->timing, record);
       if (record.status != Status::ok && record.status != Status::skipped) m_rollback_failed = true;
       fenced(record);

@@ -1,0 +1,266 @@
+// drctl serve PLAYBOOK --listen ADDR: the playbook's checks (never its steps) evaluated
+// continuously, their latest results answered over HTTP for Prometheus, load balancers and
+// people (docs/serve.md). SIGHUP reloads the playbook; SIGTERM/SIGINT stop it.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "engine/exit_codes.hpp"
+#include "engine/readiness_monitor.hpp"
+#include "serve_http.hpp"
+#include "util/clock.hpp"
+#include "util/json_dump.hpp"
+#include "util/print.hpp"
+#include "util/secrets.hpp"
+#include "util/strings.hpp"
+
+namespace drctl::cli {
+namespace {
+
+std::string duration_check(const std::string& value) {
+  auto parsed = parse_duration(value);
+  return parsed && parsed->count() > 0 ? std::string() : "expected a duration such as 30s";
+}
+
+// One line on stderr per event: text, or one JSON object (--log-format json). Redacted.
+class ServeLog {
+ public:
+  explicit ServeLog(bool json) : m_json(json) {}
+  void operator()(const std::string& event, const std::string& message,
+                  nlohmann::json fields = nlohmann::json::object()) const {
+    const std::string now = rfc3339_utc(std::chrono::system_clock::now());
+    if (m_json) {
+      fields["time"] = now;
+      fields["event"] = event;
+      fields["message"] = message;
+      print_to(stderr, "{}\n", dump_json(redact_json(fields)));
+    } else {
+      print_to(stderr, "{}\n", redact(one_line(fmt::format("{} drctl serve: {}", now, message))));
+    }
+  }
+
+ private:
+  bool m_json;
+};
+
+sigset_t serve_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+class ServeCommand : public Command {
+ public:
+  const char* name() const override { return "serve"; }
+  const char* help() const override {
+    return "Evaluate the playbook's checks continuously and answer /readiness, /metrics over HTTP";
+  }
+  void setup(CLI::App& app) override {
+    app.add_option("playbook", m_path, "Playbook file (its checks are served; steps never run)")
+        ->required();
+    app.add_option("--listen", m_listen, "HOST:PORT to listen on (port 0: a free one)")->required();
+    app.add_option("--port-file", m_port_file, "Write the port bound to FILE once listening");
+    app.add_option("--interval", m_interval, "Between one check's evaluations (default 30s)")
+        ->check(duration_check);
+    app.add_option("--min-write-interval", m_min_write_interval,
+                   "Between evaluations of a check that writes (default 1m)")
+        ->check(duration_check);
+    app.add_option("--max-age", m_max_age,
+                   "An older result is stale: not ready (default 3 x --interval)")
+        ->check(duration_check);
+    app.add_option("--max-connections", m_max_connections,
+                   "HTTP connections served at once (default 16)")
+        ->check(CLI::Range(1, 1024));
+    app.add_option("--token-file", m_token_file,
+                   "Ask for this bearer token on every endpoint but /healthz");
+    app.add_flag("--allow-trigger", m_allow_trigger,
+                 "Answer POST /checks/NAME/run (evaluate a check now)");
+    app.add_option("--log-format", m_log_format, "stderr log lines: text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+  }
+
+  int run(const GlobalOptions& global) override;
+
+ private:
+  // Loads and validates the playbook; nullopt with why (and every diagnostic logged).
+  std::optional<Playbook> load(const GlobalOptions& global, const ServeLog& log,
+                               std::string& why) const;
+
+  std::string m_path;
+  std::string m_listen;
+  std::string m_port_file;
+  std::string m_interval = "30s";
+  std::string m_min_write_interval = "1m";
+  std::string m_max_age;
+  int m_max_connections = 16;
+  std::string m_token_file;
+  bool m_allow_trigger = false;
+  std::string m_log_format = "text";
+};
+
+std::optional<Playbook> ServeCommand::load(const GlobalOptions& global, const ServeLog& log,
+                                           std::string& why) const {
+  auto overrides = parse_vars(global.vars);
+  if (!overrides) {
+    why = "a --var is malformed";
+    return std::nullopt;
+  }
+  LoadOptions options;
+  options.var_overrides = *overrides;
+  auto result = load_playbook(m_path, options);
+  if (result.unreadable) {
+    why = fmt::format("{}: cannot read the playbook file", m_path);
+    return std::nullopt;
+  }
+  std::size_t errors = 0;
+  for (const auto& d : result.diagnostics) {
+    if (d.severity != Diagnostic::Severity::error) continue;
+    if (++errors <= 5) log("playbook_error", d.to_string());
+  }
+  if (!result.playbook) {
+    why = fmt::format("{}: invalid playbook ({} error{})", m_path, errors, errors == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  if (result.playbook->checks.empty()) {
+    why = fmt::format("{}: the playbook has no checks: nothing to serve", m_path);
+    return std::nullopt;
+  }
+  return std::move(result.playbook);
+}
+
+int ServeCommand::run(const GlobalOptions& global) {
+  const ServeLog log(m_log_format == "json");
+  auto listen = parse_listen(m_listen);
+  if (!listen) {
+    print_error(listen.error());
+    return k_exit_usage;
+  }
+  MonitorOptions monitor_options;
+  monitor_options.interval = *parse_duration(m_interval);
+  monitor_options.min_write_interval = *parse_duration(m_min_write_interval);
+  monitor_options.max_age =
+      m_max_age.empty() ? monitor_options.interval * 3 : *parse_duration(m_max_age);
+  monitor_options.concurrency = global.parallel;
+  monitor_options.run_id = fmt::format("serve-{}", ::getpid());
+  const Millis grace = parse_duration(global.grace).value_or(Millis(10'000));
+
+  ServeHttpOptions http_options;
+  http_options.host = listen->first;
+  http_options.port = listen->second;
+  http_options.allow_trigger = m_allow_trigger;
+  http_options.max_connections = m_max_connections;
+  if (!m_token_file.empty()) {
+    auto token = secret_from_file(m_token_file);  // registered: redacted wherever it shows
+    if (!token || token->empty()) {
+      print_error(token ? fmt::format("--token-file {}: the file is empty", m_token_file)
+                        : fmt::format("--token-file: {}", token.error()));
+      return k_exit_usage;
+    }
+    http_options.token = *token;
+  }
+
+  std::string why;
+  auto playbook = load(global, log, why);
+  if (!playbook) {
+    print_error(why);
+    return why.find("invalid playbook") != std::string::npos ? k_exit_invalid_playbook
+                                                             : k_exit_usage;
+  }
+
+  // Blocked before any thread starts, so only this thread takes them (sigtimedwait below).
+  sigset_t signals = serve_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ReadinessMonitor monitor(builtin_kinds(), monitor_options, [&log](const Transition& t) {
+    log("check_transition",
+        fmt::format("check '{}' ({}): {} -> {}: {}", t.check, t.kind, t.from, t.to, t.message),
+        {{"check", t.check},
+         {"kind", t.kind},
+         {"from", t.from},
+         {"to", t.to},
+         {"detail", t.message},
+         {"at", rfc3339_utc(t.at)}});
+  });
+  ServeHttp http(monitor, http_options);
+  auto port = http.bind();
+  if (!port) {
+    print_error(port.error());
+    return k_exit_unavailable;
+  }
+  if (!m_port_file.empty()) {
+    const std::string temp = m_port_file + ".tmp";
+    std::ofstream(temp) << *port << "\n";
+    if (std::rename(temp.c_str(), m_port_file.c_str()) != 0) {
+      print_error(fmt::format("--port-file {}: cannot write it", m_port_file));
+      return k_exit_usage;
+    }
+  }
+  monitor.start(*playbook);
+  std::atomic<bool> server_ended{false};
+  std::thread server([&] {
+    http.serve();
+    server_ended = true;
+  });
+  log("listening",
+      fmt::format("serving {} check{} of {} on {}:{}, every {} (max age {})",
+                  playbook->checks.size(), playbook->checks.size() == 1 ? "" : "s", m_path,
+                  http_options.host, *port, format_duration(monitor_options.interval),
+                  format_duration(monitor_options.max_age)),
+      {{"port", *port}, {"checks", playbook->checks.size()}});
+
+  int stop_signal = 0;
+  while (stop_signal == 0 && !server_ended) {
+    timespec tick{1, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGHUP) {
+      std::string reload_why;
+      if (auto reloaded = load(global, log, reload_why)) {
+        monitor.replace(*reloaded);
+        log("reload", fmt::format("reloaded {}: {} checks", m_path, reloaded->checks.size()),
+            {{"successful", true}});
+      } else {
+        monitor.reload_failed(reload_why);
+        log("reload",
+            fmt::format("reload refused, the playbook loaded before keeps serving: {}", reload_why),
+            {{"successful", false}});
+      }
+    } else if (sig == SIGINT || sig == SIGTERM) {
+      stop_signal = sig;
+    }
+  }
+  log("stopping", fmt::format("{}: stopping; evaluations in flight are cancelled (grace {})",
+                              stop_signal == 0 ? "the HTTP server ended" : strsignal(stop_signal),
+                              format_duration(grace)));
+  // stop() is lost when it comes before listening began: asked again until the server ended.
+  while (!server_ended) {
+    http.stop();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server.join();
+  if (!monitor.stop(grace)) {
+    log("stopped", "grace period over: an evaluation did not end; exiting without it");
+    std::fflush(nullptr);
+    std::_Exit(stop_signal == 0 ? k_exit_unavailable : k_exit_success);
+  }
+  log("stopped", "stopped");
+  return stop_signal == 0 ? k_exit_unavailable : k_exit_success;
+}
+
+}  // namespace
+
+std::unique_ptr<Command> make_serve_command() {
+  return std::make_unique<ServeCommand>();
+}
+
+}  // namespace drctl::cli

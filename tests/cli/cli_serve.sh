@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# drctl serve against real servers (the HTTP and gRPC health fixtures) and exec checks: the
+# endpoints answer from cached results (a flood of scrapes never evaluates), /readiness flips
+# with a gRPC instance and goes stale with a hung server, promtool accepts /metrics, the token,
+# SIGHUP with a broken playbook, SIGTERM during an evaluation, no secret in any answer or log.
+. "$(dirname "$0")/lib.sh"
+require_tool curl
+require_tool promtool
+: "${FIXTURE_GRPC:?FIXTURE_GRPC must point at drctl-fixture-grpc}"
+
+start_grpc() {  # start_grpc NAME ARGS...: sets PORT_<NAME>
+  local name=$1; shift
+  setsid "$FIXTURE_GRPC" --port-file "$WORK/$name.port" --lifetime 300 "$@" </dev/null >"$WORK/$name.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
+  [ -s "$WORK/$name.port" ] || { echo "grpc fixture $name did not start: $(cat "$WORK/$name.log")"; exit 1; }
+  printf -v "PORT_$name" '%s' "$(cat "$WORK/$name.port")"
+}
+
+start_fixture web a
+WEB_PID=${STARTED_PIDS[-1]}
+printf -- '- SERVING\n' > "$WORK/status"
+start_grpc g --status-file "$WORK/status"
+secret="sec-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+export DRCTL_SERVE_SECRET="$secret"
+token="tok-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$token" > "$WORK/token"
+chmod 600 "$WORK/token"
+
+PB="$WORK/serve.yaml"
+checks_yaml() {  # the checks every playbook here serves
+  cat <<YAML
+version: 1
+name: serve-test
+checks:
+  - name: web
+    timeout: 60s
+    http: {url: "http://127.0.0.1:$PORT_web/health", expect_status: 200}
+  - name: grpc
+    timeout: 2s
+    grpc_health: {address: "127.0.0.1:$PORT_g"}
+YAML
+}
+{ checks_yaml; cat <<YAML
+  - name: counted
+    timeout: 5s
+    exec:
+      argv: [sh, -c, 'echo x >> "$WORK/evals"; echo "secret is \$S"']
+      secret_env: {S: DRCTL_SERVE_SECRET}
+steps:
+  - name: never
+    exec: {argv: [touch, "$WORK/step-ran"]}
+YAML
+} > "$PB"
+
+# start_serve NAME ARGS...: drctl serve in the background on a free port; sets SERVE_PID, SP.
+start_serve() {
+  local name=$1; shift
+  setsid "$DRCTL" serve "$@" --listen 127.0.0.1:0 --port-file "$WORK/$name.port" \
+    </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  SERVE_PID=$!
+  STARTED_PIDS+=($SERVE_PID)
+  for _ in $(seq 200); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
+  [ -s "$WORK/$name.port" ] || { echo "drctl serve $name did not start: $(cat "$WORK/$name.err")"; exit 1; }
+  SP=$(cat "$WORK/$name.port")
+}
+
+# req NAME METHOD PATH [CURL ARGS]: with the token; body in $WORK/NAME.body, status in CODE.
+req() {
+  local name=$1 method=$2 path=$3; shift 3
+  CODE=$(curl -s --max-time 10 -X "$method" -o "$WORK/$name.body" -D "$WORK/$name.headers" -w '%{http_code}' \
+    -H "Authorization: Bearer $token" "$@" "http://127.0.0.1:$SP$path")
+}
+expect_code() {  # expect_code DESCRIPTION NAME WANTED
+  [ "$CODE" = "$3" ] && pass "$1 (HTTP $CODE)" || fail "$1: HTTP $CODE, expected $3" "$(head -c 400 "$WORK/$2.body")"
+}
+# wait_for DESCRIPTION PATH CODE TEXT [SECONDS]: polls PATH until it answers CODE with TEXT in it.
+wait_for() {
+  local deadline=$((SECONDS + ${5:-30}))
+  while [ $SECONDS -lt $deadline ]; do
+    req waited GET "$2"
+    [ "$CODE" = "$3" ] && grep -qF -- "$4" "$WORK/waited.body" && { pass "$1"; return 0; }
+    sleep 0.2
+  done
+  fail "$1: last HTTP $CODE" "$(head -c 600 "$WORK/waited.body")"
+}
+json_is() {  # json_is DESCRIPTION FILE PYTHON-EXPR EXPECTED (d = the document)
+  local got
+  got=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$2" "$3" 2>&1)
+  [ "$got" = "$4" ] && pass "$1" || fail "$1: $3 is '$got', expected '$4'" "$(head -c 400 "$2")"
+}
+metric() {  # metric FILE NAME{LABELS}: prints the sample's value
+  awk -v m="$2" '$1 == m {print $2}' "$1"
+}
+
+# Refusals before serving.
+check no-listen 64 serve "$PB"
+check bad-listen 64 serve "$PB" --listen 127.0.0.1:http
+printf 'version: 1\nname: broken\nchecks:\n  - name: x\n    nosuchkind: {}\n' > "$WORK/broken.yaml"
+check invalid-playbook 65 serve "$WORK/broken.yaml" --listen 127.0.0.1:0
+check port-in-use 69 serve "$PB" --listen "127.0.0.1:$PORT_web"
+contains "port in use: a one-line error naming the address" "$WORK/port-in-use.err" "cannot listen on 127.0.0.1:$PORT_web"
+
+start_serve main "$PB" --interval 1s --max-age 3s --token-file "$WORK/token" --allow-trigger \
+  --log-format json --grace 2s
+MAIN_PID=$SERVE_PID
+MAIN_PORT=$SP
+
+# The token: everything but /healthz asks for it.
+code=$(curl -s -o "$WORK/healthz.body" -w '%{http_code}' "http://127.0.0.1:$SP/healthz")
+[ "$code" = 200 ] && grep -qx ok "$WORK/healthz.body" && pass "/healthz without a token: 200 ok" || fail "/healthz: $code"
+for path in /readiness /metrics /checks/web /nope; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SP$path")
+  [ "$code" = 401 ] && pass "$path without the token: 401" || fail "$path without the token: $code"
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token}x" "http://127.0.0.1:$SP/readiness")
+[ "$code" = 401 ] && pass "a wrong token: 401" || fail "a wrong token: $code"
+
+wait_for "/readiness: 200 once every check passed" /readiness 200 '"ready": true'
+req ready GET /readiness
+json_is "/readiness JSON: three checks, each ok with its age and transition" "$WORK/ready.body" \
+  '[(c["name"], c["state"], c["age_seconds"] is not None, c["last_transition"] is not None) for c in d["checks"]]' \
+  "[('web', 'ok', True, True), ('grpc', 'ok', True, True), ('counted', 'ok', True, True)]"
+[ -e "$WORK/step-ran" ] && fail "a step ran under serve" || pass "no step ever runs under serve"
+req ready-text GET /readiness -H 'Accept: text/plain'
+expect_code "/readiness as text" ready-text 200
+[ "$(head -1 "$WORK/ready-text.body")" = ready ] && pass "text: first line 'ready'" || fail "text readiness" "$(cat "$WORK/ready-text.body")"
+grep -qi '^content-type: text/plain' "$WORK/ready-text.headers" && pass "text: Content-Type text/plain" || fail "text content type"
+
+req metrics GET /metrics
+expect_code "/metrics" metrics 200
+if promtool check metrics <"$WORK/metrics.body" >"$WORK/promtool.out" 2>&1; then pass "promtool check metrics accepts /metrics"
+else fail "promtool check metrics" "$(cat "$WORK/promtool.out")"; fi
+[ "$(metric "$WORK/metrics.body" drctl_readiness)" = 1 ] && pass "drctl_readiness 1" || fail "drctl_readiness" "$(grep readiness "$WORK/metrics.body")"
+[ "$(metric "$WORK/metrics.body" 'drctl_check_up{check="grpc",kind="grpc_health"}')" = 1 ] && pass "drctl_check_up{grpc} 1" || fail "drctl_check_up{grpc}"
+contains "metrics: HELP and TYPE" "$WORK/metrics.body" "# TYPE drctl_check_last_success_timestamp_seconds gauge"
+contains "metrics: the gRPC check's serving addresses" "$WORK/metrics.body" 'drctl_check_serving_addresses{check="grpc",kind="grpc_health"} 1'
+contains "metrics: numeric evidence" "$WORK/metrics.body" 'drctl_check_evidence_value{check="counted",kind="exec",field="exit_code"} 0'
+
+# One check, its evidence; the methods, unknown names and paths.
+req one GET /checks/counted
+expect_code "/checks/counted" one 200
+json_is "/checks/counted: its result, with the secret masked in the evidence" "$WORK/one.body" \
+  'd["result"]["outputs"]["stdout"]' 'secret is ***'
+req unknown-check GET /checks/nope
+expect_code "/checks/nope: 404" unknown-check 404
+req post-check POST /checks/counted
+expect_code "POST /checks/counted: 405" post-check 405
+grep -qi '^allow: GET' "$WORK/post-check.headers" && pass "405 says Allow: GET" || fail "405 without Allow"
+req get-run GET /checks/counted/run
+expect_code "GET /checks/NAME/run: 405" get-run 405
+req delete DELETE /readiness
+expect_code "DELETE /readiness: 405" delete 405
+req nope GET /nope
+expect_code "an unknown path: 404" nope 404
+head -c 100000 /dev/zero | tr '\0' a > "$WORK/big"
+req big POST /checks/counted/run --data-binary @"$WORK/big"
+expect_code "a 100 kB request body: 413" big 413
+req trigger POST /checks/counted/run
+expect_code "POST /checks/counted/run with --allow-trigger: 202" trigger 202
+req trigger-empty POST /checks/counted/run -d ''
+[ "$CODE" = 202 ] || [ "$CODE" = 409 ] && pass "POST .../run with Content-Length: 0 (HTTP $CODE)" || fail "POST with an empty body: HTTP $CODE"
+
+# A gRPC instance goes NOT_SERVING and back: 200 -> 503 -> 200, each transition logged.
+printf -- '- NOT_SERVING\n' > "$WORK/status"
+wait_for "NOT_SERVING: /readiness 503 naming the check" /readiness 503 "grpc: failed"
+req flip-metrics GET /metrics
+[ "$(metric "$WORK/flip-metrics.body" drctl_readiness)" = 0 ] && pass "drctl_readiness 0" || fail "drctl_readiness after NOT_SERVING"
+printf -- '- SERVING\n' > "$WORK/status"
+wait_for "SERVING again: /readiness 200" /readiness 200 '"ready": true'
+if /usr/bin/python3 - "$WORK/main.err" <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+moves = [(e["from"], e["to"]) for e in events if e["event"] == "check_transition" and e["check"] == "grpc"]
+assert moves == [("pending", "ok"), ("ok", "failed"), ("failed", "ok")], moves
+PY
+then pass "log: one JSON line per transition of grpc (pending->ok->failed->ok)"; else fail "transition log" "$(tail -5 "$WORK/main.err")"; fi
+
+# 1,000 scrapes, ten clients at once: each answered from the cache, no extra evaluation.
+req m0 GET /metrics
+evals0=$(metric "$WORK/m0.body" 'drctl_check_evaluations_total{check="counted",kind="exec"}')
+t0=$(date +%s.%N)
+urls=()
+for i in $(seq 50); do urls+=("http://127.0.0.1:$SP/metrics" "http://127.0.0.1:$SP/readiness"); done
+for c in $(seq 10); do
+  curl -s -H "Authorization: Bearer $token" -o /dev/null -w '%{http_code}\n' "${urls[@]}" >"$WORK/flood.$c" &
+  FLOOD_PIDS+=($!)
+done
+for pid in "${FLOOD_PIDS[@]}"; do wait "$pid"; done
+t1=$(date +%s.%N)
+req m1 GET /metrics
+evals1=$(metric "$WORK/m1.body" 'drctl_check_evaluations_total{check="counted",kind="exec"}')
+answered=$(cat "$WORK"/flood.* | grep -c '^200$')
+[ "$answered" = 1000 ] && pass "1,000 scrapes answered 200" || fail "flood: $answered of 1000 answered 200" "$(sort "$WORK"/flood.* | uniq -c)"
+if /usr/bin/python3 -c 'import sys; e0,e1,t0,t1=map(float,sys.argv[1:]); allowed=(t1-t0)/0.9+2; print(f"{e1-e0:.0f} evaluations in {t1-t0:.2f}s, at most {allowed:.1f} on schedule"); sys.exit(0 if e1-e0 <= allowed else 1)' \
+  "$evals0" "$evals1" "$t0" "$t1" >"$WORK/flood.verdict"; then pass "the flood caused no extra evaluation: $(cat "$WORK/flood.verdict")"
+else fail "the flood caused evaluations: $(cat "$WORK/flood.verdict")"; fi
+
+# The web server hangs (SIGSTOP): its check's result goes stale, the endpoint still answers at once.
+kill -STOP "$WEB_PID"
+wait_for "a hung server: /readiness 503 naming web stale" /readiness 503 "web: stale" 15
+took=$(curl -s -o /dev/null -w '%{time_total}' --max-time 5 -H "Authorization: Bearer $token" "http://127.0.0.1:$SP/readiness")
+/usr/bin/python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 1 else 1)' "$took" \
+  && pass "/readiness answers in ${took}s while the check hangs" || fail "/readiness took ${took}s"
+req stale-one GET /checks/web
+json_is "/checks/web: stale, its evaluation still running" "$WORK/stale-one.body" '(d["state"], d["running"])' "('stale', True)"
+kill -CONT "$WEB_PID"
+wait_for "the server answers again: /readiness 200" /readiness 200 '"ready": true'
+
+# SIGHUP with a broken playbook: refused, the old one keeps serving, counted in /metrics.
+cp "$PB" "$WORK/serve.good"
+printf 'version: 1\nname: serve-test\nchecks: [oops\n' > "$PB"
+kill -HUP "$MAIN_PID"
+for _ in $(seq 100); do grep -q '"event":"reload"' "$WORK/main.err" && break; sleep 0.1; done
+contains "log: the reload refused, the old playbook keeps serving" "$WORK/main.err" "reload refused"
+req after-broken GET /metrics
+[ "$(metric "$WORK/after-broken.body" drctl_reload_failures_total)" = 1 ] && pass "drctl_reload_failures_total 1" || fail "reload failures metric"
+[ "$(metric "$WORK/after-broken.body" drctl_config_last_reload_successful)" = 0 ] && pass "drctl_config_last_reload_successful 0" || fail "last reload metric"
+req after-broken-ready GET /readiness
+expect_code "still serving the old playbook after the refused reload" after-broken-ready 200
+json_is "the old playbook's three checks" "$WORK/after-broken-ready.body" 'len(d["checks"])' 3
+
+# A valid reload: counted goes, a slow check comes (for the stop below).
+{ checks_yaml; cat <<YAML
+  - name: slow
+    timeout: 2m
+    exec: {argv: [sleep, "60"]}
+YAML
+} > "$PB"
+kill -HUP "$MAIN_PID"
+wait_for "SIGHUP with a valid playbook: the new checks served" /checks/slow 200 '"running": true'
+req after-good GET /metrics
+[ "$(metric "$WORK/after-good.body" drctl_config_last_reload_successful)" = 1 ] && pass "drctl_config_last_reload_successful 1" || fail "last reload metric after a good reload"
+req gone GET /checks/counted
+expect_code "a check no longer in the playbook: 404" gone 404
+
+# No secret in any answer or log line.
+for f in "$WORK"/*.body "$WORK/main.err" "$WORK/main.out"; do
+  grep -qF -- "$secret" "$f" && fail "the secret in $(basename "$f")"
+done
+grep -qF -- "$secret" "$WORK"/*.body "$WORK/main.err" || pass "the env secret is in no answer and no log line"
+grep -qF -- "$token" "$WORK"/*.body "$WORK/main.err" && fail "the token in an answer or the log" || pass "the token is in no answer and no log line"
+
+# SIGTERM while 'slow' evaluates (sleep 60): cancelled, exit 0 within the grace (2s).
+t0=$(date +%s.%N)
+kill -TERM "$MAIN_PID"
+for _ in $(seq 100); do kill -0 "$MAIN_PID" 2>/dev/null || break; sleep 0.05; done
+wait "$MAIN_PID"; rc=$?
+t1=$(date +%s.%N)
+/usr/bin/python3 -c 'import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f"{t:.2f}s"); sys.exit(0 if t < 3 else 1)' "$t0" "$t1" >"$WORK/stop.took" \
+  && pass "SIGTERM during an evaluation: exits in $(cat "$WORK/stop.took") (grace 2s)" || fail "SIGTERM took $(cat "$WORK/stop.took")"
+[ "$rc" = 0 ] && pass "a graceful stop exits 0" || fail "exit $rc after SIGTERM" "$(tail -3 "$WORK/main.err")"
+pgrep -f "sleep 60" -s "$MAIN_PID" >/dev/null && fail "the slow check's child outlived drctl serve" || pass "the slow check's child was stopped"
+
+# Without --allow-trigger and without a token; text logs; a slow client is cut off.
+{ checks_yaml; } > "$WORK/second.yaml"
+start_serve second "$WORK/second.yaml" --interval 1s --max-connections 2
+token=""
+wait_for "a second instance without a token: /readiness 200" /readiness 200 "ready"
+req no-trigger POST /checks/grpc/run
+expect_code "POST /checks/NAME/run without --allow-trigger: 403" no-trigger 403
+contains "text log: one line per transition" "$WORK/second.err" "check 'grpc' (grpc_health): pending -> ok"
+# Two clients connect and say nothing: they hold both connections until the read timeout (5s).
+if /usr/bin/python3 - "$SP" >"$WORK/slow.out" 2>&1 <<'PY'
+import socket, subprocess, sys, time
+port = int(sys.argv[1])
+silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+t0 = time.time()
+code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "20",
+                       f"http://127.0.0.1:{port}/healthz"], capture_output=True, text=True).stdout
+took = time.time() - t0
+closed = []
+for s in silent:
+    s.settimeout(10)
+    closed.append(s.recv(10) == b"")
+print(f"healthz {code} after {took:.1f}s; silent clients closed by the server: {closed}")
+sys.exit(0 if code == "200" and all(closed) and took < 15 else 1)
+PY
+then pass "--max-connections 2 with two silent clients: $(cat "$WORK/slow.out")"; else fail "slow clients" "$(cat "$WORK/slow.out")"; fi
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"; rc=$?
+[ "$rc" = 0 ] && pass "the second instance stops on SIGTERM (exit 0)" || fail "second instance exit $rc"
+
+finish

@@ -1,0 +1,147 @@
+// drctl serve's engine: each check on its own schedule, never overlapping itself, bounded
+// concurrency, stale results, reloads that keep unchanged checks, a stop that cancels; and the
+// exposition made from its view.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "engine/readiness_monitor.hpp"
+#include "fake_kind.hpp"
+#include "report/readiness_exposition.hpp"
+
+using namespace drctl;
+using namespace drctl::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+Playbook three_checks(const std::string& sleep) {
+  return parse_for_test(
+      "version: 1\nname: m\nchecks:\n"
+      "  - {name: a, fake: {id: a, sleep: " +
+      sleep +
+      "}}\n"
+      "  - {name: b, fake: {id: b, sleep: " +
+      sleep +
+      "}}\n"
+      "  - {name: c, fake: {id: c, sleep: " +
+      sleep + "}}\n");
+}
+
+MonitorOptions fast(int concurrency) {
+  MonitorOptions options;
+  options.interval = Millis(20);
+  options.max_age = Millis(5'000);
+  options.concurrency = concurrency;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("readiness monitor: a check never overlaps itself; concurrency is bounded") {
+  event_log().clear();
+  {
+    ReadinessMonitor monitor(test_kinds(), fast(2), nullptr);
+    monitor.start(three_checks("60ms"));
+    std::this_thread::sleep_for(700ms);
+    CHECK(monitor.stop(Millis(2'000)));
+  }
+  int in_flight = 0, most = 0;
+  std::map<std::string, int> running;
+  for (const auto& event : event_log().events()) {
+    int step = event.what == "start" ? 1 : -1;
+    in_flight += step;
+    running[event.name] += step;
+    most = std::max(most, in_flight);
+    CHECK(running[event.name] >= 0);
+    CHECK(running[event.name] <= 1);
+  }
+  CHECK(most == 2);
+  CHECK(event_log().names_of("start").size() >= 6);
+}
+
+TEST_CASE("readiness monitor: pending, then ready; a result older than max_age is stale") {
+  MonitorOptions options = fast(4);
+  options.max_age = Millis(150);
+  options.interval = Millis(50);
+  std::vector<Transition> transitions;
+  ReadinessMonitor monitor(test_kinds(), options,
+                           [&](const Transition& t) { transitions.push_back(t); });
+  monitor.start(
+      parse_for_test("version: 1\nname: m\nchecks:\n"
+                     "  - {name: slow, timeout: 10s, fake: {id: slow, sleep: 400ms}}\n"));
+  ReadinessView view = monitor.view();
+  REQUIRE(view.checks.size() == 1);
+  CHECK(view.checks[0].state == "pending");
+  CHECK_FALSE(view.ready);
+  CHECK(readiness_json(view)["reasons"][0].get<std::string>().find("slow: pending") == 0);
+  std::this_thread::sleep_for(500ms);  // the first result, the second evaluation running
+  view = monitor.view();
+  CHECK(view.checks[0].state == "ok");
+  CHECK(view.ready);
+  std::this_thread::sleep_for(200ms);  // the second one still runs: the first result ages
+  view = monitor.view();
+  CHECK(view.checks[0].state == "stale");
+  CHECK(view.checks[0].running);
+  CHECK_FALSE(view.ready);
+  CHECK(readiness_text(view).find("slow: stale") != std::string::npos);
+  CHECK(monitor.stop(Millis(1'000)));
+  REQUIRE(transitions.size() == 1);
+  CHECK(transitions[0].from == "pending");
+  CHECK(transitions[0].to == "ok");
+}
+
+TEST_CASE("readiness monitor: a stop cancels an evaluation in flight at once") {
+  ReadinessMonitor monitor(test_kinds(), fast(1), nullptr);
+  monitor.start(
+      parse_for_test("version: 1\nname: m\nchecks:\n"
+                     "  - {name: long, timeout: 1m, fake: {id: long, sleep: 30s}}\n"));
+  std::this_thread::sleep_for(100ms);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(monitor.stop(Millis(2'000)));
+  CHECK(std::chrono::steady_clock::now() - t0 < 500ms);
+}
+
+TEST_CASE("readiness monitor: a reload keeps an unchanged check's results, drops the others") {
+  ReadinessMonitor monitor(test_kinds(), fast(2), nullptr);
+  monitor.start(three_checks("1ms"));
+  std::this_thread::sleep_for(300ms);
+  monitor.replace(
+      parse_for_test("version: 1\nname: m2\nchecks:\n"
+                     "  - {name: a, fake: {id: a, sleep: 1ms}}\n"
+                     "  - {name: b, fake: {id: b, sleep: 2ms}}\n"));
+  ReadinessView view = monitor.view();
+  REQUIRE(view.checks.size() == 2);
+  CHECK(view.playbook_name == "m2");
+  CHECK(view.checks[0].evaluations > 0);     // a: the same spec
+  CHECK(view.checks[1].state == "pending");  // b: its spec changed
+  monitor.reload_failed("broken");
+  view = monitor.view();
+  CHECK(view.reload_failures == 1);
+  CHECK_FALSE(view.last_reload_ok);
+  CHECK(monitor.trigger("nope") == TriggerResult::unknown);
+  CHECK(monitor.stop(Millis(1'000)));
+}
+
+TEST_CASE("readiness exposition: label values escaped, families with HELP and TYPE") {
+  CHECK(prometheus_label("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+  ReadinessView view;
+  CheckView check;
+  check.name = "we\"ird";
+  check.kind = "mysql";
+  check.fresh = check.ready = true;
+  check.state = "ok";
+  EntryRecord record;
+  record.status = Status::ok;
+  record.evidence = {{"lag_ms", 1500}, {"io_running", true}, {"source_host", "db"}};
+  check.last = record;
+  view.checks.push_back(check);
+  view.ready = true;
+  const std::string text = readiness_metrics(view);
+  CHECK(text.find("# TYPE drctl_readiness gauge\ndrctl_readiness 1\n") != std::string::npos);
+  CHECK(text.find("drctl_check_replica_lag_seconds{check=\"we\\\"ird\",kind=\"mysql\"} 1.5\n") !=
+        std::string::npos);
+  CHECK(text.find("field=\"io_running\"} 1\n") != std::string::npos);
+  CHECK(text.find("source_host") == std::string::npos);
+  CHECK(text.find("drctl_check_last_success_timestamp_seconds") == std::string::npos);
+}
