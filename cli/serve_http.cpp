@@ -1,12 +1,12 @@
 #include "serve_http.hpp"
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "clients/http_server.hpp"
 #include "report/readiness_exposition.hpp"
 #include "util/json_dump.hpp"
 #include "util/secrets.hpp"
@@ -23,32 +23,37 @@ bool same_secret(const std::string& given, const std::string& expected) {
   return diff == 0;
 }
 
-void answer(httplib::Response& res, int status, const std::string& body,
-            const char* type = "text/plain; charset=utf-8") {
-  res.status = status;
-  res.set_header("Cache-Control", "no-store");
-  res.set_content(redact(body), type);
+void set_header(HttpServerResponse& res, const std::string& name, const std::string& value) {
+  res.headers.emplace_back(name, value);
 }
 
-void answer_json(httplib::Response& res, int status, const nlohmann::json& body) {
+void answer(HttpServerResponse& res, int status, const std::string& body,
+            const char* type = "text/plain; charset=utf-8") {
+  res.status = status;
+  set_header(res, "Cache-Control", "no-store");
+  res.body = redact(body);
+  res.content_type = type;
+}
+
+void answer_json(HttpServerResponse& res, int status, const nlohmann::json& body) {
   answer(res, status, dump_json(redact_json(body), 2) + "\n", "application/json");
 }
 
-void error(httplib::Response& res, int status, const std::string& message) {
+void error(HttpServerResponse& res, int status, const std::string& message) {
   answer_json(res, status, {{"error", message}});
 }
 
 // The method is one the path answers to; else 405 with Allow.
-bool method_is(const httplib::Request& req, httplib::Response& res, const char* allowed) {
+bool method_is(const HttpServerRequest& req, HttpServerResponse& res, const char* allowed) {
   const std::string method = req.method == "HEAD" ? "GET" : req.method;
   if (method == allowed) return true;
-  res.set_header("Allow", std::string(allowed) == "GET" ? "GET, HEAD" : allowed);
+  set_header(res, "Allow", std::string(allowed) == "GET" ? "GET, HEAD" : allowed);
   error(res, 405, fmt::format("{} {}: method not allowed (use {})", req.method, req.path, allowed));
   return false;
 }
 
-bool wants_text(const httplib::Request& req) {
-  const std::string accept = req.get_header_value("Accept");
+bool wants_text(const HttpServerRequest& req) {
+  const std::string accept = req.header("Accept");
   return accept.find("text/plain") != std::string::npos &&
          accept.find("application/json") == std::string::npos;
 }
@@ -72,40 +77,21 @@ tl::expected<std::pair<std::string, int>, std::string> parse_listen(const std::s
 }
 
 ServeHttp::ServeHttp(ReadinessMonitor& monitor, ServeHttpOptions options)
-    : m_monitor(monitor),
-      m_options(std::move(options)),
-      m_server(std::make_unique<httplib::Server>()) {
-  auto& server = *m_server;
-  server.set_tcp_nodelay(true);
-  // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with which a second server
-  // (another drctl serve, any other cpp-httplib server) binds the same port and takes half of
-  // its connections instead of failing.
-  server.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  server.set_read_timeout(
-      std::chrono::duration_cast<std::chrono::microseconds>(m_options.read_timeout));
-  server.set_write_timeout(
-      std::chrono::duration_cast<std::chrono::microseconds>(m_options.write_timeout));
-  server.set_keep_alive_timeout(5);
-  server.set_keep_alive_max_count(100);
-  server.set_payload_max_length(m_options.max_body);
-  const int threads = std::max(1, m_options.max_connections);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    : m_monitor(monitor), m_options(std::move(options)) {}
 
-  httplib::Server::Handler handle = [this](const httplib::Request& req, httplib::Response& res) {
+void ServeHttp::handle(const HttpServerRequest& req, HttpServerResponse& res) {
+  {
     const std::string& path = req.path;
     if (path == "/healthz") {
       if (method_is(req, res, "GET")) answer(res, 200, "ok\n");
       return;
     }
     if (!m_options.token.empty()) {
-      const std::string given = req.get_header_value("Authorization");
+      const std::string given = req.header("Authorization");
       const std::string prefix = "Bearer ";
       if (given.rfind(prefix, 0) != 0 ||
           !same_secret(given.substr(prefix.size()), m_options.token)) {
-        res.set_header("WWW-Authenticate", "Bearer realm=\"drctl\"");
+        set_header(res, "WWW-Authenticate", "Bearer realm=\"drctl\"");
         error(res, 401, "a bearer token is required (Authorization: Bearer ...)");
         return;
       }
@@ -157,8 +143,8 @@ ServeHttp::ServeHttp(ReadinessMonitor& monitor, ServeHttpOptions options)
               {{"check", name}, {"queued", false}, {"error", "an evaluation is already running"}});
           return;
         case TriggerResult::too_soon:
-          res.set_header("Retry-After",
-                         std::to_string(std::max<long long>(1, check->interval.count() / 1000)));
+          set_header(res, "Retry-After",
+                     std::to_string(std::max<long long>(1, check->interval.count() / 1000)));
           answer_json(
               res, 429,
               {{"check", name},
@@ -173,56 +159,30 @@ ServeHttp::ServeHttp(ReadinessMonitor& monitor, ServeHttpOptions options)
     error(res, 404,
           fmt::format("{}: not found (endpoints: /healthz, /readiness, /metrics, /checks/NAME)",
                       path));
-  };
-  // A POST without a body and without Content-Length (curl -X POST, most clients' empty POST)
-  // is answered here: cpp-httplib would refuse it as 400 before routing. With a length, the
-  // body is read by cpp-httplib's routing below, within set_payload_max_length.
-  server.set_pre_routing_handler([handle](const httplib::Request& req, httplib::Response& res) {
-    if (req.method == "GET" || req.method == "HEAD" || req.has_header("Content-Length") ||
-        req.has_header("Transfer-Encoding"))
-      return httplib::Server::HandlerResponse::Unhandled;
-    handle(req, res);
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // One handler for every method, so a known path with the wrong method is 405, not 404.
-  server.Get(".*", handle);
-  server.Post(".*", handle);
-  server.Put(".*", handle);
-  server.Patch(".*", handle);
-  server.Delete(".*", handle);
-  server.Options(".*", handle);
-  // Errors httplib answers itself (a request too large, a malformed one): a short body, no
-  // echo of what was sent.
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) res.set_content(fmt::format("HTTP {}\n", res.status), "text/plain");
-  });
-  server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        res.status = 500;
-        res.set_content("internal error\n", "text/plain");
-      });
+  }
 }
 
 ServeHttp::~ServeHttp() = default;
 
 tl::expected<int, std::string> ServeHttp::bind() {
-  errno = 0;
-  if (m_options.port == 0) {
-    int port = m_server->bind_to_any_port(m_options.host);
-    if (port > 0) return port;
-  } else if (m_server->bind_to_port(m_options.host, m_options.port)) {
-    return m_options.port;
-  }
-  return tl::unexpected(fmt::format("cannot listen on {}:{}{}", m_options.host, m_options.port,
-                                    errno != 0 ? fmt::format(": {}", std::strerror(errno)) : ""));
+  HttpServerOptions options;
+  options.threads = m_options.max_connections;
+  options.read_timeout = m_options.read_timeout;
+  options.write_timeout = m_options.write_timeout;
+  options.max_body = m_options.max_body;
+  auto server = make_http_server(
+      options, [this](const HttpServerRequest& req, HttpServerResponse& res) { handle(req, res); });
+  if (!server) return tl::unexpected(server.error());
+  m_server = std::move(*server);
+  return m_server->bind(m_options.host, m_options.port);
 }
 
 bool ServeHttp::serve() {
-  return m_server->listen_after_bind();
+  return m_server && m_server->listen();
 }
 
 void ServeHttp::stop() {
-  m_server->stop();
+  if (m_server) m_server->stop();
 }
 
 }  // namespace drctl::cli

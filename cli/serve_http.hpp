@@ -1,16 +1,14 @@
 #pragma once
-// drctl serve's HTTP side (cpp-httplib): the endpoints over the readiness monitor's cached
-// results, the bearer token, and the limits a hostile client meets (docs/serve.md).
+// drctl serve's HTTP side (clients/http_server: cpp-httplib in the drctl-httpd module): the
+// endpoints over the readiness monitor's cached results, the bearer token, and the limits a hostile
+// client meets (docs/serve.md).
 #include <memory>
 #include <string>
 #include <tl/expected.hpp>
 
+#include "clients/http_server.hpp"
 #include "engine/readiness_monitor.hpp"
 #include "util/duration.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace drctl::cli {
 
@@ -29,7 +27,7 @@ class ServeHttp {
  public:
   ServeHttp(ReadinessMonitor& monitor, ServeHttpOptions options);
   ~ServeHttp();
-  // Binds the listening socket; the port bound, or why not.
+  // Loads the HTTP server module and binds the listening socket; the port bound, or why not.
   tl::expected<int, std::string> bind();
   // Serves until stop(); false when the server could not run.
   bool serve();
@@ -38,7 +36,8 @@ class ServeHttp {
  private:
   ReadinessMonitor& m_monitor;
   ServeHttpOptions m_options;
-  std::unique_ptr<httplib::Server> m_server;
+  void handle(const HttpServerRequest& req, HttpServerResponse& res);
+  std::unique_ptr<HttpServer> m_server;
 };
 
 // ADDR as --listen takes it: HOST:PORT, [IPv6]:PORT; PORT 0 picks a free one.
