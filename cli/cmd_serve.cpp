@@ -86,6 +86,8 @@ class ServeCommand : public Command {
                    "Ask for this bearer token on every endpoint but /healthz");
     app.add_flag("--allow-trigger", m_allow_trigger,
                  "Answer POST /checks/NAME/run (evaluate a check now)");
+    app.add_option("--tls-cert", m_tls_cert, "Serve HTTPS with this PEM certificate (chain)");
+    app.add_option("--tls-key", m_tls_key, "The PEM private key of --tls-cert");
     app.add_option("--log-format", m_log_format, "stderr log lines: text or json")
         ->check(CLI::IsMember({"text", "json"}));
   }
@@ -107,6 +109,8 @@ class ServeCommand : public Command {
   std::string m_token_file;
   bool m_allow_trigger = false;
   std::string m_log_format = "text";
+  std::string m_tls_cert;
+  std::string m_tls_key;
 };
 
 std::optional<Playbook> ServeCommand::load(const GlobalOptions& global, const ServeLog& log,
@@ -160,6 +164,18 @@ int ServeCommand::run(const GlobalOptions& global) {
   http_options.port = listen->second;
   http_options.allow_trigger = m_allow_trigger;
   http_options.max_connections = m_max_connections;
+  if (m_tls_cert.empty() != m_tls_key.empty()) {
+    print_error("--tls-cert and --tls-key go together");
+    return k_exit_usage;
+  }
+  for (const auto& [flag, path] : {std::pair{"--tls-cert", m_tls_cert}, {"--tls-key", m_tls_key}}) {
+    if (!path.empty() && !std::ifstream(path)) {
+      print_error(fmt::format("{} {}: cannot read the file", flag, path));
+      return k_exit_usage;
+    }
+  }
+  http_options.tls_cert = m_tls_cert;
+  http_options.tls_key = m_tls_key;
   if (!m_token_file.empty()) {
     auto token = secret_from_file(m_token_file);  // registered: redacted wherever it shows
     if (!token || token->empty()) {
@@ -213,9 +229,10 @@ int ServeCommand::run(const GlobalOptions& global) {
     server_ended = true;
   });
   log("listening",
-      fmt::format("serving {} check{} of {} on {}:{}, every {} (max age {})",
+      fmt::format("serving {} check{} of {} on {}://{}:{}, every {} (max age {})",
                   playbook->checks.size(), playbook->checks.size() == 1 ? "" : "s", m_path,
-                  http_options.host, *port, format_duration(monitor_options.interval),
+                  m_tls_cert.empty() ? "http" : "https", http_options.host, *port,
+                  format_duration(monitor_options.interval),
                   format_duration(monitor_options.max_age)),
       {{"port", *port}, {"checks", playbook->checks.size()}});
 

@@ -170,6 +170,8 @@ tl::expected<int, std::string> ServeHttp::bind() {
   options.read_timeout = m_options.read_timeout;
   options.write_timeout = m_options.write_timeout;
   options.max_body = m_options.max_body;
+  options.tls_cert = m_options.tls_cert;
+  options.tls_key = m_options.tls_key;
   auto server = make_http_server(
       options, [this](const HttpServerRequest& req, HttpServerResponse& res) { handle(req, res); });
   if (!server) return tl::unexpected(server.error());

@@ -21,6 +21,8 @@ struct ServeHttpOptions {
   Millis read_timeout{5'000};    // a client that sends nothing for this long is cut off
   Millis write_timeout{5'000};   // one that reads nothing for this long too
   std::size_t max_body = 4'096;  // a larger request body is refused (413)
+  std::string tls_cert;          // --tls-cert, --tls-key: HTTPS
+  std::string tls_key;
 };
 
 class ServeHttp {

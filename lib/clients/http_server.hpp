@@ -35,6 +35,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{5'000};   // a client that sends nothing is cut off
   std::chrono::milliseconds write_timeout{5'000};  // one that reads nothing too
   std::size_t max_body = 4'096;                    // larger request bodies: 413
+  std::string tls_cert;                            // PEM files: HTTPS when both are set
+  std::string tls_key;
 };
 
 class HttpServer {

@@ -281,4 +281,22 @@ kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"; rc=$?
 [ "$rc" = 0 ] && pass "the second instance stops on SIGTERM (exit 0)" || fail "second instance exit $rc"
 
+# HTTPS with --tls-cert/--tls-key, a CA made here; the certificate names 127.0.0.1.
+require_tool openssl
+(cd "$WORK" && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj "/CN=drctl serve CA" 2>/dev/null \
+  && openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj "/CN=127.0.0.1" 2>/dev/null \
+  && printf 'subjectAltName=IP:127.0.0.1\n' > srv.ext \
+  && openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 1 -extfile srv.ext 2>/dev/null)
+check tls-half 64 serve "$WORK/second.yaml" --listen 127.0.0.1:0 --tls-cert "$WORK/srv.pem"
+check tls-wrong-key 69 serve "$WORK/second.yaml" --listen 127.0.0.1:0 --tls-cert "$WORK/srv.pem" --tls-key "$WORK/ca.key"
+contains "a key that is not the certificate's: refused, naming both" "$WORK/tls-wrong-key.err" "cannot load the TLS certificate $WORK/srv.pem"
+start_serve tls "$WORK/second.yaml" --interval 1s --tls-cert "$WORK/srv.pem" --tls-key "$WORK/srv.key"
+code=$(curl -s --max-time 10 --cacert "$WORK/ca.pem" -o "$WORK/tls.body" -w '%{http_code}' "https://127.0.0.1:$SP/healthz")
+[ "$code" = 200 ] && grep -qx ok "$WORK/tls.body" && pass "--tls-cert: /healthz over HTTPS, verified by the CA" || fail "HTTPS /healthz: $code"
+code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$SP/healthz")
+[ "$code" = 000 ] || [ "$code" = 400 ] && pass "plain HTTP to the HTTPS port gets no answer ($code)" || fail "plain HTTP on the TLS port: $code"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"; rc=$?
+[ "$rc" = 0 ] && pass "the HTTPS instance stops on SIGTERM (exit 0)" || fail "HTTPS instance exit $rc"
+
 finish
