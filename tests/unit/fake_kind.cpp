@@ -115,6 +115,7 @@ class FakeKind : public Kind {
         Field::boolean("undo", "").defaults_to(false),
         Field::string("undo_result", "").defaults_to("ok"),
         Field::boolean("readonly", "").defaults_to(false),
+        Field::boolean("writes", "").defaults_to(false),  // as a check: Kind::writes
     };
     return fields;
   }
@@ -122,6 +123,7 @@ class FakeKind : public Kind {
   std::string target(const Spec& spec) const override { return "fake:" + spec.str("id"); }
   std::string describe(const Spec& spec) const override { return "pretend " + spec.str("id"); }
   bool mutates(const Spec& spec) const override { return !spec.boolean("readonly"); }
+  bool writes(const Spec& spec) const override { return spec.boolean("writes"); }
   std::unique_ptr<Operation> prepare(const Spec& spec) const override {
     return std::make_unique<FakeOperation>(spec);
   }

@@ -123,6 +123,28 @@ TEST_CASE("readiness monitor: a reload keeps an unchanged check's results, drops
   CHECK(monitor.stop(Millis(1'000)));
 }
 
+TEST_CASE("readiness monitor: a check that writes runs at most every min_write_interval") {
+  MonitorOptions options = fast(2);
+  options.min_write_interval = Millis(400);
+  ReadinessMonitor monitor(test_kinds(), options, nullptr);
+  monitor.start(
+      parse_for_test("version: 1\nname: m\nchecks:\n"
+                     "  - {name: reads, fake: {id: reads}}\n"
+                     "  - {name: writes, fake: {id: writes, writes: true}}\n"));
+  std::this_thread::sleep_for(600ms);
+  CHECK(monitor.trigger("writes") == TriggerResult::too_soon);
+  ReadinessView view = monitor.view();
+  CHECK(monitor.stop(Millis(1'000)));
+  REQUIRE(view.checks.size() == 2);
+  CHECK(view.checks[0].evaluations >= 10);
+  CHECK(view.checks[1].writes);
+  CHECK(view.checks[1].interval == Millis(400));
+  CHECK(view.checks[1].evaluations >= 1);
+  CHECK(view.checks[1].evaluations <= 2);
+  REQUIRE(view.checks[1].last);
+  CHECK(view.checks[1].last->warnings.at(0) == "this fake check writes to the system it checks");
+}
+
 TEST_CASE("readiness exposition: label values escaped, families with HELP and TYPE") {
   CHECK(prometheus_label("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
   ReadinessView view;
