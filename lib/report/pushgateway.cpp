@@ -6,28 +6,13 @@
 
 #include "clients/curl_api.hpp"
 #include "clients/http_client.hpp"
+#include "report/readiness_exposition.hpp"  // prometheus_label: one escaping for both
 #include "util/duration.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
 
 namespace drctl {
 namespace {
-
-// A label value as the text format wants it: backslash, quote and newline escaped.
-std::string label(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
 
 double seconds(std::chrono::nanoseconds d) {
   return std::chrono::duration<double>(d).count();
@@ -47,15 +32,15 @@ std::string report_to_prometheus(const RunReport& report) {
       out += fmt::format(
           "drctl_entry_duration_seconds{{phase=\"{}\",name=\"{}\",kind=\"{}\",status=\"{}\"}} "
           "{:.6f}\n",
-          phase_name(r.phase), label(r.name), label(r.kind), status_name(r.status),
-          seconds(r.duration));
+          phase_name(r.phase), prometheus_label(r.name), prometheus_label(r.kind),
+          status_name(r.status), seconds(r.duration));
     }
   }
   metric("drctl_step_budget_seconds", "gauge", "Each step's budget (steps with one).");
   for (const auto& r : report.steps) {
     if (r.budget)
-      out += fmt::format("drctl_step_budget_seconds{{name=\"{}\"}} {:.3f}\n", label(r.name),
-                         to_ms(*r.budget) / 1000.0);
+      out += fmt::format("drctl_step_budget_seconds{{name=\"{}\"}} {:.3f}\n",
+                         prometheus_label(r.name), to_ms(*r.budget) / 1000.0);
   }
   const auto& sla = report.sla;
   metric("drctl_steps_elapsed_seconds", "gauge", "First step start to last step end.");
@@ -100,7 +85,8 @@ std::string report_to_prometheus(const RunReport& report) {
   out += fmt::format("drctl_run_exit_code {}\n", exit_code_for(report.result));
   metric("drctl_run_info", "gauge", "The run's id, mode and result, as labels.");
   out += fmt::format("drctl_run_info{{run_id=\"{}\",mode=\"{}\",result=\"{}\"}} 1\n",
-                     label(report.run_id), mode_name(report.mode), run_result_name(report.result));
+                     prometheus_label(report.run_id), mode_name(report.mode),
+                     run_result_name(report.result));
   metric("drctl_run_finished_timestamp_seconds", "gauge", "When the run ended (Unix time).");
   out +=
       fmt::format("drctl_run_finished_timestamp_seconds {:.3f}\n",
