@@ -3,15 +3,6 @@
 . "$(dirname "$0")/lib.sh"
 require_tool openssl
 : "${FIXTURE_GRPC:?FIXTURE_GRPC must point at drctl-fixture-grpc}"
-
-start_grpc() {  # start_grpc NAME ARGS...: sets PORT_<NAME>
-  local name=$1; shift
-  setsid "$FIXTURE_GRPC" --port-file "$WORK/$name.port" --lifetime 300 "$@" </dev/null >"$WORK/$name.log" 2>&1 &
-  STARTED_PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
-  [ -s "$WORK/$name.port" ] || { echo "grpc fixture $name did not start: $(cat "$WORK/$name.log")"; exit 1; }
-  printf -v "PORT_$name" '%s' "$(cat "$WORK/$name.port")"
-}
 printf -- '- SERVING\norder.Order SERVING\npay.Pay NOT_SERVING\n' > "$WORK/status"
 start_grpc plain --status-file "$WORK/status"
 start_grpc nohealth --no-health

@@ -8,15 +8,6 @@ require_tool curl
 require_tool promtool
 : "${FIXTURE_GRPC:?FIXTURE_GRPC must point at drctl-fixture-grpc}"
 
-start_grpc() {  # start_grpc NAME ARGS...: sets PORT_<NAME>
-  local name=$1; shift
-  setsid "$FIXTURE_GRPC" --port-file "$WORK/$name.port" --lifetime 300 "$@" </dev/null >"$WORK/$name.log" 2>&1 &
-  STARTED_PIDS+=($!)
-  for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
-  [ -s "$WORK/$name.port" ] || { echo "grpc fixture $name did not start: $(cat "$WORK/$name.log")"; exit 1; }
-  printf -v "PORT_$name" '%s' "$(cat "$WORK/$name.port")"
-}
-
 start_fixture web a
 WEB_PID=${STARTED_PIDS[-1]}
 printf -- '- SERVING\n' > "$WORK/status"

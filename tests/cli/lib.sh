@@ -70,6 +70,18 @@ start_fixture() {
   printf -v "PORT_$name" '%s' "$(cat "$WORK/$name.port")"
 }
 
+# start_grpc NAME [ARGS]: starts the gRPC health fixture (tests/support/fixture_grpc_health.cpp);
+# sets PORT_<NAME>.
+start_grpc() {
+  local name=$1; shift
+  : "${FIXTURE_GRPC:?FIXTURE_GRPC must point at drctl-fixture-grpc}"
+  setsid "$FIXTURE_GRPC" --port-file "$WORK/$name.port" --lifetime 300 "$@" </dev/null >"$WORK/$name.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  for _ in $(seq 100); do [ -s "$WORK/$name.port" ] && break; sleep 0.05; done
+  [ -s "$WORK/$name.port" ] || { echo "grpc fixture $name did not start: $(cat "$WORK/$name.log")"; exit 1; }
+  printf -v "PORT_$name" '%s' "$(cat "$WORK/$name.port")"
+}
+
 # A free TCP port nobody listens on (for "connection refused").
 closed_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
