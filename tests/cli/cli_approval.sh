@@ -57,6 +57,24 @@ for r in json.load(sys.stdin):
 
 start_etcd K 1
 
+# --- Bad input: one line naming where, and its own exit code ---------------------------------
+cat > "$WORK/no-message.yaml" <<YAML
+version: 1
+name: bad
+sla: {exclude_approvals: maybe}
+steps:
+  - name: gate
+    timeout: 1m
+    approval: {}
+YAML
+check no-message 65 validate "$WORK/no-message.yaml"
+contains "no-message: the missing message, at its line and column" "$WORK/no-message.err" "no-message.yaml:7:"
+contains "no-message: names the key" "$WORK/no-message.err" "message"
+contains "exclude_approvals: not a boolean, at its line" "$WORK/no-message.err" "no-message.yaml:3:"
+check approve-no-step 64 approve 20990101T000000Z-000000
+check approve-bad-id 64 approve ../runs/x gate
+contains "approve-bad-id: says it is no run id" "$WORK/approve-bad-id.err" "not a run id"
+
 # --- Gate, then confirm, on a pseudo-terminal ----------------------------------------------
 playbook tty 'echo replica lag 0.2s of 5s'
 python3 "$PTY" --transcript "$WORK/tty-no.txt" --expect "Type 'yes'" --send no -- "$DRCTL" run "$WORK/tty.yaml"
