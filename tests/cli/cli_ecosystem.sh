@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
 # The ecosystem around the binary: --push-metrics against a real Prometheus Pushgateway (the
 # run's durations and SLA verdict arrive, an unreachable gateway is an error line that changes
-# no exit code), the Debian package (cpack: contents, runtime dependencies, installable, and
-# the packaged drctl runs and loads its modules), the bash completion, and `drctl help`.
+# no exit code), the bash completion, and `drctl help`. The Debian package has its own test
+# (tests/package/clean_install.sh: built, lintian-clean, installed by apt on a clean root).
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/etcd.sh"
 require_tool prometheus-pushgateway
-require_tool dpkg-deb
-require_tool etcd
-: "${BUILD_DIR:?BUILD_DIR must point at the build directory}"
 
 # ---------------------------------------------------------------- Pushgateway
 pgw_port=$(closed_port)
@@ -52,29 +48,6 @@ PY
 check push-unreachable 0 run --yes --push-metrics "http://127.0.0.1:$(closed_port)" "$WORK/metrics.yaml"
 contains push-unreachable-says "$WORK/push-unreachable.err" "drctl: error: --push-metrics http://127.0.0.1:"
 check push-bad-url 64 run --yes --push-metrics "ftp://x" "$WORK/metrics.yaml"
-
-# ---------------------------------------------------------------- the Debian package
-(cd "$BUILD_DIR" && cpack -G DEB -B "$WORK/pkg" >"$WORK/cpack.log" 2>&1) || fail "cpack failed" "$(tail -5 "$WORK/cpack.log")"
-version=$("$DRCTL" version | awk '{print $2; exit}')
-deb="$WORK/pkg/drctl_${version}_amd64.deb"
-[ -f "$deb" ] && pass "package: $(basename "$deb") built" || fail "package: no $deb" "$(ls "$WORK/pkg")"
-dpkg-deb -c "$deb" > "$WORK/deb.contents"
-for path in ./usr/bin/drctl ./usr/lib/drctl/drctl-etcd.so ./usr/lib/drctl/drctl-mysql.so ./usr/share/bash-completion/completions/drctl \
-  ./usr/share/doc/drctl/examples/prechecks.yaml ./usr/share/doc/drctl/two-sites.yaml; do
-  grep -q " $path\$" "$WORK/deb.contents" && pass "package holds $path" || fail "package lacks $path"
-done
-depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libcurl4 libgrpc++1.51 libmysqlcppconn7v5 libyaml-0-2 libfmt9; do
-  grep -q "$lib" <<<"$depends" && pass "package depends on $lib" || fail "package: $lib not in Depends: $depends"
-done
-apt-get install -s "$deb" > "$WORK/apt-sim.log" 2>&1 && grep -q "^Inst drctl" "$WORK/apt-sim.log" \
-  && pass "package: apt resolves every dependency (simulated install)" || fail "package: apt cannot install it" "$(tail -5 "$WORK/apt-sim.log")"
-dpkg-deb -x "$deb" "$WORK/root"
-"$WORK/root/usr/bin/drctl" version > "$WORK/pkg-version.out" 2>&1 && grep -q "drctl $version" "$WORK/pkg-version.out" \
-  && pass "package: the packaged drctl version runs" || fail "package: drctl version: $(cat "$WORK/pkg-version.out")"
-start_etcd P 1
-DRCTL_MODULE_DIR= "$WORK/root/usr/bin/drctl" probe etcd --endpoints "$ETCD_P" > "$WORK/pkg-probe.out" 2>&1 \
-  && pass "package: the packaged drctl loads its etcd module from usr/lib/drctl" || fail "package: probe etcd: $(tail -3 "$WORK/pkg-probe.out")"
 
 # ---------------------------------------------------------------- bash completion
 complete_words() {  # complete_words WORDS...: what the completion offers for the last word

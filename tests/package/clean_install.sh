@@ -34,6 +34,10 @@ mirror=${DRCTL_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}
 version=$("$DRCTL" version | awk '{print $2; exit}')
 deb="drctl_${version}_amd64.deb"
 [ -f "$WORK/pkg/$deb" ] && pass "package: $deb built" || { fail "package: no $deb" "$(ls "$WORK/pkg")"; finish; exit; }
+depends=$(dpkg-deb -f "$WORK/pkg/$deb" Depends)
+for lib in libcurl4 libgrpc++1.51 libmysqlcppconn7v5 libyaml-0-2 libfmt9; do
+  grep -q "$lib" <<<"$depends" && pass "package depends on $lib" || fail "package: $lib not in Depends: $depends"
+done
 
 # Debian's conventions: exit 2 on any error or warning (--fail-on), every tag shown on failure.
 if lintian --fail-on error,warning --tag-display-limit 0 -I "$WORK/pkg/$deb" >"$WORK/lintian.out" 2>"$WORK/lintian.err"; then
