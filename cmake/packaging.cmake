@@ -1,7 +1,8 @@
 # cpack -G DEB: drctl_<version>_amd64.deb with the binary, its dlopen()ed modules (lib/drctl/),
-# the man page, the bash completion, the example playbooks and the docs. Runtime dependencies
-# come from dpkg-shlibdeps over every ELF file in the package, the modules included. The package
-# keeps Debian's conventions: tests/package/clean_install.sh fails on any lintian error or warning.
+# the man page, the bash completion, the example playbooks, the docs and drctl serve's systemd
+# unit. Runtime dependencies come from dpkg-shlibdeps over every ELF file in the package, the
+# modules included. The package keeps Debian's conventions: tests/package/clean_install.sh fails
+# on any lintian error or warning.
 set(DRCTL_DEBIAN_DIR ${PROJECT_SOURCE_DIR}/cmake/debian)  # changelog, copyright, lintian-overrides
 
 # The changelog's newest entry is the package's version: they cannot disagree.
@@ -67,9 +68,13 @@ install(FILES ${PROJECT_SOURCE_DIR}/playbooks/templates/two-sites.yaml ${PROJECT
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/exit-codes.md ${PROJECT_SOURCE_DIR}/docs/playbook.md
               ${PROJECT_SOURCE_DIR}/docs/report.md DESTINATION share/doc/drctl)
 
-# drctl serve's systemd unit (drctl-serve@.service, issue 19) goes here:
-#   install(FILES <unit> DESTINATION lib/systemd/system)
-# with its maintainer scripts (deb-systemd-helper, deb-systemd-invoke) in cmake/debian/ and
-#   set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${DRCTL_DEBIAN_DIR}/postinst ${DRCTL_DEBIAN_DIR}/prerm ...)
-# (with those, CPack writes no ldconfig scripts of its own). lintian must stay clean.
+# drctl serve's systemd template unit, one instance per playbook (docs/serve.md, "Running under
+# systemd"). In /usr/lib/systemd/system, the location lintian calls canonical (Debian 12 is
+# merged-/usr: /lib/systemd/system is the same directory). No maintainer scripts: a template
+# without DefaultInstance= has nothing to enable or start at install (dh_installsystemd skips such
+# units too), systemd finds a new unit file when it is first started, and lintian asks for none.
+install(FILES ${DRCTL_DEBIAN_DIR}/drctl-serve@.service DESTINATION lib/systemd/system)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/serve.md DESTINATION share/doc/drctl)  # its Documentation=
+# The unit's ExecReload runs /bin/kill (procps, priority important: on every standard system).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "procps")
 include(CPack)

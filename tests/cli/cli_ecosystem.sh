@@ -71,4 +71,17 @@ contains help-unknown-kind-says "$WORK/help-unknown-kind.err" "no kind 'nope'"
 check help-exit-codes 0 help exit-codes
 contains help-exit-codes-6 "$WORK/help-exit-codes.out" "journal_failed"
 
+# ---------------------------------------------------------------- systemd unit
+# The flags of DRCTL_SERVE_OPTS, in the unit's default and in docs/serve.md's drop-in, are
+# drctl serve's (tests/package/clean_install.sh runs systemd-analyze verify and the unit's command).
+check serve-help 0 serve --help
+opts=$(sed -n 's/.*"DRCTL_SERVE_OPTS=\([^"]*\)".*/\1/p' "$SOURCE_DIR/cmake/debian/drctl-serve@.service" "$SOURCE_DIR/docs/serve.md")
+unknown=""
+for o in $opts; do
+  case $o in --*) grep -qE -- "(^|[ ,])$o( |$)" "$WORK/serve-help.out" || unknown+=" $o" ;; esac
+done
+[ "$(grep -c -- --listen <<<"$opts")" = 2 ] && [ -z "$unknown" ] \
+  && pass "systemd unit: drctl serve takes every flag of DRCTL_SERVE_OPTS ($(tr '\n' ' ' <<<"$opts"))" \
+  || fail "systemd unit: DRCTL_SERVE_OPTS: '$opts', flags drctl serve does not take:$unknown"
+
 finish

@@ -4,9 +4,10 @@
 # runtime dependencies from the archive. There the packaged drctl must run and load everything
 # it loads only on first use: libcurl (probe grpc), the etcd module with grpc++ (probe etcd, a
 # real etcd on the host's loopback), the MySQL connector module (probe mysql); its man page
-# (made from drctl's own help) must be installed and name every command. Then it must uninstall
-# cleanly. Before all that, lintian must find no error and no warning in the .deb (info and
-# pedantic tags are allowed). Needs root (chroot, mount) and the Debian archive.
+# (made from drctl's own help) must be installed and name every command; drctl serve's systemd
+# unit must pass systemd-analyze verify and its command line must serve as a user of no account.
+# Then it must uninstall cleanly. Before all that, lintian must find no error and no warning in
+# the .deb (info and pedantic tags are allowed). Needs root (chroot, mount) and the Debian archive.
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/../cli/etcd.sh"
 require_tool debootstrap
@@ -111,7 +112,79 @@ contains "installed: libcurl loads (gRPC health over HTTP/2)" "$WORK/probe-grpc.
 check_in_root probe-mysql 1 probe mysql --host 127.0.0.1 --port "$(closed_port)" --user monitor --max-lag 1s
 contains "installed: the MySQL module loads (a refused port is its connector's error 2002)" "$WORK/probe-mysql.out" "cannot connect (2002)"
 
-if in_root dpkg --purge drctl >"$WORK/purge.log" 2>&1 && [ ! -e "$ROOT/usr/bin/drctl" ] && [ ! -e "$ROOT/usr/lib/drctl" ]; then
+# drctl serve's systemd template unit: installed, accepted by Debian 12's own systemd-analyze
+# (systemd installed into the root for it; PID 1 is not needed) for an instance named by a
+# playbook's path, with the drop-in docs/serve.md shows; then the command line it runs works as
+# a user of no account (as DynamicUser=): it serves, reloads on SIGHUP, exits 0 on SIGTERM.
+unit_file=usr/lib/systemd/system/drctl-serve@.service
+[ -f "$ROOT/$unit_file" ] && in_root dpkg -L drctl | grep -qx "/$unit_file" \
+  && pass "installed: /$unit_file" || fail "installed: no /$unit_file" "$(in_root dpkg -L drctl | grep systemd)"
+[ -f "$ROOT/usr/share/doc/drctl/serve.md" ] && pass "installed: the unit's Documentation= (serve.md)" || fail "installed: no serve.md"
+if in_root sh -c "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd procps" >"$WORK/apt-systemd.log" 2>&1; then
+  pass "apt installs systemd and procps (the unit's /bin/kill) into the root"
+else
+  fail "apt install systemd failed" "$(tail -5 "$WORK/apt-systemd.log")"
+fi
+playbook=/etc/drctl/site-b.yaml
+unit="drctl-serve@$(in_root systemd-escape --path "$playbook").service"
+mkdir -p "$ROOT/etc/drctl" "$ROOT/etc/systemd/system/$unit.d"
+printf '[Service]\nEnvironment="DRCTL_SERVE_OPTS=--listen 0.0.0.0:9464 --interval 15s --log-format json --token-file %%d/token"\nLoadCredential=token:/etc/drctl/serve-token\n' \
+  >"$ROOT/etc/systemd/system/$unit.d/override.conf"
+# Every warning counts (an unknown key, a specifier that does not resolve), not only the exit code.
+if in_root systemd-analyze verify --man=no "$unit" >"$WORK/verify.out" 2>&1 && [ ! -s "$WORK/verify.out" ]; then
+  pass "systemd-analyze verify accepts $unit with a drop-in, without a warning"
+else
+  fail "systemd-analyze verify $unit" "$(head -5 "$WORK/verify.out")"
+fi
+in_root systemd-analyze verify --man=no "drctl-serve@.service" >"$WORK/verify-template.out" 2>&1 && [ ! -s "$WORK/verify-template.out" ] \
+  && pass "systemd-analyze verify accepts the template itself" || fail "systemd-analyze verify the template" "$(head -5 "$WORK/verify-template.out")"
+
+# ExecStart as systemd runs it, %f and $DRCTL_SERVE_OPTS filled in (the port a free one, as a
+# drop-in would set it), as uid 61234 with no account, no HOME, from /.
+exec_start=$(sed -n 's/^ExecStart=//p' "$ROOT/$unit_file")
+[ "$exec_start" = '/usr/bin/drctl serve %f $DRCTL_SERVE_OPTS' ] && pass "the unit runs drctl serve %f \$DRCTL_SERVE_OPTS" \
+  || fail "the unit's ExecStart: $exec_start"
+cat > "$ROOT$playbook" <<'YAML'
+version: 1
+name: site-b
+checks:
+  - name: sane
+    exec: {argv: ["true"]}
+YAML
+mkdir -p "$ROOT/run/credentials/$unit"
+printf 'tok-%s\n' "$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >"$ROOT/run/credentials/$unit/token"
+chown -R 61234:61234 "$ROOT/run/credentials/$unit"; chmod 0400 "$ROOT/run/credentials/$unit/token"
+serve_port=$(closed_port)
+opts="--listen 127.0.0.1:$serve_port --interval 1s --token-file /run/credentials/$unit/token"
+exec_start=${exec_start//%f/$playbook}
+read -ra serve_argv <<<"${exec_start//\$DRCTL_SERVE_OPTS/$opts}"
+chroot --userspec=61234:61234 "$ROOT" /usr/bin/env -i PATH=/usr/bin:/bin "${serve_argv[@]}" \
+  </dev/null >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVE_PID=$!
+STARTED_PIDS+=($SERVE_PID)
+token=$(cat "$ROOT/run/credentials/$unit/token")
+readiness() {  # readiness [CURL ARGS]: the "ready" field of /readiness, or the HTTP status
+  curl -s -w '\n%{http_code}' "$@" "http://127.0.0.1:$serve_port/readiness" \
+    | python3 -c 'import json,sys; *body, code = sys.stdin.read().split("\n"); print(json.loads("".join(body))["ready"] if code == "200" else code)' 2>/dev/null
+}
+for _ in $(seq 100); do [ "$(readiness -H "Authorization: Bearer $token")" = True ] && break; sleep 0.1; done
+ready=$(readiness -H "Authorization: Bearer $token"); unauthorized=$(readiness)
+[ "$ready" = True ] && [ "$unauthorized" = 401 ] && pass "as uid 61234: it serves $playbook, its token read from the credentials directory" \
+  || fail "served as uid 61234: ready=$ready with the token, $unauthorized without" "$(tail -3 "$WORK/serve.err")"
+kill -HUP "$SERVE_PID"
+for _ in $(seq 100); do grep -q 'reloaded' "$WORK/serve.err" && break; sleep 0.05; done
+contains "SIGHUP (ExecReload) reloads the playbook" "$WORK/serve.err" "reloaded $playbook"
+# Within the unit's TimeoutStopSec (else systemd would SIGKILL it), which exceeds the default --grace.
+stop_timeout=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' "$ROOT/$unit_file")
+[ "${stop_timeout:-0}" -gt 10 ] && pass "TimeoutStopSec=${stop_timeout}s exceeds the default --grace 10s" || fail "TimeoutStopSec: '$stop_timeout'"
+kill -TERM "$SERVE_PID"
+for _ in $(seq $((${stop_timeout:-10} * 10))); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SERVE_PID" 2>/dev/null && kill -KILL "$SERVE_PID"
+wait "$SERVE_PID"; RC=$?; LAST=serve
+expect_rc "SIGTERM (systemctl stop) ends it within TimeoutStopSec" 0
+
+if in_root dpkg --purge drctl >"$WORK/purge.log" 2>&1 && [ ! -e "$ROOT/usr/bin/drctl" ] && [ ! -e "$ROOT/usr/lib/drctl" ] \
+  && [ ! -e "$ROOT/$unit_file" ]; then
   pass "dpkg --purge removes it"
 else
   fail "purge" "$(tail -3 "$WORK/purge.log")"
