@@ -71,13 +71,15 @@ class ServeCommand : public Command {
         ->required();
     app.add_option("--listen", m_listen, "HOST:PORT to listen on (port 0: a free one)")->required();
     app.add_option("--port-file", m_port_file, "Write the port bound to FILE once listening");
-    app.add_option("--interval", m_interval, "Between one check's evaluations (default 30s)")
+    app.add_option("--interval", m_interval,
+                   "Between one check's evaluations (default 30s; a check's `interval:` wins)")
         ->check(duration_check);
     app.add_option("--min-write-interval", m_min_write_interval,
-                   "Between evaluations of a check that writes (default 1m)")
+                   "Between evaluations of a check that writes (default 1m; its `min_interval:` "
+                   "wins)")
         ->check(duration_check);
     app.add_option("--max-age", m_max_age,
-                   "An older result is stale: not ready (default 3 x --interval)")
+                   "An older result is stale: not ready (default 3 x each check's interval)")
         ->check(duration_check);
     app.add_option("--max-connections", m_max_connections,
                    "HTTP connections served at once (default 16)")
@@ -95,9 +97,10 @@ class ServeCommand : public Command {
   int run(const GlobalOptions& global) override;
 
  private:
-  // Loads and validates the playbook; nullopt with why (and every diagnostic logged).
-  std::optional<Playbook> load(const GlobalOptions& global, const ServeLog& log,
-                               std::string& why) const;
+  // Loads and validates the playbook, and its checks' schedules against --max-age; nullopt
+  // with why (and every diagnostic logged).
+  std::optional<Playbook> load(const GlobalOptions& global, const MonitorOptions& monitor_options,
+                               const ServeLog& log, std::string& why) const;
 
   std::string m_path;
   std::string m_listen;
@@ -113,8 +116,9 @@ class ServeCommand : public Command {
   std::string m_tls_key;
 };
 
-std::optional<Playbook> ServeCommand::load(const GlobalOptions& global, const ServeLog& log,
-                                           std::string& why) const {
+std::optional<Playbook> ServeCommand::load(const GlobalOptions& global,
+                                           const MonitorOptions& monitor_options,
+                                           const ServeLog& log, std::string& why) const {
   auto overrides = parse_vars(global.vars);
   if (!overrides) {
     why = "a --var is malformed";
@@ -140,6 +144,19 @@ std::optional<Playbook> ServeCommand::load(const GlobalOptions& global, const Se
     why = fmt::format("{}: the playbook has no checks: nothing to serve", m_path);
     return std::nullopt;
   }
+  for (const auto& check : result.playbook->checks) {
+    const Kind* kind = builtin_kinds().find(check.action.kind);
+    const bool writes = kind != nullptr && kind->writes(check.action.spec);
+    const CheckSchedule schedule = check_schedule(check, writes, monitor_options);
+    if (monitor_options.max_age && schedule.interval >= *monitor_options.max_age) {
+      why = fmt::format(
+          "{}: check '{}' is evaluated every {}{}, but --max-age is {}: it would go stale "
+          "between evaluations (raise --max-age, or leave it out: 3 x each check's interval)",
+          m_path, check.name, format_duration(schedule.interval), writes ? " (it writes)" : "",
+          format_duration(*monitor_options.max_age));
+      return std::nullopt;
+    }
+  }
   return std::move(result.playbook);
 }
 
@@ -153,8 +170,7 @@ int ServeCommand::run(const GlobalOptions& global) {
   MonitorOptions monitor_options;
   monitor_options.interval = *parse_duration(m_interval);
   monitor_options.min_write_interval = *parse_duration(m_min_write_interval);
-  monitor_options.max_age =
-      m_max_age.empty() ? monitor_options.interval * 3 : *parse_duration(m_max_age);
+  if (!m_max_age.empty()) monitor_options.max_age = *parse_duration(m_max_age);
   monitor_options.concurrency = global.parallel;
   monitor_options.run_id = fmt::format("serve-{}", ::getpid());
   const Millis grace = parse_duration(global.grace).value_or(Millis(10'000));
@@ -187,7 +203,7 @@ int ServeCommand::run(const GlobalOptions& global) {
   }
 
   std::string why;
-  auto playbook = load(global, log, why);
+  auto playbook = load(global, monitor_options, log, why);
   if (!playbook) {
     print_error(why);
     return why.find("invalid playbook") != std::string::npos ? k_exit_invalid_playbook
@@ -229,11 +245,14 @@ int ServeCommand::run(const GlobalOptions& global) {
     server_ended = true;
   });
   log("listening",
-      fmt::format("serving {} check{} of {} on {}://{}:{}, every {} (max age {})",
+      fmt::format("serving {} check{} of {} on {}://{}:{}, every {} by default, checks that "
+                  "write at most every {} (stale after {})",
                   playbook->checks.size(), playbook->checks.size() == 1 ? "" : "s", m_path,
                   m_tls_cert.empty() ? "http" : "https", http_options.host, *port,
                   format_duration(monitor_options.interval),
-                  format_duration(monitor_options.max_age)),
+                  format_duration(monitor_options.min_write_interval),
+                  monitor_options.max_age ? format_duration(*monitor_options.max_age)
+                                          : std::string("3 x each check's interval")),
       {{"port", *port}, {"checks", playbook->checks.size()}});
 
   int stop_signal = 0;
@@ -242,7 +261,7 @@ int ServeCommand::run(const GlobalOptions& global) {
     const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig == SIGHUP) {
       std::string reload_why;
-      if (auto reloaded = load(global, log, reload_why)) {
+      if (auto reloaded = load(global, monitor_options, log, reload_why)) {
         monitor.replace(*reloaded);
         log("reload", fmt::format("reloaded {}: {} checks", m_path, reloaded->checks.size()),
             {{"successful", true}});

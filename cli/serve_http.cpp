@@ -125,7 +125,7 @@ void ServeHttp::handle(const HttpServerRequest& req, HttpServerResponse& res) {
         return;
       }
       if (!run) {
-        if (method_is(req, res, "GET")) answer_json(res, 200, check_json(*check, view));
+        if (method_is(req, res, "GET")) answer_json(res, 200, check_json(*check));
         return;
       }
       if (!method_is(req, res, "POST")) return;
@@ -145,11 +145,12 @@ void ServeHttp::handle(const HttpServerRequest& req, HttpServerResponse& res) {
         case TriggerResult::too_soon:
           set_header(res, "Retry-After",
                      std::to_string(std::max<long long>(1, check->interval.count() / 1000)));
-          answer_json(
-              res, 429,
-              {{"check", name},
-               {"queued", false},
-               {"error", "this check writes: at most one evaluation per --min-write-interval"}});
+          answer_json(res, 429,
+                      {{"check", name},
+                       {"queued", false},
+                       {"error",
+                        "this check writes: at most one evaluation per its min_interval "
+                        "(--min-write-interval by default)"}});
           return;
         case TriggerResult::unknown:
           error(res, 404, fmt::format("no check named '{}' in the playbook served", name));

@@ -44,6 +44,10 @@ struct Entry {
   std::optional<Rollback> rollback;  // steps only
   bool read_only = false;            // steps only: changes nothing, needs no rollback
   bool run_on_resume = false;        // checks only: on_resume: run
+  // Checks only, for `drctl serve` (`drctl check` and `run` ignore them): this check's own
+  // evaluation interval, and for a check that writes the least time between two evaluations.
+  std::optional<Millis> interval;
+  std::optional<Millis> min_interval;
 };
 
 enum class OnBreach { fail, warn };

@@ -12,7 +12,7 @@ struct ReadinessMonitor::Slot {
   Entry entry;
   const Kind* kind = nullptr;
   bool writes = false;
-  Millis interval{0};
+  CheckSchedule schedule;
   SteadyTime due{};
   SteadyTime last_started{};
   bool running = false;
@@ -24,8 +24,10 @@ struct ReadinessMonitor::Slot {
 
 namespace {
 
-bool same_timing(const Timing& a, const Timing& b) {
-  return a.timeout == b.timeout && a.retries == b.retries && a.retry_delay == b.retry_delay;
+bool same_timing(const Entry& a, const Entry& b) {
+  return a.timing.timeout == b.timing.timeout && a.timing.retries == b.timing.retries &&
+         a.timing.retry_delay == b.timing.retry_delay && a.interval == b.interval &&
+         a.min_interval == b.min_interval;
 }
 
 std::string state_of(const std::optional<EntryRecord>& last) {
@@ -33,6 +35,17 @@ std::string state_of(const std::optional<EntryRecord>& last) {
 }
 
 }  // namespace
+
+CheckSchedule check_schedule(const Entry& check, bool writes, const MonitorOptions& options) {
+  CheckSchedule schedule;
+  schedule.interval = check.interval.value_or(options.interval);
+  if (writes) {
+    schedule.min_interval = check.min_interval.value_or(options.min_write_interval);
+    schedule.interval = std::max(schedule.interval, schedule.min_interval);
+  }
+  schedule.max_age = options.max_age.value_or(schedule.interval * 3);
+  return schedule;
+}
 
 ReadinessMonitor::ReadinessMonitor(const KindRegistry& kinds, MonitorOptions options,
                                    std::function<void(const Transition&)> on_transition)
@@ -59,11 +72,10 @@ std::shared_ptr<ReadinessMonitor::Slot> ReadinessMonitor::make_slot(const Entry&
   slot->entry = entry;
   slot->kind = m_kinds.find(entry.action.kind);
   slot->writes = slot->kind != nullptr && slot->kind->writes(entry.action.spec);
-  slot->interval = slot->writes ? std::max(m_options.interval, m_options.min_write_interval)
-                                : m_options.interval;
+  slot->schedule = check_schedule(entry, slot->writes, m_options);
   // The first evaluations spread over a tenth of the interval (at most a second), not at once.
   std::uniform_int_distribution<long long> spread(
-      0, std::min<long long>(m_options.interval.count() / 10, 1'000));
+      0, std::min<long long>(slot->schedule.interval.count() / 10, 1'000));
   slot->due = now + Millis(spread(m_random));
   return slot;
 }
@@ -89,7 +101,7 @@ void ReadinessMonitor::replace(const Playbook& playbook) {
     auto kept = std::find_if(m_slots.begin(), m_slots.end(), [&](const auto& slot) {
       return slot->entry.name == check.name && slot->entry.action.kind == check.action.kind &&
              slot->entry.action.spec.json() == check.action.spec.json() &&
-             same_timing(slot->entry.timing, check.timing);
+             same_timing(slot->entry, check);
     });
     slots.push_back(kept != m_slots.end() ? *kept : make_slot(check, now));
   }
@@ -117,7 +129,7 @@ TriggerResult ReadinessMonitor::trigger(const std::string& name) {
   Slot& slot = **found;
   const auto now = std::chrono::steady_clock::now();
   if (slot.running) return TriggerResult::running;
-  if (slot.writes && slot.evaluations > 0 && now < slot.last_started + m_options.min_write_interval)
+  if (slot.writes && slot.evaluations > 0 && now < slot.last_started + slot.schedule.min_interval)
     return TriggerResult::too_soon;
   slot.due = now;
   m_schedule_wake.notify_all();
@@ -172,7 +184,7 @@ void ReadinessMonitor::finished(const std::shared_ptr<Slot>& slot, EntryRecord r
     m_idle.notify_all();
     m_schedule_wake.notify_all();
     if (m_stopping) return;  // a cancelled evaluation says nothing about the check
-    slot->due = slot->last_started + jittered(slot->interval);
+    slot->due = slot->last_started + jittered(slot->schedule.interval);
     ++slot->evaluations;
     const std::string from = state_of(slot->last);
     const std::string to = std::string(status_name(record.status));
@@ -195,7 +207,6 @@ ReadinessView ReadinessMonitor::view() const {
   std::lock_guard lock(m_mutex);
   const Instant now = Instant::now();
   view.now = now.wall;
-  view.max_age = m_options.max_age;
   view.playbook_name = m_playbook_name;
   view.loaded_at = m_loaded_at;
   view.reload_failures = m_reload_failures;
@@ -208,7 +219,8 @@ ReadinessView ReadinessMonitor::view() const {
     check.name = slot->entry.name;
     check.kind = slot->entry.action.kind;
     check.writes = slot->writes;
-    check.interval = slot->interval;
+    check.interval = slot->schedule.interval;
+    check.max_age = slot->schedule.max_age;
     check.last = slot->last;
     check.last_success = slot->last_success;
     check.last_transition = slot->last_transition;
@@ -216,7 +228,7 @@ ReadinessView ReadinessMonitor::view() const {
     check.evaluations = slot->evaluations;
     if (slot->last) {
       check.age = now.steady - slot->last->finished.steady;
-      check.fresh = check.age <= m_options.max_age;
+      check.fresh = check.age <= slot->schedule.max_age;
       check.ready = check.fresh && slot->last->status == Status::ok;
       check.state = check.fresh ? std::string(status_name(slot->last->status)) : "stale";
     } else {

@@ -21,10 +21,11 @@
 
 namespace drctl {
 
+// The defaults; a check's own `interval` and `min_interval` override the first two.
 struct MonitorOptions {
   Millis interval{30'000};            // from one evaluation's start to the next, ±10 % jitter
   Millis min_write_interval{60'000};  // a check that writes (Kind::writes): at least this apart
-  Millis max_age{90'000};             // an older result is stale: not ready
+  std::optional<Millis> max_age;      // an older result is stale; default 3 × a check's interval
   int concurrency = 4;                // evaluations in flight at once
   std::string run_id = "serve";       // what ${run.id} reads in a check's spec
 };
@@ -34,7 +35,8 @@ struct CheckView {
   std::string name;
   std::string kind;
   bool writes = false;
-  Millis interval{0};                       // its own: min_write_interval for a check that writes
+  Millis interval{0};                       // its own (see check_schedule)
+  Millis max_age{0};                        // an older result is stale
   std::optional<EntryRecord> last;          // the latest finished evaluation (redacted)
   std::optional<WallTime> last_success;     // when the latest ok result ended
   std::optional<WallTime> last_transition;  // when its state last changed
@@ -52,7 +54,6 @@ struct ReadinessView {
   bool ready = false;  // every check ready (and there is at least one)
   std::vector<CheckView> checks;
   WallTime now;
-  Millis max_age{0};
   WallTime loaded_at;             // when the playbook served was loaded
   long long reload_failures = 0;  // SIGHUP reloads refused since start
   bool last_reload_ok = true;     // the latest reload was taken (or none was asked)
@@ -71,6 +72,16 @@ struct Transition {
 };
 
 enum class TriggerResult { queued, running, too_soon, unknown };
+
+// When a check is evaluated under serve: every `interval` (its own, else the default); one
+// that writes no more often than `min_interval` (its own, else --min-write-interval), which
+// also limits triggers; its result stale after `max_age` (--max-age, else 3 × interval).
+struct CheckSchedule {
+  Millis interval{0};
+  Millis min_interval{0};  // 0 for a check that does not write
+  Millis max_age{0};
+};
+CheckSchedule check_schedule(const Entry& check, bool writes, const MonitorOptions& options);
 
 class ReadinessMonitor {
  public:

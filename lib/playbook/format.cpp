@@ -145,6 +145,13 @@ const Fields& entry_fields(Role role) {
                               "this check again (its premise may be what the run changed); run: "
                               "it does.")
                     .one_of({"skip", "run"}));
+    f.push_back(Field::duration("interval",
+                                "drctl serve: this check's evaluation interval (default: serve's "
+                                "--interval). Ignored by check and run."));
+    f.push_back(Field::duration("min_interval",
+                                "drctl serve: for a check that writes (a heartbeat, a canary), "
+                                "the least time between two evaluations (default: serve's "
+                                "--min-write-interval)."));
     return f;
   }();
   static const Fields step_fields = [] {

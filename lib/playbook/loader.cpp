@@ -348,6 +348,8 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
   ordinary.insert("budget");
   ordinary.insert("read_only");
   ordinary.insert("on_resume");
+  ordinary.insert("interval");
+  ordinary.insert("min_interval");
   std::set<std::string> handled;
   std::string kind_key = find_kind_key(node, path, entry.pos, role, ordinary, handled);
   handled.insert("rollback");
@@ -355,6 +357,14 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
     handled.insert("on_resume");
     m_diag.error(key_pos(node, "on_resume"), join_path(path, "on_resume"),
                  "on_resume belongs to checks: a resumed run never repeats a completed step");
+  }
+  for (const char* key : {"interval", "min_interval"}) {
+    if (role != Role::step || node.get(key) == nullptr) continue;
+    handled.insert(key);
+    m_diag.error(key_pos(node, key), join_path(path, key),
+                 fmt::format("{} belongs to checks: it is drctl serve's schedule, and steps "
+                             "never run under serve",
+                             key));
   }
   if (role == Role::check) {
     // Say why, rather than "unknown key": these belong to steps only.
@@ -376,8 +386,10 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
         return check_string(value, pos, p, &site);
       });
   auto values = validator.validate_map(node, fields, path, entry.pos, handled);
-  require_known_now(values, node, path,
-                    {"timeout", "retries", "retry_delay", "budget", "read_only"}, true);
+  require_known_now(
+      values, node, path,
+      {"timeout", "retries", "retry_delay", "budget", "read_only", "interval", "min_interval"},
+      true);
   entry.name = values.value("name", "");
   if (!entry.name.empty() && !valid_entry_name(entry.name)) {
     m_diag.error(
@@ -396,6 +408,13 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
                  "in a kind's spec");
   }
   entry.run_on_resume = values.value("on_resume", "skip") == "run";
+  for (const char* key : {"interval", "min_interval"}) {
+    if (!values.contains(key)) continue;
+    const Millis value(values[key].get<long long>());
+    if (value <= Millis(0))
+      m_diag.error(pos_of(*node.get(key)), join_path(path, key), "expected a duration above 0");
+    (std::string(key) == "interval" ? entry.interval : entry.min_interval) = value;
+  }
 
   std::optional<Action> action;
   if (!kind_key.empty()) action = read_action(node, kind_key, path, role, site);

@@ -44,6 +44,8 @@ nlohmann::json entry_to_document(const Entry& entry, const KindRegistry& kinds) 
   if (entry.budget) out["budget"] = format_duration(*entry.budget);
   if (entry.read_only) out["read_only"] = true;
   if (entry.run_on_resume) out["on_resume"] = "run";
+  if (entry.interval) out["interval"] = format_duration(*entry.interval);
+  if (entry.min_interval) out["min_interval"] = format_duration(*entry.min_interval);
   if (entry.rollback)
     out["rollback"] =
         action_into(timing_to_document(entry.rollback->timing), entry.rollback->action, kinds);

@@ -42,6 +42,7 @@ nlohmann::json check_summary(const CheckView& check) {
                         {"running", check.running},
                         {"evaluations", check.evaluations},
                         {"interval_seconds", check.interval.count() / 1000.0},
+                        {"max_age_seconds", check.max_age.count() / 1000.0},
                         {"writes", check.writes}};
   if (check.last) {
     out["status"] = std::string(status_name(check.last->status));
@@ -123,10 +124,10 @@ std::vector<std::string> not_ready_reasons(const ReadinessView& view) {
                                     check.running ? " (the first evaluation is running)" : ""));
     } else if (!check.fresh) {
       reasons.push_back(fmt::format(
-          "{}: stale: its latest result ({}) is {} old, older than --max-age {}{}", check.name,
+          "{}: stale: its latest result ({}) is {} old, older than its max age {}{}", check.name,
           status_name(check.last->status),
           format_duration(std::chrono::duration_cast<Millis>(check.age)),
-          format_duration(view.max_age), check.running ? "; an evaluation is still running" : ""));
+          format_duration(check.max_age), check.running ? "; an evaluation is still running" : ""));
     } else {
       reasons.push_back(fmt::format("{}: {}: {}", check.name, status_name(check.last->status),
                                     check.last->message));
@@ -141,7 +142,6 @@ nlohmann::json readiness_json(const ReadinessView& view) {
   nlohmann::json out = {{"ready", view.ready},
                         {"playbook", view.playbook_name},
                         {"at", rfc3339_utc(view.now)},
-                        {"max_age_seconds", view.max_age.count() / 1000.0},
                         {"reasons", not_ready_reasons(view)},
                         {"checks", std::move(checks)},
                         {"config",
@@ -166,9 +166,8 @@ std::string readiness_text(const ReadinessView& view) {
   return redact(valid_utf8(out));
 }
 
-nlohmann::json check_json(const CheckView& check, const ReadinessView& view) {
+nlohmann::json check_json(const CheckView& check) {
   nlohmann::json out = check_summary(check);
-  out["max_age_seconds"] = view.max_age.count() / 1000.0;
   out["result"] = check.last ? record_to_json(*check.last) : nlohmann::json(nullptr);
   return redact_json(out);
 }
@@ -199,8 +198,12 @@ std::string readiness_metrics(const ReadinessView& view) {
            "Evaluations finished since the check was loaded (scrapes never cause one).");
   for (const auto& c : view.checks) e.sample(check_labels(c), static_cast<double>(c.evaluations));
   e.family("drctl_check_interval_seconds", "gauge",
-           "The check's own interval (--min-write-interval for a check that writes).");
+           "Between two evaluations of the check: its interval (--interval or its own), at "
+           "least its min_interval for a check that writes.");
   for (const auto& c : view.checks) e.sample(check_labels(c), c.interval.count() / 1000.0);
+  e.family("drctl_check_max_age_seconds", "gauge",
+           "A result older than this is stale (--max-age, else 3 x the check's interval).");
+  for (const auto& c : view.checks) e.sample(check_labels(c), c.max_age.count() / 1000.0);
   // Each kind's measured values: the obvious ones by name, and every numeric evidence field.
   const std::map<std::string, std::pair<const char*, const char*>> named = {
       {"lag_ms", {"drctl_check_replica_lag_seconds", "Replica lag the check measured."}},

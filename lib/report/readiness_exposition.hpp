@@ -24,7 +24,7 @@ nlohmann::json readiness_json(const ReadinessView& view);
 // The same for `Accept: text/plain`: a verdict line, then one line per check.
 std::string readiness_text(const ReadinessView& view);
 // /checks/NAME: that check's view and its latest record (evidence included).
-nlohmann::json check_json(const CheckView& check, const ReadinessView& view);
+nlohmann::json check_json(const CheckView& check);
 // /metrics.
 std::string readiness_metrics(const ReadinessView& view);
 

@@ -244,10 +244,24 @@ t1=$(date +%s.%N)
 pgrep -f "sleep 60" -s "$MAIN_PID" >/dev/null && fail "the slow check's child outlived drctl serve" || pass "the slow check's child was stopped"
 
 # Without --allow-trigger and without a token; text logs; a slow client is cut off.
-{ checks_yaml; } > "$WORK/second.yaml"
-start_serve second "$WORK/second.yaml" --interval 1s --max-connections 2
+# A check's own interval wins over --interval (here 1m); its max age is 3 x its own interval.
+{ checks_yaml; cat <<YAML
+  - name: quick
+    interval: 300ms
+    exec: {argv: [sh, -c, 'echo x >> "$WORK/quick-evals"']}
+YAML
+} > "$WORK/second.yaml"
+check max-age-below-interval 64 serve "$WORK/second.yaml" --listen 127.0.0.1:0 --interval 5s --max-age 3s
+contains "--max-age below a check's interval: refused, naming the check" "$WORK/max-age-below-interval.err" \
+  "check 'web' is evaluated every 5s, but --max-age is 3s: it would go stale between evaluations"
+start_serve second "$WORK/second.yaml" --interval 1m --max-connections 2
 token=""
 wait_for "a second instance without a token: /readiness 200" /readiness 200 "ready"
+sleep 2
+req second-ready GET /readiness
+json_is "interval: 300ms: 'quick' evaluated every 300 ms, 'grpc' once (every 1m)" "$WORK/second-ready.body" \
+  '[(c["name"], c["interval_seconds"], c["max_age_seconds"], c["evaluations"] >= 5 if c["name"] == "quick" else c["evaluations"]) for c in d["checks"] if c["name"] in ("grpc", "quick")]' \
+  "[('grpc', 60.0, 180.0, 1), ('quick', 0.3, 0.9, True)]"
 req no-trigger POST /checks/grpc/run
 expect_code "POST /checks/NAME/run without --allow-trigger: 403" no-trigger 403
 contains "text log: one line per transition" "$WORK/second.err" "check 'grpc' (grpc_health): pending -> ok"

@@ -145,6 +145,54 @@ TEST_CASE("readiness monitor: a check that writes runs at most every min_write_i
   CHECK(view.checks[1].last->warnings.at(0) == "this fake check writes to the system it checks");
 }
 
+TEST_CASE("readiness monitor: a check's own interval and min_interval win over the defaults") {
+  MonitorOptions options = fast(2);
+  options.interval = Millis(1'000);
+  options.min_write_interval = Millis(60'000);
+  options.max_age.reset();
+  const Playbook playbook = parse_for_test(
+      "version: 1\nname: m\nchecks:\n"
+      "  - {name: quick, interval: 30ms, fake: {id: quick}}\n"
+      "  - {name: slow, fake: {id: slow}}\n"
+      "  - {name: writes, interval: 10ms, min_interval: 400ms,"
+      " fake: {id: writes, writes: true}}\n");
+  REQUIRE(playbook.checks.size() == 3);
+  CHECK(check_schedule(playbook.checks[0], false, options).interval == Millis(30));
+  CHECK(check_schedule(playbook.checks[0], false, options).max_age == Millis(90));
+  CHECK(check_schedule(playbook.checks[1], false, options).interval == Millis(1'000));
+  const CheckSchedule writes = check_schedule(playbook.checks[2], true, options);
+  CHECK(writes.interval == Millis(400));  // a writer's interval is never below its min_interval
+  CHECK(writes.min_interval == Millis(400));
+  CHECK(writes.max_age == Millis(1'200));
+  options.max_age = Millis(5'000);  // --max-age given: the same for every check
+  CHECK(check_schedule(playbook.checks[1], false, options).max_age == Millis(5'000));
+
+  options.max_age.reset();
+  ReadinessMonitor monitor(test_kinds(), options, nullptr);
+  monitor.start(playbook);
+  std::this_thread::sleep_for(700ms);
+  ReadinessView view = monitor.view();
+  CHECK(monitor.stop(Millis(1'000)));
+  REQUIRE(view.checks.size() == 3);
+  CHECK(view.checks[0].evaluations >= 8);  // every 30 ms for 700 ms
+  CHECK(view.checks[1].evaluations == 1);  // every second: only the first
+  CHECK(view.checks[2].evaluations >= 1);  // every 400 ms, not every 10 ms
+  CHECK(view.checks[2].evaluations <= 2);
+  CHECK(view.checks[0].max_age == Millis(90));
+}
+
+TEST_CASE("readiness monitor: a reload that changes a check's interval starts it afresh") {
+  ReadinessMonitor monitor(test_kinds(), fast(2), nullptr);
+  monitor.start(parse_for_test("version: 1\nname: m\nchecks:\n  - {name: a, fake: {id: a}}\n"));
+  std::this_thread::sleep_for(200ms);
+  monitor.replace(
+      parse_for_test("version: 1\nname: m\nchecks:\n  - {name: a, interval: 1h, fake: {id: a}}\n"));
+  ReadinessView view = monitor.view();
+  CHECK(monitor.stop(Millis(1'000)));
+  REQUIRE(view.checks.size() == 1);
+  CHECK(view.checks[0].interval == Millis(3'600'000));
+}
+
 TEST_CASE("readiness exposition: label values escaped, families with HELP and TYPE") {
   CHECK(prometheus_label("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
   ReadinessView view;
