@@ -75,6 +75,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/exit-co
 # units too), systemd finds a new unit file when it is first started, and lintian asks for none.
 install(FILES ${DRCTL_DEBIAN_DIR}/drctl-serve@.service DESTINATION lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/serve.md DESTINATION share/doc/drctl)  # its Documentation=
+# Alerting rules for what drctl serve exposes, with their promtool unit tests.
+install(FILES ${PROJECT_SOURCE_DIR}/contrib/prometheus/drctl.rules.yml
+              ${PROJECT_SOURCE_DIR}/contrib/prometheus/drctl.rules.test.yml
+        DESTINATION share/doc/drctl/prometheus)
 # The unit's ExecReload runs /bin/kill (procps, priority important: on every standard system).
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "procps")
 include(CPack)
