@@ -99,7 +99,7 @@ done
 contains "the man page names --version" "$WORK/man.out" "--version"
 contains "the man page has the exit codes" "$WORK/man.out" "EXIT STATUS"
 contains "the man page's exit codes come from drctl help exit-codes" "$WORK/man.out" "rolled_back"
-for f in copyright changelog.gz; do
+for f in copyright changelog.gz prometheus/drctl.rules.yml; do
   [ -f "$ROOT/usr/share/doc/drctl/$f" ] && pass "installed: /usr/share/doc/drctl/$f" || fail "installed: no /usr/share/doc/drctl/$f"
 done
 check_in_root help 0 help playbook routing_reload
