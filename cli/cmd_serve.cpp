@@ -148,10 +148,13 @@ std::optional<Playbook> ServeCommand::load(const GlobalOptions& global,
     const Kind* kind = builtin_kinds().find(check.action.kind);
     const bool writes = kind != nullptr && kind->writes(check.action.spec);
     const CheckSchedule schedule = check_schedule(check, writes, monitor_options);
-    if (monitor_options.max_age && schedule.interval >= *monitor_options.max_age) {
+    // Its next evaluation may start 10 % late (the jitter): stale before it could even start.
+    if (monitor_options.max_age &&
+        schedule.interval + schedule.interval / 10 >= *monitor_options.max_age) {
       why = fmt::format(
-          "{}: check '{}' is evaluated every {}{}, but --max-age is {}: it would go stale "
-          "between evaluations (raise --max-age, or leave it out: 3 x each check's interval)",
+          "{}: check '{}' is evaluated every {}{} (10 % jitter), but --max-age is {}: it would "
+          "go stale between evaluations (raise --max-age, or leave it out: 3 x each check's "
+          "interval, or more for a check whose retries take longer)",
           m_path, check.name, format_duration(schedule.interval), writes ? " (it writes)" : "",
           format_duration(*monitor_options.max_age));
       return std::nullopt;
@@ -161,6 +164,11 @@ std::optional<Playbook> ServeCommand::load(const GlobalOptions& global,
 }
 
 int ServeCommand::run(const GlobalOptions& global) {
+  // Blocked before anything else (a `systemctl reload` during start must not kill it with
+  // SIGHUP's default action) and before any thread starts, so only this thread takes them
+  // (sigtimedwait below).
+  sigset_t signals = serve_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const ServeLog log(m_log_format == "json");
   auto listen = parse_listen(m_listen);
   if (!listen) {
@@ -209,10 +217,6 @@ int ServeCommand::run(const GlobalOptions& global) {
     return why.find("invalid playbook") != std::string::npos ? k_exit_invalid_playbook
                                                              : k_exit_usage;
   }
-
-  // Blocked before any thread starts, so only this thread takes them (sigtimedwait below).
-  sigset_t signals = serve_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ReadinessMonitor monitor(builtin_kinds(), monitor_options, [&log](const Transition& t) {
     log("check_transition",
@@ -278,17 +282,24 @@ int ServeCommand::run(const GlobalOptions& global) {
   log("stopping", fmt::format("{}: stopping; evaluations in flight are cancelled (grace {})",
                               stop_signal == 0 ? "the HTTP server ended" : strsignal(stop_signal),
                               format_duration(grace)));
+  // The whole stop fits in the grace: evaluations are cancelled first, then the server stops
+  // listening and cuts its connections; whatever has not ended by the deadline is left behind.
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  monitor.stop(Millis(0));
   // stop() is lost when it comes before listening began: asked again until the server ended.
-  while (!server_ended) {
+  while (!server_ended && std::chrono::steady_clock::now() < deadline) {
     http.stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  server.join();
-  if (!monitor.stop(grace)) {
-    log("stopped", "grace period over: an evaluation did not end; exiting without it");
+  const auto left = std::max(
+      Millis(0), std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()));
+  if (!server_ended || !monitor.stop(left)) {
+    log("stopped", fmt::format("grace period over: {} did not end; exiting without it",
+                               server_ended ? "an evaluation" : "the HTTP server"));
     std::fflush(nullptr);
     std::_Exit(stop_signal == 0 ? k_exit_unavailable : k_exit_success);
   }
+  server.join();
   log("stopped", "stopped");
   return stop_signal == 0 ? k_exit_unavailable : k_exit_success;
 }

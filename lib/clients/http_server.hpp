@@ -31,11 +31,15 @@ struct HttpServerResponse {
 using HttpServerHandler = std::function<void(const HttpServerRequest&, HttpServerResponse&)>;
 
 struct HttpServerOptions {
-  int threads = 16;  // connections served at once; more wait for a free one
+  int threads = 16;      // connections served at once; more wait for a free one
+  int max_waiting = 64;  // connections waiting for one; more are closed at once
   std::chrono::milliseconds read_timeout{5'000};   // a client that sends nothing is cut off
   std::chrono::milliseconds write_timeout{5'000};  // one that reads nothing too
-  std::size_t max_body = 4'096;                    // larger request bodies: 413
-  std::string tls_cert;                            // PEM files: HTTPS when both are set
+  // From a connection's start, or its previous request, to the next request's end: a client
+  // that trickles its request (a header line every few seconds) is cut off at this deadline.
+  std::chrono::milliseconds request_timeout{10'000};
+  std::size_t max_body = 4'096;  // larger request bodies: 413
+  std::string tls_cert;          // PEM files: HTTPS when both are set
   std::string tls_key;
 };
 

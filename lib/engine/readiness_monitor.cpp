@@ -1,5 +1,7 @@
 #include "engine/readiness_monitor.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "engine/check_attempt.hpp"
@@ -14,8 +16,12 @@ struct ReadinessMonitor::Slot {
   bool writes = false;
   CheckSchedule schedule;
   SteadyTime due{};
-  SteadyTime last_started{};
+  std::optional<SteadyTime> last_started;  // a check that writes: carried over a reload
   bool running = false;
+  bool stale_logged = false;  // its latest result's ageing past max_age was logged
+  // After a reload that changed this check: its previous slot, whose evaluation may still be
+  // in flight (the two never run at once).
+  std::shared_ptr<const Slot> previous;
   std::optional<EntryRecord> last;
   std::optional<WallTime> last_success;
   std::optional<WallTime> last_transition;
@@ -36,6 +42,14 @@ std::string state_of(const std::optional<EntryRecord>& last) {
 
 }  // namespace
 
+Millis longest_evaluation(const Timing& timing) {
+  return timing.timeout * (timing.retries + 1) + timing.retry_delay * timing.retries;
+}
+
+Millis latest_next_result(Millis interval, const Timing& timing) {
+  return interval + interval / 10 + longest_evaluation(timing);
+}
+
 CheckSchedule check_schedule(const Entry& check, bool writes, const MonitorOptions& options) {
   CheckSchedule schedule;
   schedule.interval = check.interval.value_or(options.interval);
@@ -43,7 +57,10 @@ CheckSchedule check_schedule(const Entry& check, bool writes, const MonitorOptio
     schedule.min_interval = check.min_interval.value_or(options.min_write_interval);
     schedule.interval = std::max(schedule.interval, schedule.min_interval);
   }
-  schedule.max_age = options.max_age.value_or(schedule.interval * 3);
+  // The next result can come as late as the interval's jitter plus a whole evaluation with
+  // every retry after the latest ended: a default below that would flap on a slow pass.
+  schedule.max_age = options.max_age.value_or(
+      std::max(schedule.interval * 3, latest_next_result(schedule.interval, check.timing)));
   return schedule;
 }
 
@@ -103,7 +120,23 @@ void ReadinessMonitor::replace(const Playbook& playbook) {
              slot->entry.action.spec.json() == check.action.spec.json() &&
              same_timing(slot->entry, check);
     });
-    slots.push_back(kept != m_slots.end() ? *kept : make_slot(check, now));
+    if (kept != m_slots.end()) {
+      slots.push_back(*kept);
+      continue;
+    }
+    auto slot = make_slot(check, now);
+    auto same_name = std::find_if(m_slots.begin(), m_slots.end(),
+                                  [&](const auto& old) { return old->entry.name == check.name; });
+    if (same_name != m_slots.end()) {
+      // A changed check starts afresh, but a write stays rate-limited across the reload, and
+      // never runs beside its previous slot's evaluation.
+      slot->previous = (*same_name)->running ? *same_name : nullptr;
+      if (slot->writes && (*same_name)->last_started) {
+        slot->last_started = (*same_name)->last_started;
+        slot->due = std::max(slot->due, *slot->last_started + slot->schedule.min_interval);
+      }
+    }
+    slots.push_back(std::move(slot));
   }
   m_slots = std::move(slots);
   m_playbook_name = playbook.name;
@@ -128,8 +161,8 @@ TriggerResult ReadinessMonitor::trigger(const std::string& name) {
   if (found == m_slots.end()) return TriggerResult::unknown;
   Slot& slot = **found;
   const auto now = std::chrono::steady_clock::now();
-  if (slot.running) return TriggerResult::running;
-  if (slot.writes && slot.evaluations > 0 && now < slot.last_started + slot.schedule.min_interval)
+  if (slot.running || (slot.previous && slot.previous->running)) return TriggerResult::running;
+  if (slot.writes && slot.last_started && now < *slot.last_started + slot.schedule.min_interval)
     return TriggerResult::too_soon;
   slot.due = now;
   m_schedule_wake.notify_all();
@@ -141,18 +174,54 @@ void ReadinessMonitor::schedule_loop() {
   while (!m_stopping) {
     const auto now = std::chrono::steady_clock::now();
     auto next = now + std::chrono::hours(1);
+    std::vector<std::shared_ptr<Slot>> due;
     for (const auto& slot : m_slots) {
       if (slot->running || slot->kind == nullptr) continue;
-      if (slot->due > now) {
+      if (slot->previous && slot->previous->running) continue;  // its end wakes this loop
+      if (slot->due > now)
         next = std::min(next, slot->due);
-      } else if (m_in_flight < std::max(1, m_options.concurrency)) {
-        slot->running = true;  // never overlaps its own previous evaluation
-        slot->last_started = now;
-        ++m_in_flight;
-        m_queue.push_back(slot);
-        m_work_ready.notify_one();
+      else
+        due.push_back(slot);
+    }
+    // The most overdue first: a check slower than its interval is due again as soon as it
+    // ends, and taken in playbook order it would keep a worker from the checks after it.
+    std::stable_sort(due.begin(), due.end(),
+                     [](const auto& a, const auto& b) { return a->due < b->due; });
+    for (const auto& slot : due) {
+      if (m_in_flight >= std::max(1, m_options.concurrency)) break;  // an end wakes this loop
+      slot->running = true;  // never overlaps its own previous evaluation
+      slot->last_started = now;
+      slot->previous.reset();
+      ++m_in_flight;
+      m_queue.push_back(slot);
+      m_work_ready.notify_one();
+    }
+    // A result ageing past its max age is a transition too (a hung server shows no other).
+    std::vector<Transition> went_stale;
+    const WallTime wall_now = std::chrono::system_clock::now();
+    for (const auto& slot : m_slots) {
+      if (!slot->last || slot->stale_logged) continue;
+      const auto stale_at = slot->last->finished.steady + slot->schedule.max_age;
+      if (now < stale_at) {
+        next = std::min(next, stale_at);
+        continue;
       }
-      // else: due, but every worker is busy; a finished evaluation wakes this loop.
+      slot->stale_logged = true;
+      went_stale.push_back(Transition{
+          slot->entry.name, slot->entry.action.kind, state_of(slot->last), "stale",
+          fmt::format("its latest result ({}) is older than its max age {}{}", state_of(slot->last),
+                      format_duration(slot->schedule.max_age),
+                      slot->running ? "; an evaluation is still running" : "; none is running"),
+          wall_now});
+    }
+    if (!went_stale.empty()) {
+      lock.unlock();
+      if (m_on_transition) {
+        std::lock_guard log(m_log_mutex);
+        for (const auto& transition : went_stale) m_on_transition(transition);
+      }
+      lock.lock();
+      continue;
     }
     m_schedule_wake.wait_until(lock, next);
   }
@@ -184,9 +253,12 @@ void ReadinessMonitor::finished(const std::shared_ptr<Slot>& slot, EntryRecord r
     m_idle.notify_all();
     m_schedule_wake.notify_all();
     if (m_stopping) return;  // a cancelled evaluation says nothing about the check
-    slot->due = slot->last_started + jittered(slot->schedule.interval);
+    const SteadyTime started = slot->last_started.value_or(std::chrono::steady_clock::now());
+    slot->due = started + jittered(slot->schedule.interval);
+    if (slot->writes) slot->due = std::max(slot->due, started + slot->schedule.min_interval);
     ++slot->evaluations;
-    const std::string from = state_of(slot->last);
+    const std::string from = slot->stale_logged ? "stale" : state_of(slot->last);
+    slot->stale_logged = false;
     const std::string to = std::string(status_name(record.status));
     if (record.status == Status::ok) slot->last_success = record.finished.wall;
     if (from != to) {

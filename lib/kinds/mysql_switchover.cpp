@@ -86,7 +86,7 @@ class MysqlSwitchoverOperation : public Operation {
 
   // Both servers' roles now (or as an earlier step's preview leaves them) and after the switch;
   // the planned switch's preconditions evaluated now, on sessions that only read.
-  Preview preview(const AttemptContext& ctx, PreviewOverlay& overlay) {
+  Preview preview(const AttemptContext& /*ctx*/, PreviewOverlay& overlay) {
     Preview preview;
     auto settings = read_settings();
     if (!settings) {

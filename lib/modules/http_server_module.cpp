@@ -10,14 +10,35 @@
 #include <cstring>
 
 #include "clients/http_server.hpp"
+#include "connection_reaper.hpp"
 
 namespace drctl {
 namespace {
+
+// cpp-httplib's pool, with each connection handed to the reaper as it is queued.
+class ReapingPool : public httplib::ThreadPool {
+ public:
+  ReapingPool(std::size_t threads, std::shared_ptr<ConnectionReaper> reaper)
+      : httplib::ThreadPool(threads), m_reaper(std::move(reaper)) {}
+  void enqueue(std::function<void()> serve) override {
+    const int fd = m_reaper->adopt();  // on the accepting thread, right after accept(2)
+    httplib::ThreadPool::enqueue([serve = std::move(serve), fd, reaper = m_reaper] {
+      serve();  // reads, answers, closes
+      if (fd >= 0) reaper->forget(fd);
+    });
+  }
+
+ private:
+  std::shared_ptr<ConnectionReaper> m_reaper;
+};
 
 class HttplibServer : public HttpServer {
  public:
   HttplibServer(const HttpServerOptions& options, HttpServerHandler handler)
       : m_handler(std::move(handler)),
+        m_reaper(std::make_shared<ConnectionReaper>(
+            options.request_timeout, static_cast<std::size_t>(std::max(1, options.threads) +
+                                                              std::max(0, options.max_waiting)))),
         m_server(options.tls_cert.empty()
                      ? std::make_unique<httplib::Server>()
                      : std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
@@ -41,9 +62,12 @@ class HttplibServer : public HttpServer {
     m_server->set_keep_alive_max_count(100);
     m_server->set_payload_max_length(options.max_body);
     const int threads = std::max(1, options.threads);
-    m_server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    m_server->new_task_queue = [threads, reaper = m_reaper] {
+      return new ReapingPool(static_cast<std::size_t>(threads), reaper);
+    };
 
     httplib::Server::Handler handle = [this](const httplib::Request& req, httplib::Response& res) {
+      m_reaper->request_read(req.remote_addr, req.remote_port);
       HttpServerRequest request;
       request.method = req.method;
       request.path = req.path;
@@ -91,18 +115,26 @@ class HttplibServer : public HttpServer {
     errno = 0;
     if (port == 0) {
       int bound = m_server->bind_to_any_port(host);
-      if (bound > 0) return bound;
+      if (bound > 0) {
+        m_reaper->set_port(bound);
+        return bound;
+      }
     } else if (m_server->bind_to_port(host, port)) {
+      m_reaper->set_port(port);
       return port;
     }
     return tl::unexpected(std::string("cannot listen on ") + host + ":" + std::to_string(port) +
                           (errno != 0 ? std::string(": ") + std::strerror(errno) : ""));
   }
   bool listen() override { return m_server->listen_after_bind(); }
-  void stop() override { m_server->stop(); }
+  void stop() override {
+    m_server->stop();     // no new connection
+    m_reaper->cut_all();  // the workers end theirs now, not at the next timeout
+  }
 
  private:
   HttpServerHandler m_handler;
+  std::shared_ptr<ConnectionReaper> m_reaper;
   std::unique_ptr<httplib::Server> m_server;
   std::string m_error;
 };

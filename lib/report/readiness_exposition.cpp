@@ -89,7 +89,7 @@ std::string check_labels(const CheckView& check) {
 
 std::string prometheus_label(std::string_view value) {
   std::string out;
-  for (char c : value) {
+  for (char c : redact(std::string(value))) {
     if (c == '\\')
       out += "\\\\";
     else if (c == '"')
@@ -175,14 +175,14 @@ nlohmann::json check_json(const CheckView& check) {
 std::string readiness_metrics(const ReadinessView& view) {
   Exposition e;
   e.family("drctl_readiness", "gauge",
-           "1 when every check's latest result passed and is fresher than --max-age, else 0.");
+           "1 when every check's latest result passed and is fresher than its max age, else 0.");
   e.sample("", view.ready ? 1 : 0);
   e.family("drctl_check_up", "gauge",
            "1 when the check's latest result passed and is fresh; 0 when it failed, is stale or "
            "pending.");
   for (const auto& c : view.checks) e.sample(check_labels(c), c.ready ? 1 : 0);
   e.family("drctl_check_stale", "gauge",
-           "1 when the check has no result younger than --max-age (pending included).");
+           "1 when the check has no result younger than its max age (pending included).");
   for (const auto& c : view.checks) e.sample(check_labels(c), c.fresh ? 0 : 1);
   e.family("drctl_check_duration_seconds", "gauge", "How long the latest evaluation took.");
   for (const auto& c : view.checks)
@@ -239,7 +239,9 @@ std::string readiness_metrics(const ReadinessView& view) {
   e.family("drctl_config_last_reload_success_timestamp_seconds", "gauge",
            "When the playbook served was loaded (Unix time).");
   e.sample("", unix_seconds(view.loaded_at));
-  return redact(valid_utf8(e.text()));
+  // Label values are redacted one by one (prometheus_label): redacting the whole text could
+  // turn a secret that is all digits into "***" inside a value and break the scrape.
+  return valid_utf8(e.text());
 }
 
 }  // namespace drctl

@@ -106,6 +106,8 @@ for path in /readiness /metrics /checks/web /nope; do
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token}x" "http://127.0.0.1:$SP/readiness")
 [ "$code" = 401 ] && pass "a wrong token: 401" || fail "a wrong token: $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(printf '%s' "$token" | tr '[:alnum:]' 'x')" "http://127.0.0.1:$SP/readiness")
+[ "$code" = 401 ] && pass "a wrong token of the right length: 401" || fail "a wrong token of the right length: $code"
 
 wait_for "/readiness: 200 once every check passed" /readiness 200 '"ready": true'
 req ready GET /readiness
@@ -244,7 +246,8 @@ t1=$(date +%s.%N)
 pgrep -f "sleep 60" -s "$MAIN_PID" >/dev/null && fail "the slow check's child outlived drctl serve" || pass "the slow check's child was stopped"
 
 # Without --allow-trigger and without a token; text logs; a slow client is cut off.
-# A check's own interval wins over --interval (here 1m); its max age is 3 x its own interval.
+# A check's own interval wins over --interval (here 1m); its max age is 3 x its own interval, or
+# more when an evaluation can take longer (interval + jitter + its 30 s default timeout).
 { checks_yaml; cat <<YAML
   - name: quick
     interval: 300ms
@@ -253,7 +256,7 @@ YAML
 } > "$WORK/second.yaml"
 check max-age-below-interval 64 serve "$WORK/second.yaml" --listen 127.0.0.1:0 --interval 5s --max-age 3s
 contains "--max-age below a check's interval: refused, naming the check" "$WORK/max-age-below-interval.err" \
-  "check 'web' is evaluated every 5s, but --max-age is 3s: it would go stale between evaluations"
+  "check 'web' is evaluated every 5s (10 % jitter), but --max-age is 3s: it would go stale between evaluations"
 start_serve second "$WORK/second.yaml" --interval 1m --max-connections 2
 token=""
 wait_for "a second instance without a token: /readiness 200" /readiness 200 "ready"
@@ -261,7 +264,7 @@ sleep 2
 req second-ready GET /readiness
 json_is "interval: 300ms: 'quick' evaluated every 300 ms, 'grpc' once (every 1m)" "$WORK/second-ready.body" \
   '[(c["name"], c["interval_seconds"], c["max_age_seconds"], c["evaluations"] >= 5 if c["name"] == "quick" else c["evaluations"]) for c in d["checks"] if c["name"] in ("grpc", "quick")]' \
-  "[('grpc', 60.0, 180.0, 1), ('quick', 0.3, 0.9, True)]"
+  "[('grpc', 60.0, 180.0, 1), ('quick', 0.3, 30.33, True)]"
 req no-trigger POST /checks/grpc/run
 expect_code "POST /checks/NAME/run without --allow-trigger: 403" no-trigger 403
 contains "text log: one line per transition" "$WORK/second.err" "check 'grpc' (grpc_health): pending -> ok"
@@ -282,9 +285,63 @@ print(f"healthz {code} after {took:.1f}s; silent clients closed by the server: {
 sys.exit(0 if code == "200" and all(closed) and took < 15 else 1)
 PY
 then pass "--max-connections 2 with two silent clients: $(cat "$WORK/slow.out")"; else fail "slow clients" "$(cat "$WORK/slow.out")"; fi
+# Two clients trickle their requests, a header line every second (each read is on time): the
+# request deadline (10 s from the connection's start) cuts them, and a third client is answered.
+if /usr/bin/python3 - "$SP" >"$WORK/trickle.out" 2>&1 <<'PY'
+import socket, subprocess, sys, threading, time
+port = int(sys.argv[1])
+cut = {}
+def trickle(i):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.time()
+    try:
+        for n in range(40):
+            s.sendall(b"X-Slow-%d: y\r\n" % n)
+            time.sleep(1)
+            s.setblocking(False)
+            try:
+                if s.recv(10) == b"": break
+            except BlockingIOError: pass
+            finally: s.setblocking(True)
+    except OSError: pass
+    cut[i] = time.time() - t0
+threads = [threading.Thread(target=trickle, args=(i,)) for i in range(2)]
+for t in threads: t.start()
+time.sleep(0.5)
+t0 = time.time()
+code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "30",
+                       f"http://127.0.0.1:{port}/healthz"], capture_output=True, text=True).stdout
+took = time.time() - t0
+for t in threads: t.join()
+print(f"healthz {code} after {took:.1f}s; trickling clients cut after {sorted(round(v, 1) for v in cut.values())}s")
+sys.exit(0 if code == "200" and took < 14 and all(v < 14 for v in cut.values()) else 1)
+PY
+then pass "two trickling clients are cut at the request deadline: $(cat "$WORK/trickle.out")"; else fail "trickling clients" "$(cat "$WORK/trickle.out")"; fi
+/usr/bin/python3 - "$SP" >"$WORK/headers.out" 2>&1 <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /readiness HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: y\r\n" % i for i in range(200)) + b"Connection: close\r\n\r\n")
+print(s.recv(100).split(b"\r\n")[0].decode())
+PY
+contains "200 header fields: 431" "$WORK/headers.out" "HTTP/1.1 431"
+# SIGTERM while two trickling clients hold both workers: the stop cuts them, within the grace.
+/usr/bin/python3 -c '
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(2)]
+for s in socks: s.sendall(b"GET /healthz HTTP/1.1\r\n")
+time.sleep(30)' "$SP" >/dev/null 2>&1 &
+holder=$!
+STARTED_PIDS+=($holder)
+sleep 0.5
+t0=$(date +%s.%N)
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"; rc=$?
+t1=$(date +%s.%N)
+kill "$holder" 2>/dev/null
 [ "$rc" = 0 ] && pass "the second instance stops on SIGTERM (exit 0)" || fail "second instance exit $rc"
+/usr/bin/python3 -c 'import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f"{t:.2f}s"); sys.exit(0 if t < 5 else 1)' "$t0" "$t1" >"$WORK/stop2.took" \
+  && pass "SIGTERM with two clients mid-request: exits in $(cat "$WORK/stop2.took") (their connections cut)" || fail "SIGTERM with slow clients took $(cat "$WORK/stop2.took")"
 
 # HTTPS with --tls-cert/--tls-key, a CA made here; the certificate names 127.0.0.1.
 require_tool openssl
