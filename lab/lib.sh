@@ -23,7 +23,7 @@ stop() {
   local pid
   [ -f "$LAB/pids/$1.pid" ] || return 0
   pid=$(cat "$LAB/pids/$1.pid")
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true  # gone already: fine
   for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$LAB/pids/$1.pid"
