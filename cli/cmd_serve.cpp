@@ -2,6 +2,7 @@
 // continuously, their latest results answered over HTTP for Prometheus, load balancers and
 // people (docs/serve.md). SIGHUP reloads the playbook; SIGTERM/SIGINT stop it.
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -169,6 +170,9 @@ int ServeCommand::run(const GlobalOptions& global) {
   // (sigtimedwait below).
   sigset_t signals = serve_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A long-lived process of ~30 mostly idle threads: glibc would give each thread that allocates
+  // an arena of its own (up to 8 per core), held for ever; two are plenty here (bench/serve.sh).
+  mallopt(M_ARENA_MAX, 2);
   const ServeLog log(m_log_format == "json");
   auto listen = parse_listen(m_listen);
   if (!listen) {
