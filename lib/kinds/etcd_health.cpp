@@ -92,11 +92,13 @@ class EtcdHealthOperation : public Operation {
     std::vector<std::string> problems;
     std::uint64_t leader = 0, cluster = 0;
     std::int64_t revision = 0;
+    long long worst_lag = 0;  // of the endpoints that answered
     for (auto& r : reports) {
       nlohmann::json member = {{"endpoint", r.endpoint}};
       if (r.reachable) {
         const auto& s = r.status;
         auto lag = reference > s.raft_applied_index ? reference - s.raft_applied_index : 0;
+        worst_lag = std::max<long long>(worst_lag, static_cast<long long>(lag));
         member.update({{"member_id", hex(s.header.member_id)},
                        {"cluster_id", hex(s.header.cluster_id)},
                        {"version", s.version},
@@ -147,6 +149,7 @@ class EtcdHealthOperation : public Operation {
     outcome.evidence["members"] = members;
     outcome.evidence["healthy"] = healthy;
     outcome.evidence["endpoints"] = reports.size();
+    outcome.evidence["raft_lag_max"] = worst_lag;
     if (leader) outcome.outputs["leader"] = hex(leader);
     if (cluster) outcome.outputs["cluster_id"] = hex(cluster);
     outcome.outputs["revision"] = std::to_string(revision);

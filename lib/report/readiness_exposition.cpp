@@ -210,6 +210,9 @@ std::string readiness_metrics(const ReadinessView& view) {
       {"instances_passing",
        {"drctl_check_passing_instances", "Instances whose every health check passes (consul)."}},
       {"serving", {"drctl_check_serving_addresses", "Addresses answering SERVING (grpc_health)."}},
+      {"raft_lag_max",
+       {"drctl_check_etcd_raft_lag_entries",
+        "Raft entries the furthest endpoint's applied index is behind the leader (etcd_health)."}},
   };
   for (const auto& [field, metric] : named) {
     e.family(metric.first, "gauge", metric.second);

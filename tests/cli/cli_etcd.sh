@@ -53,6 +53,7 @@ conn="{endpoints: $ETCD_A_LIST}"
 run_check health 0 "    etcd_health: {etcd: $conn}"
 is health 'c["evidence"]["healthy"]' 3
 is health 'all(m["raft_lag"] <= 50 and m["alarms"] == [] for m in c["evidence"]["members"])' True
+is health 'c["evidence"]["raft_lag_max"] == max(m["raft_lag"] for m in c["evidence"]["members"])' True
 cluster_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["checks"][0]["outputs"]["cluster_id"])' "$WORK/health.out")
 run_check health-cluster-id 0 "    etcd_health: {etcd: $conn, cluster_id: $cluster_id}"
 run_check health-wrong-cluster 1 "    etcd_health: {etcd: $conn, cluster_id: abc123}"

@@ -75,6 +75,7 @@ else fail "promtool check metrics" "$(cat "$WORK/check-metrics.out")"; fi
 contains "the lab's exposition: the replica's lag in seconds" "$WORK/lab-metrics.txt" 'drctl_check_replica_lag_seconds{check="replica-rpo",kind="mysql"}'
 contains "the lab's exposition: Consul's passing instances" "$WORK/lab-metrics.txt" 'drctl_check_passing_instances{check="consul-b-passing",kind="consul"} 3'
 contains "the lab's exposition: gRPC addresses serving" "$WORK/lab-metrics.txt" 'drctl_check_serving_addresses{check="grpc-b-serving",kind="grpc_health"} 3'
+contains "the lab's exposition: etcd's raft lag" "$WORK/lab-metrics.txt" 'drctl_check_etcd_raft_lag_entries{check="etcd-b-healthy",kind="etcd_health"} '
 
 # The replica's SQL thread stops: B falls behind, silently, as it would weeks before a disaster.
 db_b() { mariadb --defaults-file="$WORK/lab/db_b/my.cnf" -uroot -N -B -e "$1"; }
