@@ -2,6 +2,7 @@
 // tables the validator enforces (so it cannot drift from what drctl accepts).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "command.hpp"
@@ -79,6 +80,13 @@ int playbook_help(const std::string& only) {
   print_fields(entry_fields(Role::step), 0);
   print_to(stdout, "  {:<24} {:<22} {}\n", "rollback", "object",
            "A step's undo: one kind key plus timeout, retries, retry_delay.");
+  print_to(stdout, "A check's entry has no budget, read_only or rollback, but may have:\n");
+  for (const auto& field : entry_fields(Role::check)) {
+    const auto& step_fields = entry_fields(Role::step);
+    const bool shared = std::any_of(step_fields.begin(), step_fields.end(),
+                                    [&](const Field& f) { return f.name == field.name; });
+    if (!shared) print_fields({field}, 0);
+  }
   print_to(
       stdout,
       "\nReferences: ${{vars.NAME}}, ${{env.NAME}} (at load), ${{steps.ENTRY.OUTPUT}} and "

@@ -80,7 +80,8 @@ class ServeCommand : public Command {
                    "wins)")
         ->check(duration_check);
     app.add_option("--max-age", m_max_age,
-                   "An older result is stale: not ready (default 3 x each check's interval)")
+                   "An older result is stale: not ready (default 3 x each check's interval, or "
+                   "longer for a check whose attempts can take longer)")
         ->check(duration_check);
     app.add_option("--max-connections", m_max_connections,
                    "HTTP connections served at once (default 16)")
@@ -133,12 +134,16 @@ std::optional<Playbook> ServeCommand::load(const GlobalOptions& global,
     return std::nullopt;
   }
   std::size_t errors = 0;
+  std::string first_error;
   for (const auto& d : result.diagnostics) {
     if (d.severity != Diagnostic::Severity::error) continue;
     if (++errors <= 5) log("playbook_error", d.to_string());
+    if (first_error.empty()) first_error = d.to_string();
   }
   if (!result.playbook) {
-    why = fmt::format("{}: invalid playbook ({} error{})", m_path, errors, errors == 1 ? "" : "s");
+    // The first error in full: a refused reload shows it in /readiness's config too.
+    why = fmt::format("{}: invalid playbook ({} error{}; the first: {})", m_path, errors,
+                      errors == 1 ? "" : "s", first_error);
     return std::nullopt;
   }
   if (result.playbook->checks.empty()) {
@@ -256,11 +261,14 @@ int ServeCommand::run(const GlobalOptions& global) {
       fmt::format("serving {} check{} of {} on {}://{}:{}, every {} by default, checks that "
                   "write at most every {} (stale after {})",
                   playbook->checks.size(), playbook->checks.size() == 1 ? "" : "s", m_path,
-                  m_tls_cert.empty() ? "http" : "https", http_options.host, *port,
-                  format_duration(monitor_options.interval),
+                  m_tls_cert.empty() ? "http" : "https",
+                  http_options.host.find(':') == std::string::npos
+                      ? http_options.host
+                      : "[" + http_options.host + "]",  // an IPv6 address in a URL
+                  *port, format_duration(monitor_options.interval),
                   format_duration(monitor_options.min_write_interval),
                   monitor_options.max_age ? format_duration(*monitor_options.max_age)
-                                          : std::string("3 x each check's interval")),
+                                          : std::string("3 x each check's interval or more")),
       {{"port", *port}, {"checks", playbook->checks.size()}});
 
   int stop_signal = 0;

@@ -433,6 +433,12 @@ std::optional<Entry> PlaybookReader::read_entry(const YamlNode& node, Role role,
                                "it its own (timeout: 15m), or a slow answer rolls the run back",
                                kind_key, format_duration(entry.timing.timeout)));
   }
+  if (const Kind* kind = m_kinds.find(kind_key);
+      kind != nullptr && entry.min_interval && !kind->writes(action->spec)) {
+    m_diag.warning(key_pos(node, "min_interval"), join_path(path, "min_interval"),
+                   "min_interval is for checks that write (a heartbeat with write: true, a "
+                   "canary); this check only reads, so drctl serve ignores it: use interval");
+  }
   entry.action = std::move(*action);
   return entry;
 }

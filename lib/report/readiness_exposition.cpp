@@ -202,7 +202,8 @@ std::string readiness_metrics(const ReadinessView& view) {
            "least its min_interval for a check that writes.");
   for (const auto& c : view.checks) e.sample(check_labels(c), c.interval.count() / 1000.0);
   e.family("drctl_check_max_age_seconds", "gauge",
-           "A result older than this is stale (--max-age, else 3 x the check's interval).");
+           "A result older than this is stale (--max-age, else 3 x the check's interval, or its "
+           "interval, jitter and longest evaluation when longer).");
   for (const auto& c : view.checks) e.sample(check_labels(c), c.max_age.count() / 1000.0);
   // Each kind's measured values: the obvious ones by name, and every numeric evidence field.
   const std::map<std::string, std::pair<const char*, const char*>> named = {

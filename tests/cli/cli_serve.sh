@@ -212,6 +212,8 @@ req after-broken GET /metrics
 req after-broken-ready GET /readiness
 expect_code "still serving the old playbook after the refused reload" after-broken-ready 200
 json_is "the old playbook's three checks" "$WORK/after-broken-ready.body" 'len(d["checks"])' 3
+json_is "/readiness config: why the reload was refused, with file:line:col" "$WORK/after-broken-ready.body" \
+  '"invalid playbook (1 error; the first: " + "'"$PB"':4:1: syntax error" in d["config"]["last_reload_error"]' True
 
 # A valid reload: counted goes, a slow check comes (for the stop below).
 { checks_yaml; cat <<YAML

@@ -128,7 +128,7 @@ fi
 playbook=/etc/drctl/site-b.yaml
 unit="drctl-serve@$(in_root systemd-escape --path "$playbook").service"
 mkdir -p "$ROOT/etc/drctl" "$ROOT/etc/systemd/system/$unit.d"
-printf '[Service]\nEnvironment="DRCTL_SERVE_OPTS=--listen 0.0.0.0:9464 --interval 15s --log-format json --token-file %%d/token"\nLoadCredential=token:/etc/drctl/serve-token\n' \
+printf '[Service]\nEnvironment="DRCTL_SERVE_OPTS=--listen 0.0.0.0:9464 --interval 15s --log-format json"\nLoadCredential=token:/etc/drctl/serve-token\nExecStart=\nExecStart=/usr/bin/drctl serve %%f $DRCTL_SERVE_OPTS --token-file ${CREDENTIALS_DIRECTORY}/token\n' \
   >"$ROOT/etc/systemd/system/$unit.d/override.conf"
 # Every warning counts (an unknown key, a specifier that does not resolve), not only the exit code.
 if in_root systemd-analyze verify --man=no "$unit" >"$WORK/verify.out" 2>&1 && [ ! -s "$WORK/verify.out" ]; then
