@@ -110,7 +110,13 @@ python3 "$LOAD" "$ETCD_S" /cfg/big/ 30000 100
 printf 'version: 1\nname: frozen\nsteps:\n  - name: cache\n    timeout: 3s\n    cache_warmup: {source: %s, prefix: /cfg/, dir: %s, page_size: 10}\n' "$source_conn" "$dir" > "$WORK/frozen.yaml"
 "$DRCTL" run --yes --output json "$WORK/frozen.yaml" >"$WORK/frozen.out" 2>"$WORK/frozen.err" &
 run_pid=$!
-sleep 0.3
+# Freeze it once the read has begun (the new snapshot is open in dir: an O_TMPFILE, or a
+# .snapshot- file without one), however long drctl took to start (under ASan, seconds).
+for _ in $(seq 600); do
+  ls -l "/proc/$run_pid/fd" 2>/dev/null | grep -qE -- "-> $dir/(#|\.snapshot-)" && break
+  sleep 0.02
+done
+sleep 0.2
 kill -STOP "$ETCD_PID_S_1"
 wait "$run_pid"; RC=$?; LAST=frozen
 kill -CONT "$ETCD_PID_S_1"

@@ -161,7 +161,9 @@ playbook leader-killed steps "    etcd_watch_handoff:
       events_file: $WORK/leader-killed.events"
 "$DRCTL" run --yes --output json "$WORK/leader-killed.yaml" >"$WORK/leader-killed.out" 2>"$WORK/leader-killed.err" &
 drctl_pid=$!
-sleep 1.5
+# Kill the leader 1 s into the handoff (not into drctl's start, which ASan makes slow).
+for _ in $(seq 300); do grep -qs '"name":"leader-killed".*"type":"entry_started"' "$XDG_STATE_HOME"/drctl/runs/*.jsonl && break; sleep 0.05; done
+sleep 1
 kill_member A "$leader"
 wait "$drctl_pid"; RC=$?; LAST=leader-killed
 kill -TERM -- "-$writer"

@@ -52,6 +52,9 @@ mysql_check delayed-heartbeat 1 "port: $R, method: heartbeat, write: true, max_l
 is delayed-heartbeat 'c["status"]' timeout
 is delayed-heartbeat 'c["evidence"]["error"]' not_replicated
 is delayed-heartbeat '"(replica: IO=Yes SQL=Yes, SQL_Delay 2 s" in c["message"]' True
+# A fresh write: the replica applies it MASTER_DELAY (2 s) from now, whatever time
+# the checks above took, so the wait below is always measurable.
+sql primary "INSERT INTO app.t (v) VALUES ('delayed-again')"
 mysql_check gtid-catch-up 0 "port: $R, method: gtid, wait: 8s, $primary"
 is gtid-catch-up 'c["evidence"]["waited_ms"] > 100' True
 # A thread that stops while the heartbeat is awaited (MASTER_DELAY still holds it back 2 s) fails
@@ -61,8 +64,15 @@ mysql_check_bg() {  # like mysql_check, in the background; wait for it with `wai
     "$1" "$2" > "$WORK/$1.yaml"
   "$DRCTL" check --output json "$WORK/$1.yaml" >"$WORK/$1.out" 2>"$WORK/$1.err" </dev/null &
 }
+beat_before=$(sql primary 'SELECT MAX(ts) FROM heartbeat.heartbeat')
 mysql_check_bg stopped-while-waiting "port: $R, method: heartbeat, write: true, max_lag: 200ms, $primary"
-sleep 1
+# Stop the thread once the check has written its heartbeat and waits for it (however slowly
+# drctl started): MASTER_DELAY holds the row back 2 s.
+for _ in $(seq 300); do
+  [ "$(sql primary 'SELECT MAX(ts) FROM heartbeat.heartbeat')" != "$beat_before" ] && break
+  sleep 0.02
+done
+sleep 0.3
 stopped_at=$(date +%s%N)
 sql replica "STOP SLAVE SQL_THREAD"
 wait $!; RC=$?; LAST=stopped-while-waiting

@@ -4,12 +4,14 @@
 . "$(dirname "$0")/lib.sh"
 
 # run_signalled NAME SIGNAL COMMAND...: runs COMMAND (a drctl run) in the background, sends it
-# SIGNAL 0.3 s in and waits; RC is its exit code, $WORK/NAME.out and .err its output.
+# SIGNAL once its first step's child runs, and waits; RC is its exit code, $WORK/NAME.out and
+# .err its output. (Not a fixed delay: a slow start, under ASan, would still have the SIGINT a
+# background job inherits ignored, and lose the signal.)
 run_signalled() {
   local name=$1 sig=$2; shift 2
   "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null &
   local pid=$!
-  sleep 0.3
+  for _ in $(seq 600); do pgrep -P "$pid" >/dev/null && break; sleep 0.01; done
   kill "-$sig" "$pid"
   wait "$pid"; RC=$?; LAST=$name
 }

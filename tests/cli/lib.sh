@@ -24,7 +24,8 @@ cleanup() {
 trap cleanup EXIT
 
 pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '       %s\n' "${@:2}"; return 0; }
+FAILED_NAMES=()
+fail() { FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1"); echo "FAIL - $1"; [ $# -gt 1 ] && printf '       %s\n' "${@:2}"; return 0; }
 
 require_tool() {
   command -v "$1" >/dev/null 2>&1 && return 0
@@ -114,5 +115,7 @@ report_is() {
 finish() {
   [ -n "${KEEP:-}" ] && cp -r "$WORK" "$KEEP"  # KEEP=DIR: keep the suite's files to look at
   echo "$PASSED passed, $FAILED failed"
+  # CI keeps only the tail of a long log: name what failed where it is read.
+  [ "$FAILED" -eq 0 ] || printf 'failed: %s\n' "${FAILED_NAMES[@]}"
   [ "$FAILED" -eq 0 ]
 }

@@ -127,7 +127,9 @@ sleep 0.5
 playbook leader-killed steps "    etcd_watch_handoff: {prefix: /cfg/, from: {endpoints: [${!lv}, ${!o1}]}, to: {endpoints: [${!lv}, ${!o2}]}, watch_for: 3s}"
 "$DRCTL" --state-dir "$WORK/state-leader-killed" run --yes --output json "$WORK/leader-killed.yaml" >"$WORK/leader-killed.out" 2>"$WORK/leader-killed.err" &
 drctl_pid=$!
-sleep 1
+# Kill the leader once the step (its only entry) has begun: a slow start must not find it dead.
+for _ in $(seq 200); do grep -qs entry_started "$WORK"/state-leader-killed/runs/*.jsonl && break; sleep 0.05; done
+sleep 0.7
 kill_member A "$leader"
 wait "$drctl_pid"; RC=$?; LAST=leader-killed
 kill "$writer" 2>/dev/null
@@ -216,8 +218,8 @@ slow_steps='    exec: {argv: [sleep, "20"]}
 playbook sigint steps "$slow_steps"
 "$DRCTL" --state-dir "$WORK/state-sigint" --grace 200ms run --yes --output json "$WORK/sigint.yaml" >"$WORK/sigint.out" 2>"$WORK/sigint.err" &
 drctl_pid=$!
-for _ in $(seq 600); do [ -n "$(ectl J get "$LOCK_KEY" --print-value-only)" ] && break; sleep 0.05; done
-sleep 0.3
+# Interrupt once the step runs (its child exists): a slow start must not be interrupted earlier.
+for _ in $(seq 600); do grep -qs entry_started "$WORK"/state-sigint/runs/*.jsonl && pgrep -P "$drctl_pid" >/dev/null && break; sleep 0.05; done
 kill -INT "$drctl_pid"
 wait "$drctl_pid"; RC=$?; LAST=sigint
 expect_rc "sigint: exit 130" 130
