@@ -1,11 +1,15 @@
 #include "engine/write_probe.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "clients/http_client.hpp"
+#include "clients/plain_http.hpp"
 #include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 #include "util/strings.hpp"
@@ -85,13 +89,40 @@ WriteVerdict WriteProbeReport::verdict() const {
 }
 
 WriteProbe::WriteProbe(WriteProbeSpec spec, std::string run_id)
-    : m_spec(std::move(spec)), m_run_id(std::move(run_id)) {}
+    : m_spec(std::move(spec)),
+      m_run_id(std::move(run_id)),
+      m_wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 
 WriteProbe::~WriteProbe() {
+  stop_senders();
+  if (m_wake_fd >= 0) ::close(m_wake_fd);
+}
+
+void WriteProbe::stop_senders() {
+  m_stop.request_stop();
   m_stop.cancel();
+  const std::uint64_t one = 1;  // readable from now on: every sleeping sender wakes
+  if (m_wake_fd >= 0 && ::write(m_wake_fd, &one, sizeof one) < 0) {
+    // Full or closed: senders still wake at their next slot and see the stop.
+  }
   for (auto& sender : m_senders) {
     if (sender.joinable()) sender.join();
   }
+}
+
+// Until `due`, or false as soon as the probe stops. One ppoll() on the probe's eventfd: a
+// condition variable shared by ~100 senders cost a futex hash-bucket walk on every wake-up.
+bool WriteProbe::sleep_until(Clock::time_point due) const {
+  while (!m_stop.stop_requested()) {
+    const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(due - Clock::now());
+    if (left.count() <= 0) return true;
+    if (m_wake_fd < 0) return m_stop.sleep_until(due);
+    const timespec wait{static_cast<time_t>(left.count() / 1'000'000'000),
+                        static_cast<long>(left.count() % 1'000'000'000)};
+    pollfd woken{m_wake_fd, POLLIN, 0};
+    if (::ppoll(&woken, 1, &wait, nullptr) > 0) return false;
+  }
+  return false;
 }
 
 std::string WriteProbe::key_of(long long seq) const {
@@ -113,6 +144,7 @@ void WriteProbe::start() {
   const auto interval = std::max<long long>(m_spec.interval.count(), 1);
   const auto stride = std::clamp<std::size_t>(
       static_cast<std::size_t>(m_spec.timeout.count() / interval) + 2, 1, k_max_senders);
+  if (PlainHttpClient::serves(m_spec.url)) m_lean_client = std::make_unique<PlainHttpClient>();
   for (std::size_t first = 0; first < stride; ++first)
     m_senders.emplace_back([this, first, stride] { send_every(first, stride); });
 }
@@ -137,7 +169,7 @@ void WriteProbe::send_every(std::size_t first_slot, std::size_t stride) {
         ++m_missed;
         continue;
       }
-      if (!m_stop.sleep_until(due) || m_stop.stop_requested()) return;
+      if (!sleep_until(due) || m_stop.stop_requested()) return;
       auto attempt = send(static_cast<long long>(slot) + 1);
       {
         std::lock_guard lock(m_mutex);
@@ -187,7 +219,8 @@ WriteAttempt WriteProbe::send(long long seq) {
   const auto sent = Clock::now();
   attempt.sent_ms = static_cast<float>(ms_since(m_origin, sent));
   // Not cancellable: a write in flight is waited for, so its outcome is known.
-  auto response = http_request(request, sent + m_spec.timeout, nullptr);
+  auto response = m_lean_client ? m_lean_client->request(request, sent + m_spec.timeout)
+                                : http_request(request, sent + m_spec.timeout, nullptr);
   attempt.latency_ms = static_cast<float>(ms_since(sent, Clock::now()));
   if (response) {
     const long status = response->status;
@@ -288,11 +321,7 @@ void WriteProbe::measure_gap(WriteProbeReport& report) const {
 WriteProbeReport WriteProbe::stop(const CancelToken& cancel) {
   running("after the run");
   if (!cancel.stop_requested()) wait_for_recovery();
-  m_stop.request_stop();
-  m_stop.cancel();
-  for (auto& sender : m_senders) {
-    if (sender.joinable()) sender.join();
-  }
+  stop_senders();
   m_stopped_ms = ms_since(m_origin, Clock::now());
   std::sort(m_attempts.begin(), m_attempts.end(),
             [](const WriteAttempt& a, const WriteAttempt& b) { return a.seq < b.seq; });

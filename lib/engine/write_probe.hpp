@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -22,6 +23,8 @@
 #include "util/clock.hpp"
 
 namespace drctl {
+
+class PlainHttpClient;
 
 enum class WriteOutcome { acknowledged, failed, unknown };
 
@@ -91,6 +94,8 @@ class WriteProbe {
 
  private:
   void send_every(std::size_t first_slot, std::size_t stride);
+  bool sleep_until(std::chrono::steady_clock::time_point due) const;
+  void stop_senders();
   WriteAttempt send(long long seq);
   void wait_for_recovery();
   void tally(WriteProbeReport& report) const;
@@ -102,7 +107,10 @@ class WriteProbe {
   std::string m_run_id;
   ReadBackTarget m_read_back;
   CancelToken m_stop;
+  int m_wake_fd = -1;  // an eventfd, written once at the stop: wakes every sleeping sender
   std::vector<std::thread> m_senders;
+  // Plain http: the lean client (its pool shared by the senders); else libcurl (https, a proxy).
+  std::unique_ptr<PlainHttpClient> m_lean_client;
   std::chrono::steady_clock::time_point m_origin;
   WallTime m_origin_wall{};
   double m_stopped_ms = 0;

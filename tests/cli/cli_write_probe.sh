@@ -110,6 +110,26 @@ same "classes: the longest write gap began in step refuse, inside its start and 
 contains "classes: JUnit has the write probe's test case" "$WORK/classes.xml" '<testcase name="write_probe" classname="classes.sla.write_probe"'
 contains "classes: ... passed, with its figures" "$WORK/classes.xml" "lost 0; duplicates"
 
+# --- how an answer is framed (drctl's own HTTP/1.1 client for plain http://): chunks, a
+# Connection: close, a body to the close, and a kept-alive connection the server closes
+# unannounced (the next write on it is sent again on a new connection: acknowledged, stored
+# once); an answer that is not HTTP is an unknown outcome that landed
+playbook wire "$(admin_step chunked write/chunked 0.3; admin_step close write/close 0.3; admin_step to_close write/to_close 0.3; admin_step idle_close write/idle_close 0.3; admin_step garbage write/garbage 0.2; admin_step end write/ok 0.1)" \
+  "    max_write_gap: 5s"
+check wire 0 run "$WORK/wire.yaml" --yes --output json
+for step_name in chunked close to_close idle_close; do
+  same "wire: every write during $step_name acknowledged" "$(py wire 'w["failures_by_entry"].get("step '$step_name'", 0)')" 0
+done
+same "wire: a non-HTTP answer is an unknown outcome (garbage), found landed" \
+  "$(py wire '(list(w["errors_by_class"]), w["errors_by_class"]["unknown: garbage"] >= 3, w["unknown_landed"] >= 3)')" "(['unknown: garbage'], True, True)"
+same "wire: nothing lost, nothing sent twice" "$(py wire '(w["lost"], w["duplicates"], w["verdict"])')" "(0, 0, 'met')"
+# With a proxy in the environment the writes go through libcurl, which uses it: here a closed
+# port, so every write is refused.
+admin write/ok
+playbook proxied "$(wait_step before 0.2)" "    max_write_gap: 5s"
+http_proxy="http://127.0.0.1:$(closed_port)" check proxied 4 run "$WORK/proxied.yaml" --yes --output json
+same "proxy: http_proxy is honoured (libcurl's path): refused at the proxy" "$(py proxied 'list(w["errors_by_class"])')" "['failed: refused']"
+
 # --- the write gap over max_write_gap is a breach
 playbook gap "$(admin_step refuse write/fail 0.6; admin_step heal write/ok 0.2)" "    max_write_gap: 200ms"
 check gap 4 run "$WORK/gap.yaml" --yes --output json

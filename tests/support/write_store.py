@@ -7,6 +7,10 @@ reads it back, and misbehaves on request, so each outcome class can be produced 
   POST /admin/write/MODE   ok | fail (503, not stored) | lose (201, NOT stored: an acknowledged
                            write lost) | dup (201, stored twice) | hang (stored, answered after
                            3 s: an unknown outcome that landed) | bad_gateway (502, not stored)
+                           and, each stored once, how the answer is framed: chunked (in chunks)
+                           | close (Connection: close) | to_close (no length: the body runs to
+                           the close) | idle_close (a kept-alive answer, then the connection
+                           closed unannounced, as an idle timeout does) | garbage (not HTTP)
   POST /admin/verify/MODE  ok | garbage (200 with a body that is not JSON) | error (500) |
                            soft404 (200 {"error": "not found"}: JSON, but no count) |
                            slow (answers as ok, after 1.5 s)
@@ -69,7 +73,30 @@ class Handler(BaseHTTPRequestHandler):
                 stored[key] = stored.get(key, 0) + (2 if mode == "dup" else 1)
         if mode == "hang":
             time.sleep(3)
+        if mode in ("chunked", "close", "to_close", "idle_close", "garbage"):
+            return self.framed(mode, json.dumps({"key": key}).encode())
         self.answer(201, {"key": key})
+
+    def framed(self, mode, data):
+        self.close_connection = mode != "chunked"
+        if mode == "garbage":
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n")
+            return
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        if mode == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        elif mode == "close":
+            self.send_header("Connection", "close")
+        if mode in ("close", "idle_close"):
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if mode == "chunked":
+            half = len(data) // 2
+            for part in (data[:half], data[half:], b""):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        else:
+            self.wfile.write(data)
 
     def do_GET(self):
         if self.path in ("/admin/keys", "/admin/lost"):
