@@ -147,11 +147,17 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
   while (true) {
     switch (m_phase) {
       case Phase::head: {
-        auto end = m_buffer.find("\r\n\r\n");
-        std::size_t separator = 4;
-        if (auto bare = m_buffer.find("\n\n"); bare < end) {
-          end = bare;
-          separator = 2;
+        // The head ends at the first empty line (CR LF or a bare LF), found line by line from
+        // where the last search stopped.
+        std::size_t end = std::string::npos;
+        for (std::size_t eol; (eol = m_buffer.find('\n', m_scanned)) != std::string::npos;) {
+          const bool empty_line =
+              eol == m_scanned || (eol == m_scanned + 1 && m_buffer[m_scanned] == '\r');
+          m_scanned = eol + 1;
+          if (empty_line && eol > 1) {
+            end = m_scanned;
+            break;
+          }
         }
         if (end == std::string::npos) {
           if (m_buffer.size() >= 5 && m_buffer.compare(0, 5, "HTTP/") != 0)
@@ -160,7 +166,8 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
           return State::more;
         }
         const std::string head = m_buffer.substr(0, end);
-        m_buffer.erase(0, end + separator);
+        m_buffer.erase(0, end);
+        m_scanned = 0;
         if (!parse_head(head)) return State::bad;
         if (m_response.status == 101) return bad("101 Switching Protocols");
         if (m_response.status < 200) {  // 100 Continue and other interim answers
@@ -233,6 +240,10 @@ bool HttpAnswerReader::parse_head(std::string_view head) {
     return false;
   }
   m_response.status = std::stol(s.substr(9, 3));
+  if (m_response.status < 100) {
+    bad("not an HTTP/1.x status line");
+    return false;
+  }
   m_keep_alive = s[7] != '0';  // HTTP/1.1 keeps the connection unless it says close
   m_response.headers.clear();
   while (auto line = take_line(rest)) {
@@ -244,6 +255,10 @@ bool HttpAnswerReader::parse_head(std::string_view head) {
     const auto colon = line->find(':');
     if (colon == std::string::npos || colon == 0) {
       bad("a header line without a name");
+      return false;
+    }
+    if (std::isspace(static_cast<unsigned char>((*line)[colon - 1]))) {  // "Name : value"
+      bad("a space before a header's colon");
       return false;
     }
     m_response.headers.emplace_back(lower(trim(std::string_view(*line).substr(0, colon))),
@@ -264,10 +279,21 @@ bool HttpAnswerReader::start_body() {
     m_phase = Phase::done;
     return true;
   }
-  const std::string encoding = lower(m_response.header("transfer-encoding"));
-  if (!encoding.empty()) {
-    if (encoding.size() >= 7 && encoding.compare(encoding.size() - 7, 7, "chunked") == 0) {
+  // Transfer-Encoding wins over Content-Length; its last coding says whether the body is
+  // chunked (else it runs to the close). Both present: read by chunks, then never reuse.
+  std::string last_coding;
+  bool encoded = false, has_length = false;
+  for (const auto& [name, value] : m_response.headers) {
+    has_length = has_length || name == "content-length";
+    if (name != "transfer-encoding") continue;
+    encoded = true;
+    const std::string codings = lower(value);
+    last_coding = trim(std::string_view(codings).substr(codings.rfind(',') + 1));
+  }
+  if (encoded) {
+    if (last_coding == "chunked") {
       m_phase = Phase::chunk_size;
+      if (has_length) m_keep_alive = false;
     } else {
       m_phase = Phase::to_close;
       m_keep_alive = false;
@@ -279,7 +305,7 @@ bool HttpAnswerReader::start_body() {
     if (name != "content-length") continue;
     // "5" or a repeated "5, 5"; two different lengths are a smuggling attempt, not an answer.
     std::string_view list = value;
-    while (!list.empty()) {
+    while (true) {
       const auto comma = list.find(',');
       const std::string item = trim(list.substr(0, comma));
       if (!all_digits(item) || item.size() > 15) {
@@ -292,7 +318,8 @@ bool HttpAnswerReader::start_body() {
         return false;
       }
       length = n;
-      list = comma == std::string_view::npos ? "" : list.substr(comma + 1);
+      if (comma == std::string_view::npos) break;
+      list = list.substr(comma + 1);
     }
   }
   if (!length) {  // the body runs to the close

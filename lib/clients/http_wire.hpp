@@ -58,6 +58,7 @@ class HttpAnswerReader {
   bool m_keep_alive = false;
   Phase m_phase = Phase::head;
   std::string m_buffer;           // received, not yet parsed
+  std::size_t m_scanned = 0;      // where the search for the end of the head goes on
   unsigned long long m_left = 0;  // body or chunk bytes still to come
   std::string m_why;
   HttpResponse m_response;

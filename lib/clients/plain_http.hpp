@@ -29,10 +29,11 @@ class PlainHttpClient {
 
   // One request, until `deadline` (not cancellable: a write in flight is waited for). Safe
   // from many threads at once. An idle kept-alive connection to the same host and port is
-  // reused (the most recently used first, so a steady rate needs one or two); a reused one
-  // the server had closed meanwhile (no byte of an answer) is retried once on a new
-  // connection, as libcurl does. Error classes as http_request(): refused and resolve never
-  // reached the server.
+  // reused (the most recently used first, so a steady rate needs one or two) unless the
+  // server closed it meanwhile (checked before sending). A request is never sent twice: once
+  // it may have reached the server, any failure is a timeout, garbage or other, never
+  // refused. A host name is resolved within the deadline. Error classes as http_request():
+  // refused and resolve never reached the server.
   tl::expected<HttpResponse, HttpError> request(const HttpRequest& request, Deadline deadline);
 
  private:

@@ -125,6 +125,17 @@ done
 same "wire: a non-HTTP answer is an unknown outcome (garbage), found landed" \
   "$(py wire '(list(w["errors_by_class"]), w["errors_by_class"]["unknown: garbage"] >= 3, w["unknown_landed"] >= 3)')" "(['unknown: garbage'], True, True)"
 same "wire: nothing lost, nothing sent twice" "$(py wire '(w["lost"], w["duplicates"], w["verdict"])')" "(0, 0, 'met')"
+# A host name is resolved (localhost: ::1 refused, then 127.0.0.1); one that does not resolve
+# is a failed write (it never left), not an unknown one.
+admin write/ok
+playbook by_name "$(wait_step before 0.3)" "    max_write_gap: 5s"
+sed -i "s|url: http://127.0.0.1:|url: http://localhost:|" "$WORK/by_name.yaml"
+check by_name 0 run "$WORK/by_name.yaml" --yes --output json
+same "by name: localhost's writes acknowledged" "$(py by_name '(w["acknowledged"] > 5, w["failed"] + w["unknown"])')" "(True, 0)"
+playbook no_name "$(wait_step before 0.2)" "    max_write_gap: 5s"
+sed -i "s|url: http://127.0.0.1:[0-9]*/orders|url: http://no-such-host.invalid/orders|" "$WORK/no_name.yaml"
+check no_name 4 run "$WORK/no_name.yaml" --yes --output json
+same "no such host: failed writes (resolve), never unknown" "$(py no_name 'list(w["errors_by_class"])')" "['failed: resolve']"
 # With a proxy in the environment the writes go through libcurl, which uses it: here a closed
 # port, so every write is refused.
 admin write/ok

@@ -111,6 +111,26 @@ TEST_CASE("what ends the connection: close, HTTP/1.0, a body to the close, bytes
   CHECK_FALSE(extra.keep_alive());
 }
 
+TEST_CASE("framing an attacker could make ambiguous: the last coding decides, both never reused") {
+  HttpAnswerReader both(false, 100);
+  CHECK(both.feed("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "2\r\nok\r\n0\r\n\r\n") == State::done);
+  CHECK(both.response().body == "ok");
+  CHECK_FALSE(both.keep_alive());
+  HttpAnswerReader not_chunked(false, 100);
+  CHECK(not_chunked.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: notchunked\r\n\r\n2\r\nok") ==
+        State::more);
+  CHECK(not_chunked.at_close() == State::done);
+  CHECK(not_chunked.response().body == "2\r\nok");
+  HttpAnswerReader two_headers(false, 100);
+  CHECK(two_headers.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                         "gzip\r\n\r\nx") == State::more);
+  CHECK_FALSE(two_headers.keep_alive());
+  HttpAnswerReader mixed_ends(false, 100);  // a head ending in LF CR LF
+  CHECK(mixed_ends.feed("HTTP/1.1 200 OK\nContent-Length: 2\n\r\nok") == State::done);
+  CHECK(mixed_ends.response().body == "ok");
+}
+
 TEST_CASE("interim answers are skipped; HEAD, 204 and 304 have no body; bare LF lines are read") {
   HttpAnswerReader interim(false, 100);
   CHECK(interim.feed(
@@ -142,6 +162,9 @@ TEST_CASE("garbage is named, never an answer: not HTTP, bad lengths, bad chunks,
            Case{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
                 "a chunk longer than its size"},
            Case{"HTTP/1.1 101 Switching Protocols\r\n\r\n", "101 Switching Protocols"},
+           Case{"HTTP/1.1 099 Odd\r\n\r\n", "not an HTTP/1.x status line"},
+           Case{"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n", "a space before a header's colon"},
+           Case{"HTTP/1.1 200 OK\r\nContent-Length: 2,\r\n\r\n", "a bad Content-Length"},
        }) {
     HttpAnswerReader reader(false, 100);
     CHECK_MESSAGE(feed_bytewise(reader, c.bytes) == State::bad, c.bytes);
