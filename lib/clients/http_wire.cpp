@@ -165,6 +165,8 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
           if (m_buffer.size() > k_max_head) return bad("headers longer than 64 KiB");
           return State::more;
         }
+        // The limit holds however the bytes arrived (all at once, or byte by byte).
+        if (end > k_max_head) return bad("headers longer than 64 KiB");
         const std::string head = m_buffer.substr(0, end);
         m_buffer.erase(0, end);
         m_scanned = 0;
@@ -189,9 +191,10 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
         continue;
       }
       case Phase::chunk_size: {
+        if (std::min(m_buffer.find('\n'), m_buffer.size()) > k_max_line)
+          return bad("a chunk size line too long");
         auto line = take_line(m_buffer);
-        if (!line)
-          return m_buffer.size() > k_max_line ? bad("a chunk size line too long") : State::more;
+        if (!line) return State::more;
         std::string_view digits = *line;
         digits = digits.substr(0, digits.find_first_of("; \t"));
         if (digits.empty() || digits.size() > 15 ||
@@ -210,9 +213,10 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
         continue;
       }
       case Phase::trailers: {
+        if (std::min(m_buffer.find('\n'), m_buffer.size()) > k_max_line)
+          return bad("a trailer line too long");
         auto line = take_line(m_buffer);
-        if (!line)
-          return m_buffer.size() > k_max_line ? bad("a trailer line too long") : State::more;
+        if (!line) return State::more;
         if (line->empty()) m_phase = Phase::done;
         continue;
       }
