@@ -143,6 +143,18 @@ void HttpAnswerReader::take_body(std::string_view bytes) {
   body.append(bytes.substr(0, std::min(bytes.size(), room)));
 }
 
+// The next whole line, or nullopt with `stop`: `more` until it has arrived, `bad` once it is
+// longer than k_max_line (a limit on the line, so it holds however the bytes arrived).
+std::optional<std::string> HttpAnswerReader::limited_line(const char* too_long, State& stop) {
+  if (std::min(m_buffer.find('\n'), m_buffer.size()) > k_max_line) {
+    stop = bad(too_long);
+    return std::nullopt;
+  }
+  auto line = take_line(m_buffer);
+  if (!line) stop = State::more;
+  return line;
+}
+
 HttpAnswerReader::State HttpAnswerReader::parse() {
   while (true) {
     switch (m_phase) {
@@ -191,10 +203,9 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
         continue;
       }
       case Phase::chunk_size: {
-        if (std::min(m_buffer.find('\n'), m_buffer.size()) > k_max_line)
-          return bad("a chunk size line too long");
-        auto line = take_line(m_buffer);
-        if (!line) return State::more;
+        State stop = State::more;
+        auto line = limited_line("a chunk size line too long", stop);
+        if (!line) return stop;
         std::string_view digits = *line;
         digits = digits.substr(0, digits.find_first_of("; \t"));
         if (digits.empty() || digits.size() > 15 ||
@@ -213,10 +224,9 @@ HttpAnswerReader::State HttpAnswerReader::parse() {
         continue;
       }
       case Phase::trailers: {
-        if (std::min(m_buffer.find('\n'), m_buffer.size()) > k_max_line)
-          return bad("a trailer line too long");
-        auto line = take_line(m_buffer);
-        if (!line) return State::more;
+        State stop = State::more;
+        auto line = limited_line("a trailer line too long", stop);
+        if (!line) return stop;
         if (line->empty()) m_phase = Phase::done;
         continue;
       }
@@ -243,11 +253,12 @@ bool HttpAnswerReader::parse_head(std::string_view head) {
     bad("not an HTTP/1.x status line");
     return false;
   }
-  m_response.status = std::stol(s.substr(9, 3));
-  if (m_response.status < 100) {
+  const long status = std::stol(s.substr(9, 3));
+  if (status < 100) {
     bad("not an HTTP/1.x status line");
     return false;
   }
+  m_response.status = status;
   m_keep_alive = s[7] != '0';  // HTTP/1.1 keeps the connection unless it says close
   m_response.headers.clear();
   while (auto line = take_line(rest)) {

@@ -47,6 +47,7 @@ class HttpAnswerReader {
  private:
   enum class Phase { head, length, chunk_size, chunk_data, chunk_end, trailers, to_close, done };
   State parse();
+  std::optional<std::string> limited_line(const char* too_long, State& stop);
   bool parse_head(std::string_view head);
   bool start_body();
   void take_body(std::string_view bytes);

@@ -22,15 +22,12 @@
 #include <vector>
 
 #include "clients/http_wire.hpp"
+#include "util/clock.hpp"
 
 namespace drctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double ms_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
