@@ -13,6 +13,7 @@ start_etcd S 3
 STOPPED=""
 # etcdctl through member 2 alone (never through the stopped member).
 ectl2() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_S_2" "$@"; }
+revision2() { ectl2 get /drctl-test-nothing -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])'; }
 # The leader is moved off member 1 before it is stopped, so that stopping it leaves a working
 # cluster at once (stopping the leader would make the others elect a new one: a different
 # fault). Without pre-vote a continued member may call an election, so this is done each time.
@@ -117,11 +118,18 @@ cont_members
 # -------------------------------------------------- a watch on a member that stalls
 # The watch-latency probe watches through member 1; it stops mid-measurement and the watch
 # reopens on another member from the revision after the last event: none lost.
+rev_before=$(revision2)
 "$DRCTL" probe etcd-watch --put-endpoints "$ETCD_S_2" --watch-endpoints "$ETCD_S_1,$ETCD_S_2,$ETCD_S_3" \
   --prefix /drctl/stall-latency/ --count 40 --rate 10 --max-p99 60s --event-timeout 8s --timeout 30s --output json \
   > "$WORK/watch.out" 2> "$WORK/watch.err" &
 probe=$!
-sleep 1.5
+# Stop it once the watch is open and events flow (the probe's puts come after the watch is
+# confirmed): 3 revisions past the start, however slowly drctl started (under ASan, seconds).
+for _ in $(seq 300); do
+  [ "$(revision2)" -ge $((rev_before + 3)) ] && break
+  sleep 0.05
+done
+sleep 0.5
 stop_member 1
 wait "$probe"; RC=$?; LAST=watch
 expect_rc "watch: the latency probe completes with its watch's member stopped" 0

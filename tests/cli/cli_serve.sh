@@ -262,8 +262,13 @@ contains "--max-age below a check's interval: refused, naming the check" "$WORK/
 start_serve second "$WORK/second.yaml" --interval 1m --max-connections 2
 token=""
 wait_for "a second instance without a token: /readiness 200" /readiness 200 "ready"
-sleep 2
-req second-ready GET /readiness
+# Until 'quick' has been evaluated 5 times (1.5 s at 300 ms; longer under ASan).
+for _ in $(seq 100); do
+  req second-ready GET /readiness
+  /usr/bin/python3 -c 'import json,sys; sys.exit(0 if [c for c in json.load(open(sys.argv[1]))["checks"] if c["name"] == "quick" and c["evaluations"] >= 5] else 1)' \
+    "$WORK/second-ready.body" 2>/dev/null && break
+  sleep 0.2
+done
 json_is "interval: 300ms: 'quick' evaluated every 300 ms, 'grpc' once (every 1m)" "$WORK/second-ready.body" \
   '[(c["name"], c["interval_seconds"], c["max_age_seconds"], c["evaluations"] >= 5 if c["name"] == "quick" else c["evaluations"]) for c in d["checks"] if c["name"] in ("grpc", "quick")]' \
   "[('grpc', 60.0, 180.0, 1), ('quick', 0.3, 30.33, True)]"
