@@ -205,14 +205,21 @@ ApprovalDecision ApprovalInbox::wait(const std::string& run_id, const std::strin
       for (auto end = m_typed.find('\n'); end != std::string::npos; end = m_typed.find('\n')) {
         const std::string line = trim(m_typed.substr(0, end));
         m_typed.erase(0, end + 1);
-        if (line == step || line == "reject") {
+        // "WORD" or "WORD: comment" (a name has no ':').
+        const auto colon = line.find(':');
+        const std::string word = trim(line.substr(0, colon));
+        const std::string comment = colon == std::string::npos ? "" : trim(line.substr(colon + 1));
+        if (word == step || word == "reject") {
           // The step's name approves (a step named "reject" is approved by its name).
-          PostedDecision typed{line == step, "", "", rfc3339_utc(std::chrono::system_clock::now()),
-                               "",           ""};
+          PostedDecision typed{
+              word == step, "", comment, rfc3339_utc(std::chrono::system_clock::now()), "", ""};
           return finish(decided(typed, "terminal"));
         }
         if (!line.empty())
-          print_to(stderr, "drctl: type '{}' to approve, or 'reject' to reject\n", step);
+          print_to(stderr,
+                   "drctl: type '{}' to approve, or 'reject' to reject (a comment may follow "
+                   "a ':')\n",
+                   step);
       }
     }
     if (auto local = read_local(m_place.state_dir, run_id, step))

@@ -9,7 +9,10 @@
 #include <fstream>
 
 #include "clients/etcd_connection.hpp"
+#include "engine/approval_inbox.hpp"
+#include "engine/etcd_journal.hpp"
 #include "util/json_dump.hpp"
+#include "util/json_fields.hpp"
 #include "util/secrets.hpp"
 
 namespace drctl {
@@ -50,6 +53,23 @@ std::string describe_holder(const std::string& value) {
   return fmt::format("run {} on host {} as user {} (pid {}) since {}", other.value("run_id", "?"),
                      other.value("host", "?"), other.value("user", "?"), other.value("pid", 0LL),
                      other.value("started_at", "?"));
+}
+
+// A holder that waits for an approval holds the lock on purpose, for as long as the approval
+// takes: say so, and how to decide, from its journal's etcd copy beside the lock ("" when it
+// does not wait, or its journal cannot be read).
+std::string approval_wait_of(const LockSpec& spec, const std::string& value) {
+  auto holder = nlohmann::json::parse(value, nullptr, false);
+  const std::string run = holder.is_object() ? json_text(holder, "run_id") : "";
+  if (run.empty()) return "";
+  auto lines = read_etcd_journal(spec, run);
+  if (!lines) return "";
+  auto waiting = approval_waiting_in(*lines);
+  if (!waiting) return "";
+  return fmt::format(
+      "; that run waits for approval at {} '{}' since {}: drctl approve {} {} (or drctl reject)",
+      waiting->phase == "rollback" ? "rollback" : "step", waiting->step, waiting->since, run,
+      waiting->step);
 }
 
 }  // namespace
@@ -98,7 +118,9 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
   }
   if (!put) return refuse(LockRefusal{false, "run lock: " + put.error().to_string()});
   if (!put->succeeded) {
-    std::string who = put->previous ? describe_holder(put->previous->value) : "an unknown holder";
+    std::string who = put->previous ? describe_holder(put->previous->value) +
+                                          approval_wait_of(spec, put->previous->value)
+                                    : "an unknown holder";
     std::string expiry;
     if (put->previous && put->previous->lease != 0) {
       auto left = lock->m_session->lease_ttl(put->previous->lease, deadline);
@@ -141,8 +163,8 @@ tl::expected<std::optional<std::string>, std::string> RunLock::holder_now(const 
     if (auto left = (*session)->lease_ttl(held.lease, deadline); left && left->ttl > 0)
       expiry = fmt::format("; its lease expires in {} s unless its process renews it", left->ttl);
   }
-  return redact(
-      fmt::format("run lock {} is held by {}{}", spec.key, describe_holder(held.value), expiry));
+  return redact(fmt::format("run lock {} is held by {}{}{}", spec.key, describe_holder(held.value),
+                            approval_wait_of(spec, held.value), expiry));
 }
 
 void RunLock::keep_alive() {

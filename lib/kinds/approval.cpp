@@ -91,7 +91,8 @@ class ApprovalKind : public Kind {
   }
   std::string_view notes() const override {
     return "The run journals that it waits, prints the message and how to approve, and waits:\n"
-           "typing the step's name on the run's terminal approves (typing 'reject' rejects);\n"
+           "typing the step's name on the run's terminal approves (typing 'reject' rejects;\n"
+           "a comment may follow a ':', as in 'gate: lag 0 on b');\n"
            "from anywhere, `drctl approve RUN_ID STEP [--by NAME] [--comment TEXT]` or\n"
            "`drctl reject RUN_ID STEP` (through the journal's etcd copy when the playbook has a\n"
            "lock, so another machine can decide; else through the state dir). The step's\n"

@@ -137,7 +137,9 @@ void TextReporter::entry_waiting(const EntryRecord& record, const std::string& m
            paint("approval:", k_bold), phase_name(record.phase), record.name, rfc3339_utc(until),
            format_duration(record.timeout), message);
   if (m_style.terminal_input)
-    print_to(m_out, "    approve: type '{}' on this terminal ('reject' rejects), or run\n",
+    print_to(m_out,
+             "    approve: type '{0}' on this terminal ('reject' rejects; '{0}: why' or 'reject: "
+             "why' records a comment), or run\n",
              record.name);
   else
     print_to(m_out, "    approve: run\n");

@@ -121,7 +121,7 @@ contains "tty-int: the run ends interrupted" "$WORK/tty-int.txt" "result: interr
 playbook tty-yes 'true'
 python3 "$PTY" --transcript "$WORK/tty-yes.txt" --expect "Type 'yes'" --send yes \
   --expect "the order service is drained" --send nope \
-  --expect "type 'gate' to approve" --send gate -- "$DRCTL" run "$WORK/tty-yes.yaml" --junit "$WORK/tty-yes.xml"
+  --expect "type 'gate' to approve" --send "gate: lag 0 on b, checked" -- "$DRCTL" run "$WORK/tty-yes.yaml" --junit "$WORK/tty-yes.xml"
 RC=$?; LAST=tty-yes
 expect_rc "tty-yes: yes, then the step's name typed at the approval" 0
 [ -e "$WORK/tty-yes.a" ] && [ -e "$WORK/tty-yes.c" ] && pass "tty-yes: every step ran" || fail "tty-yes: steps missing"
@@ -131,9 +131,17 @@ contains "tty-yes: the wait says until when" "$WORK/tty-yes.txt" "waits for appr
 lacks "tty-yes: a wrong word typed at the wait is no decision" "$WORK/tty-yes.txt" "approved by nope"
 run=$("$DRCTL" runs --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
 "$DRCTL" show "$run" --output json > "$WORK/tty-yes.out"
-report_is tty-yes '(s["gate"]["evidence"]["via"], s["gate"]["evidence"]["decided_by"] == r["operator"]["user"])' "('terminal', True)"
+report_is tty-yes '(s["gate"]["evidence"]["via"], s["gate"]["evidence"]["decided_by"] == r["operator"]["user"], s["gate"]["evidence"]["comment"])' "('terminal', True, 'lag 0 on b, checked')"
 report_is tty-yes 'r["confirmation"]["answer"], r["confirmation"]["waited_ms"] > 0' "('yes', True)"
 contains "tty-yes: JUnit names who approved" "$WORK/tty-yes.xml" 'name="approval.via" value="terminal"'
+# 'reject: why' on the terminal: rejected, the comment in the message, the first step undone.
+playbook tty-reject 'true'
+python3 "$PTY" --transcript "$WORK/tty-reject.txt" --expect "Type 'yes'" --send yes \
+  --expect "records a comment" --send "reject: wrong window" -- "$DRCTL" run "$WORK/tty-reject.yaml"
+RC=$?; LAST=tty-reject
+expect_rc "tty-reject: 'reject: why' typed at the approval rolls back" 2
+contains "tty-reject: the result says why" "$WORK/tty-reject.txt" "(wrong window)); 1 rollback(s) succeeded"
+[ ! -e "$WORK/tty-reject.a" ] && [ ! -e "$WORK/tty-reject.c" ] && pass "tty-reject: first undone, last never ran" || fail "tty-reject: files left"
 
 # --- drctl approve from a second process (no lock: through the state dir) ---------------------
 playbook local 'true'
@@ -166,6 +174,13 @@ pid=$!
 wait_waiting remote
 check remote-runs 0 runs --state-dir "$WORK/elsewhere" --playbook "$WORK/remote.yaml"
 contains "remote: runs through etcd shows the wait" "$WORK/remote-runs.out" "waiting for approval at step 'gate'"
+# A second run (and its dry run) meets the lock: the refusal says the holder waits, and how to decide.
+check remote-second 5 run --yes --state-dir "$WORK/elsewhere" "$WORK/remote.yaml"
+contains "remote-second: the lock refusal says the holder waits for approval, and how to decide" "$WORK/remote-second.out" \
+  "that run waits for approval at step 'gate' since 20"
+contains "remote-second: ... naming the command" "$WORK/remote-second.out" "drctl approve $WAITING gate (or drctl reject)"
+check remote-second-dry 1 run --dry-run --state-dir "$WORK/elsewhere" "$WORK/remote.yaml"
+contains "remote-second-dry: the dry run says so too" "$WORK/remote-second-dry.out" "drctl approve $WAITING gate"
 check remote-approve 0 approve "$WAITING" gate --by risk-officer --state-dir "$WORK/elsewhere" --playbook "$WORK/remote.yaml"
 contains "remote-approve: says it went through etcd" "$WORK/remote-approve.out" "through etcd"
 wait "$pid"; RC=$?; LAST=remote
