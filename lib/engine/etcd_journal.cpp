@@ -147,15 +147,14 @@ std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock) {
 
 namespace {
 
-// Every key under `prefix`, in order, given to `visit(key after the prefix, value)`.
+// Every key under `prefix`, in order, given to `visit(key after the prefix, value)`; each page
+// within `deadline`, or within its own call limit when there is none.
 template <class Visit>
-tl::expected<void, std::string> walk(const LockSpec& lock, const std::string& prefix,
-                                     Visit&& visit) {
-  auto session = connect(lock);
-  if (!session) return tl::unexpected(session.error());
-  PrefixCursor cursor(**session, prefix, 0);
+tl::expected<void, std::string> walk(EtcdSession& session, const std::string& prefix,
+                                     std::optional<Deadline> deadline, Visit&& visit) {
+  PrefixCursor cursor(session, prefix, 0);
   while (true) {
-    auto kv = cursor.next(deadline_from_now());
+    auto kv = cursor.next(deadline.value_or(deadline_from_now()));
     if (!kv)
       return tl::unexpected(fmt::format("etcd journal {}: {}", prefix, kv.error().to_string()));
     if (!*kv) return {};
@@ -163,15 +162,22 @@ tl::expected<void, std::string> walk(const LockSpec& lock, const std::string& pr
   }
 }
 
-}  // namespace
+template <class Visit>
+tl::expected<void, std::string> walk(const LockSpec& lock, const std::string& prefix,
+                                     Visit&& visit) {
+  auto session = connect(lock);
+  if (!session) return tl::unexpected(session.error());
+  return walk(**session, prefix, std::nullopt, std::forward<Visit>(visit));
+}
 
-tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
-    const LockSpec& lock, const std::string& run_id) {
+tl::expected<std::vector<nlohmann::json>, std::string> read_run_lines(
+    EtcdSession& session, const LockSpec& lock, const std::string& run_id,
+    std::optional<Deadline> deadline) {
   if (run_id.find('/') != std::string::npos)
     return tl::unexpected(fmt::format("not a run id: {}", run_id));
   const std::string prefix = etcd_journal_prefix(lock, run_id);
   LineJoiner joiner;
-  auto walked = walk(lock, prefix, [&](std::string_view line, std::string value) {
+  auto walked = walk(session, prefix, deadline, [&](std::string_view line, std::string value) {
     joiner.add(line, std::move(value));
   });
   if (!walked) return tl::unexpected(walked.error());
@@ -180,6 +186,22 @@ tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
     return tl::unexpected(
         fmt::format("no run {} in the etcd journal under {}", run_id, journals_prefix(lock)));
   return lines;
+}
+
+}  // namespace
+
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(
+    const LockSpec& lock, const std::string& run_id) {
+  auto session = connect(lock);
+  if (!session) return tl::unexpected(session.error());
+  return read_run_lines(**session, lock, run_id, std::nullopt);
+}
+
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(EtcdSession& session,
+                                                                         const LockSpec& lock,
+                                                                         const std::string& run_id,
+                                                                         Deadline deadline) {
+  return read_run_lines(session, lock, run_id, deadline);
 }
 
 tl::expected<std::vector<ChainLink>, std::string> list_etcd_journal_links(const LockSpec& lock) {

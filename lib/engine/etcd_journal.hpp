@@ -9,6 +9,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "clients/etcd.hpp"
 #include "core/model.hpp"
 #include "engine/journal.hpp"
 #include "engine/journal_chain.hpp"
@@ -22,6 +23,11 @@ std::unique_ptr<JournalSink> etcd_journal_sink(const LockSpec& lock);
 // The lines of one run's journal from etcd; an error names the endpoint or says it is absent.
 tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(const LockSpec& lock,
                                                                          const std::string& run_id);
+// The same through a session the caller holds, every read within `deadline`.
+tl::expected<std::vector<nlohmann::json>, std::string> read_etcd_journal(EtcdSession& session,
+                                                                         const LockSpec& lock,
+                                                                         const std::string& run_id,
+                                                                         Deadline deadline);
 
 // The chain links (journal_chain.hpp) of the runs journaled under the lock, from their first
 // lines.

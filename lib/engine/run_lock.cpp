@@ -55,19 +55,28 @@ std::string describe_holder(const std::string& value) {
                      other.value("started_at", "?"));
 }
 
+// What the holder waits for is a hint: read within a second, and never in the last second of
+// the lock's own deadline (the refusal still revokes the lease it granted).
+Deadline approval_read_deadline(Deadline lock_deadline) {
+  return std::min(lock_deadline - Millis(1'000), Clock::now() + Millis(1'000));
+}
+
 // A holder that waits for an approval holds the lock on purpose, for as long as the approval
 // takes: say so, and how to decide, from its journal's etcd copy beside the lock ("" when it
-// does not wait, or its journal cannot be read).
-std::string approval_wait_of(const LockSpec& spec, const std::string& value) {
+// does not wait, or its journal cannot be read by `deadline`).
+std::string approval_wait_of(EtcdSession& session, const LockSpec& spec, const std::string& value,
+                             Deadline deadline) {
   auto holder = nlohmann::json::parse(value, nullptr, false);
   const std::string run = holder.is_object() ? json_text(holder, "run_id") : "";
   if (run.empty()) return "";
-  auto lines = read_etcd_journal(spec, run);
+  auto lines = read_etcd_journal(session, spec, run, deadline);
   if (!lines) return "";
   auto waiting = approval_waiting_in(*lines);
   if (!waiting) return "";
+  // From another machine, --playbook finds the run through etcd.
   return fmt::format(
-      "; that run waits for approval at {} '{}' since {}: drctl approve {} {} (or drctl reject)",
+      "; that run waits for approval at {} '{}' since {}: drctl approve {} {} [--playbook FILE] "
+      "(or drctl reject)",
       waiting->phase == "rollback" ? "rollback" : "step", waiting->step, waiting->since, run,
       waiting->step);
 }
@@ -118,9 +127,7 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
   }
   if (!put) return refuse(LockRefusal{false, "run lock: " + put.error().to_string()});
   if (!put->succeeded) {
-    std::string who = put->previous ? describe_holder(put->previous->value) +
-                                          approval_wait_of(spec, put->previous->value)
-                                    : "an unknown holder";
+    std::string who = put->previous ? describe_holder(put->previous->value) : "an unknown holder";
     std::string expiry;
     if (put->previous && put->previous->lease != 0) {
       auto left = lock->m_session->lease_ttl(put->previous->lease, deadline);
@@ -135,10 +142,14 @@ tl::expected<std::unique_ptr<RunLock>, LockRefusal> RunLock::acquire(const LockS
                                : nlohmann::json();
     if (other.is_object()) {
       LockTakeover itself{{other.value("run_id", "")}, {}};
-      if (std::string gone = holder_gone(other, itself); !gone.empty())
+      if (std::string gone = holder_gone(other, itself); !gone.empty()) {
         expiry += fmt::format(
             "; {}: drctl rollback {} or drctl run PLAYBOOK --resume {} takes the lock over at once",
             gone, other.value("run_id", "?"), other.value("run_id", "?"));
+      } else {
+        who += approval_wait_of(*lock->m_session, spec, put->previous->value,
+                                approval_read_deadline(deadline));
+      }
     }
     return refuse(LockRefusal{
         true, fmt::format("run lock {} is held by {}{}", spec.key, redact(who), expiry)});
@@ -163,8 +174,9 @@ tl::expected<std::optional<std::string>, std::string> RunLock::holder_now(const 
     if (auto left = (*session)->lease_ttl(held.lease, deadline); left && left->ttl > 0)
       expiry = fmt::format("; its lease expires in {} s unless its process renews it", left->ttl);
   }
-  return redact(fmt::format("run lock {} is held by {}{}{}", spec.key, describe_holder(held.value),
-                            approval_wait_of(spec, held.value), expiry));
+  return redact(fmt::format(
+      "run lock {} is held by {}{}{}", spec.key, describe_holder(held.value),
+      approval_wait_of(**session, spec, held.value, approval_read_deadline(deadline)), expiry));
 }
 
 void RunLock::keep_alive() {

@@ -178,7 +178,7 @@ contains "remote: runs through etcd shows the wait" "$WORK/remote-runs.out" "wai
 check remote-second 5 run --yes --state-dir "$WORK/elsewhere" "$WORK/remote.yaml"
 contains "remote-second: the lock refusal says the holder waits for approval, and how to decide" "$WORK/remote-second.out" \
   "that run waits for approval at step 'gate' since 20"
-contains "remote-second: ... naming the command" "$WORK/remote-second.out" "drctl approve $WAITING gate (or drctl reject)"
+contains "remote-second: ... naming the command" "$WORK/remote-second.out" "drctl approve $WAITING gate [--playbook FILE] (or drctl reject)"
 check remote-second-dry 1 run --dry-run --state-dir "$WORK/elsewhere" "$WORK/remote.yaml"
 contains "remote-second-dry: the dry run says so too" "$WORK/remote-second-dry.out" "drctl approve $WAITING gate"
 check remote-approve 0 approve "$WAITING" gate --by risk-officer --state-dir "$WORK/elsewhere" --playbook "$WORK/remote.yaml"

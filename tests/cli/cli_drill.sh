@@ -125,7 +125,7 @@ same "switchover: no write failed before the database step" \
   "$(py switchover '[e for e in w["failures_by_entry"] if e in ("before the first step", "step before")]')" "[]"
 # The databases themselves agree: B (the new primary) holds exactly the acknowledged orders,
 # plus any unknown outcome that landed; A (its replica now) the same.
-# (A applies the last of them a moment after the run ends: up to 10 s.)
+# (A applies the last of them a moment after the run ends: up to 100 tries.)
 for _ in $(seq 100); do [ "$(keys_in a "$run" | md5sum)" = "$(keys_in b "$run" | md5sum)" ] && break; sleep 0.1; done
 same "switchover: B's table holds every acknowledged order" "$(($(keys_in b "$run" | wc -l) - $(py switchover 'w["unknown_landed"]')))" "$(py switchover 'w["acknowledged"]')"
 same "switchover: A (replicating from B) has the same orders" "$(keys_in a "$run" | md5sum)" "$(keys_in b "$run" | md5sum)"
